@@ -1,0 +1,166 @@
+/**
+ * Every message that crosses the bus, declared once. Components dispatch with a `switch` on the
+ * tag whose `default` assigns to `never`, so a missing case is a type error and an unknown tag
+ * from outside gets ENOSYS.
+ *
+ * Channels:
+ * - process ⇄ kernel: {@link Syscall} requests (fds are per-process handle numbers);
+ * - kernel ⇄ netstack: {@link NetRequest} requests (fds replaced by netstack socket ids);
+ * - boot (main thread) ⇄ kernel: {@link ControlRequest} requests and {@link KernelEvent} events;
+ * - kernel → process worker: one {@link ProcessInit} message, then syscall replies.
+ */
+
+/** The envelope every endpoint carries. */
+export type Envelope =
+  | { t: "req"; id: number; body: unknown }
+  | { t: "rep"; id: number; ok: true; value: unknown }
+  | { t: "rep"; id: number; ok: false; errno: number; message: string }
+  | { t: "evt"; body: unknown }
+  | { t: "cancel"; id: number };
+
+/** A socket address; `family` uses the AF_* numbers (AF_LOCAL 1, AF_INET 2, AF_INET6 10). */
+export type SockAddr =
+  | { family: 1; path: string }
+  | { family: 2; addr: string; port: number }
+  | { family: 10; addr: string; port: number; scopeId?: number; flowInfo?: number };
+
+/** Process credentials, as SO_PEERCRED and SCM_CREDENTIALS report them. */
+export interface Creds {
+  pid: number;
+  uid: number;
+  gid: number;
+}
+
+/** A socket option value: a number/flag, a string (SO_BINDTODEVICE), bytes, or a record. */
+export type OptValue = number | boolean | string | Uint8Array | Record<string, unknown>;
+
+/** One entry of a poll set. */
+export interface PollFd {
+  fd: number;
+  events: number;
+}
+
+/** What `recvmsg` returns. */
+export interface RecvResult {
+  data: Uint8Array;
+  /** Source address (datagram sockets). */
+  addr?: SockAddr;
+  /** Handles received with SCM_RIGHTS, already installed as fds in the receiver. */
+  rights?: number[];
+  /** Sender credentials (SCM_CREDENTIALS), when the receiver enabled SO_PASSCRED. */
+  creds?: Creds;
+  /** MSG_TRUNC etc. */
+  flags: number;
+  /** Receive time in ms (SO_TIMESTAMP). */
+  timestamp?: number;
+}
+
+/** Socket calls that act on one open socket; the netstack serves these with `fd` = socket id. */
+export type SocketCall =
+  | { op: "bind"; fd: number; addr: SockAddr }
+  | { op: "listen"; fd: number; backlog: number }
+  | { op: "accept"; fd: number; flags: number }
+  | { op: "connect"; fd: number; addr: SockAddr }
+  | {
+    op: "sendmsg";
+    fd: number;
+    data: Uint8Array;
+    flags: number;
+    addr?: SockAddr;
+    rights?: number[];
+    creds?: boolean;
+  }
+  | { op: "recvmsg"; fd: number; len: number; flags: number }
+  | { op: "setsockopt"; fd: number; level: number; name: number; value: OptValue }
+  | { op: "getsockopt"; fd: number; level: number; name: number }
+  | { op: "getsockname"; fd: number }
+  | { op: "getpeername"; fd: number }
+  | { op: "shutdown"; fd: number; how: number };
+
+/** Everything a process may ask of the kernel. */
+export type Syscall =
+  | SocketCall
+  | { op: "socket"; domain: number; type: number; protocol: number }
+  | { op: "socketpair"; domain: number; type: number; protocol: number }
+  | { op: "close"; fd: number }
+  | { op: "dup"; fd: number }
+  | { op: "dup2"; fd: number; newfd: number }
+  | { op: "fcntl"; fd: number; cmd: number; arg: number }
+  | { op: "poll"; fds: PollFd[]; timeout: number }
+  | { op: "write"; fd: number; data: Uint8Array }
+  | { op: "read"; fd: number; len: number }
+  | { op: "unlink"; path: string }
+  | { op: "getinfo" }
+  | { op: "ps" }
+  | { op: "kill"; pid: number; signal: number }
+  | { op: "spawn"; module: string; args: string[] }
+  | { op: "waitpid"; pid: number }
+  | { op: "netctl"; req: NetCtl }
+  | { op: "exit"; status: number };
+
+/** Network configuration and inspection, for ifconfig/route/arp/netstat. */
+export type NetCtl =
+  | { op: "ifaces" }
+  | { op: "ifaddr"; iface: string; action: "add" | "del"; cidr: string }
+  | { op: "iflink"; iface: string; up?: boolean; mtu?: number }
+  | { op: "routes" }
+  | { op: "route"; action: "add" | "del"; dest: string; gateway?: string; iface?: string; metric?: number }
+  | { op: "neigh" }
+  | { op: "neighset"; action: "add" | "del"; addr: string; mac?: string; iface?: string }
+  | { op: "sockets" }
+  | { op: "stats" };
+
+/** What the kernel asks of a host's netstack. */
+export type NetRequest =
+  | SocketCall
+  | { op: "socket"; pid: number; domain: number; type: number; protocol: number }
+  | { op: "release"; fd: number }
+  | { op: "owner"; fd: number; pid: number; add: boolean }
+  | { op: "poll"; fds: PollFd[]; timeout: number }
+  | { op: "setnonblock"; fd: number; on: boolean }
+  | { op: "netctl"; req: NetCtl };
+
+/** What the boot code (main thread) asks of the kernel. */
+export type ControlRequest =
+  | {
+    op: "spawn";
+    module: string;
+    args: string[];
+    host?: string;
+    uid?: number;
+    caps?: string[];
+    ppid?: number;
+  }
+  | { op: "ps" }
+  | { op: "kill"; pid: number; signal: number }
+  | { op: "wait"; pid: number }
+  | { op: "stats" }
+  | { op: "shutdown" };
+
+/** What the kernel tells the boot code without being asked. */
+export type KernelEvent =
+  | { ev: "output"; pid: number; fd: number; data: Uint8Array }
+  | { ev: "exit"; pid: number; status: number }
+  | { ev: "log"; line: string };
+
+/** The first message a process worker receives: who it is and what to run. */
+export interface ProcessInit {
+  kind: "init";
+  pid: number;
+  module: string;
+  args: string[];
+}
+
+/** A row of the process table as `ps` shows it. */
+export interface ProcessInfo {
+  pid: number;
+  ppid: number;
+  uid: number;
+  gid: number;
+  name: string;
+  host: string;
+  state: "running" | "exited";
+  exitStatus?: number;
+  fds: number;
+  caps: string[];
+}

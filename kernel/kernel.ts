@@ -1,0 +1,284 @@
+/**
+ * The kernel: process table, per-process fd tables, syscall service for every process, AF_LOCAL
+ * sockets, and the links to each host's netstack. It never trusts a process: every request is
+ * validated, every failure is an errno reply, and a process that dies has everything reclaimed.
+ */
+import { type Capability, CAPABILITIES, SIGKILL } from "./abi.ts";
+import type { Endpoint } from "./bus/endpoint.ts";
+import type { ControlRequest, Creds, KernelEvent, ProcessInfo } from "./bus/messages.ts";
+import { type RequestContext, RpcPeer } from "./bus/rpc.ts";
+import type { Clock } from "./clock.ts";
+import { ErrnoError } from "./errno.ts";
+import { DEFAULT_FD_LIMIT } from "./fd_table.ts";
+import type { HandleBase } from "./handle.ts";
+import { type Handle, StdioHandle } from "./handles.ts";
+import { type Caller, LocalHost } from "./local/local_socket.ts";
+import { Process, type Spawner } from "./process.ts";
+import { dispatch } from "./syscalls.ts";
+import { validateSyscall } from "./validate.ts";
+
+/** How the kernel is set up. */
+export interface KernelOptions {
+  clock: Clock;
+  spawner: Spawner;
+  /** Receives console output, exits and log lines. */
+  emit: (ev: KernelEvent) => void;
+  /** Maps a program name or path to a module URL, or undefined when there is none. */
+  resolveProgram: (name: string) => string | undefined;
+  /** Per-process fd limit (default 1024). */
+  fdLimit?: number;
+  /** Most live processes (default 4096). */
+  maxProcesses?: number;
+}
+
+/** What starting a process needs. */
+export interface SpawnRequest {
+  module: string;
+  args: string[];
+  host?: string;
+  uid?: number;
+  caps?: string[];
+  ppid?: number;
+  /** Share this process's stdin/stdout/stderr (a child of a shell). */
+  stdio?: Process;
+}
+
+/** Counts for leak checks: everything here returns to its starting value after clean-up. */
+export interface KernelStats {
+  processes: number;
+  fds: number;
+  localSockets: number;
+  inflightHandles: number;
+  localPaths: number;
+  pendingSyscalls: number;
+}
+
+const KEEP_EXIT_STATUSES = 1024;
+
+/** The system's kernel; one serves every host (each host has its own local namespace). */
+export class Kernel {
+  readonly clock: Clock;
+  #opts: KernelOptions;
+  #procs = new Map<number, Process>();
+  #exited = new Map<number, number>();
+  #nextPid = 1;
+  #hosts = new Map<string, LocalHost>();
+  #nets = new Map<string, RpcPeer>();
+  #pendingSyscalls = 0;
+
+  constructor(opts: KernelOptions) {
+    this.#opts = opts;
+    this.clock = opts.clock;
+  }
+
+  /** Connect a host's netstack; INET socket calls from that host's processes go there. */
+  attachNet(host: string, ep: Endpoint): RpcPeer {
+    const rpc = new RpcPeer(ep, {
+      onEvent: (ev) => this.#opts.emit({ ev: "log", line: `${host}: ${String(ev)}` }),
+    });
+    this.#nets.set(host, rpc);
+    ep.onClose(() => {
+      if (this.#nets.get(host) === rpc) this.#nets.delete(host);
+    });
+    return rpc;
+  }
+
+  /** The netstack serving `host`, or EAFNOSUPPORT when the host has none. */
+  net(host: string): RpcPeer {
+    const n = this.#nets.get(host);
+    if (!n) throw new ErrnoError("EAFNOSUPPORT", `No network stack on host ${host}`);
+    return n;
+  }
+
+  /** The AF_LOCAL state of `host`, created on first use. */
+  localHost(host: string): LocalHost {
+    let h = this.#hosts.get(host);
+    if (!h) this.#hosts.set(host, h = new LocalHost(this.clock));
+    return h;
+  }
+
+  /** Credentials of a process. */
+  creds(p: Process): Creds {
+    return { pid: p.pid, uid: p.uid, gid: p.gid };
+  }
+
+  /** The caller view local sockets use for a syscall of `p`. */
+  caller(p: Process, ctx: RequestContext): Caller {
+    return {
+      creds: this.creds(p),
+      signal: ctx.signal,
+      install: (h: HandleBase) => p.fds.install(h as Handle),
+      resolve: (fd: number) => p.fds.get(fd),
+    };
+  }
+
+  /** Start a process; resolves to its pid once it is running. */
+  spawn(req: SpawnRequest): number {
+    const url = this.#opts.resolveProgram(req.module);
+    if (!url) throw new ErrnoError("ENOENT", `Cannot run ${req.module}`);
+    const running = [...this.#procs.values()].filter((p) => p.state === "running").length;
+    if (running >= (this.#opts.maxProcesses ?? 4096)) {
+      throw new ErrnoError("EAGAIN", `Cannot run ${req.module}: too many processes`);
+    }
+    const caps = new Set<Capability>();
+    for (const c of req.caps ?? []) {
+      if (!(CAPABILITIES as readonly string[]).includes(c)) {
+        throw new ErrnoError("EINVAL", `Unknown capability ${c}`);
+      }
+      caps.add(c as Capability);
+    }
+    const pid = this.#nextPid++;
+    const uid = req.uid ?? 0;
+    const name = req.module.split("/").pop()!.replace(/\.ts$/, "");
+    const p = new Process(
+      pid,
+      req.ppid ?? 0,
+      uid,
+      uid,
+      name,
+      req.host ?? "local",
+      caps,
+      this.#opts.fdLimit ?? DEFAULT_FD_LIMIT,
+    );
+    this.#procs.set(pid, p);
+    for (const fd of [0, 1, 2] as const) {
+      const parentHandle = req.stdio?.fds.peek(fd);
+      p.fds.dup2(p.fds.install(parentHandle ?? new StdioHandle(fd, pid, this.#opts.emit)), fd);
+    }
+    const runtime = this.#opts.spawner.start(
+      { kind: "init", pid, module: url, args: req.args },
+      (message) => {
+        this.#opts.emit({ ev: "output", pid, fd: 2, data: new TextEncoder().encode(message + "\n") });
+        this.exit(p, 1);
+      },
+    );
+    p.runtime = runtime;
+    p.rpc = new RpcPeer(runtime.endpoint, {
+      clock: this.clock,
+      serve: (body, ctx) => this.#syscall(p, body, ctx),
+    });
+    runtime.endpoint.onClose(() => this.exit(p, p.exitStatus ?? 1));
+    p.rpc.emit({ kind: "init", pid, module: url, args: req.args });
+    return pid;
+  }
+
+  async #syscall(p: Process, body: unknown, ctx: RequestContext): Promise<unknown> {
+    if (p.exiting) throw new ErrnoError("ESRCH", "Process has exited");
+    this.#pendingSyscalls++;
+    try {
+      return await dispatch(this, p, validateSyscall(body), ctx);
+    } finally {
+      this.#pendingSyscalls--;
+    }
+  }
+
+  /** The exit status of `pid`, waiting for it to exit. ESRCH for unknown pids. */
+  wait(pid: number): Promise<number> {
+    const p = this.#procs.get(pid);
+    if (p) return p.waitExit();
+    const st = this.#exited.get(pid);
+    if (st === undefined) return Promise.reject(new ErrnoError("ESRCH", `No process ${pid}`));
+    return Promise.resolve(st);
+  }
+
+  /** waitpid for a process: only its own children. */
+  async waitChild(parent: Process, pid: number, signal: AbortSignal): Promise<number> {
+    const p = this.#procs.get(pid);
+    if (p && p.ppid !== parent.pid) throw new ErrnoError("ECHILD", `Not a child ${pid}`);
+    const done = this.wait(pid);
+    const aborted = new Promise<never>((_, rej) =>
+      signal.addEventListener("abort", () => rej(new ErrnoError("EINTR", "waitpid")), { once: true })
+    );
+    return await Promise.race([done, aborted]);
+  }
+
+  /** End a process: abort its pending calls, close its fds, stop its worker, free its entry. */
+  exit(p: Process, status: number): void {
+    if (p.state !== "running" || p.exiting) return;
+    p.exiting = true;
+    p.exitStatus = status;
+    p.rpc?.close();
+    p.runtime?.terminate();
+    p.fds.closeAll();
+    this.#procs.delete(p.pid);
+    this.#exited.set(p.pid, status);
+    if (this.#exited.size > KEEP_EXIT_STATUSES) {
+      this.#exited.delete(this.#exited.keys().next().value!);
+    }
+    p.markExited(status);
+    this.#opts.emit({ ev: "exit", pid: p.pid, status });
+  }
+
+  /** Kill `pid` (exit status 128 + signal). */
+  kill(pid: number, signal = SIGKILL): void {
+    const p = this.#procs.get(pid);
+    if (!p) throw new ErrnoError("ESRCH", `No process ${pid}`);
+    if (signal <= 0 || signal > 64) throw new ErrnoError("EINVAL", `Bad signal ${signal}`);
+    this.exit(p, 128 + signal);
+  }
+
+  /** kill() on behalf of a process: same uid or root only. */
+  killFrom(sender: Process, pid: number, signal: number): void {
+    const p = this.#procs.get(pid);
+    if (!p) throw new ErrnoError("ESRCH", `No process ${pid}`);
+    if (sender.uid !== 0 && sender.uid !== p.uid) {
+      throw new ErrnoError("EPERM", `Cannot kill process ${pid}`);
+    }
+    this.kill(pid, signal);
+  }
+
+  /** The process table. */
+  ps(): ProcessInfo[] {
+    return [...this.#procs.values()].map((p) => p.info());
+  }
+
+  /** Resource counts for leak checks. */
+  stats(): KernelStats {
+    let fds = 0;
+    for (const p of this.#procs.values()) fds += p.fds.size;
+    let localSockets = 0, inflight = 0, paths = 0;
+    for (const h of this.#hosts.values()) {
+      localSockets += h.open;
+      inflight += h.inflight;
+      paths += h.ns.size;
+    }
+    return {
+      processes: this.#procs.size,
+      fds,
+      localSockets,
+      inflightHandles: inflight,
+      localPaths: paths,
+      pendingSyscalls: this.#pendingSyscalls,
+    };
+  }
+
+  /** Serve a request from the boot code. */
+  async control(body: unknown): Promise<unknown> {
+    const req = body as ControlRequest;
+    switch (req?.op) {
+      case "spawn":
+        return this.spawn(req);
+      case "ps":
+        return this.ps();
+      case "kill":
+        return this.kill(req.pid, req.signal), null;
+      case "wait":
+        return await this.wait(req.pid);
+      case "stats":
+        return this.stats();
+      case "shutdown":
+        return this.shutdown(), null;
+      default: {
+        const never: never = req;
+        throw new ErrnoError("ENOSYS", `Unknown control request ${String((never as { op?: string })?.op)}`);
+      }
+    }
+  }
+
+  /** Stop every process and drop netstack links. */
+  shutdown(): void {
+    for (const p of [...this.#procs.values()]) this.exit(p, 128 + SIGKILL);
+    for (const n of this.#nets.values()) n.close();
+    this.#nets.clear();
+  }
+}

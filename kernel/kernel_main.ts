@@ -1,0 +1,38 @@
+/**
+ * The kernel worker's entry point: serve control requests from the boot code over its bus port,
+ * report output and exits as events, and ask the main thread to create the workers it needs.
+ */
+import { portEndpoint } from "./bus/endpoint.ts";
+import { RpcPeer } from "./bus/rpc.ts";
+import { RealClock } from "./clock.ts";
+import { Kernel } from "./kernel.ts";
+import { resolveProgram } from "./programs.ts";
+import { WorkerSpawner } from "./worker_spawner.ts";
+import { attachNetstacks, type NetSetup } from "./net_setup.ts";
+import { RelayWorkerFactory, type WorkerHostMessage } from "./worker_host.ts";
+import { receivePort, workerScope } from "./worker_port.ts";
+
+const factory = new RelayWorkerFactory((msg: WorkerHostMessage, transfer: Transferable[]) =>
+  workerScope.postMessage(msg, transfer)
+);
+const ep = portEndpoint(await receivePort((data) => factory.receive(data)));
+let kernel: Kernel | undefined;
+const rpc: RpcPeer = new RpcPeer(ep, {
+  serve: async (body) => {
+    const b = body as { op?: string; setup?: NetSetup; cwd?: string };
+    if (b?.op === "boot") {
+      if (kernel) throw new Error("kernel already booted");
+      kernel = new Kernel({
+        clock: new RealClock(),
+        spawner: new WorkerSpawner(factory),
+        emit: (ev) => rpc.emit(ev),
+        resolveProgram: (name) => resolveProgram(name, b.cwd),
+      });
+      if (b.setup) await attachNetstacks(kernel, b.setup, factory);
+      return null;
+    }
+    if (!kernel) throw new Error("kernel not booted");
+    return await kernel.control(body);
+  },
+});
+ep.onClose(() => kernel?.shutdown());

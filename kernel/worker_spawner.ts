@@ -1,0 +1,32 @@
+/** Starts each process as a Deno Worker with no permissions at all: its bus port is its world. */
+import { portEndpoint } from "./bus/endpoint.ts";
+import type { ProcessInit } from "./bus/messages.ts";
+import type { ProcessRuntime, Spawner } from "./process.ts";
+import type { WorkerFactory } from "./worker_host.ts";
+
+/** The {@link Spawner} used outside tests: one permission-less Worker per process. */
+export class WorkerSpawner implements Spawner {
+  constructor(readonly factory: WorkerFactory) {}
+
+  start(init: ProcessInit, onCrash: (message: string) => void): ProcessRuntime {
+    // The program is a static import of the worker's main module: loading it needs no
+    // permission inside the worker, while a dynamic import there would need read access.
+    const main = new URL("./process_main.ts", import.meta.url).href;
+    const src = `import { start } from ${JSON.stringify(main)};\n` +
+      `import program from ${JSON.stringify(init.module)};\nstart(program);\n`;
+    const ch = new MessageChannel();
+    const handle = this.factory.create(
+      {
+        name: `pid ${init.pid}`,
+        url: `data:application/typescript,${encodeURIComponent(src)}`,
+        permissions: "none",
+      },
+      ch.port2,
+      onCrash,
+    );
+    return {
+      endpoint: portEndpoint(ch.port1),
+      terminate: () => handle.terminate(),
+    };
+  }
+}

@@ -1,0 +1,265 @@
+/**
+ * libc: what client programs are written against. POSIX-named async functions over the
+ * process's only way out, its kernel port; errors are {@link ErrnoError}s.
+ *
+ * @example
+ * import { AF_INET, SOCK_DGRAM, socket, sendto, inet } from "../libc/mod.ts";
+ * export default async function main() {
+ *   const fd = await socket(AF_INET, SOCK_DGRAM);
+ *   await sendto(fd, new TextEncoder().encode("hi"), inet("10.0.0.2", 7));
+ *   return 0;
+ * }
+ */
+import type { RpcPeer } from "../kernel/bus/rpc.ts";
+import type {
+  Creds,
+  NetCtl,
+  OptValue,
+  PollFd,
+  ProcessInfo,
+  RecvResult,
+  SockAddr,
+  Syscall,
+} from "../kernel/bus/messages.ts";
+import { ErrnoError } from "../kernel/errno.ts";
+import { SO_PEERCRED, SOL_SOCKET } from "../kernel/abi.ts";
+import { formatSockAddr } from "./inet.ts";
+
+export * from "../kernel/abi.ts";
+export { Errno, type ErrnoCode, ErrnoError, strerror } from "../kernel/errno.ts";
+export type {
+  Creds,
+  NetCtl,
+  OptValue,
+  PollFd,
+  ProcessInfo,
+  RecvResult,
+  SockAddr,
+} from "../kernel/bus/messages.ts";
+export { formatSockAddr, inet, inet6, inet_ntop, inet_pton, local } from "./inet.ts";
+
+let kernel: RpcPeer | undefined;
+
+/** @internal Connect libc to the kernel (done by the process entry point). */
+export function _attachKernel(rpc: RpcPeer): void {
+  kernel = rpc;
+}
+
+/**
+ * Issue a raw system call. Programs normally use the named wrappers; this exists for tools and
+ * tests that speak the ABI directly. Errors are rethrown with `context` as the message prefix.
+ */
+export async function syscall(body: Syscall | Record<string, unknown>, context?: string) {
+  if (!kernel) throw new ErrnoError("ENOSYS", "Not running as a Serin process");
+  try {
+    return await kernel.call(body);
+  } catch (err) {
+    if (context && err instanceof ErrnoError) throw new ErrnoError(err.code, context);
+    throw err;
+  }
+}
+
+const enc = new TextEncoder();
+
+/** @internal Format console arguments and write them to fd 1 or 2 without waiting. */
+export function _writeConsole(fd: 1 | 2, args: unknown[]): void {
+  const text = args.map((a) => typeof a === "string" ? a : Deno.inspect(a)).join(" ") + "\n";
+  syscall({ op: "write", fd, data: enc.encode(text) }).catch(() => {});
+}
+
+/** Create a socket; returns its fd. */
+export async function socket(domain: number, type: number, protocol = 0): Promise<number> {
+  return await syscall({ op: "socket", domain, type, protocol }, "Cannot create socket") as number;
+}
+
+/** Create a pair of connected local sockets. */
+export async function socketpair(domain: number, type: number, protocol = 0) {
+  return await syscall({ op: "socketpair", domain, type, protocol }, "Cannot create socket pair") as [
+    number,
+    number,
+  ];
+}
+
+/** Bind a socket to a local address. */
+export async function bind(fd: number, addr: SockAddr): Promise<void> {
+  await syscall({ op: "bind", fd, addr }, `Cannot bind to ${formatSockAddr(addr)}`);
+}
+
+/** Listen for connections with a backlog (default 128). */
+export async function listen(fd: number, backlog = 128): Promise<void> {
+  await syscall({ op: "listen", fd, backlog }, "Cannot listen");
+}
+
+/** Accept a connection: the new fd and the peer's address. */
+export async function accept(fd: number, flags = 0): Promise<{ fd: number; addr: SockAddr }> {
+  return await syscall({ op: "accept", fd, flags }, "Cannot accept") as { fd: number; addr: SockAddr };
+}
+
+/** Connect a socket. */
+export async function connect(fd: number, addr: SockAddr): Promise<void> {
+  await syscall({ op: "connect", fd, addr }, `Cannot connect to ${formatSockAddr(addr)}`);
+}
+
+/** Options of {@link sendmsg}: destination, handles (SCM_RIGHTS), credentials (SCM_CREDENTIALS). */
+export interface SendOptions {
+  addr?: SockAddr;
+  rights?: number[];
+  creds?: boolean;
+}
+
+/** Send bytes with ancillary data; returns bytes sent. */
+export async function sendmsg(
+  fd: number,
+  data: Uint8Array,
+  opts: SendOptions = {},
+  flags = 0,
+): Promise<number> {
+  const ctx = opts.addr ? `Cannot send to ${formatSockAddr(opts.addr)}` : "Cannot send";
+  return await syscall({ op: "sendmsg", fd, data, flags, ...opts }, ctx) as number;
+}
+
+/** Send bytes on a connected socket. */
+export function send(fd: number, data: Uint8Array | string, flags = 0): Promise<number> {
+  return sendmsg(fd, typeof data === "string" ? enc.encode(data) : data, {}, flags);
+}
+
+/** Send a datagram to `addr`. */
+export function sendto(fd: number, data: Uint8Array, addr: SockAddr, flags = 0): Promise<number> {
+  return sendmsg(fd, data, { addr }, flags);
+}
+
+/** Receive up to `len` bytes with ancillary data. */
+export async function recvmsg(fd: number, len = 65536, flags = 0): Promise<RecvResult> {
+  return await syscall({ op: "recvmsg", fd, len, flags }, "Cannot receive") as RecvResult;
+}
+
+/** Receive up to `len` bytes; an empty result means end of stream. */
+export async function recv(fd: number, len = 65536, flags = 0): Promise<Uint8Array> {
+  return (await recvmsg(fd, len, flags)).data;
+}
+
+/** Receive a datagram and its source address. */
+export async function recvfrom(fd: number, len = 65536, flags = 0) {
+  const r = await recvmsg(fd, len, flags);
+  return { data: r.data, addr: r.addr };
+}
+
+/** Set a socket option. Numbers for flags/sizes; SO_RCVTIMEO/SO_SNDTIMEO take milliseconds. */
+export async function setsockopt(fd: number, level: number, name: number, value: OptValue) {
+  await syscall({ op: "setsockopt", fd, level, name, value }, `Cannot set option ${name}`);
+}
+
+/** Get a socket option (SO_PEERCRED returns {pid, uid, gid}). */
+export async function getsockopt(fd: number, level: number, name: number): Promise<OptValue> {
+  return await syscall({ op: "getsockopt", fd, level, name }, `Cannot get option ${name}`) as OptValue;
+}
+
+/** The peer's credentials (SO_PEERCRED). */
+export async function getpeercred(fd: number): Promise<Creds> {
+  return await getsockopt(fd, SOL_SOCKET, SO_PEERCRED) as unknown as Creds;
+}
+
+/** The socket's local address. */
+export async function getsockname(fd: number): Promise<SockAddr> {
+  return await syscall({ op: "getsockname", fd }, "Cannot get socket name") as SockAddr;
+}
+
+/** The socket's peer address. */
+export async function getpeername(fd: number): Promise<SockAddr> {
+  return await syscall({ op: "getpeername", fd }, "Cannot get peer name") as SockAddr;
+}
+
+/** Shut down one or both directions (SHUT_RD, SHUT_WR, SHUT_RDWR). */
+export async function shutdown(fd: number, how: number): Promise<void> {
+  await syscall({ op: "shutdown", fd, how }, "Cannot shut down");
+}
+
+/** Close an fd. */
+export async function close(fd: number): Promise<void> {
+  await syscall({ op: "close", fd }, `Cannot close ${fd}`);
+}
+
+/** Duplicate an fd to the lowest free number. */
+export async function dup(fd: number): Promise<number> {
+  return await syscall({ op: "dup", fd }, `Cannot duplicate ${fd}`) as number;
+}
+
+/** Duplicate an fd onto `newfd`. */
+export async function dup2(fd: number, newfd: number): Promise<number> {
+  return await syscall({ op: "dup2", fd, newfd }, `Cannot duplicate ${fd}`) as number;
+}
+
+/** fcntl (F_GETFL/F_SETFL with O_NONBLOCK, F_DUPFD). */
+export async function fcntl(fd: number, cmd: number, arg = 0): Promise<number> {
+  return await syscall({ op: "fcntl", fd, cmd, arg }, "Cannot change descriptor") as number;
+}
+
+/** Wait for readiness; `timeout` in ms, negative waits forever. */
+export async function poll(fds: PollFd[], timeout = -1) {
+  return await syscall({ op: "poll", fds, timeout }, "Cannot poll") as {
+    count: number;
+    revents: number[];
+  };
+}
+
+/** Remove a local socket path. */
+export async function unlink(path: string): Promise<void> {
+  await syscall({ op: "unlink", path }, `Cannot unlink ${path}`);
+}
+
+/** Write bytes or text to an fd (1 = stdout). */
+export async function write(fd: number, data: Uint8Array | string): Promise<number> {
+  const bytes = typeof data === "string" ? enc.encode(data) : data;
+  return await syscall({ op: "write", fd, data: bytes }, `Cannot write to ${fd}`) as number;
+}
+
+/** Read up to `len` bytes from an fd. */
+export async function read(fd: number, len = 65536): Promise<Uint8Array> {
+  return await syscall({ op: "read", fd, len }, `Cannot read from ${fd}`) as Uint8Array;
+}
+
+/** Who this process is: pid, ppid, uid, gid, host, name, caps. */
+export async function getinfo(): Promise<ProcessInfo> {
+  return await syscall({ op: "getinfo" }) as ProcessInfo;
+}
+
+/** This process's pid. */
+export async function getpid(): Promise<number> {
+  return (await getinfo()).pid;
+}
+
+/** The process table. */
+export async function ps(): Promise<ProcessInfo[]> {
+  return await syscall({ op: "ps" }) as ProcessInfo[];
+}
+
+/** Send a signal (the process ends with status 128 + signal). */
+export async function kill(pid: number, signal = 15): Promise<void> {
+  await syscall({ op: "kill", pid, signal }, `Cannot kill ${pid}`);
+}
+
+/** Start a program (a tool name like "ping" or a module path) on this host; returns its pid. */
+export async function spawn(program: string, args: string[] = []): Promise<number> {
+  return await syscall({ op: "spawn", module: program, args }, `Cannot run ${program}`) as number;
+}
+
+/** Wait for a child to exit; returns its status. */
+export async function waitpid(pid: number): Promise<number> {
+  return await syscall({ op: "waitpid", pid }, `Cannot wait for ${pid}`) as number;
+}
+
+/** Ask the host's network stack (interfaces, routes, neighbours, sockets). */
+export async function netctl(req: NetCtl): Promise<unknown> {
+  return await syscall({ op: "netctl", req }, `Cannot ${req.op}`);
+}
+
+/** End the process now with `status`. */
+export async function exit(status: number): Promise<never> {
+  await syscall({ op: "exit", status }).catch(() => {});
+  return await new Promise<never>(() => {});
+}
+
+/** Print a line to stdout (console.log in a process does the same). */
+export function print(...args: unknown[]): void {
+  _writeConsole(1, args);
+}
