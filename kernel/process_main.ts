@@ -16,7 +16,8 @@ export type Program = (args: string[]) => number | void | Promise<number | void>
 let program: Program | undefined;
 let init: ProcessInit | undefined;
 
-const ep = portEndpoint(await receivePort());
+const port = await receivePort();
+const ep = portEndpoint(port);
 const rpc = new RpcPeer(ep, {
   onEvent: (body) => {
     const msg = body as ProcessInit;
@@ -25,7 +26,7 @@ const rpc = new RpcPeer(ep, {
     maybeRun();
   },
 });
-_attachKernel(rpc);
+_attachKernel(rpc, port);
 
 for (const [name, fd] of [["log", 1], ["info", 1], ["debug", 1], ["warn", 2], ["error", 2]] as const) {
   console[name] = (...args: unknown[]) => _writeConsole(fd, args);

@@ -18,7 +18,7 @@ export class WorkerSpawner implements Spawner {
     const handle = this.factory.create(
       {
         name: `pid ${init.pid}`,
-        url: `data:application/typescript,${encodeURIComponent(src)}`,
+        url: `data:application/javascript,${encodeURIComponent(src)}`,
         permissions: "none",
       },
       ch.port2,

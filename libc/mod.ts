@@ -39,10 +39,21 @@ export type {
 export { formatSockAddr, inet, inet6, inet_ntop, inet_pton, local } from "./inet.ts";
 
 let kernel: RpcPeer | undefined;
+let rawPort: MessagePort | undefined;
 
 /** @internal Connect libc to the kernel (done by the process entry point). */
-export function _attachKernel(rpc: RpcPeer): void {
+export function _attachKernel(rpc: RpcPeer, port?: MessagePort): void {
   kernel = rpc;
+  rawPort = port;
+}
+
+/**
+ * Put arbitrary bytes on the kernel port, bypassing the CBOR encoder: the kernel must treat
+ * them as hostile input. For robustness tests and fuzzers.
+ */
+export function syscallRaw(bytes: Uint8Array): void {
+  const copy = bytes.slice();
+  rawPort?.postMessage(copy.buffer, [copy.buffer]);
 }
 
 /**

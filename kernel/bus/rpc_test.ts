@@ -1,0 +1,68 @@
+import assert from "node:assert/strict";
+import { localPair } from "./endpoint.ts";
+import { RpcPeer } from "./rpc.ts";
+import { ErrnoError } from "../errno.ts";
+import { ManualClock } from "../clock.ts";
+
+Deno.test("replies carry values and errnos; CBOR keeps byte strings", async () => {
+  const [a, b] = localPair();
+  const client = new RpcPeer(a);
+  new RpcPeer(b, {
+    serve: (body) => {
+      const m = body as { op: string; data?: Uint8Array };
+      if (m.op === "echo") return { len: m.data!.length, data: m.data };
+      throw new ErrnoError("ECONNREFUSED", "Cannot connect to 10.0.0.2:80");
+    },
+  });
+  const r = await client.call({ op: "echo", data: new Uint8Array([1, 2, 3]) }) as {
+    len: number;
+    data: Uint8Array;
+  };
+  assert.equal(r.len, 3);
+  assert.deepEqual(r.data, new Uint8Array([1, 2, 3]));
+  await assert.rejects(client.call({ op: "x" }), (e: ErrnoError) => {
+    assert.equal(e.code, "ECONNREFUSED");
+    assert.equal(e.errno, 111);
+    assert.equal(e.message, "Cannot connect to 10.0.0.2:80: connection refused");
+    return true;
+  });
+});
+
+Deno.test("pending calls reject on timeout, on abort and when the peer goes away", async () => {
+  const clock = new ManualClock();
+  const [a, b] = localPair();
+  const client = new RpcPeer(a, { clock });
+  let cancelled = 0;
+  const server = new RpcPeer(b, {
+    serve: (_body, ctx) =>
+      new Promise((_, reject) => {
+        ctx.signal.addEventListener("abort", () => {
+          cancelled++;
+          reject(new Error("aborted"));
+        });
+      }),
+  });
+  const t = client.call({ op: "slow" }, { timeoutMs: 100 });
+  await Promise.resolve();
+  clock.advance(100);
+  await assert.rejects(t, (e: ErrnoError) => e.code === "ETIMEDOUT");
+  const ac = new AbortController();
+  const c = client.call({ op: "slow" }, { signal: ac.signal });
+  ac.abort();
+  await assert.rejects(c, (e: ErrnoError) => e.code === "EINTR");
+  const gone = client.call({ op: "slow" });
+  await new Promise((r) => setTimeout(r, 0));
+  server.close();
+  await assert.rejects(gone, (e: ErrnoError) => e.code === "ECONNRESET");
+  await new Promise((r) => setTimeout(r, 0));
+  assert.equal(client.pendingCount, 0);
+  assert.equal(cancelled, 3);
+});
+
+Deno.test("garbage envelopes are counted and dropped", async () => {
+  const [a, b] = localPair();
+  const server = new RpcPeer(b, { serve: () => 1 });
+  for (const junk of [1, "x", null, { t: "rep", id: 9 }, { t: "zzz" }, { t: "req" }]) a.post(junk);
+  await new Promise((r) => setTimeout(r, 0));
+  assert.equal(server.badInputs, 6);
+});

@@ -1,0 +1,143 @@
+/**
+ * The kernel through real worker processes: handle passing between three processes, peer
+ * credentials, crash clean-up, hostile input, and the permission-less sandbox.
+ */
+import assert from "node:assert/strict";
+import { boot, type System } from "../kernel/mod.ts";
+
+const P = "tests/programs";
+
+async function waitForLine(sys: System, pid: number, lines: string[], want: string) {
+  const deadline = Date.now() + 10_000;
+  while (!lines.some((l) => l.includes(want))) {
+    if (Date.now() > deadline) throw new Error(`pid ${pid} never printed ${want}: ${lines}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+async function bootCollecting() {
+  const out = new Map<number, string[]>();
+  const sys = await boot({
+    output: (pid, _fd, data) => {
+      const list = out.get(pid) ?? [];
+      list.push(...new TextDecoder().decode(data).split("\n").filter((l) => l));
+      out.set(pid, list);
+    },
+  });
+  const lines = (pid: number) => {
+    if (!out.has(pid)) out.set(pid, []);
+    return out.get(pid)!;
+  };
+  return { sys, lines };
+}
+
+Deno.test("a socketpair end passed with SCM_RIGHTS keeps working after the sender closes it", async () => {
+  const { sys, lines } = await bootCollecting();
+  try {
+    const base = await sys.stats();
+    const b = await sys.start(`${P}/fdpass_server.ts`, ["/run/b", "speak"]);
+    const c = await sys.start(`${P}/fdpass_server.ts`, ["/run/c", "answer"]);
+    await waitForLine(sys, b, lines(b), "ready");
+    await waitForLine(sys, c, lines(c), "ready");
+    const a = await sys.start(`${P}/fdpass_client.ts`, ["/run/b", "/run/c"]);
+    assert.equal(await sys.wait(a), 0);
+    assert.equal(await sys.wait(b), 0);
+    assert.equal(await sys.wait(c), 0);
+    // SO_PEERCRED on the accepted connection names the client process.
+    assert.ok(lines(b).includes(`peer pid ${a}`), lines(b).join("|"));
+    assert.ok(lines(c).includes(`peer pid ${a}`), lines(c).join("|"));
+    assert.ok(lines(b).includes(`reply: ${c} heard "hello from ${b}"`), lines(b).join("|"));
+    assert.ok(lines(c).includes("answered"));
+    // Both ends see EOF once the other closes; nothing is left behind but the two paths.
+    assert.ok(lines(c).includes("eof: true"), lines(c).join("|"));
+    const after = await sys.stats();
+    assert.deepEqual({ ...after, localPaths: 0 }, { ...base, localPaths: 0 });
+    assert.equal(after.localPaths, 2);
+  } finally {
+    await sys.shutdown();
+  }
+});
+
+Deno.test("a process that throws mid-conversation leaves its peer with EOF and no leaks", async () => {
+  const { sys, lines } = await bootCollecting();
+  try {
+    const base = await sys.stats();
+    const server = await sys.start(`${P}/eof_server.ts`, ["/run/eof"]);
+    await waitForLine(sys, server, lines(server), "ready");
+    const crasher = await sys.start(`${P}/crasher.ts`, ["/run/eof"]);
+    assert.equal(await sys.wait(crasher), 1);
+    assert.ok(lines(crasher).some((l) => l.includes("crash on purpose")));
+    assert.equal(await sys.wait(server), 0);
+    assert.deepEqual(lines(server).slice(1), ["data: partial", "EOF"]);
+    const after = await sys.stats();
+    assert.deepEqual({ ...after, localPaths: base.localPaths }, base);
+    assert.deepEqual(await sys.ps(), []);
+  } finally {
+    await sys.shutdown();
+  }
+});
+
+Deno.test("a killed process has its sockets and fds reclaimed", async () => {
+  const { sys, lines } = await bootCollecting();
+  try {
+    const server = await sys.start(`${P}/eof_server.ts`, ["/run/k"]);
+    await waitForLine(sys, server, lines(server), "ready");
+    const ps = await sys.ps();
+    assert.equal(ps.length, 1);
+    assert.equal(ps[0].fds, 4); // stdin, stdout, stderr, the listener
+    await sys.kill(server, 9);
+    assert.equal(await sys.wait(server), 137);
+    const s = await sys.stats();
+    assert.equal(s.processes, 0);
+    assert.equal(s.fds, 0);
+    assert.equal(s.localSockets, 0);
+  } finally {
+    await sys.shutdown();
+  }
+});
+
+Deno.test("10,000 malformed messages get errno replies and the kernel keeps serving", async () => {
+  const { sys, lines } = await bootCollecting();
+  try {
+    const hostile = await sys.start(`${P}/hostile.ts`, ["10000"]);
+    // Meanwhile a well-behaved pair keeps working.
+    const b = await sys.start(`${P}/fdpass_server.ts`, ["/run/hb", "speak"]);
+    const c = await sys.start(`${P}/fdpass_server.ts`, ["/run/hc", "answer"]);
+    const a = await sys.start(`${P}/fdpass_client.ts`, ["/run/hb", "/run/hc"]);
+    assert.deepEqual(
+      await Promise.all([sys.wait(a), sys.wait(b), sys.wait(c), sys.wait(hostile)]),
+      [0, 0, 0, 0],
+    );
+    const report = lines(hostile).find((l) => l.startsWith("replies"));
+    assert.ok(report, lines(hostile).join("|"));
+    const m = report.match(/replies (\d+)\/(\d+) errnos (\d+)/)!;
+    assert.equal(m[1], m[2], "every request was answered");
+    assert.ok(Number(m[3]) > Number(m[2]) * 0.9, "almost all junk requests failed with an errno");
+    const s = await sys.stats();
+    assert.equal(s.processes, 0);
+    assert.equal(s.localSockets, 0);
+  } finally {
+    await sys.shutdown();
+  }
+});
+
+Deno.test("a process runs without any Deno permission", async () => {
+  await using sys = await boot();
+  const r = await sys.run(`${P}/sandbox.ts`);
+  assert.equal(r.status, 0);
+  assert.deepEqual(r.stdout.trim().split("\n"), [
+    "connect: NotCapable",
+    "readFile: NotCapable",
+    "env: NotCapable",
+    "run: NotCapable",
+  ]);
+});
+
+Deno.test("exit status, stdout and stderr of a program", async () => {
+  await using sys = await boot();
+  const r = await sys.run(`${P}/hello.ts`, ["7", "x"]);
+  assert.equal(r.status, 7);
+  assert.match(r.stdout, /^hello from pid \d+ on local: 7 x\n$/);
+  assert.equal(r.stderr, "to stderr\n");
+  await assert.rejects(sys.start("no/such/program.ts"), /Cannot run/);
+});
