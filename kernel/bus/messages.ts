@@ -164,3 +164,77 @@ export interface ProcessInfo {
   fds: number;
   caps: string[];
 }
+
+/** An interface address as `netctl ifaces` reports it. */
+export interface IfaceAddr {
+  family: 2 | 10;
+  addr: string;
+  prefixLen: number;
+  /** IPv6: "link", "global", "host"; IPv4: "global" or "host". */
+  scope: string;
+  /** IPv6 DAD state: "tentative", "preferred", "deprecated", "duplicate"; IPv4: "preferred". */
+  state: string;
+}
+
+/** Counters of one interface. */
+export interface IfaceStats {
+  rxPackets: number;
+  rxBytes: number;
+  txPackets: number;
+  txBytes: number;
+  rxDropped: number;
+  txDropped: number;
+  /** Drops by reason, e.g. { "ipv4: bad-checksum": 2 }. */
+  drops: Record<string, number>;
+}
+
+/** One interface, as `netctl ifaces` reports it (ifconfig). */
+export interface IfaceInfo {
+  name: string;
+  index: number;
+  /** "loopback", "e1000", "rtl8139", "virtio-net", "tap", "wire". */
+  driver: string;
+  mac: string;
+  mtu: number;
+  up: boolean;
+  linkUp: boolean;
+  addrs: IfaceAddr[];
+  stats: IfaceStats;
+}
+
+/** One route, as `netctl routes` reports it (route -n). */
+export interface RouteInfo {
+  family: 2 | 10;
+  dest: string;
+  prefixLen: number;
+  /** Absent for directly connected routes. */
+  gateway?: string;
+  iface: string;
+  metric: number;
+  /** Linux-style flags: U up, G gateway, H host, D dynamic (redirect). */
+  flags: string;
+}
+
+/** One neighbour (ARP or NDP) entry, as `netctl neigh` reports it. */
+export interface NeighInfo {
+  family: 2 | 10;
+  addr: string;
+  mac?: string;
+  iface: string;
+  /** "incomplete", "reachable", "stale", "delay", "probe", "permanent", "failed". */
+  state: string;
+}
+
+/** One socket, as `netctl sockets` reports it (netstat). */
+export interface SocketInfo {
+  /** "tcp", "tcp6", "udp", "udp6", "raw", "raw6". */
+  proto: string;
+  local: string;
+  remote: string;
+  /** TCP state name ("LISTEN", "ESTABLISHED", …); "" for UDP/raw. */
+  state: string;
+  recvQ: number;
+  sendQ: number;
+  /** Processes holding the socket. */
+  pids: number[];
+}

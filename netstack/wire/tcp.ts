@@ -362,7 +362,7 @@ export function tcpOptionsLength(o: TcpOptions): number {
   else if (o.sackPermitted) n += 4;
   if (o.windowScale !== undefined) n += 4;
   if (o.sack !== undefined && o.sack.length > 0) n += 4 + 8 * o.sack.length;
-  if (o.unknown !== undefined) for (const u of o.unknown) n += 2 + u.data.length;
+  if (o.unknown !== undefined) { for (const u of o.unknown) n += 2 + u.data.length; }
   return (n + 3) & ~3;
 }
 
