@@ -3,7 +3,7 @@
  * sockets, and the links to each host's netstack. It never trusts a process: every request is
  * validated, every failure is an errno reply, and a process that dies has everything reclaimed.
  */
-import { type Capability, CAPABILITIES, SIGKILL } from "./abi.ts";
+import { CAPABILITIES, type Capability, SIGKILL } from "./abi.ts";
 import type { Endpoint } from "./bus/endpoint.ts";
 import type { ControlRequest, Creds, KernelEvent, ProcessInfo } from "./bus/messages.ts";
 import { type RequestContext, RpcPeer } from "./bus/rpc.ts";
@@ -83,6 +83,11 @@ export class Kernel {
     return rpc;
   }
 
+  /** Write a line to the kernel log (the boot console shows it). */
+  log(line: string): void {
+    this.#opts.emit({ ev: "log", line });
+  }
+
   /** The netstack serving `host`, or EAFNOSUPPORT when the host has none. */
   net(host: string): RpcPeer {
     const n = this.#nets.get(host);
@@ -148,7 +153,12 @@ export class Kernel {
     const runtime = this.#opts.spawner.start(
       { kind: "init", pid, module: url, args: req.args },
       (message) => {
-        this.#opts.emit({ ev: "output", pid, fd: 2, data: new TextEncoder().encode(message + "\n") });
+        this.#opts.emit({
+          ev: "output",
+          pid,
+          fd: 2,
+          data: new TextEncoder().encode(message + "\n"),
+        });
         this.exit(p, 1);
       },
     );
@@ -187,7 +197,9 @@ export class Kernel {
     if (p && p.ppid !== parent.pid) throw new ErrnoError("ECHILD", `Not a child ${pid}`);
     const done = this.wait(pid);
     const aborted = new Promise<never>((_, rej) =>
-      signal.addEventListener("abort", () => rej(new ErrnoError("EINTR", "waitpid")), { once: true })
+      signal.addEventListener("abort", () => rej(new ErrnoError("EINTR", "waitpid")), {
+        once: true,
+      })
     );
     return await Promise.race([done, aborted]);
   }
@@ -270,7 +282,10 @@ export class Kernel {
         return this.shutdown(), null;
       default: {
         const never: never = req;
-        throw new ErrnoError("ENOSYS", `Unknown control request ${String((never as { op?: string })?.op)}`);
+        throw new ErrnoError(
+          "ENOSYS",
+          `Unknown control request ${String((never as { op?: string })?.op)}`,
+        );
       }
     }
   }

@@ -100,7 +100,11 @@ export async function boot(config: BootConfig = {}): Promise<System> {
     config.log?.(`kernel crashed: ${e.message}`);
     ep.close();
   };
-  await rpc.call({ op: "boot", setup: config.net ?? { hosts: [{ name: "local" }] }, cwd: Deno.cwd() });
+  await rpc.call({
+    op: "boot",
+    setup: config.net ?? { hosts: [{ name: "local" }] },
+    cwd: Deno.cwd(),
+  });
 
   const sys: System = {
     async start(program, args = [], opts = {}) {

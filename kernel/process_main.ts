@@ -28,7 +28,9 @@ const rpc = new RpcPeer(ep, {
 });
 _attachKernel(rpc, port);
 
-for (const [name, fd] of [["log", 1], ["info", 1], ["debug", 1], ["warn", 2], ["error", 2]] as const) {
+for (
+  const [name, fd] of [["log", 1], ["info", 1], ["debug", 1], ["warn", 2], ["error", 2]] as const
+) {
   console[name] = (...args: unknown[]) => _writeConsole(fd, args);
 }
 

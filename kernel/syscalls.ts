@@ -4,7 +4,7 @@
  * the netstack's socket id. Socket failures set SO_ERROR (the seed's SOCKET_TRY pattern).
  */
 import * as abi from "./abi.ts";
-import type { NetRequest, SocketCall, SockAddr, Syscall } from "./bus/messages.ts";
+import type { NetRequest, SockAddr, SocketCall, Syscall } from "./bus/messages.ts";
 import type { RequestContext } from "./bus/rpc.ts";
 import { ErrnoError } from "./errno.ts";
 import { type Handle, InetHandle } from "./handles.ts";
@@ -68,7 +68,12 @@ export async function dispatch(
     case "read": {
       const h = proc.fds.get(call.fd);
       if (h.kind === "stdio") return new Uint8Array(0);
-      const r = await socketCall(k, proc, { op: "recvmsg", fd: call.fd, len: call.len, flags: 0 }, ctx);
+      const r = await socketCall(
+        k,
+        proc,
+        { op: "recvmsg", fd: call.fd, len: call.len, flags: 0 },
+        ctx,
+      );
       return (r as { data: Uint8Array }).data;
     }
     case "unlink":
@@ -101,7 +106,9 @@ export async function dispatch(
       if (!reads.includes(op) && !proc.caps.has("net_admin")) {
         throw new ErrnoError("EPERM", `Cannot change network configuration (${op})`);
       }
-      return await net.call({ op: "netctl", req: call.req } satisfies NetRequest, { signal: ctx.signal });
+      return await net.call({ op: "netctl", req: call.req } satisfies NetRequest, {
+        signal: ctx.signal,
+      });
     }
     case "exit":
       k.exit(proc, call.status);

@@ -28,7 +28,14 @@ const SCHEMAS: Record<Syscall["op"], Schema> = {
   listen: { fd: "fd", backlog: "int" },
   accept: { fd: "fd", flags: "int" },
   connect: { fd: "fd", addr: "addr" },
-  sendmsg: { fd: "fd", data: "bytes", flags: "int", addr: "addr?", rights: "ints?", creds: "bool?" },
+  sendmsg: {
+    fd: "fd",
+    data: "bytes",
+    flags: "int",
+    addr: "addr?",
+    rights: "ints?",
+    creds: "bool?",
+  },
   recvmsg: { fd: "fd", len: "int", flags: "int" },
   setsockopt: { fd: "fd", level: "int", name: "int", value: "optval" },
   getsockopt: { fd: "fd", level: "int", name: "int" },
@@ -144,6 +151,8 @@ function checkAddr(op: string, v: unknown): asserts v is SockAddr {
   if (v === null || typeof v !== "object") throw new ErrnoError("EFAULT", `${op}: bad address`);
   const a = v as Record<string, unknown>;
   switch (a.family) {
+    case 0:
+      return;
     case AF_LOCAL:
       if (typeof a.path !== "string") throw new ErrnoError("EFAULT", `${op}: bad path`);
       return;

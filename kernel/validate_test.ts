@@ -24,7 +24,10 @@ Deno.test("unknown ops are ENOSYS, wrong types EINVAL/EFAULT, bad fds EBADF", ()
   assert.equal(code({ op: "sendmsg", fd: 3, data: "text", flags: 0 }), "EFAULT");
   assert.equal(code({ op: "sendmsg", fd: 3, data: new Uint8Array(1), flags: 0 }), "ok");
   assert.equal(code({ op: "bind", fd: 3, addr: { family: 99 } }), "EAFNOSUPPORT");
-  assert.equal(code({ op: "bind", fd: 3, addr: { family: 2, addr: "1.2.3.4", port: 70000 } }), "EINVAL");
+  assert.equal(
+    code({ op: "bind", fd: 3, addr: { family: 2, addr: "1.2.3.4", port: 70000 } }),
+    "EINVAL",
+  );
   assert.equal(code({ op: "bind", fd: 3, addr: 5 }), "EFAULT");
   assert.equal(code({ op: "poll", fds: [{ fd: 1 }], timeout: 0 }), "EFAULT");
 });

@@ -20,14 +20,30 @@ export interface WorkerHandle {
   terminate(): void;
 }
 
-/** Starts workers; the first message each gets is `{ port }`, its bus port. */
+/** Start-up data beyond the bus port: structured-cloned, with ports/buffers to transfer. */
+export interface WorkerExtra {
+  data: unknown;
+  transfer: Transferable[];
+}
+
+/** Starts workers; the first message each gets is `{ port, extra }`: its bus port and start-up data. */
 export interface WorkerFactory {
-  create(spec: WorkerSpec, port: MessagePort, onError: (message: string) => void): WorkerHandle;
+  create(
+    spec: WorkerSpec,
+    port: MessagePort,
+    onError: (message: string) => void,
+    extra?: WorkerExtra,
+  ): WorkerHandle;
 }
 
 /** Creates workers in this thread (the main thread). */
 export class DirectWorkerFactory implements WorkerFactory {
-  create(spec: WorkerSpec, port: MessagePort, onError: (message: string) => void): WorkerHandle {
+  create(
+    spec: WorkerSpec,
+    port: MessagePort,
+    onError: (message: string) => void,
+    extra?: WorkerExtra,
+  ): WorkerHandle {
     const w = new Worker(spec.url, {
       type: "module",
       name: spec.name,
@@ -39,7 +55,7 @@ export class DirectWorkerFactory implements WorkerFactory {
       if (!dead) onError(`${spec.name}: ${e.message}`);
     };
     w.onmessageerror = () => onError(`${spec.name}: undeliverable message`);
-    w.postMessage({ port }, [port]);
+    w.postMessage({ port, extra: extra?.data }, [port, ...(extra?.transfer ?? [])]);
     return {
       terminate: () => {
         dead = true;
@@ -51,7 +67,7 @@ export class DirectWorkerFactory implements WorkerFactory {
 
 /** Requests between the kernel worker and the main thread about workers (structured clone). */
 export type WorkerHostMessage =
-  | { wh: "create"; id: number; spec: WorkerSpec; port: MessagePort }
+  | { wh: "create"; id: number; spec: WorkerSpec; port: MessagePort; extra?: WorkerExtra }
   | { wh: "terminate"; id: number }
   | { wh: "error"; id: number; message: string };
 
@@ -62,10 +78,15 @@ export class RelayWorkerFactory implements WorkerFactory {
 
   constructor(readonly post: (msg: WorkerHostMessage, transfer: Transferable[]) => void) {}
 
-  create(spec: WorkerSpec, port: MessagePort, onError: (message: string) => void): WorkerHandle {
+  create(
+    spec: WorkerSpec,
+    port: MessagePort,
+    onError: (message: string) => void,
+    extra?: WorkerExtra,
+  ): WorkerHandle {
     const id = this.#nextId++;
     this.#errors.set(id, onError);
-    this.post({ wh: "create", id, spec, port }, [port]);
+    this.post({ wh: "create", id, spec, port, extra }, [port, ...(extra?.transfer ?? [])]);
     return {
       terminate: () => {
         if (!this.#errors.delete(id)) return;
@@ -97,7 +118,7 @@ export class WorkerHost {
       case "create": {
         const h = this.#direct.create(m.spec, m.port, (message) => {
           this.reply({ wh: "error", id: m.id, message });
-        });
+        }, m.extra);
         this.#workers.set(m.id, h);
         return true;
       }

@@ -7,14 +7,21 @@ export const workerScope = self as unknown as {
 };
 
 /** Resolve with the bus port; later messages on `self` go to `rest`. */
-export function receivePort(rest?: (data: unknown) => void): Promise<MessagePort> {
+export async function receivePort(rest?: (data: unknown) => void): Promise<MessagePort> {
+  return (await receiveStart(rest)).port;
+}
+
+/** Resolve with the bus port and the start-up data sent with it. */
+export function receiveStart(
+  rest?: (data: unknown) => void,
+): Promise<{ port: MessagePort; extra: unknown }> {
   return new Promise((resolve) => {
     let got = false;
     workerScope.onmessage = (e: MessageEvent) => {
-      const port = (e.data as { port?: unknown })?.port;
+      const { port, extra } = (e.data ?? {}) as { port?: unknown; extra?: unknown };
       if (!got && port instanceof MessagePort) {
         got = true;
-        resolve(port);
+        resolve({ port, extra });
         return;
       }
       rest?.(e.data);

@@ -44,6 +44,8 @@ export function local(path: string): SockAddr {
 export function formatSockAddr(a: SockAddr | undefined): string {
   if (!a) return "?";
   switch (a.family) {
+    case 0:
+      return "(unspecified)";
     case AF_LOCAL:
       return a.path || "(unnamed)";
     case AF_INET:

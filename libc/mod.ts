@@ -85,7 +85,10 @@ export async function socket(domain: number, type: number, protocol = 0): Promis
 
 /** Create a pair of connected local sockets. */
 export async function socketpair(domain: number, type: number, protocol = 0) {
-  return await syscall({ op: "socketpair", domain, type, protocol }, "Cannot create socket pair") as [
+  return await syscall(
+    { op: "socketpair", domain, type, protocol },
+    "Cannot create socket pair",
+  ) as [
     number,
     number,
   ];
@@ -103,7 +106,10 @@ export async function listen(fd: number, backlog = 128): Promise<void> {
 
 /** Accept a connection: the new fd and the peer's address. */
 export async function accept(fd: number, flags = 0): Promise<{ fd: number; addr: SockAddr }> {
-  return await syscall({ op: "accept", fd, flags }, "Cannot accept") as { fd: number; addr: SockAddr };
+  return await syscall({ op: "accept", fd, flags }, "Cannot accept") as {
+    fd: number;
+    addr: SockAddr;
+  };
 }
 
 /** Connect a socket. */
@@ -162,7 +168,10 @@ export async function setsockopt(fd: number, level: number, name: number, value:
 
 /** Get a socket option (SO_PEERCRED returns {pid, uid, gid}). */
 export async function getsockopt(fd: number, level: number, name: number): Promise<OptValue> {
-  return await syscall({ op: "getsockopt", fd, level, name }, `Cannot get option ${name}`) as OptValue;
+  return await syscall(
+    { op: "getsockopt", fd, level, name },
+    `Cannot get option ${name}`,
+  ) as OptValue;
 }
 
 /** The peer's credentials (SO_PEERCRED). */

@@ -3,11 +3,11 @@
  * credentials, crash clean-up, hostile input, and the permission-less sandbox.
  */
 import assert from "node:assert/strict";
-import { boot, type System } from "../kernel/mod.ts";
+import { boot } from "../kernel/mod.ts";
 
 const P = "tests/programs";
 
-async function waitForLine(sys: System, pid: number, lines: string[], want: string) {
+async function waitForLine(pid: number, lines: string[], want: string) {
   const deadline = Date.now() + 10_000;
   while (!lines.some((l) => l.includes(want))) {
     if (Date.now() > deadline) throw new Error(`pid ${pid} never printed ${want}: ${lines}`);
@@ -37,8 +37,8 @@ Deno.test("a socketpair end passed with SCM_RIGHTS keeps working after the sende
     const base = await sys.stats();
     const b = await sys.start(`${P}/fdpass_server.ts`, ["/run/b", "speak"]);
     const c = await sys.start(`${P}/fdpass_server.ts`, ["/run/c", "answer"]);
-    await waitForLine(sys, b, lines(b), "ready");
-    await waitForLine(sys, c, lines(c), "ready");
+    await waitForLine(b, lines(b), "ready");
+    await waitForLine(c, lines(c), "ready");
     const a = await sys.start(`${P}/fdpass_client.ts`, ["/run/b", "/run/c"]);
     assert.equal(await sys.wait(a), 0);
     assert.equal(await sys.wait(b), 0);
@@ -63,7 +63,7 @@ Deno.test("a process that throws mid-conversation leaves its peer with EOF and n
   try {
     const base = await sys.stats();
     const server = await sys.start(`${P}/eof_server.ts`, ["/run/eof"]);
-    await waitForLine(sys, server, lines(server), "ready");
+    await waitForLine(server, lines(server), "ready");
     const crasher = await sys.start(`${P}/crasher.ts`, ["/run/eof"]);
     assert.equal(await sys.wait(crasher), 1);
     assert.ok(lines(crasher).some((l) => l.includes("crash on purpose")));
@@ -81,7 +81,7 @@ Deno.test("a killed process has its sockets and fds reclaimed", async () => {
   const { sys, lines } = await bootCollecting();
   try {
     const server = await sys.start(`${P}/eof_server.ts`, ["/run/k"]);
-    await waitForLine(sys, server, lines(server), "ready");
+    await waitForLine(server, lines(server), "ready");
     const ps = await sys.ps();
     assert.equal(ps.length, 1);
     assert.equal(ps[0].fds, 4); // stdin, stdout, stderr, the listener

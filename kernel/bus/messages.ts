@@ -18,8 +18,12 @@ export type Envelope =
   | { t: "evt"; body: unknown }
   | { t: "cancel"; id: number };
 
-/** A socket address; `family` uses the AF_* numbers (AF_LOCAL 1, AF_INET 2, AF_INET6 10). */
+/**
+ * A socket address; `family` uses the AF_* numbers (AF_LOCAL 1, AF_INET 2, AF_INET6 10).
+ * AF_UNSPEC (0) is accepted by connect() on datagram sockets to dissolve the association.
+ */
 export type SockAddr =
+  | { family: 0 }
   | { family: 1; path: string }
   | { family: 2; addr: string; port: number }
   | { family: 10; addr: string; port: number; scopeId?: number; flowInfo?: number };
@@ -104,7 +108,14 @@ export type NetCtl =
   | { op: "ifaddr"; iface: string; action: "add" | "del"; cidr: string }
   | { op: "iflink"; iface: string; up?: boolean; mtu?: number }
   | { op: "routes" }
-  | { op: "route"; action: "add" | "del"; dest: string; gateway?: string; iface?: string; metric?: number }
+  | {
+    op: "route";
+    action: "add" | "del";
+    dest: string;
+    gateway?: string;
+    iface?: string;
+    metric?: number;
+  }
   | { op: "neigh" }
   | { op: "neighset"; action: "add" | "del"; addr: string; mac?: string; iface?: string }
   | { op: "sockets" }

@@ -257,7 +257,12 @@ export class LocalSocket implements HandleBase {
       if (room > 0) {
         const n = Math.min(room, data.length - sent);
         const chunk = data.subarray(sent, sent + n);
-        peer.#enqueue({ data: chunk, off: 0, rights: sent === 0 ? rights : undefined, creds: caller.creds });
+        peer.#enqueue({
+          data: chunk,
+          off: 0,
+          rights: sent === 0 ? rights : undefined,
+          creds: caller.creds,
+        });
         sent += n;
         if (data.length === 0) break;
         continue;
@@ -512,7 +517,12 @@ export class LocalSocket implements HandleBase {
   }
 
   async #sleep(qs: WaitQueue[], deadline: number | undefined, caller: Caller, ctx: string) {
-    const r = await waitAny(qs, this.host.clock, remaining(this.host.clock, deadline), caller.signal);
+    const r = await waitAny(
+      qs,
+      this.host.clock,
+      remaining(this.host.clock, deadline),
+      caller.signal,
+    );
     if (r === "timeout") throw new ErrnoError("EAGAIN", `${ctx}: timed out`);
     if (r === "aborted") throw new ErrnoError("EINTR", ctx);
     if (deadline !== undefined && this.host.clock.now() >= deadline) {

@@ -32,8 +32,16 @@ Deno.test("stream: bind, listen, connect, accept, data both ways, EOF on close",
   const cli = createLocalSocket(host, abi.SOCK_STREAM, caller(2).creds);
   await cli.connect({ family: 1, path: "/s" }, caller(2));
   const conn = await srv.accept(caller(1));
-  assert.deepEqual(conn.getsockopt(abi.SOL_SOCKET, abi.SO_PEERCRED), { pid: 2, uid: 1000, gid: 1000 });
-  assert.deepEqual(cli.getsockopt(abi.SOL_SOCKET, abi.SO_PEERCRED), { pid: 1, uid: 1000, gid: 1000 });
+  assert.deepEqual(conn.getsockopt(abi.SOL_SOCKET, abi.SO_PEERCRED), {
+    pid: 2,
+    uid: 1000,
+    gid: 1000,
+  });
+  assert.deepEqual(cli.getsockopt(abi.SOL_SOCKET, abi.SO_PEERCRED), {
+    pid: 1,
+    uid: 1000,
+    gid: 1000,
+  });
   await cli.sendmsg(te.encode("abc"), 0, undefined, undefined, caller(2));
   await cli.sendmsg(te.encode("def"), 0, undefined, undefined, caller(2));
   assert.equal(td.decode((await conn.recvmsg(2, abi.MSG_PEEK, caller(1))).data), "ab");
@@ -43,7 +51,10 @@ Deno.test("stream: bind, listen, connect, accept, data both ways, EOF on close",
   await conn.sendmsg(te.encode("still open"), 0, undefined, undefined, caller(1));
   assert.equal(td.decode((await cli.recvmsg(100, 0, caller(2))).data), "still open");
   conn.release();
-  await assert.rejects(cli.sendmsg(te.encode("x"), 0, undefined, undefined, caller(2)), errCode("EPIPE"));
+  await assert.rejects(
+    cli.sendmsg(te.encode("x"), 0, undefined, undefined, caller(2)),
+    errCode("EPIPE"),
+  );
 });
 
 Deno.test("path errors: EADDRINUSE, ENOENT, ECONNREFUSED after close, unlink", async () => {
@@ -86,7 +97,10 @@ Deno.test("datagram: boundaries, MSG_TRUNC, source path, queue limit EAGAIN", as
     errCode("EAGAIN"),
   );
   assert.equal(s.readiness() & abi.POLLOUT, abi.POLLOUT); // unconnected: writable in general
-  await assert.rejects(s.sendmsg(te.encode("x"), 0, undefined, undefined, caller(2)), errCode("EDESTADDRREQ"));
+  await assert.rejects(
+    s.sendmsg(te.encode("x"), 0, undefined, undefined, caller(2)),
+    errCode("EDESTADDRREQ"),
+  );
 });
 
 Deno.test("SO_RCVTIMEO gives EAGAIN when the virtual clock passes the timeout", async () => {

@@ -459,7 +459,9 @@ export function emitTcp(repr: TcpRepr, buf: Uint8Array, opts?: TcpEmitOptions): 
   put16(buf, F.CHECKSUM, 0);
   put16(buf, F.URGENT, repr.urgent);
   if (optLen > 0) emitOptions(o, buf, TCP_HEADER_LEN, hl);
-  buf.set(repr.payload, hl);
+  const p = repr.payload;
+  // Skip the copy when the payload was built in place.
+  if (p.buffer !== buf.buffer || p.byteOffset !== buf.byteOffset + hl) buf.set(p, hl);
   const pseudoSum = opts?.pseudoSum;
   if (pseudoSum !== undefined) {
     put16(buf, F.CHECKSUM, checksum(buf.subarray(0, total), pseudoSum));

@@ -1,5 +1,16 @@
 /** Test program: binds PATH, accepts one connection and prints everything until EOF or error. */
-import { accept, AF_LOCAL, bind, ErrnoError, listen, local, print, recv, SOCK_STREAM, socket } from "../../libc/mod.ts";
+import {
+  accept,
+  AF_LOCAL,
+  bind,
+  ErrnoError,
+  listen,
+  local,
+  print,
+  recv,
+  SOCK_STREAM,
+  socket,
+} from "../../libc/mod.ts";
 
 export default async function main([path]: string[]): Promise<number> {
   const fd = await socket(AF_LOCAL, SOCK_STREAM);

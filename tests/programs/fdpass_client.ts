@@ -17,7 +17,7 @@ import {
 } from "../../libc/mod.ts";
 
 async function connectRetry(path: string): Promise<number> {
-  for (let i = 0; ; i++) {
+  for (let i = 0;; i++) {
     const fd = await socket(AF_LOCAL, SOCK_STREAM);
     try {
       await connect(fd, local(path));

@@ -24,7 +24,17 @@ function junk(rnd: () => number, depth = 0): unknown {
       return -0.5;
     default: {
       if (depth > 2) return {};
-      const ops = ["socket", "bind", "connect", "sendmsg", "recvmsg", "close", "poll", "dup2", "nope"];
+      const ops = [
+        "socket",
+        "bind",
+        "connect",
+        "sendmsg",
+        "recvmsg",
+        "close",
+        "poll",
+        "dup2",
+        "nope",
+      ];
       return {
         op: ops[Math.floor(rnd() * ops.length)],
         fd: junk(rnd, depth + 1),

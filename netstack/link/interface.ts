@@ -1,0 +1,139 @@
+/**
+ * A network interface as the stack sees it (SerenityOS's NetworkAdapter): name, MAC, MTU,
+ * addresses, link state and counters, in front of a {@link LinkPort} that carries its frames.
+ */
+import type { LinkPort } from "../../drivers/link/port.ts";
+import type { IfaceInfo, IfaceStats } from "../../kernel/bus/messages.ts";
+import { formatIPv4, formatMac, prefixMask4 } from "../wire/addr.ts";
+
+/** An IPv4 address configured on an interface. */
+export interface Ipv4Address {
+  addr: number;
+  prefixLen: number;
+}
+
+/** What creating an interface needs. */
+export interface InterfaceOptions {
+  name: string;
+  driver: string;
+  mac: Uint8Array;
+  mtu: number;
+  /** Where frames go; the interface registers itself as the port's receiver. */
+  port: LinkPort;
+  loopback?: boolean;
+}
+
+/** One network interface with its configuration and counters. */
+export class NetInterface {
+  readonly name: string;
+  readonly driver: string;
+  readonly mac: Uint8Array;
+  readonly loopback: boolean;
+  mtu: number;
+  up = true;
+  linkUp = true;
+  readonly addrs4: Ipv4Address[] = [];
+  /** IPv4 multicast groups joined (group → number of sockets). */
+  readonly groups4 = new Map<number, number>();
+  readonly stats: IfaceStats = {
+    rxPackets: 0,
+    rxBytes: 0,
+    txPackets: 0,
+    txBytes: 0,
+    rxDropped: 0,
+    txDropped: 0,
+    drops: {},
+  };
+  #port: LinkPort;
+
+  constructor(
+    readonly index: number,
+    opts: InterfaceOptions,
+    onFrame: (i: NetInterface, f: Uint8Array) => void,
+  ) {
+    this.name = opts.name;
+    this.driver = opts.driver;
+    this.mac = opts.mac;
+    this.mtu = opts.mtu;
+    this.loopback = opts.loopback ?? false;
+    this.#port = opts.port;
+    opts.port.onFrame((frame) => {
+      if (!this.up) return this.dropRx("iface: down");
+      this.stats.rxPackets++;
+      this.stats.rxBytes += frame.length;
+      onFrame(this, frame);
+    });
+  }
+
+  /** Put a frame on the link (counted; dropped with a reason when down). */
+  transmit(frame: Uint8Array): void {
+    if (!this.up || !this.linkUp) {
+      this.stats.txDropped++;
+      this.#count("tx: iface down");
+      return;
+    }
+    this.stats.txPackets++;
+    this.stats.txBytes += frame.length;
+    this.#port.send(frame);
+  }
+
+  /** Count a received frame dropped for `reason` (e.g. "ipv4: bad-checksum"). */
+  dropRx(reason: string): void {
+    this.stats.rxDropped++;
+    this.#count(reason);
+  }
+
+  #count(reason: string) {
+    this.stats.drops[reason] = (this.stats.drops[reason] ?? 0) + 1;
+  }
+
+  /** The configured address that shares a subnet with `dst`, if any. */
+  sourceFor(dst: number): number | undefined {
+    for (const a of this.addrs4) {
+      const m = prefixMask4(a.prefixLen);
+      if (((a.addr & m) >>> 0) === ((dst & m) >>> 0)) return a.addr;
+    }
+    return this.addrs4[0]?.addr;
+  }
+
+  /** True if `addr` is one of ours, or a broadcast address of one of our subnets. */
+  acceptsIPv4(addr: number): "unicast" | "broadcast" | "multicast" | undefined {
+    if (addr === 0xffffffff) return "broadcast";
+    if ((addr >>> 28) === 0xe) {
+      return this.groups4.has(addr) || addr === 0xe0000001 ? "multicast" : undefined;
+    }
+    for (const a of this.addrs4) {
+      if (a.addr === addr) return "unicast";
+      const m = prefixMask4(a.prefixLen);
+      if (a.prefixLen < 31 && ((a.addr | ~m) >>> 0) === addr) return "broadcast";
+    }
+    if (this.loopback && (addr >>> 24) === 127) return "unicast";
+    return undefined;
+  }
+
+  /** Disconnect from the link. */
+  close(): void {
+    this.#port.close();
+  }
+
+  /** The `netctl ifaces` view. */
+  info(): IfaceInfo {
+    return {
+      name: this.name,
+      index: this.index,
+      driver: this.driver,
+      mac: formatMac(this.mac),
+      mtu: this.mtu,
+      up: this.up,
+      linkUp: this.linkUp,
+      addrs: this.addrs4.map((a) => ({
+        family: 2 as const,
+        addr: formatIPv4(a.addr),
+        prefixLen: a.prefixLen,
+        scope: this.loopback ? "host" : "global",
+        state: "preferred",
+      })),
+      stats: { ...this.stats, drops: { ...this.stats.drops } },
+    };
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * Network configuration and inspection (what ifconfig, route, arp and netstat ask for). Reads are
+ * open to every process; the kernel lets only net_admin holders reach the changes.
+ */
+import type { NetCtl, SocketInfo } from "../kernel/bus/messages.ts";
+import { ErrnoError } from "../kernel/errno.ts";
+import { parseCidr4, parseIPv4, parseMac } from "./wire/addr.ts";
+import type { NetworkTask } from "./network_task.ts";
+import type { InetSocket } from "./sockets/socket.ts";
+
+/** Serve one netctl request against `task`. */
+export function runNetctl(task: NetworkTask, req: NetCtl): unknown {
+  const iface = (name: string | undefined) => {
+    const i = name ? task.iface(name) : undefined;
+    if (!i) throw new ErrnoError("ENODEV", `No such interface ${name}`);
+    return i;
+  };
+  switch (req.op) {
+    case "ifaces":
+      return task.interfaces.map((i) => i.info());
+    case "ifaddr": {
+      const c = parseCidr4(req.cidr);
+      if (!c) throw new ErrnoError("EINVAL", `Bad address ${req.cidr}`);
+      const i = iface(req.iface);
+      if (req.action === "add") task.ipv4.addAddress(i, c.addr, c.prefixLen);
+      else task.ipv4.removeAddress(i, c.addr, c.prefixLen);
+      return null;
+    }
+    case "iflink": {
+      const i = iface(req.iface);
+      if (req.mtu !== undefined) {
+        if (!Number.isInteger(req.mtu) || req.mtu < 68 || req.mtu > 65536) {
+          throw new ErrnoError("EINVAL", `Bad MTU ${req.mtu}`);
+        }
+        i.mtu = req.mtu;
+      }
+      if (req.up !== undefined) i.up = req.up;
+      return null;
+    }
+    case "routes":
+      return task.ipv4.routeList();
+    case "route": {
+      const dest = req.dest === "default" ? { addr: 0, prefixLen: 0 } : parseCidr4(req.dest);
+      if (!dest) throw new ErrnoError("EINVAL", `Bad destination ${req.dest}`);
+      const gateway = req.gateway === undefined ? 0 : parseIPv4(req.gateway);
+      if (gateway === undefined) throw new ErrnoError("EINVAL", `Bad gateway ${req.gateway}`);
+      const dev = req.iface === undefined ? undefined : iface(req.iface);
+      if (req.action === "add") {
+        task.ipv4.addRoute(dest.addr, dest.prefixLen, gateway, dev, req.metric ?? 0);
+      } else task.ipv4.removeRoute(dest.addr, dest.prefixLen, gateway, dev);
+      return null;
+    }
+    case "neigh":
+      return task.ipv4.neighbourList();
+    case "neighset": {
+      const addr = parseIPv4(req.addr);
+      if (addr === undefined) throw new ErrnoError("EINVAL", `Bad address ${req.addr}`);
+      if (req.action === "del") return task.ipv4.removeNeighbour(addr), null;
+      const mac = req.mac === undefined ? undefined : parseMac(req.mac);
+      if (!mac) throw new ErrnoError("EINVAL", `Bad MAC ${req.mac}`);
+      const dev = req.iface ? iface(req.iface) : task.route4(addr)?.iface;
+      if (!dev) throw new ErrnoError("ENETUNREACH", `No interface for ${req.addr}`);
+      task.ipv4.addStaticNeighbour(dev, addr, mac);
+      return null;
+    }
+    case "sockets":
+      return [...task.sockets()].map(socketInfo);
+    case "stats":
+      return {
+        host: task.name,
+        counters: Object.fromEntries(task.counters),
+        interfaces: Object.fromEntries(task.interfaces.map((i) => [i.name, i.stats])),
+      };
+    default: {
+      const never: never = req;
+      throw new ErrnoError("ENOSYS", `Unknown netctl ${(never as { op?: string })?.op}`);
+    }
+  }
+}
+
+function socketInfo(s: InetSocket): SocketInfo {
+  const fmt = (a: () => { family: number; addr?: string; port?: number }) => {
+    try {
+      const x = a();
+      return `${x.addr}:${x.port || "*"}`;
+    } catch {
+      return "*:*";
+    }
+  };
+  const q = s.queues();
+  return {
+    proto: s.proto,
+    local: fmt(() => s.getsockname() as { family: number; addr: string; port: number }),
+    remote: fmt(() => s.getpeername() as { family: number; addr: string; port: number }),
+    state: s.stateName(),
+    recvQ: q.recvQ,
+    sendQ: q.sendQ,
+    pids: [...s.owners],
+  };
+}

@@ -1,0 +1,50 @@
+/**
+ * The netstack worker's entry point: one host's NetworkTask. It gets its kernel bus port and its
+ * interfaces' cables at start-up, configures addresses and routes, then serves the kernel.
+ * It runs with no Deno permissions at all.
+ */
+import { portEndpoint } from "../kernel/bus/endpoint.ts";
+import { RpcPeer } from "../kernel/bus/rpc.ts";
+import { RealClock } from "../kernel/clock.ts";
+import type { HostBoot } from "../kernel/net_setup.ts";
+import { receiveStart } from "../kernel/worker_port.ts";
+import { messagePortLink } from "../drivers/link/message_link.ts";
+import { parseMac } from "./wire/addr.ts";
+import { NetworkTask } from "./network_task.ts";
+import { serveNet } from "./service.ts";
+import { runNetctl } from "./netctl.ts";
+
+const { port, extra } = await receiveStart();
+const boot = extra as HostBoot;
+const task = new NetworkTask({
+  clock: new RealClock(),
+  name: boot.name,
+  forwarding: boot.forwarding,
+  seed: boot.index,
+});
+const problems: string[] = [];
+for (const f of boot.ifaces) {
+  task.addInterface({
+    name: f.name,
+    driver: f.driver,
+    mac: parseMac(f.mac) ?? new Uint8Array(6),
+    mtu: f.mtu,
+    port: messagePortLink(f.link),
+  });
+  for (const cidr of f.addrs) {
+    try {
+      runNetctl(task, { op: "ifaddr", iface: f.name, action: "add", cidr });
+    } catch (err) {
+      problems.push(`${f.name} ${cidr}: ${(err as Error).message}`);
+    }
+  }
+}
+for (const r of boot.routes) {
+  try {
+    runNetctl(task, { op: "route", action: "add", ...r });
+  } catch (err) {
+    problems.push(`route ${r.dest}: ${(err as Error).message}`);
+  }
+}
+const rpc = new RpcPeer(portEndpoint(port), { serve: (body, ctx) => serveNet(task, body, ctx) });
+for (const p of problems) rpc.emit(`config: ${p}`);

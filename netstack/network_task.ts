@@ -1,0 +1,263 @@
+/**
+ * The NetworkTask (SerenityOS's Kernel/Net/NetworkTask.cpp): receives frames from every
+ * interface, drains them in batches, dispatches by EtherType to ARP and IPv4, hands datagrams to
+ * sockets, and runs the periodic work (ARP and reassembly aging, TCP timers) through the Clock.
+ * Malformed frames are counted by reason and dropped; nothing here throws on bad input.
+ */
+import * as abi from "../kernel/abi.ts";
+import type { NetCtl } from "../kernel/bus/messages.ts";
+import type { Clock, Timer } from "../kernel/clock.ts";
+import { type ErrnoCode, ErrnoError } from "../kernel/errno.ts";
+import { type InterfaceOptions, NetInterface } from "./link/interface.ts";
+import { LOOPBACK_MTU, LoopbackPort } from "./link/loopback.ts";
+import { PortTable } from "./sockets/ports.ts";
+import type { InetSocket } from "./sockets/socket.ts";
+import { RawSocket } from "./sockets/raw_socket.ts";
+import { UdpSocket } from "./udp/udp_socket.ts";
+import type { SocketHost } from "./service.ts";
+import type { Ipv4Send, Route4, SendOwner, Stack } from "./stack.ts";
+import { WireError } from "./wire/errors.ts";
+import {
+  ETHERNET_HEADER_LEN,
+  EthernetFrame,
+  ETHERTYPE_ARP,
+  ETHERTYPE_IPV4,
+  ETHERTYPE_IPV6,
+} from "./wire/ethernet.ts";
+import { Ipv4Stack } from "./ip/ipv4_stack.ts";
+import { runNetctl } from "./netctl.ts";
+
+/** How a NetworkTask is set up. */
+export interface NetworkTaskOptions {
+  clock: Clock;
+  /** Host name, for logs and tools. */
+  name: string;
+  /** Forward IPv4 between interfaces (off on a host, on for a router). */
+  forwarding?: boolean;
+  /** Seed for ISNs, IP identification and ephemeral choices (tests use a fixed one). */
+  seed?: number;
+}
+
+/** The network stack of one host. */
+export class NetworkTask implements Stack, SocketHost {
+  readonly clock: Clock;
+  readonly name: string;
+  readonly ports = new PortTable();
+  readonly counters = new Map<string, number>();
+  readonly interfaces: NetInterface[] = [];
+  readonly ipv4: Ipv4Stack;
+  readonly #sockets = new Map<number, InetSocket>();
+  #nextSid = 1;
+  #rxQueue: Array<[NetInterface, Uint8Array]> = [];
+  #drainScheduled = false;
+  #timer?: Timer;
+  #timerAt = Infinity;
+
+  constructor(opts: NetworkTaskOptions) {
+    this.clock = opts.clock;
+    this.name = opts.name;
+    this.ipv4 = new Ipv4Stack(this, { forwarding: opts.forwarding ?? false, seed: opts.seed ?? 1 });
+    const lo = this.addInterface({
+      name: "lo",
+      driver: "loopback",
+      mac: new Uint8Array(6),
+      mtu: LOOPBACK_MTU,
+      port: new LoopbackPort(this.clock),
+      loopback: true,
+    });
+    this.ipv4.addAddress(lo, 0x7f000001, 8);
+  }
+
+  /** Attach an interface; frames arriving on it are queued for the next drain. */
+  addInterface(opts: InterfaceOptions): NetInterface {
+    const iface = new NetInterface(this.interfaces.length + 1, opts, (i, f) => this.#enqueue(i, f));
+    this.interfaces.push(iface);
+    return iface;
+  }
+
+  #enqueue(iface: NetInterface, frame: Uint8Array) {
+    this.#rxQueue.push([iface, frame]);
+    if (!this.#drainScheduled) {
+      this.#drainScheduled = true;
+      this.clock.schedule(0, () => this.drain());
+    }
+  }
+
+  /** Process every queued frame (the NetworkTask's loop body), then re-arm timers. */
+  drain(): void {
+    this.#drainScheduled = false;
+    const batch = this.#rxQueue;
+    this.#rxQueue = [];
+    for (const [iface, frame] of batch) this.input(iface, frame);
+    this.ipv4.flush();
+    this.rearm();
+  }
+
+  /** Handle one received frame. */
+  input(iface: NetInterface, frame: Uint8Array): void {
+    let eth: EthernetFrame;
+    try {
+      eth = new EthernetFrame(frame);
+    } catch (err) {
+      return this.#drop(iface, err);
+    }
+    const dst = eth.dst;
+    const forUs = iface.loopback || (dst[0] & 1) === 1 || equalMac(dst, iface.mac);
+    if (!forUs) return iface.dropRx("eth: not-for-us");
+    try {
+      switch (eth.ethertype) {
+        case ETHERTYPE_ARP:
+          return this.ipv4.arpInput(iface, eth.payload);
+        case ETHERTYPE_IPV4:
+          return this.ipv4.input(iface, eth.payload, (dst[0] & 1) === 1);
+        case ETHERTYPE_IPV6:
+          return iface.dropRx("ipv6: not-enabled");
+        default:
+          return iface.dropRx("eth: unknown-ethertype");
+      }
+    } catch (err) {
+      this.#drop(iface, err);
+    }
+  }
+
+  #drop(iface: NetInterface, err: unknown) {
+    if (err instanceof WireError) return iface.dropRx(`${err.protocol}: ${err.reason}`);
+    if (err instanceof ErrnoError) return iface.dropRx(`errno: ${err.code}`);
+    // A bug, not bad input: count it loudly rather than crash the packet loop.
+    iface.dropRx("bug: exception");
+    this.count(`bug: ${err instanceof Error ? err.message : String(err)}`.slice(0, 120));
+  }
+
+  /** Count an event under `key`. */
+  count(key: string): void {
+    this.counters.set(key, (this.counters.get(key) ?? 0) + 1);
+  }
+
+  /** Build and send one Ethernet frame around an already-built payload. */
+  sendFrame(iface: NetInterface, dstMac: Uint8Array, ethertype: number, payload: Uint8Array): void {
+    const frame = new Uint8Array(ETHERNET_HEADER_LEN + payload.length);
+    frame.set(dstMac, 0);
+    frame.set(iface.mac, 6);
+    frame[12] = ethertype >>> 8;
+    frame[13] = ethertype & 255;
+    frame.set(payload, ETHERNET_HEADER_LEN);
+    iface.transmit(frame);
+  }
+
+  /** Ask for a wake-up at `at` (the earliest request wins). */
+  wakeAt(at: number): void {
+    if (at >= this.#timerAt) return;
+    this.#timer?.cancel();
+    this.#timerAt = at;
+    this.#timer = this.clock.schedule(at - this.clock.now(), () => {
+      this.#timerAt = Infinity;
+      this.#timer = undefined;
+      this.poll();
+    });
+  }
+
+  /** Run every protocol's timers that are due, then re-arm. */
+  poll(): void {
+    this.ipv4.poll(this.clock.now());
+    this.rearm();
+  }
+
+  /** Re-arm the single timer at the earliest deadline any protocol needs. */
+  rearm(): void {
+    const at = this.ipv4.nextDeadline();
+    if (at !== undefined) this.wakeAt(Math.max(at, this.clock.now()));
+  }
+
+  // ---- Stack (what sockets use) ----
+
+  route4(dst: number, device?: string): Route4 | undefined {
+    return this.ipv4.route(dst, device);
+  }
+
+  output4(route: Route4, dgram: Ipv4Send, owner?: SendOwner): ErrnoCode | undefined {
+    const r = this.ipv4.output(route, dgram, owner);
+    this.ipv4.flush();
+    this.rearm();
+    return r;
+  }
+
+  isLocal4(addr: number): boolean {
+    return this.ipv4.isLocal(addr);
+  }
+
+  iface(name: string): NetInterface | undefined {
+    return this.interfaces.find((i) => i.name === name);
+  }
+
+  joinGroup4(iface: NetInterface, group: number, join: boolean): void {
+    this.ipv4.joinGroup(iface, group, join);
+  }
+
+  // ---- SocketHost (what the kernel reaches through the service) ----
+
+  createSocket(domain: number, type: number, protocol: number): InetSocket {
+    if (domain !== abi.AF_INET) {
+      throw new ErrnoError("EAFNOSUPPORT", "IPv6 sockets are not available yet");
+    }
+    const sid = this.#nextSid++;
+    let s: InetSocket;
+    switch (type) {
+      case abi.SOCK_DGRAM:
+        if (protocol !== 0 && protocol !== abi.IPPROTO_UDP) {
+          throw new ErrnoError("EPROTONOSUPPORT", "Cannot create datagram socket");
+        }
+        s = new UdpSocket(sid, this);
+        break;
+      case abi.SOCK_RAW:
+        if (protocol <= 0 || protocol > 255) {
+          throw new ErrnoError("EPROTONOSUPPORT", "Cannot create raw socket");
+        }
+        s = new RawSocket(sid, this, protocol);
+        this.ipv4.raw.add(s as RawSocket);
+        break;
+      case abi.SOCK_STREAM:
+        if (protocol !== 0 && protocol !== abi.IPPROTO_TCP) {
+          throw new ErrnoError("EPROTONOSUPPORT", "Cannot create stream socket");
+        }
+        s = this.ipv4.createTcp(sid);
+        break;
+      default:
+        throw new ErrnoError("ESOCKTNOSUPPORT", "Cannot create socket");
+    }
+    this.#sockets.set(sid, s);
+    return s;
+  }
+
+  adopt(s: InetSocket): void {
+    this.#sockets.set(s.sid, s);
+  }
+
+  /** A fresh socket id (for sockets created by the stack, e.g. accepted connections). */
+  allocateSid(): number {
+    return this.#nextSid++;
+  }
+
+  socket(sid: number): InetSocket | undefined {
+    return this.#sockets.get(sid);
+  }
+
+  forget(sid: number): void {
+    const s = this.#sockets.get(sid);
+    this.#sockets.delete(sid);
+    if (s instanceof RawSocket) this.ipv4.raw.delete(s);
+  }
+
+  /** Every open socket (netstat). */
+  sockets(): IterableIterator<InetSocket> {
+    return this.#sockets.values();
+  }
+
+  netctl(req: NetCtl): unknown {
+    return runNetctl(this, req);
+  }
+}
+
+function equalMac(a: Uint8Array, b: Uint8Array): boolean {
+  for (let i = 0; i < 6; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

@@ -1,0 +1,155 @@
+/**
+ * Raw IPv4 sockets (SOCK_RAW), Linux semantics: send the protocol message without an IP header
+ * (the stack adds it), receive whole IPv4 datagrams, header included, for the socket's protocol.
+ * Only processes with the net_raw capability get one (checked by the kernel).
+ */
+import * as abi from "../../kernel/abi.ts";
+import type { RecvResult, SockAddr } from "../../kernel/bus/messages.ts";
+import { type ErrnoCode, ErrnoError } from "../../kernel/errno.ts";
+import type { SendOwner, Stack } from "../stack.ts";
+import { inAddr, InetSocket, sockAddr4, type WaitCtx } from "./socket.ts";
+
+/** Most datagrams queued on one raw socket. */
+export const RAW_QUEUE_LIMIT = 256;
+
+interface Packet {
+  datagram: Uint8Array;
+  from: number;
+  at: number;
+}
+
+/** One raw IPv4 socket. */
+export class RawSocket extends InetSocket implements SendOwner {
+  localAddr = 0;
+  remoteAddr?: number;
+  #queue: Packet[] = [];
+  #queued = 0;
+  drops = 0;
+
+  constructor(sid: number, stack: Stack, protocol: number) {
+    super(sid, stack, abi.SOCK_RAW, protocol);
+  }
+
+  get proto(): string {
+    return "raw";
+  }
+
+  bind(addr: SockAddr): void {
+    const a = inAddr(addr, "Cannot bind");
+    if (a.addr !== 0 && !this.stack.isLocal4(a.addr)) {
+      throw new ErrnoError("EADDRNOTAVAIL", "Cannot bind");
+    }
+    this.localAddr = a.addr;
+  }
+
+  connect(addr: SockAddr): Promise<void> {
+    if (addr.family === 0) this.remoteAddr = undefined;
+    else this.remoteAddr = inAddr(addr, "Cannot connect").addr;
+    return Promise.resolve();
+  }
+
+  sendmsg(
+    data: Uint8Array,
+    _flags: number,
+    addr: SockAddr | undefined,
+    _ctx?: WaitCtx,
+  ): Promise<number> {
+    const dst = addr && addr.family !== 0 ? inAddr(addr, "Cannot send").addr : this.remoteAddr;
+    if (dst === undefined) throw new ErrnoError("EDESTADDRREQ", "Cannot send");
+    if (data.length > 65515) throw new ErrnoError("EMSGSIZE", "Cannot send");
+    const route = this.stack.route4(dst, this.opts.bindToDevice);
+    if (!route) throw new ErrnoError("ENETUNREACH", "Cannot send");
+    if (route.broadcast && !this.opts.broadcast) {
+      throw new ErrnoError("EACCES", "Cannot send to broadcast");
+    }
+    const err = this.stack.output4(route, {
+      src: this.localAddr || route.src,
+      dst,
+      protocol: this.protocol,
+      ttl: (dst >>> 28) === 0xe ? this.opts.multicastTtl : this.opts.ttl,
+      tos: this.opts.tos,
+      payload: data.slice(),
+    }, this);
+    if (err) throw new ErrnoError(err, "Cannot send");
+    return Promise.resolve(data.length);
+  }
+
+  /** True if an incoming datagram of our protocol from `src` to `dst` is for us. */
+  matches(protocol: number, src: number, dst: number): boolean {
+    return !this.closed && (this.protocol === protocol || this.protocol === abi.IPPROTO_RAW) &&
+      (this.localAddr === 0 || this.localAddr === dst) &&
+      (this.remoteAddr === undefined || this.remoteAddr === src);
+  }
+
+  /** Queue a copy of a received datagram (header included). */
+  deliver(datagram: Uint8Array, from: number): void {
+    if (
+      this.#queue.length >= RAW_QUEUE_LIMIT || this.#queued + datagram.length > this.opts.rcvbuf
+    ) {
+      this.drops++;
+      this.stack.count("raw: rcvbuf-full");
+      return;
+    }
+    this.#queue.push({ datagram, from, at: this.stack.clock.now() });
+    this.#queued += datagram.length;
+    this.wq.wake();
+  }
+
+  async recvmsg(len: number, flags: number, ctx: WaitCtx): Promise<RecvResult> {
+    const deadline = this.recvDeadline();
+    for (;;) {
+      const p = this.#queue[0];
+      if (p) {
+        if (!(flags & abi.MSG_PEEK)) {
+          this.#queue.shift();
+          this.#queued -= p.datagram.length;
+        }
+        const n = Math.min(len, p.datagram.length);
+        const r: RecvResult = {
+          data: p.datagram.slice(0, n),
+          addr: sockAddr4(p.from, 0),
+          flags: n < p.datagram.length ? abi.MSG_TRUNC : 0,
+        };
+        if (this.opts.timestamp) r.timestamp = p.at;
+        return r;
+      }
+      if (this.closed) throw new ErrnoError("EBADF", "Cannot receive");
+      if (this.nonblock || (flags & abi.MSG_DONTWAIT)) {
+        throw new ErrnoError("EAGAIN", "Cannot receive");
+      }
+      await this.sleep(deadline, ctx, "Cannot receive");
+    }
+  }
+
+  onSendError(code: ErrnoCode, dst: number): void {
+    if (this.remoteAddr === dst) this.setError(code);
+  }
+
+  getsockname(): SockAddr {
+    return sockAddr4(this.localAddr, 0);
+  }
+
+  getpeername(): SockAddr {
+    if (this.remoteAddr === undefined) throw new ErrnoError("ENOTCONN", "Not connected");
+    return sockAddr4(this.remoteAddr, 0);
+  }
+
+  shutdown(): void {
+    this.wq.wake();
+  }
+
+  readiness(): number {
+    return abi.POLLOUT | (this.#queue.length ? abi.POLLIN : 0) | (this.soError ? abi.POLLERR : 0);
+  }
+
+  override queues() {
+    return { recvQ: this.#queued, sendQ: 0 };
+  }
+
+  release(): void {
+    this.closed = true;
+    this.#queue = [];
+    this.#queued = 0;
+    this.wq.wake();
+  }
+}

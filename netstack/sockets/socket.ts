@@ -1,0 +1,302 @@
+/**
+ * The base of every INET socket (SerenityOS's Socket): identity, owners, SOL_SOCKET and IP
+ * options, SO_ERROR, blocking with timeouts. Protocols fill narrow hooks.
+ */
+import * as abi from "../../kernel/abi.ts";
+import type { OptValue, RecvResult, SockAddr } from "../../kernel/bus/messages.ts";
+import { Errno, type ErrnoCode, ErrnoError } from "../../kernel/errno.ts";
+import { remaining, waitAny, WaitQueue } from "../../kernel/wait_queue.ts";
+import { formatIPv4, parseIPv4 } from "../wire/addr.ts";
+import type { Stack } from "../stack.ts";
+
+/** SOL_SOCKET and IPPROTO_IP options every INET socket has. */
+export interface CommonOptions {
+  reuseAddr: boolean;
+  broadcast: boolean;
+  keepalive: boolean;
+  rcvtimeo?: number;
+  sndtimeo?: number;
+  rcvbuf: number;
+  sndbuf: number;
+  timestamp: boolean;
+  bindToDevice?: string;
+  ttl: number;
+  tos: number;
+  multicastTtl: number;
+  multicastLoop: boolean;
+  linger?: { onoff: boolean; linger: number };
+}
+
+/** Default receive buffer (Linux rmem_default). */
+export const DEFAULT_RCVBUF = 212992;
+/** Default send buffer (Linux wmem_default). */
+export const DEFAULT_SNDBUF = 212992;
+/** Default unicast TTL (Linux ip_default_ttl). */
+export const DEFAULT_TTL = 64;
+
+/** Parse an AF_INET socket address to (addr, port), EAFNOSUPPORT/EINVAL otherwise. */
+export function inAddr(a: SockAddr, what: string): { addr: number; port: number } {
+  if (a.family !== abi.AF_INET) throw new ErrnoError("EAFNOSUPPORT", what);
+  const addr = parseIPv4(a.addr);
+  if (addr === undefined) throw new ErrnoError("EINVAL", `${what}: bad address ${a.addr}`);
+  return { addr, port: a.port };
+}
+
+/** Make an AF_INET socket address. */
+export function sockAddr4(addr: number, port: number): SockAddr {
+  return { family: abi.AF_INET, addr: formatIPv4(addr), port };
+}
+
+/** How a blocking call may wait. */
+export interface WaitCtx {
+  signal: AbortSignal;
+}
+
+/** The common part of TCP, UDP and raw sockets. */
+export abstract class InetSocket {
+  readonly wq = new WaitQueue();
+  readonly owners = new Set<number>();
+  nonblock = false;
+  soError = 0;
+  closed = false;
+  readonly opts: CommonOptions = {
+    reuseAddr: false,
+    broadcast: false,
+    keepalive: false,
+    rcvbuf: DEFAULT_RCVBUF,
+    sndbuf: DEFAULT_SNDBUF,
+    timestamp: false,
+    ttl: DEFAULT_TTL,
+    tos: 0,
+    multicastTtl: 1,
+    multicastLoop: true,
+  };
+
+  constructor(
+    readonly sid: number,
+    readonly stack: Stack,
+    readonly type: number,
+    readonly protocol: number,
+  ) {}
+
+  /** "tcp", "udp", "raw" — for netstat. */
+  abstract get proto(): string;
+
+  abstract bind(addr: SockAddr): void;
+  abstract connect(addr: SockAddr, ctx: WaitCtx): Promise<void>;
+  abstract sendmsg(
+    data: Uint8Array,
+    flags: number,
+    addr: SockAddr | undefined,
+    ctx: WaitCtx,
+  ): Promise<number>;
+  abstract recvmsg(len: number, flags: number, ctx: WaitCtx): Promise<RecvResult>;
+  abstract getsockname(): SockAddr;
+  abstract getpeername(): SockAddr;
+  abstract shutdown(how: number): void;
+  /** poll() readiness. */
+  abstract readiness(): number;
+  /** Last handle closed. */
+  abstract release(): void;
+
+  listen(_backlog: number): void {
+    throw new ErrnoError("EOPNOTSUPP", "Cannot listen on this socket type");
+  }
+
+  accept(_ctx: WaitCtx): Promise<{ socket: InetSocket; addr: SockAddr }> {
+    return Promise.reject(new ErrnoError("EOPNOTSUPP", "Cannot accept on this socket type"));
+  }
+
+  /** Protocol-specific options; return undefined if not handled. */
+  protected setProtocolOption(_level: number, _name: number, _value: OptValue): boolean {
+    return false;
+  }
+
+  /** Protocol-specific option values; undefined if not handled. */
+  protected getProtocolOption(_level: number, _name: number): OptValue | undefined {
+    return undefined;
+  }
+
+  /** Bytes queued for reading / sending, for netstat. */
+  queues(): { recvQ: number; sendQ: number } {
+    return { recvQ: 0, sendQ: 0 };
+  }
+
+  /** netstat state column. */
+  stateName(): string {
+    return "";
+  }
+
+  setsockopt(level: number, name: number, value: OptValue): void {
+    if (this.setProtocolOption(level, name, value)) return;
+    const num = () => toNumber(value);
+    if (level === abi.SOL_SOCKET) {
+      switch (name) {
+        case abi.SO_REUSEADDR:
+        case abi.SO_REUSEPORT:
+          this.opts.reuseAddr = num() !== 0;
+          return;
+        case abi.SO_BROADCAST:
+          this.opts.broadcast = num() !== 0;
+          return;
+        case abi.SO_KEEPALIVE:
+          this.opts.keepalive = num() !== 0;
+          this.onOptionsChanged();
+          return;
+        case abi.SO_RCVBUF:
+          this.opts.rcvbuf = clamp(num() * 2, 2304, 16 << 20);
+          this.onOptionsChanged();
+          return;
+        case abi.SO_SNDBUF:
+          this.opts.sndbuf = clamp(num() * 2, 4608, 16 << 20);
+          this.onOptionsChanged();
+          return;
+        case abi.SO_RCVTIMEO:
+          this.opts.rcvtimeo = num() || undefined;
+          return;
+        case abi.SO_SNDTIMEO:
+          this.opts.sndtimeo = num() || undefined;
+          return;
+        case abi.SO_TIMESTAMP:
+          this.opts.timestamp = num() !== 0;
+          return;
+        case abi.SO_BINDTODEVICE: {
+          if (typeof value !== "string") {
+            throw new ErrnoError("EINVAL", "SO_BINDTODEVICE takes a name");
+          }
+          if (value !== "" && !this.stack.iface(value)) {
+            throw new ErrnoError("ENODEV", `No device ${value}`);
+          }
+          this.opts.bindToDevice = value || undefined;
+          return;
+        }
+        case abi.SO_LINGER: {
+          if (typeof value !== "object" || value instanceof Uint8Array) {
+            throw new ErrnoError("EINVAL", "SO_LINGER takes { onoff, linger }");
+          }
+          const v = value as { onoff?: unknown; linger?: unknown };
+          this.opts.linger = {
+            onoff: Boolean(v.onoff),
+            linger: toNumber((v.linger ?? 0) as OptValue),
+          };
+          return;
+        }
+      }
+    } else if (level === abi.IPPROTO_IP) {
+      switch (name) {
+        case abi.IP_TTL: {
+          const t = num();
+          if (t < 1 || t > 255) throw new ErrnoError("EINVAL", "IP_TTL must be 1..255");
+          this.opts.ttl = t;
+          return;
+        }
+        case abi.IP_TOS:
+          this.opts.tos = num() & 0xff;
+          return;
+        case abi.IP_MULTICAST_TTL:
+          this.opts.multicastTtl = clamp(num(), 0, 255);
+          return;
+        case abi.IP_MULTICAST_LOOP:
+          this.opts.multicastLoop = num() !== 0;
+          return;
+      }
+    }
+    throw new ErrnoError("ENOPROTOOPT", `Unknown option ${level}/${name}`);
+  }
+
+  /** Called after buffer or keepalive options change. */
+  protected onOptionsChanged(): void {}
+
+  getsockopt(level: number, name: number): OptValue {
+    const p = this.getProtocolOption(level, name);
+    if (p !== undefined) return p;
+    if (level === abi.SOL_SOCKET) {
+      switch (name) {
+        case abi.SO_TYPE:
+          return this.type;
+        case abi.SO_DOMAIN:
+          return abi.AF_INET;
+        case abi.SO_PROTOCOL:
+          return this.protocol;
+        case abi.SO_ERROR: {
+          const e = this.soError;
+          this.soError = 0;
+          return e;
+        }
+        case abi.SO_REUSEADDR:
+        case abi.SO_REUSEPORT:
+          return Number(this.opts.reuseAddr);
+        case abi.SO_BROADCAST:
+          return Number(this.opts.broadcast);
+        case abi.SO_KEEPALIVE:
+          return Number(this.opts.keepalive);
+        case abi.SO_RCVBUF:
+          return this.opts.rcvbuf;
+        case abi.SO_SNDBUF:
+          return this.opts.sndbuf;
+        case abi.SO_RCVTIMEO:
+          return this.opts.rcvtimeo ?? 0;
+        case abi.SO_SNDTIMEO:
+          return this.opts.sndtimeo ?? 0;
+        case abi.SO_TIMESTAMP:
+          return Number(this.opts.timestamp);
+        case abi.SO_BINDTODEVICE:
+          return this.opts.bindToDevice ?? "";
+        case abi.SO_LINGER:
+          return this.opts.linger ?? { onoff: false, linger: 0 };
+        case abi.SO_ACCEPTCONN:
+          return 0;
+      }
+    } else if (level === abi.IPPROTO_IP) {
+      switch (name) {
+        case abi.IP_TTL:
+          return this.opts.ttl;
+        case abi.IP_TOS:
+          return this.opts.tos;
+        case abi.IP_MULTICAST_TTL:
+          return this.opts.multicastTtl;
+        case abi.IP_MULTICAST_LOOP:
+          return Number(this.opts.multicastLoop);
+      }
+    }
+    throw new ErrnoError("ENOPROTOOPT", `Unknown option ${level}/${name}`);
+  }
+
+  /** Record an asynchronous error (ICMP, ARP failure, reset) for SO_ERROR and wake waiters. */
+  setError(code: ErrnoCode): void {
+    this.soError = Errno[code];
+    this.wq.wake();
+  }
+
+  /** Sleep until woken, the timeout (ms) passes (EAGAIN), or the call is aborted (EINTR). */
+  protected async sleep(deadline: number | undefined, ctx: WaitCtx, what: string): Promise<void> {
+    const clock = this.stack.clock;
+    const r = await waitAny([this.wq], clock, remaining(clock, deadline), ctx.signal);
+    if (r === "timeout" || (deadline !== undefined && clock.now() >= deadline)) {
+      throw new ErrnoError("EAGAIN", `${what}: timed out`);
+    }
+    if (r === "aborted") throw new ErrnoError("EINTR", what);
+  }
+
+  /** Deadline for a receive (SO_RCVTIMEO) starting now. */
+  protected recvDeadline(): number | undefined {
+    return this.opts.rcvtimeo ? this.stack.clock.now() + this.opts.rcvtimeo : undefined;
+  }
+
+  /** Deadline for a send (SO_SNDTIMEO) starting now. */
+  protected sendDeadline(): number | undefined {
+    return this.opts.sndtimeo ? this.stack.clock.now() + this.opts.sndtimeo : undefined;
+  }
+}
+
+function toNumber(v: OptValue): number {
+  const n = typeof v === "boolean" ? Number(v) : v;
+  if (typeof n !== "number" || !Number.isFinite(n) || n < 0) {
+    throw new ErrnoError("EINVAL", "Option value must be a non-negative number");
+  }
+  return Math.trunc(n);
+}
+
+function clamp(v: number, lo: number, hi: number): number {
+  return Math.min(hi, Math.max(lo, v));
+}

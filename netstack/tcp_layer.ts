@@ -1,0 +1,18 @@
+/**
+ * The TCP layer's interface as the IPv4 layer sees it: segment input, ICMP errors, timers and
+ * output flushing, and socket creation. The implementation lives in `tcp/` and `tcp_sockets/`.
+ */
+import type { NetInterface } from "./link/interface.ts";
+import type { InetSocket } from "./sockets/socket.ts";
+import type { Ipv4Repr } from "./wire/ipv4.ts";
+import type { ErrnoCode } from "../kernel/errno.ts";
+
+/** What the IPv4 layer needs from TCP. */
+export interface TcpLayer {
+  input4(iface: NetInterface, ip: Ipv4Repr, datagram: Uint8Array): void;
+  icmpError4(dst: number, sport: number, dport: number, code: ErrnoCode, mtu: number): void;
+  createSocket(sid: number): InetSocket;
+  poll(now: number): void;
+  flush(): void;
+  nextDeadline(): number | undefined;
+}

@@ -1,0 +1,605 @@
+/**
+ * IPv6 fixed header and extension headers (RFC 8200).
+ *
+ * ```text
+ *  0                   1                   2                   3
+ *  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * |Version| Traffic Class |           Flow Label                  |
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * |         Payload Length        |  Next Header  |   Hop Limit   |
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * |                                                               |
+ * +                         Source Address                        +
+ * |                          (16 bytes)                           |
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * |                                                               |
+ * +                      Destination Address                      +
+ * |                          (16 bytes)                           |
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *
+ * Hop-by-Hop / Destination Options (§4.3, §4.6), Routing (§4.4):
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * |  Next Header  |  Hdr Ext Len  | Options… / Routing Type, Segs Left, data…
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *   (length = 8 + 8 × Hdr Ext Len)
+ *
+ * Fragment (§4.5):
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * |  Next Header  |   Reserved    |      Fragment Offset    |Res|M|
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ * |                         Identification                        |
+ * +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *
+ * Authentication Header (RFC 4302): Next Header, Payload Len (4-byte units − 2), Reserved,
+ * SPI, Sequence Number, ICV…
+ * ```
+ *
+ * Addresses are 16-byte Uint8Arrays (see addr.ts).
+ */
+
+import { WireError } from "./errors.ts";
+
+/** Length of the fixed IPv6 header. */
+export const IPV6_HEADER_LEN = 40;
+/** Length of the fragment extension header. */
+export const IPV6_FRAGMENT_HEADER_LEN = 8;
+/** The IPv6 minimum link MTU (RFC 8200 §5). */
+export const IPV6_MIN_MTU = 1280;
+
+/** Byte offsets of the fixed IPv6 header fields. */
+export const Ipv6Field = {
+  VERSION_TC_FLOW: 0,
+  PAYLOAD_LENGTH: 4,
+  NEXT_HEADER: 6,
+  HOP_LIMIT: 7,
+  SRC: 8,
+  DST: 24,
+  PAYLOAD: 40,
+} as const;
+
+/** Byte offsets inside the fragment header. */
+export const Ipv6FragmentField = { NEXT_HEADER: 0, OFFSET_FLAGS: 2, IDENT: 4 } as const;
+
+/** Byte offsets inside the other extension headers (options, routing, AH). */
+export const Ipv6ExtField = {
+  NEXT_HEADER: 0,
+  LENGTH: 1,
+  OPTIONS: 2,
+  ROUTING_TYPE: 2,
+  SEGMENTS_LEFT: 3,
+  ROUTING_DATA: 4,
+  AH_SPI: 4,
+  AH_SEQUENCE: 8,
+  AH_ICV: 12,
+} as const;
+
+/** Next Header values this module knows; other numbers pass through unchanged. */
+export const Ipv6NextHeader = {
+  HOP_BY_HOP: 0,
+  TCP: 6,
+  UDP: 17,
+  ROUTING: 43,
+  FRAGMENT: 44,
+  ESP: 50,
+  AH: 51,
+  ICMPV6: 58,
+  NO_NEXT_HEADER: 59,
+  DESTINATION: 60,
+} as const;
+
+/** Option types of the Hop-by-Hop and Destination Options headers this module names. */
+export const Ipv6OptionType = { PAD1: 0, PADN: 1, ROUTER_ALERT: 5, JUMBO: 0xc2 } as const;
+
+/**
+ * A parsed fixed header with its payload (trimmed to Payload Length, zero-copy). `src` and `dst`
+ * are copies, safe to keep.
+ */
+export interface Ipv6Repr extends Ipv6AddressPair {
+  trafficClass: number;
+  flowLabel: number;
+  nextHeader: number;
+  hopLimit: number;
+  /** Everything after the fixed header up to Payload Length, extension headers included. */
+  payload: Uint8Array;
+}
+
+/** Source and destination of an IPv6 packet, as needed for upper-layer pseudo-header checksums. */
+export interface Ipv6AddressPair {
+  /** Source address, 16 bytes. */
+  src: Uint8Array;
+  /** Destination address, 16 bytes. */
+  dst: Uint8Array;
+}
+
+const F = Ipv6Field;
+const X = Ipv6ExtField;
+const NH = Ipv6NextHeader;
+
+function u16(b: Uint8Array, i: number): number {
+  return (b[i] << 8) | b[i + 1];
+}
+
+function u32(b: Uint8Array, i: number): number {
+  return ((b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]) >>> 0;
+}
+
+function put16(b: Uint8Array, i: number, v: number): void {
+  b[i] = v >>> 8;
+  b[i + 1] = v;
+}
+
+function put32(b: Uint8Array, i: number, v: number): void {
+  b[i] = v >>> 24;
+  b[i + 1] = v >>> 16;
+  b[i + 2] = v >>> 8;
+  b[i + 3] = v;
+}
+
+function checkIpv6Header(bytes: Uint8Array): number {
+  if (bytes.length < IPV6_HEADER_LEN) {
+    throw new WireError("ipv6", "truncated", `${bytes.length} bytes`);
+  }
+  if (bytes[0] >>> 4 !== 6) throw new WireError("ipv6", "bad-version", `version ${bytes[0] >>> 4}`);
+  const len = u16(bytes, F.PAYLOAD_LENGTH);
+  if (IPV6_HEADER_LEN + len > bytes.length) {
+    throw new WireError("ipv6", "bad-length", `payload length ${len} > ${bytes.length - 40}`);
+  }
+  return len;
+}
+
+let _unchecked = false;
+
+/**
+ * Checked view of an IPv6 packet. The constructor checks the version and that Payload Length fits
+ * in `bytes`; afterwards no accessor reads out of bounds.
+ */
+export class Ipv6Packet {
+  /** The packet bytes (may extend past the payload, e.g. Ethernet padding). */
+  readonly bytes: Uint8Array;
+
+  /** Wrap `bytes`; throws WireError "truncated", "bad-version" or "bad-length". */
+  constructor(bytes: Uint8Array) {
+    if (!_unchecked) checkIpv6Header(bytes);
+    this.bytes = bytes;
+  }
+
+  /** Wrap a buffer you sized yourself for emitting; nothing is validated. */
+  static unchecked(bytes: Uint8Array): Ipv6Packet {
+    _unchecked = true;
+    try {
+      return new Ipv6Packet(bytes);
+    } finally {
+      _unchecked = false;
+    }
+  }
+
+  /** IP version (6 for a checked view). */
+  get version(): number {
+    return this.bytes[0] >>> 4;
+  }
+  set version(v: number) {
+    this.bytes[0] = (this.bytes[0] & 0x0f) | (v << 4);
+  }
+  /** Traffic class (DSCP and ECN), 8 bits. */
+  get trafficClass(): number {
+    return ((this.bytes[0] & 0x0f) << 4) | (this.bytes[1] >>> 4);
+  }
+  set trafficClass(v: number) {
+    this.bytes[0] = (this.bytes[0] & 0xf0) | ((v >>> 4) & 0x0f);
+    this.bytes[1] = (this.bytes[1] & 0x0f) | ((v & 0x0f) << 4);
+  }
+  /** Flow label, 20 bits. */
+  get flowLabel(): number {
+    return ((this.bytes[1] & 0x0f) << 16) | u16(this.bytes, 2);
+  }
+  set flowLabel(v: number) {
+    this.bytes[1] = (this.bytes[1] & 0xf0) | ((v >>> 16) & 0x0f);
+    put16(this.bytes, 2, v & 0xffff);
+  }
+  /** Payload Length field. */
+  get payloadLength(): number {
+    return u16(this.bytes, F.PAYLOAD_LENGTH);
+  }
+  set payloadLength(v: number) {
+    put16(this.bytes, F.PAYLOAD_LENGTH, v);
+  }
+  /** Next Header field. */
+  get nextHeader(): number {
+    return this.bytes[F.NEXT_HEADER];
+  }
+  set nextHeader(v: number) {
+    this.bytes[F.NEXT_HEADER] = v;
+  }
+  /** Hop Limit field. */
+  get hopLimit(): number {
+    return this.bytes[F.HOP_LIMIT];
+  }
+  set hopLimit(v: number) {
+    this.bytes[F.HOP_LIMIT] = v;
+  }
+  /** Source address (zero-copy, writable). */
+  get src(): Uint8Array {
+    return this.bytes.subarray(F.SRC, F.SRC + 16);
+  }
+  /** Destination address (zero-copy, writable). */
+  get dst(): Uint8Array {
+    return this.bytes.subarray(F.DST, F.DST + 16);
+  }
+  /** The bytes after the fixed header, up to Payload Length (zero-copy). */
+  get payload(): Uint8Array {
+    return this.bytes.subarray(IPV6_HEADER_LEN, IPV6_HEADER_LEN + this.payloadLength);
+  }
+}
+
+/** Parse the fixed header; throws WireError "truncated", "bad-version" or "bad-length". */
+export function parseIpv6(bytes: Uint8Array): Ipv6Repr {
+  const len = checkIpv6Header(bytes);
+  return {
+    trafficClass: ((bytes[0] & 0x0f) << 4) | (bytes[1] >>> 4),
+    flowLabel: ((bytes[1] & 0x0f) << 16) | u16(bytes, 2),
+    nextHeader: bytes[F.NEXT_HEADER],
+    hopLimit: bytes[F.HOP_LIMIT],
+    src: bytes.slice(F.SRC, F.SRC + 16),
+    dst: bytes.slice(F.DST, F.DST + 16),
+    payload: bytes.subarray(IPV6_HEADER_LEN, IPV6_HEADER_LEN + len),
+  };
+}
+
+/** Total packet length for `repr`. */
+export function ipv6Length(repr: Ipv6Repr): number {
+  return IPV6_HEADER_LEN + repr.payload.length;
+}
+
+/**
+ * Write the fixed header and payload of `repr` into `buf` at offset 0; returns bytes written.
+ * The payload may already sit at `buf[40..]` (the copy is then a no-op move).
+ * Throws RangeError when `buf` is too small or the payload exceeds 65535 bytes.
+ */
+export function emitIpv6(repr: Ipv6Repr, buf: Uint8Array): number {
+  const len = repr.payload.length;
+  if (len > 0xffff) throw new RangeError(`IPv6 payload of ${len} bytes needs a jumbogram`);
+  if (buf.length < IPV6_HEADER_LEN + len) {
+    throw new RangeError(`Buffer of ${buf.length} bytes < ${IPV6_HEADER_LEN + len}`);
+  }
+  buf[0] = 0x60 | ((repr.trafficClass >>> 4) & 0x0f);
+  buf[1] = ((repr.trafficClass & 0x0f) << 4) | ((repr.flowLabel >>> 16) & 0x0f);
+  put16(buf, 2, repr.flowLabel & 0xffff);
+  put16(buf, F.PAYLOAD_LENGTH, len);
+  buf[F.NEXT_HEADER] = repr.nextHeader;
+  buf[F.HOP_LIMIT] = repr.hopLimit;
+  buf.set(repr.src.subarray(0, 16), F.SRC);
+  buf.set(repr.dst.subarray(0, 16), F.DST);
+  buf.set(repr.payload, IPV6_HEADER_LEN);
+  return IPV6_HEADER_LEN + len;
+}
+
+/** Encode `repr` into a new buffer of exactly `ipv6Length(repr)` bytes. */
+export function encodeIpv6(repr: Ipv6Repr): Uint8Array {
+  const buf = new Uint8Array(ipv6Length(repr));
+  emitIpv6(repr, buf);
+  return buf;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Extension headers
+
+/** What a node must do with an option type it does not recognise (RFC 8200 §4.2, high 2 bits). */
+export type Ipv6OptionAction =
+  | "skip"
+  | "discard"
+  | "discard-icmp"
+  | "discard-icmp-unless-multicast";
+
+/** One option of a Hop-by-Hop or Destination Options header (Pad1/PadN are not listed). */
+export interface Ipv6Option {
+  /** Option Type, including its action and change bits. */
+  type: number;
+  /** Option data (zero-copy). */
+  data: Uint8Array;
+  /** Offset of the option's type byte from the start of the walked bytes. */
+  offset: number;
+  /** The action bits of `type`, for an option the caller does not recognise. */
+  action: Ipv6OptionAction;
+  /** True when the option data may change en route (third-highest bit). */
+  mayChange: boolean;
+}
+
+interface ExtCommon {
+  /** Offset of this header from the start of the walked bytes (the IPv6 payload). */
+  offset: number;
+  /** Length of this header in bytes. */
+  length: number;
+  /** The Next Header field of this header. */
+  nextHeader: number;
+}
+
+/** Hop-by-Hop (0) or Destination Options (60) header. */
+export interface Ipv6OptionsHeader extends ExtCommon {
+  kind: "hop-by-hop" | "destination";
+  options: Ipv6Option[];
+}
+
+/** Routing header (43). Type 0 is deprecated (RFC 5095): the caller must reject it. */
+export interface Ipv6RoutingHeader extends ExtCommon {
+  kind: "routing";
+  routingType: number;
+  segmentsLeft: number;
+  /** Type-specific data after the first 4 bytes (zero-copy). */
+  data: Uint8Array;
+}
+
+/** Fragment header (44). The walk stops after it: what follows is fragment data. */
+export interface Ipv6FragmentHeader extends ExtCommon {
+  kind: "fragment";
+  /** Fragment offset in bytes (field × 8). */
+  fragmentOffset: number;
+  /** The M flag: more fragments follow. */
+  more: boolean;
+  identification: number;
+}
+
+/** Authentication Header (51, RFC 4302). */
+export interface Ipv6AuthHeader extends ExtCommon {
+  kind: "ah";
+  spi: number;
+  sequence: number;
+  /** Integrity check value (zero-copy). */
+  icv: Uint8Array;
+}
+
+/** One extension header found by {@link walkIpv6Extensions}. */
+export type Ipv6ExtHeader =
+  | Ipv6OptionsHeader
+  | Ipv6RoutingHeader
+  | Ipv6FragmentHeader
+  | Ipv6AuthHeader;
+
+/** The result of walking an extension-header chain. */
+export interface Ipv6Chain {
+  /** Extension headers in order. */
+  headers: Ipv6ExtHeader[];
+  /**
+   * The protocol after the chain: an upper layer (6, 17, 58, …), or ESP (50) or No Next Header
+   * (59), where walking must stop, or after a fragment header the fragment's Next Header.
+   */
+  upperLayer: number;
+  /** Offset of the upper-layer header from the start of the walked bytes. */
+  upperOffset: number;
+  /** The bytes from `upperOffset` on (zero-copy). */
+  upper: Uint8Array;
+}
+
+/** Limits on extension-header chains: defaults 8 headers and 512 bytes. */
+export interface Ipv6ChainLimits {
+  /** Most extension headers accepted (default 8). */
+  maxHeaders?: number;
+  /** Most bytes of extension headers accepted (default 512). */
+  maxBytes?: number;
+}
+
+const ACTIONS: readonly Ipv6OptionAction[] = [
+  "skip",
+  "discard",
+  "discard-icmp",
+  "discard-icmp-unless-multicast",
+];
+
+/** The action bits of an option type. */
+export function ipv6OptionAction(type: number): Ipv6OptionAction {
+  return ACTIONS[(type >>> 6) & 3];
+}
+
+/**
+ * Parse the option TLVs in `b` (the area after the first two bytes of a Hop-by-Hop or
+ * Destination Options header). `base` is added to each option's offset.
+ * Throws WireError "malformed" when an option runs past the end.
+ */
+export function parseIpv6Options(b: Uint8Array, base = 0): Ipv6Option[] {
+  const out: Ipv6Option[] = [];
+  let i = 0;
+  while (i < b.length) {
+    const type = b[i];
+    if (type === Ipv6OptionType.PAD1) {
+      i++;
+      continue;
+    }
+    if (i + 2 > b.length || i + 2 + b[i + 1] > b.length) {
+      throw new WireError("ipv6", "malformed", `option ${type} at ${base + i} overruns`);
+    }
+    const len = b[i + 1];
+    if (type !== Ipv6OptionType.PADN) {
+      out.push({
+        type,
+        data: b.subarray(i + 2, i + 2 + len),
+        offset: base + i,
+        action: ACTIONS[type >>> 6],
+        mayChange: (type & 0x20) !== 0,
+      });
+    }
+    i += 2 + len;
+  }
+  return out;
+}
+
+/**
+ * Walk the extension-header chain at the start of `payload` (an IPv6 payload), whose first header
+ * is `nextHeader` (the fixed header's Next Header). Offsets are relative to `payload`; add
+ * IPV6_HEADER_LEN for an ICMPv6 Parameter Problem pointer.
+ *
+ * Throws WireError "truncated" (a header runs past the end), "malformed" (Hop-by-Hop not first,
+ * bad option TLVs, AH too short) or "unsupported" (chain longer than the limits).
+ *
+ * @example
+ * ```ts
+ * const ip = parseIpv6(frame);
+ * const chain = walkIpv6Extensions(ip.payload, ip.nextHeader);
+ * if (chain.upperLayer === Ipv6NextHeader.TCP) handleTcp(chain.upper);
+ * ```
+ */
+export function walkIpv6Extensions(
+  payload: Uint8Array,
+  nextHeader: number,
+  limits?: Ipv6ChainLimits,
+): Ipv6Chain {
+  const maxHeaders = limits?.maxHeaders ?? 8;
+  const maxBytes = limits?.maxBytes ?? 512;
+  const headers: Ipv6ExtHeader[] = [];
+  let nh = nextHeader;
+  let off = 0;
+  for (;;) {
+    if (
+      nh !== NH.HOP_BY_HOP && nh !== NH.DESTINATION && nh !== NH.ROUTING &&
+      nh !== NH.FRAGMENT && nh !== NH.AH
+    ) break;
+    if (headers.length >= maxHeaders) {
+      throw new WireError("ipv6", "unsupported", `more than ${maxHeaders} extension headers`);
+    }
+    if (off + 8 > payload.length) {
+      throw new WireError("ipv6", "truncated", `extension header ${nh} at ${off}`);
+    }
+    const next = payload[off + X.NEXT_HEADER];
+    let len: number;
+    if (nh === NH.FRAGMENT) len = IPV6_FRAGMENT_HEADER_LEN;
+    else if (nh === NH.AH) len = (payload[off + X.LENGTH] + 2) << 2;
+    else len = (payload[off + X.LENGTH] + 1) << 3;
+    if (off + len > maxBytes) {
+      throw new WireError("ipv6", "unsupported", `extension headers exceed ${maxBytes} bytes`);
+    }
+    if (off + len > payload.length) {
+      throw new WireError("ipv6", "truncated", `extension header ${nh} at ${off}, ${len} bytes`);
+    }
+    const h = payload.subarray(off, off + len);
+    switch (nh) {
+      case NH.HOP_BY_HOP:
+      case NH.DESTINATION:
+        if (nh === NH.HOP_BY_HOP && off !== 0) {
+          throw new WireError("ipv6", "malformed", `hop-by-hop header at ${off}, not first`);
+        }
+        headers.push({
+          kind: nh === NH.HOP_BY_HOP ? "hop-by-hop" : "destination",
+          offset: off,
+          length: len,
+          nextHeader: next,
+          options: parseIpv6Options(h.subarray(X.OPTIONS), off + X.OPTIONS),
+        });
+        break;
+      case NH.ROUTING:
+        headers.push({
+          kind: "routing",
+          offset: off,
+          length: len,
+          nextHeader: next,
+          routingType: h[X.ROUTING_TYPE],
+          segmentsLeft: h[X.SEGMENTS_LEFT],
+          data: h.subarray(X.ROUTING_DATA),
+        });
+        break;
+      case NH.FRAGMENT: {
+        const of = u16(h, Ipv6FragmentField.OFFSET_FLAGS);
+        headers.push({
+          kind: "fragment",
+          offset: off,
+          length: len,
+          nextHeader: next,
+          fragmentOffset: of & 0xfff8,
+          more: (of & 1) !== 0,
+          identification: u32(h, Ipv6FragmentField.IDENT),
+        });
+        off += len;
+        return { headers, upperLayer: next, upperOffset: off, upper: payload.subarray(off) };
+      }
+      case NH.AH:
+        if (len < X.AH_ICV) throw new WireError("ipv6", "malformed", `AH of ${len} bytes`);
+        headers.push({
+          kind: "ah",
+          offset: off,
+          length: len,
+          nextHeader: next,
+          spi: u32(h, X.AH_SPI),
+          sequence: u32(h, X.AH_SEQUENCE),
+          icv: h.subarray(X.AH_ICV),
+        });
+        break;
+    }
+    off += len;
+    nh = next;
+  }
+  return { headers, upperLayer: nh, upperOffset: off, upper: payload.subarray(off) };
+}
+
+/** A fragment header to build with {@link emitIpv6Fragment}. */
+export interface Ipv6FragmentRepr {
+  nextHeader: number;
+  /** Offset of this fragment's data in bytes; a multiple of 8 below 65536. */
+  fragmentOffset: number;
+  /** More fragments follow. */
+  more: boolean;
+  identification: number;
+}
+
+/**
+ * Write an 8-byte fragment header into `buf` at offset 0; returns 8.
+ * Throws RangeError for an offset that is not a multiple of 8 or too large, or a short buffer.
+ */
+export function emitIpv6Fragment(frag: Ipv6FragmentRepr, buf: Uint8Array): number {
+  const o = frag.fragmentOffset;
+  if (o % 8 !== 0 || o < 0 || o > 0xfff8) throw new RangeError(`Bad fragment offset ${o}`);
+  if (buf.length < IPV6_FRAGMENT_HEADER_LEN) throw new RangeError("Buffer too small");
+  buf[Ipv6FragmentField.NEXT_HEADER] = frag.nextHeader;
+  buf[Ipv6FragmentField.NEXT_HEADER + 1] = 0;
+  put16(buf, Ipv6FragmentField.OFFSET_FLAGS, o | (frag.more ? 1 : 0));
+  put32(buf, Ipv6FragmentField.IDENT, frag.identification);
+  return IPV6_FRAGMENT_HEADER_LEN;
+}
+
+/** An option to emit with {@link emitIpv6OptionsHeader}. */
+export interface Ipv6OptionRepr {
+  type: number;
+  data: Uint8Array;
+}
+
+/** Length of a Hop-by-Hop/Destination Options header carrying `options` (padded to 8). */
+export function ipv6OptionsHeaderLength(options: readonly Ipv6OptionRepr[]): number {
+  let n = 2;
+  for (const o of options) n += 2 + o.data.length;
+  return (n + 7) & ~7;
+}
+
+/**
+ * Write a Hop-by-Hop or Destination Options header (Next Header, length, options in order, then
+ * Pad1/PadN to a multiple of 8) into `buf` at offset 0; returns bytes written.
+ *
+ * @example
+ * ```ts
+ * // Router Alert (MLD) hop-by-hop header in front of an ICMPv6 MLD report.
+ * emitIpv6OptionsHeader(58, [{ type: Ipv6OptionType.ROUTER_ALERT, data: new Uint8Array(2) }], buf);
+ * ```
+ */
+export function emitIpv6OptionsHeader(
+  nextHeader: number,
+  options: readonly Ipv6OptionRepr[],
+  buf: Uint8Array,
+): number {
+  const len = ipv6OptionsHeaderLength(options);
+  if (len > 2048) throw new RangeError(`Options header of ${len} bytes`);
+  if (buf.length < len) throw new RangeError(`Buffer of ${buf.length} bytes < ${len}`);
+  buf[X.NEXT_HEADER] = nextHeader;
+  buf[X.LENGTH] = (len >>> 3) - 1;
+  let i = X.OPTIONS;
+  for (const o of options) {
+    if (o.data.length > 255) throw new RangeError(`Option data of ${o.data.length} bytes`);
+    buf[i] = o.type;
+    buf[i + 1] = o.data.length;
+    buf.set(o.data, i + 2);
+    i += 2 + o.data.length;
+  }
+  const pad = len - i;
+  if (pad === 1) buf[i] = Ipv6OptionType.PAD1;
+  else if (pad > 1) {
+    buf[i] = Ipv6OptionType.PADN;
+    buf[i + 1] = pad - 2;
+    buf.fill(0, i + 2, len);
+  }
+  return len;
+}
