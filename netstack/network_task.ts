@@ -26,6 +26,7 @@ import {
 } from "./wire/ethernet.ts";
 import { Ipv4Stack } from "./ip/ipv4_stack.ts";
 import { runNetctl } from "./netctl.ts";
+import { TcpIpv4 } from "./tcp_ipv4.ts";
 
 /** How a NetworkTask is set up. */
 export interface NetworkTaskOptions {
@@ -57,6 +58,7 @@ export class NetworkTask implements Stack, SocketHost {
     this.clock = opts.clock;
     this.name = opts.name;
     this.ipv4 = new Ipv4Stack(this, { forwarding: opts.forwarding ?? false, seed: opts.seed ?? 1 });
+    this.ipv4.tcp = new TcpIpv4(this, opts.seed ?? 0);
     const lo = this.addInterface({
       name: "lo",
       driver: "loopback",

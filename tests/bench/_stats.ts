@@ -22,7 +22,11 @@ export function report(bench: string, rows: Row[]): void {
   console.log(`\n${bench}`);
   for (const r of rows) {
     const v = r.value >= 100 ? r.value.toFixed(0) : r.value.toPrecision(3);
-    console.log(`  ${r.name.padEnd(w)}  ${v.padStart(10)} ${r.unit}${r.reference ? `  (${r.reference})` : ""}`);
+    console.log(
+      `  ${r.name.padEnd(w)}  ${v.padStart(10)} ${r.unit}${
+        r.reference ? `  (${r.reference})` : ""
+      }`,
+    );
   }
   console.log(JSON.stringify({ bench, results: rows }));
 }

@@ -19,7 +19,11 @@ export async function benchSyscall(n = 20000): Promise<void> {
   const ch = new MessageChannel();
   w.postMessage({ port: ch.port2 }, [ch.port2]);
   const rtts: number[] = [];
-  const msg = encodeMessage({ t: "req", id: 1, body: { op: "getsockopt", fd: 3, level: 1, name: 3 } });
+  const msg = encodeMessage({
+    t: "req",
+    id: 1,
+    body: { op: "getsockopt", fd: 3, level: 1, name: 3 },
+  });
   for (let i = 0; i < n + 2000; i++) {
     const t = performance.now();
     const copy = msg.slice(0);
@@ -33,8 +37,18 @@ export async function benchSyscall(n = 20000): Promise<void> {
   report("syscall round trip", [
     { name: "getsockopt p50", value: us(percentile(times, 50)), unit: "µs" },
     { name: "getsockopt p99", value: us(percentile(times, 99)), unit: "µs" },
-    { name: "postMessage p50", value: us(percentile(rtts, 50)), unit: "µs", reference: "worker echo, same run" },
-    { name: "postMessage p99", value: us(percentile(rtts, 99)), unit: "µs", reference: "worker echo, same run" },
+    {
+      name: "postMessage p50",
+      value: us(percentile(rtts, 50)),
+      unit: "µs",
+      reference: "worker echo, same run",
+    },
+    {
+      name: "postMessage p99",
+      value: us(percentile(rtts, 99)),
+      unit: "µs",
+      reference: "worker echo, same run",
+    },
   ]);
 }
 

@@ -1,5 +1,13 @@
 /** Benchmark program (runs as a Serin process): times N getsockopt round trips. */
-import { AF_LOCAL, getsockopt, print, SO_TYPE, SOCK_DGRAM, SOL_SOCKET, socket } from "../../libc/mod.ts";
+import {
+  AF_LOCAL,
+  getsockopt,
+  print,
+  SO_TYPE,
+  SOCK_DGRAM,
+  socket,
+  SOL_SOCKET,
+} from "../../libc/mod.ts";
 
 export default async function main([count]: string[]): Promise<number> {
   const n = Number(count ?? 20000);

@@ -1,0 +1,427 @@
+/**
+ * TCP sockets: the POSIX face of `tcp/` (TcpConnection, TcpListener). Bind, listen with a real
+ * backlog, accept, connect (blocking, or EINPROGRESS when nonblocking), send with back-pressure,
+ * recv, shutdown, close with SO_LINGER, TCP_NODELAY, TCP_MAXSEG, TCP_KEEPIDLE/INTVL/CNT, TCP_INFO and TCP_CONGESTION.
+ */
+import * as abi from "../../kernel/abi.ts";
+import type { OptValue, RecvResult, SockAddr } from "../../kernel/bus/messages.ts";
+import { Errno, ErrnoError } from "../../kernel/errno.ts";
+import { type TcpConnection, type TcpListener } from "../tcp/mod.ts";
+import type { PortUser } from "./ports.ts";
+import { inAddr, InetSocket, sockAddr4, type WaitCtx } from "./socket.ts";
+import type { TcpIpv4 } from "../tcp_ipv4.ts";
+
+type Phase = "idle" | "listening" | "connecting" | "connected" | "closed";
+
+/** One TCP socket. */
+export class TcpSocket extends InetSocket implements PortUser {
+  localAddr = 0;
+  localPort = 0;
+  remoteAddr = 0;
+  remotePort = 0;
+  phase: Phase = "idle";
+  conn?: TcpConnection;
+  listener?: TcpListener;
+  /** Accepted children share the listener's port instead of claiming it. */
+  sharesPort = false;
+  nodelay = false;
+  maxseg?: number;
+  keepIdle = 7_200_000;
+  keepIntvl = 75_000;
+  keepCnt = 9;
+  congestion: "newreno" | "cubic" = "newreno";
+  #ownsPort = false;
+
+  constructor(sid: number, readonly layer: TcpIpv4) {
+    super(sid, layer.stack, abi.SOCK_STREAM, abi.IPPROTO_TCP);
+  }
+
+  get proto(): string {
+    return "tcp";
+  }
+
+  get reuseAddr(): boolean {
+    return this.opts.reuseAddr;
+  }
+
+  bind(addr: SockAddr): void {
+    const a = inAddr(addr, "Cannot bind");
+    if (this.localPort !== 0 || this.phase !== "idle") {
+      throw new ErrnoError("EINVAL", "Cannot bind: already bound");
+    }
+    if (a.addr !== 0 && !this.stack.isLocal4(a.addr)) {
+      throw new ErrnoError("EADDRNOTAVAIL", "Cannot bind");
+    }
+    this.localPort = this.stack.ports.tcp.bind(this, a.port);
+    this.localAddr = a.addr;
+    this.#ownsPort = true;
+  }
+
+  override listen(backlog: number): void {
+    if (this.phase === "listening") {
+      return; // Linux lets listen() be called again to change the backlog; keep the first.
+    }
+    if (this.phase !== "idle") throw new ErrnoError("EINVAL", "Cannot listen");
+    if (this.localPort === 0) {
+      this.localPort = this.stack.ports.tcp.bind(this, 0);
+      this.#ownsPort = true;
+    }
+    this.listener = this.layer.listen(this, Math.min(4096, Math.max(1, backlog)));
+    this.phase = "listening";
+  }
+
+  override async accept(ctx: WaitCtx): Promise<{ socket: InetSocket; addr: SockAddr }> {
+    if (this.phase !== "listening" || !this.listener) {
+      throw new ErrnoError("EINVAL", "Cannot accept: not listening");
+    }
+    const deadline = this.recvDeadline();
+    for (;;) {
+      const a = this.listener.accept();
+      if (a) {
+        const child = this.layer.adoptAccepted(this, a.conn, a.peer.key);
+        return { socket: child, addr: sockAddr4(child.remoteAddr, child.remotePort) };
+      }
+      if (this.closed) throw new ErrnoError("EBADF", "Cannot accept");
+      if (this.nonblock) throw new ErrnoError("EAGAIN", "Cannot accept");
+      await this.sleep(deadline, ctx, "Cannot accept");
+    }
+  }
+
+  async connect(addr: SockAddr, ctx: WaitCtx): Promise<void> {
+    const a = inAddr(addr, "Cannot connect");
+    const what = `Cannot connect to ${addr.family === 2 ? addr.addr : ""}:${a.port}`;
+    switch (this.phase) {
+      case "connected":
+        throw new ErrnoError("EISCONN", what);
+      case "connecting":
+        if (this.nonblock) throw new ErrnoError("EALREADY", what);
+        break;
+      case "listening":
+      case "closed":
+        throw new ErrnoError("EINVAL", what);
+      case "idle": {
+        if (a.port === 0 || a.addr === 0 || a.addr === 0xffffffff || (a.addr >>> 28) === 0xe) {
+          throw new ErrnoError(a.port === 0 ? "EINVAL" : "ENETUNREACH", what);
+        }
+        const route = this.stack.route4(a.addr, this.opts.bindToDevice);
+        if (!route) throw new ErrnoError("ENETUNREACH", what);
+        if (this.localPort === 0) {
+          this.localPort = this.stack.ports.tcp.bind(this, 0);
+          this.#ownsPort = true;
+        }
+        if (this.localAddr === 0) this.localAddr = route.src;
+        this.remoteAddr = a.addr;
+        this.remotePort = a.port;
+        this.conn = this.layer.connect(this, route.iface.mtu);
+        this.phase = "connecting";
+        if (this.nonblock) throw new ErrnoError("EINPROGRESS", what);
+      }
+    }
+    const deadline = this.sendDeadline();
+    for (;;) {
+      const c = this.conn!;
+      if (c.error) {
+        this.phase = "closed";
+        this.soError = 0;
+        throw new ErrnoError(c.error, what);
+      }
+      if (c.state !== "SYN-SENT" && c.state !== "CLOSED") {
+        this.phase = "connected";
+        return;
+      }
+      if (c.state === "CLOSED") {
+        this.phase = "closed";
+        throw new ErrnoError("ECONNREFUSED", what);
+      }
+      await this.sleep(deadline, ctx, what);
+    }
+  }
+
+  /** Move a nonblocking connect forward when the handshake finished (called on readiness). */
+  #settleConnect() {
+    if (this.phase === "connecting" && this.conn) {
+      if (this.conn.error) {
+        this.phase = "closed";
+        this.soError = Errno[this.conn.error];
+      } else if (this.conn.state !== "SYN-SENT") this.phase = "connected";
+    }
+  }
+
+  async sendmsg(
+    data: Uint8Array,
+    flags: number,
+    addr: SockAddr | undefined,
+    ctx: WaitCtx,
+  ): Promise<number> {
+    this.#settleConnect();
+    if (addr && addr.family !== 0 && this.phase === "connected") {
+      throw new ErrnoError("EISCONN", "Cannot send");
+    }
+    if (this.phase !== "connected" || !this.conn) {
+      throw new ErrnoError(this.phase === "connecting" ? "EAGAIN" : "ENOTCONN", "Cannot send");
+    }
+    const nonblock = this.nonblock || (flags & abi.MSG_DONTWAIT) !== 0;
+    const deadline = this.sendDeadline();
+    let sent = 0;
+    while (sent < data.length || data.length === 0) {
+      const c = this.conn;
+      if (c.error) {
+        if (sent > 0) break;
+        throw new ErrnoError(c.error, "Cannot send");
+      }
+      if (c.writeClosed || c.state === "CLOSED") {
+        if (sent > 0) break;
+        throw new ErrnoError("EPIPE", "Cannot send");
+      }
+      if (data.length === 0) return 0;
+      const n = c.send(data.subarray(sent));
+      if (n > 0) {
+        sent += n;
+        this.layer.kick(this);
+        continue;
+      }
+      if (nonblock) {
+        if (sent > 0) break;
+        throw new ErrnoError("EAGAIN", "Cannot send");
+      }
+      try {
+        await this.sleep(deadline, ctx, "Cannot send");
+      } catch (err) {
+        if (sent > 0) break;
+        throw err;
+      }
+    }
+    return sent;
+  }
+
+  async recvmsg(len: number, flags: number, ctx: WaitCtx): Promise<RecvResult> {
+    this.#settleConnect();
+    if (this.phase === "listening" || this.phase === "idle") {
+      throw new ErrnoError("ENOTCONN", "Cannot receive");
+    }
+    const nonblock = this.nonblock || (flags & abi.MSG_DONTWAIT) !== 0;
+    const waitAll = (flags & abi.MSG_WAITALL) !== 0;
+    const deadline = this.recvDeadline();
+    const parts: Uint8Array[] = [];
+    let got = 0;
+    for (;;) {
+      const c = this.conn;
+      if (!c) throw new ErrnoError("ENOTCONN", "Cannot receive");
+      if ((c.readable || this.#peeked.length > 0) && len > 0) {
+        const d = (flags & abi.MSG_PEEK) ? this.#peek(c, len - got) : this.#take(c, len - got);
+        parts.push(d);
+        got += d.length;
+        if (!waitAll || got >= len || (flags & abi.MSG_PEEK)) break;
+        continue;
+      }
+      if (got > 0 && !waitAll) break;
+      if (c.error) {
+        if (got > 0) break;
+        throw new ErrnoError(c.error, "Cannot receive");
+      }
+      if (c.eof || c.state === "CLOSED" || len === 0) break;
+      if (nonblock) {
+        if (got > 0) break;
+        throw new ErrnoError("EAGAIN", "Cannot receive");
+      }
+      try {
+        await this.sleep(deadline, ctx, "Cannot receive");
+      } catch (err) {
+        if (got > 0) break;
+        throw err;
+      }
+    }
+    return { data: concat(parts, got), flags: 0 };
+  }
+
+  /** Bytes taken from the connection by MSG_PEEK and not yet read. */
+  #peeked: Uint8Array = new Uint8Array(0);
+
+  #peek(c: TcpConnection, max: number): Uint8Array {
+    if (this.#peeked.length < max && c.readable) {
+      const more = c.recv(max - this.#peeked.length);
+      this.#peeked = concat([this.#peeked, more], this.#peeked.length + more.length);
+      this.layer.kick(this);
+    }
+    return this.#peeked.slice(0, max);
+  }
+
+  #take(c: TcpConnection, max: number): Uint8Array {
+    if (this.#peeked.length > 0) {
+      const d = this.#peeked.subarray(0, max);
+      this.#peeked = this.#peeked.subarray(d.length);
+      return d;
+    }
+    const d = c.recv(max);
+    this.layer.kick(this);
+    return d;
+  }
+
+  getsockname(): SockAddr {
+    return sockAddr4(this.localAddr, this.localPort);
+  }
+
+  getpeername(): SockAddr {
+    if (this.phase !== "connected" && this.phase !== "connecting") {
+      throw new ErrnoError("ENOTCONN", "Not connected");
+    }
+    return sockAddr4(this.remoteAddr, this.remotePort);
+  }
+
+  shutdown(how: number): void {
+    if (how < 0 || how > 2) throw new ErrnoError("EINVAL", "Cannot shut down");
+    if (this.phase === "listening" && this.listener) {
+      this.listener.close();
+      this.wq.wake();
+      return;
+    }
+    if (this.phase !== "connected" || !this.conn) {
+      throw new ErrnoError("ENOTCONN", "Cannot shut down");
+    }
+    if (how !== abi.SHUT_RD) {
+      this.conn.shutdownWrite();
+      this.layer.kick(this);
+    }
+    if (how !== abi.SHUT_WR) this.readShut = true;
+    this.wq.wake();
+  }
+
+  /** SHUT_RD was called. */
+  readShut = false;
+
+  readiness(): number {
+    this.#settleConnect();
+    if (this.phase === "listening") return this.listener?.readable ? abi.POLLIN : 0;
+    const c = this.conn;
+    if (!c) return this.phase === "closed" ? abi.POLLHUP : abi.POLLOUT;
+    let ev = 0;
+    if (this.phase === "connecting") return c.error ? abi.POLLERR | abi.POLLOUT : 0;
+    if (c.readable || this.#peeked.length > 0 || c.eof || this.readShut) ev |= abi.POLLIN;
+    if (c.eof) ev |= abi.POLLRDHUP;
+    if (c.writable) ev |= abi.POLLOUT;
+    if (c.error) ev |= abi.POLLERR | abi.POLLIN | abi.POLLOUT;
+    if (c.state === "CLOSED" || (c.eof && c.writeClosed)) ev |= abi.POLLHUP;
+    return ev;
+  }
+
+  override queues() {
+    return {
+      recvQ: this.conn?.recvQueue ?? this.listener?.queued ?? 0,
+      sendQ: this.conn?.sendQueue ?? 0,
+    };
+  }
+
+  override stateName(): string {
+    if (this.phase === "listening") return "LISTEN";
+    return (this.conn?.state ?? "CLOSE").replace("-", "_");
+  }
+
+  protected override setProtocolOption(level: number, name: number, value: OptValue): boolean {
+    if (level !== abi.IPPROTO_TCP) return false;
+    const num = () => {
+      const v = typeof value === "boolean" ? Number(value) : value;
+      if (typeof v !== "number" || !Number.isInteger(v) || v < 0) {
+        throw new ErrnoError("EINVAL", "Bad TCP option value");
+      }
+      return v;
+    };
+    switch (name) {
+      case abi.TCP_NODELAY:
+        this.nodelay = num() !== 0;
+        break;
+      case abi.TCP_MAXSEG: {
+        const v = num();
+        if (v < 88 || v > 65495) throw new ErrnoError("EINVAL", "TCP_MAXSEG out of range");
+        this.maxseg = v;
+        break;
+      }
+      case abi.TCP_KEEPIDLE:
+        this.keepIdle = num() * 1000;
+        break;
+      case abi.TCP_KEEPINTVL:
+        this.keepIntvl = num() * 1000;
+        break;
+      case abi.TCP_KEEPCNT:
+        this.keepCnt = num();
+        break;
+      case abi.TCP_CONGESTION:
+        if (value !== "newreno" && value !== "cubic" && value !== "reno") {
+          throw new ErrnoError("ENOENT", `Unknown congestion control ${String(value)}`);
+        }
+        this.congestion = value === "cubic" ? "cubic" : "newreno";
+        break;
+      case abi.TCP_CORK:
+        num();
+        break;
+      default:
+        throw new ErrnoError("ENOPROTOOPT", `Unknown TCP option ${name}`);
+    }
+    this.onOptionsChanged();
+    return true;
+  }
+
+  protected override onOptionsChanged(): void {
+    const c = this.conn;
+    if (!c) return;
+    c.options.nodelay = this.nodelay;
+    c.options.keepalive = this.opts.keepalive
+      ? { idle: this.keepIdle, interval: this.keepIntvl, count: this.keepCnt }
+      : undefined;
+  }
+
+  protected override getProtocolOption(level: number, name: number): OptValue | undefined {
+    if (level === abi.SOL_SOCKET && name === abi.SO_ACCEPTCONN) {
+      return Number(this.phase === "listening");
+    }
+    if (level === abi.SOL_SOCKET && name === abi.SO_ERROR) {
+      this.#settleConnect();
+      return undefined;
+    }
+    if (level !== abi.IPPROTO_TCP) return undefined;
+    switch (name) {
+      case abi.TCP_NODELAY:
+        return Number(this.nodelay);
+      case abi.TCP_MAXSEG:
+        return this.conn?.mss ?? this.maxseg ?? 536;
+      case abi.TCP_KEEPIDLE:
+        return this.keepIdle / 1000;
+      case abi.TCP_KEEPINTVL:
+        return this.keepIntvl / 1000;
+      case abi.TCP_KEEPCNT:
+        return this.keepCnt;
+      case abi.TCP_CONGESTION:
+        return this.congestion;
+      case abi.TCP_INFO:
+        if (!this.conn) throw new ErrnoError("ENOTCONN", "No connection");
+        return { ...this.conn.info() };
+      default:
+        throw new ErrnoError("ENOPROTOOPT", `Unknown TCP option ${name}`);
+    }
+  }
+
+  release(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.listener) this.listener.close();
+    if (this.conn) {
+      if (this.opts.linger?.onoff && this.opts.linger.linger === 0) this.conn.abort();
+      else this.conn.close();
+      this.layer.kick(this);
+    }
+    this.layer.released(this);
+    if (this.#ownsPort) this.stack.ports.tcp.release(this, this.localPort);
+    this.phase = "closed";
+    this.wq.wake();
+  }
+}
+
+function concat(parts: Uint8Array[], total: number): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(total);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}

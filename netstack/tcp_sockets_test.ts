@@ -1,0 +1,128 @@
+/** TCP sockets between simulated hosts under a manual clock. */
+import assert from "node:assert/strict";
+import * as abi from "../kernel/abi.ts";
+import type { ErrnoError } from "../kernel/errno.ts";
+import { Sim } from "../tests/sim.ts";
+import type { TcpSocket } from "./sockets/tcp_socket.ts";
+import { withFaults } from "../drivers/link/faults.ts";
+
+const in4 = (addr: string, port: number) => ({ family: 2 as const, addr, port });
+
+function setup(wrapSpec?: string) {
+  const sim = new Sim();
+  const wrap = wrapSpec
+    ? (p: Parameters<typeof withFaults>[0]) => withFaults(p, wrapSpec, sim.clock)
+    : undefined;
+  const a = sim.host("a", { eth0: ["lan", "10.0.0.1/24"] }, { wrap });
+  const b = sim.host("b", { eth0: ["lan", "10.0.0.2/24"] }, { wrap });
+  return { sim, a, b, ctx: { signal: sim.signal } };
+}
+
+async function sha(d: Uint8Array): Promise<string> {
+  return Array.from(
+    new Uint8Array(await crypto.subtle.digest("SHA-256", d.slice())),
+    (b) => b.toString(16).padStart(2, "0"),
+  ).join("");
+}
+
+async function transfer(wrapSpec: string | undefined, size: number) {
+  const { sim, a, b, ctx } = setup(wrapSpec);
+  const l = b.createSocket(abi.AF_INET, abi.SOCK_STREAM, 0) as TcpSocket;
+  l.bind(in4("0.0.0.0", 5001));
+  l.listen(8);
+  const c = a.createSocket(abi.AF_INET, abi.SOCK_STREAM, 0) as TcpSocket;
+  const accepted = l.accept(ctx);
+  await sim.until(c.connect(in4("10.0.0.2", 5001), ctx));
+  const { socket: s, addr } = await sim.until(accepted);
+  assert.deepEqual(addr, in4("10.0.0.1", c.localPort));
+  const data = new Uint8Array(size);
+  for (let i = 0; i < size; i++) data[i] = (i * 7 + (i >> 9)) & 255;
+  const sending = (async () => {
+    let off = 0;
+    while (off < size) off += await c.sendmsg(data.subarray(off, off + 65536), 0, undefined, ctx);
+    c.shutdown(abi.SHUT_WR);
+  })();
+  const received: Uint8Array[] = [];
+  let total = 0;
+  const receiving = (async () => {
+    for (;;) {
+      const r = await (s as TcpSocket).recvmsg(65536, 0, ctx);
+      if (r.data.length === 0) break;
+      received.push(r.data);
+      total += r.data.length;
+    }
+  })();
+  await sim.until(Promise.all([sending, receiving]), 600_000);
+  const got = new Uint8Array(total);
+  let o = 0;
+  for (const p of received) {
+    got.set(p, o);
+    o += p.length;
+  }
+  assert.equal(total, size);
+  assert.equal(await sha(got), await sha(data));
+  return { sim, a, b, c, s: s as TcpSocket, ctx };
+}
+
+Deno.test("TCP: connect, accept, 1 MB one way byte-identical, FIN, then both sides close", async () => {
+  const { sim, a, b, c, s, ctx } = await transfer(undefined, 1 << 20);
+  const info = c.getsockopt(abi.IPPROTO_TCP, abi.TCP_INFO) as {
+    state: string;
+    retransmits: number;
+  };
+  assert.equal(info.state, "FIN-WAIT-2");
+  assert.equal(info.retransmits, 0);
+  s.release();
+  c.release();
+  await sim.run(100);
+  assert.equal(c.stateName(), "TIME_WAIT");
+  await sim.run(61_000);
+  assert.equal(a.ipv4.tcp && (a.ipv4.tcp as unknown as { connections: number }).connections, 0);
+  assert.equal((b.ipv4.tcp as unknown as { connections: number }).connections, 0);
+  void ctx;
+});
+
+Deno.test("TCP: 2 MB over a lossy, duplicating, reordering, corrupting, delaying link", async () => {
+  const { c } = await transfer(
+    "loss=0.05,dup=0.01,reorder=0.05,corrupt=0.001,delay=10ms,seed=7",
+    2 << 20,
+  );
+  const info = c.getsockopt(abi.IPPROTO_TCP, abi.TCP_INFO) as { retransmits: number };
+  assert.ok(info.retransmits > 0);
+});
+
+Deno.test("TCP: connecting to a closed port is refused (RST)", async () => {
+  const { sim, a, ctx } = setup();
+  const c = a.createSocket(abi.AF_INET, abi.SOCK_STREAM, 0) as TcpSocket;
+  await assert.rejects(
+    sim.until(c.connect(in4("10.0.0.2", 81), ctx)),
+    (e: ErrnoError) => e.code === "ECONNREFUSED",
+  );
+});
+
+Deno.test("TCP: nonblocking connect returns EINPROGRESS, then becomes writable", async () => {
+  const { sim, a, b, ctx } = setup();
+  const l = b.createSocket(abi.AF_INET, abi.SOCK_STREAM, 0) as TcpSocket;
+  l.bind(in4("0.0.0.0", 80));
+  l.listen(1);
+  const c = a.createSocket(abi.AF_INET, abi.SOCK_STREAM, 0) as TcpSocket;
+  c.nonblock = true;
+  await assert.rejects(
+    c.connect(in4("10.0.0.2", 80), ctx),
+    (e: ErrnoError) => e.code === "EINPROGRESS",
+  );
+  assert.equal(c.readiness() & abi.POLLOUT, 0);
+  await sim.run(10);
+  assert.equal(c.readiness() & abi.POLLOUT, abi.POLLOUT);
+  assert.equal(c.getsockopt(abi.SOL_SOCKET, abi.SO_ERROR), 0);
+  assert.equal(l.readiness() & abi.POLLIN, abi.POLLIN);
+});
+
+Deno.test("TCP: bind conflicts give EADDRINUSE unless SO_REUSEADDR on both", () => {
+  const { a } = setup();
+  const x = a.createSocket(abi.AF_INET, abi.SOCK_STREAM, 0) as TcpSocket;
+  x.bind(in4("0.0.0.0", 8080));
+  const y = a.createSocket(abi.AF_INET, abi.SOCK_STREAM, 0) as TcpSocket;
+  assert.throws(() => y.bind(in4("0.0.0.0", 8080)), (e: ErrnoError) => e.code === "EADDRINUSE");
+  assert.throws(() => y.bind(in4("10.9.9.9", 8081)), (e: ErrnoError) => e.code === "EADDRNOTAVAIL");
+});
