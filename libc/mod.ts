@@ -29,12 +29,18 @@ export * from "../kernel/abi.ts";
 export { Errno, type ErrnoCode, ErrnoError, strerror } from "../kernel/errno.ts";
 export type {
   Creds,
+  IfaceAddr,
+  IfaceInfo,
+  IfaceStats,
+  NeighInfo,
   NetCtl,
   OptValue,
   PollFd,
   ProcessInfo,
   RecvResult,
+  RouteInfo,
   SockAddr,
+  SocketInfo,
 } from "../kernel/bus/messages.ts";
 export { formatSockAddr, inet, inet6, inet_ntop, inet_pton, local } from "./inet.ts";
 

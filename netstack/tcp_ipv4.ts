@@ -103,10 +103,12 @@ export class TcpIpv4 implements TcpLayer {
       this.#conns.delete(key);
     }
     const now = this.task.clock.now();
+    const iss = this.#isn.next(now, key);
     const conn = new TcpConnection({
       localPort: sock.localPort,
       remotePort: sock.remotePort,
-      iss: this.#isn.next(now, key),
+      iss,
+      tsOffset: this.#isn.next(now, `ts|${key}`),
       emit: (seg) => this.#send(sock.localAddr, sock.remoteAddr, seg, sock.opts.ttl),
       options: this.#options(sock, mtu),
     });
@@ -179,7 +181,12 @@ export class TcpIpv4 implements TcpLayer {
     });
     const now = this.task.clock.now();
     const key = keyOf(ip.src, seg.srcPort, ip.dst, seg.dstPort);
-    const e = this.#conns.get(key);
+    let e = this.#conns.get(key);
+    if (e && e.conn.acceptsNewSyn(seg) && this.#listeners.has(seg.dstPort)) {
+      // A new SYN for a connection in TIME-WAIT starts a fresh one (RFC 9293 §3.10.7.4 note).
+      this.#conns.delete(key);
+      e = undefined;
+    }
     if (e) {
       e.conn.input(now, seg);
       e.sock?.wq.wake();

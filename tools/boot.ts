@@ -1,23 +1,48 @@
 /**
- * `deno task run`: boot Serin. With no arguments, a short demonstration; with `-- PROG ARGS`,
- * run one program as a process and exit with its status.
+ * `deno task run`: boot Serin. With no arguments, a two-host network and a short demonstration;
+ * with `-- PROG ARGS`, run one program as a process on the first host and exit with its status.
  */
 import { parseArgs } from "node:util";
-import { boot } from "../kernel/mod.ts";
+import { boot, type System } from "../kernel/mod.ts";
+import type { HostSetup, NetSetup } from "../kernel/net_setup.ts";
+import { parseTopology, type Topology, TopologyError } from "../kernel/topology.ts";
 
 const HELP = `Usage: deno task run [options] [-- PROGRAM [ARGS...]]
 
-Boots a Serin system. Without a program, runs a short demonstration and exits.
+Boots a Serin system. With no options: two hosts, alpha (10.0.0.1) and beta (10.0.0.2), on a
+virtual switch, and a short demonstration. Programs run as permission-less processes.
 
-Options:
+Topology:
+  --config FILE.json    hosts, interfaces, links, addresses, routes and boot programs
+                        (see README.md, "Topology files")
+  --tap IFNAME          one host, "serin", attached to an existing Linux TAP device
+    --driver NAME       its NIC: wire, e1000, rtl8139 or virtio (default e1000)
+    --addr CIDR         its IPv4 address, e.g. 10.77.0.2/24
+    --addr6 CIDR        its IPv6 address
+    --gw IP             its default gateway
+  --pcap FILE           capture every link to FILE (open it with Wireshark)
+  --faults SPEC         impair every link in both directions, e.g.
+                        loss=0.05,dup=0.01,reorder=0.05,corrupt=0.001,delay=10ms,seed=1
+
+Programs:
+  --exec "PROG ARGS"    start a program at boot (repeatable); PROG is a tool name (ping, httpd,
+                        nc, ...) or a module path; it runs on the first host
+  --host NAME           run --exec and -- programs on this host instead of the first
+  --for SECONDS         with --exec: stay up this long (default: until Ctrl-C)
+  -- PROGRAM ARGS       run PROGRAM in the foreground and exit with its status
+
   -h, --help            show this help
-  --for SECONDS         stay up this long after boot (with --exec)
-  --exec "PROG ARGS"    start a program at boot (repeatable); PROG is a tool name or a module path
-  --caps LIST           capabilities for started programs (default: net_bind_service,net_raw,net_admin)
-
-  -- PROGRAM ARGS       run PROGRAM (tool name like "ping" or a path like ./my_prog.ts) in the
-                        foreground and exit with its status
 `;
+
+/** The default network: two hosts on one switch. */
+export const DEFAULT_NET: NetSetup = {
+  hosts: [
+    { name: "alpha", ifaces: [{ link: "lan", driver: "e1000", addrs: ["10.0.0.1/24"] }] },
+    { name: "beta", ifaces: [{ link: "lan", driver: "virtio", addrs: ["10.0.0.2/24"] }] },
+  ],
+};
+
+const ALL_CAPS = ["net_bind_service", "net_raw", "net_admin"];
 
 /** Parse the command line and run. Returns the exit status. */
 export async function main(argv: string[]): Promise<number> {
@@ -32,13 +57,21 @@ export async function main(argv: string[]): Promise<number> {
       allowPositionals: true,
       options: {
         help: { type: "boolean", short: "h" },
-        for: { type: "string" },
+        config: { type: "string" },
+        tap: { type: "string" },
+        driver: { type: "string" },
+        addr: { type: "string" },
+        addr6: { type: "string" },
+        gw: { type: "string" },
+        pcap: { type: "string" },
+        faults: { type: "string" },
         exec: { type: "string", multiple: true },
-        caps: { type: "string" },
+        host: { type: "string" },
+        for: { type: "string" },
       },
     }));
   } catch (err) {
-    console.error(`serin: ${(err as Error).message}\n\n${HELP}`);
+    console.error(`serin: ${(err as Error).message}\nTry --help.`);
     return 2;
   }
   if (values.help) {
@@ -46,21 +79,103 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length && !prog.length) prog.push(...positionals);
-  const caps = (values.caps ?? "net_bind_service,net_raw,net_admin").split(",").filter(Boolean);
-  const t0 = performance.now();
-  await using sys = await boot({ log: (l) => console.error(`[kernel] ${l}`) });
-  const bootMs = performance.now() - t0;
-  for (const line of values.exec ?? []) {
-    const [name, ...args] = line.trim().split(/\s+/);
-    await sys.start(name, args, { caps });
+  let topo: Topology;
+  try {
+    topo = await topology(values);
+  } catch (err) {
+    if (
+      err instanceof TopologyError || err instanceof SyntaxError ||
+      err instanceof Deno.errors.NotFound
+    ) {
+      console.error(`serin: ${err.message}`);
+      return 2;
+    }
+    throw err;
   }
-  if (prog.length) return await sys.spawn(prog[0], prog.slice(1), { caps });
-  if (values.exec?.length) {
-    await new Promise((r) => setTimeout(r, Number(values.for ?? 3600) * 1000));
+  const host = values.host ?? topo.net.hosts[0].name;
+  if (!topo.net.hosts.some((h) => h.name === host)) {
+    console.error(`serin: --host: no host named ${host}`);
+    return 2;
+  }
+  const t0 = performance.now();
+  await using sys = await boot({ net: topo.net, log: (l) => console.error(`[kernel] ${l}`) });
+  const bootMs = performance.now() - t0;
+  for (const e of topo.exec) await sys.start(...splitCmd(e.cmd), { host: e.host, caps: ALL_CAPS });
+  for (const line of values.exec ?? []) {
+    await sys.start(...splitCmd(line), { host, caps: ALL_CAPS });
+  }
+  if (prog.length) return await sys.spawn(prog[0], prog.slice(1), { host, caps: ALL_CAPS });
+  if (values.exec?.length || topo.exec.length || values.tap || values.config) {
+    const secs = values.for === undefined ? Infinity : Number(values.for);
+    if (!(secs >= 0)) {
+      console.error("serin: --for takes a number of seconds");
+      return 2;
+    }
+    console.error(
+      `serin: up (${topo.net.hosts.map((h) => h.name).join(", ")}); ${
+        secs === Infinity ? "Ctrl-C to stop" : `for ${secs} s`
+      }`,
+    );
+    await waitFor(secs);
     return 0;
   }
-  console.log(`serin: kernel up in ${bootMs.toFixed(1)} ms`);
-  return await sys.spawn("demo", [], { caps });
+  return await demo(sys, bootMs);
+}
+
+/** The default run: show the hosts, ping, a TCP transfer, a handle pass, the counters. */
+async function demo(sys: System, bootMs: number): Promise<number> {
+  const run = (host: string, prog: string, ...args: string[]) =>
+    sys.spawn(prog, args, { host, caps: ALL_CAPS });
+  console.log(`serin: kernel, 2 netstacks and the switch up in ${bootMs.toFixed(0)} ms`);
+  await run("alpha", "demo", "ifaces");
+  await run("beta", "demo", "ifaces");
+  console.log("\n== ping from alpha to beta ==");
+  let status = await run("alpha", "ping", "-c", "3", "-i", "0.2", "10.0.0.2");
+  console.log("\n== TCP: 8 MB from alpha to beta ==");
+  const sink = await sys.start("demo", ["tcp-sink", "5001"], { host: "beta", caps: ALL_CAPS });
+  status ||= await run("alpha", "demo", "tcp-send", "10.0.0.2", "5001", "8");
+  status ||= await sys.wait(sink);
+  console.log("\n== LocalSocket: passing a socket between processes on alpha ==");
+  status ||= await run("alpha", "demo", "local");
+  console.log("\n== adapter counters ==");
+  await run("alpha", "demo", "counters");
+  await run("beta", "demo", "counters");
+  return status;
+}
+
+async function topology(values: Record<string, unknown>): Promise<Topology> {
+  let topo: Topology;
+  if (typeof values.config === "string") {
+    topo = parseTopology(JSON.parse(await Deno.readTextFile(values.config)));
+  } else if (typeof values.tap === "string") {
+    const driver = (values.driver as string | undefined) ?? "e1000";
+    const addrs = [values.addr, values.addr6].filter((a): a is string => typeof a === "string");
+    const h: HostSetup = {
+      name: "serin",
+      ifaces: [{ link: `tap:${values.tap}`, driver: driver as "e1000", addrs }],
+      routes: typeof values.gw === "string" ? [{ dest: "default", gateway: values.gw }] : [],
+    };
+    topo = parseTopology({ hosts: [h] });
+  } else {
+    topo = { net: structuredClone(DEFAULT_NET), exec: [] };
+  }
+  if (typeof values.pcap === "string") topo.net.pcap = values.pcap;
+  if (typeof values.faults === "string") topo.net.faults = values.faults;
+  return topo;
+}
+
+function splitCmd(line: string): [string, string[]] {
+  const [name, ...args] = line.trim().split(/\s+/);
+  return [name, args];
+}
+
+function waitFor(secs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = () => resolve();
+    Deno.addSignalListener("SIGINT", stop);
+    Deno.addSignalListener("SIGTERM", stop);
+    if (secs !== Infinity) setTimeout(stop, secs * 1000);
+  });
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

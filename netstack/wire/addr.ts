@@ -9,7 +9,7 @@ export function parseIPv4(text: string): number | undefined {
   if (parts.length !== 4) return undefined;
   let v = 0;
   for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p)) return undefined;
+    if (!/^(0|[1-9]\d{0,2})$/.test(p)) return undefined;
     const n = Number(p);
     if (n > 255) return undefined;
     v = v * 256 + n;
@@ -28,13 +28,15 @@ export function parseIPv6(text: string): Uint8Array | undefined {
   if (pct >= 0) text = text.slice(0, pct);
   const halves = text.split("::");
   if (halves.length > 2) return undefined;
+  const tailText = halves[halves.length - 1];
   const groups = (s: string): number[] | undefined => {
     if (s === "") return [];
     const out: number[] = [];
     const items = s.split(":");
     for (let i = 0; i < items.length; i++) {
       const g = items[i];
-      if (i === items.length - 1 && g.includes(".")) {
+      if (g.includes(".")) {
+        if (i !== items.length - 1 || s !== tailText) return undefined;
         const v4 = parseIPv4(g);
         if (v4 === undefined) return undefined;
         out.push(v4 >>> 16, v4 & 0xffff);
@@ -113,9 +115,10 @@ export function prefixMask4(prefixLen: number): number {
 
 /** Parse "10.0.0.1/24" to address and prefix length, or undefined. */
 export function parseCidr4(text: string): { addr: number; prefixLen: number } | undefined {
-  const [a, p] = text.split("/");
-  const addr = parseIPv4(a);
-  const prefixLen = p === undefined ? 32 : Number(p);
+  const parts = text.split("/");
+  if (parts.length > 2 || (parts.length === 2 && !/^\d{1,2}$/.test(parts[1]))) return undefined;
+  const addr = parseIPv4(parts[0]);
+  const prefixLen = parts.length === 1 ? 32 : Number(parts[1]);
   if (addr === undefined || !Number.isInteger(prefixLen) || prefixLen < 0 || prefixLen > 32) {
     return undefined;
   }

@@ -181,10 +181,8 @@ Deno.test("addr: IPv4 prefix masks and CIDR text", () => {
   }
 });
 
-// Known defects of addr.ts (not this test's file to fix): enable once addr.ts is corrected.
 Deno.test({
-  name: "addr: known defects — IPv4 tail before '::' and loose CIDR prefix text",
-  ignore: true,
+  name: "addr: an IPv4 tail only at the end, and strict CIDR prefix text",
   fn() {
     // RFC 4291 §2.2: the dotted IPv4 part may only be the last 32 bits.
     assert.equal(parseIPv6("1.2.3.4::"), undefined);

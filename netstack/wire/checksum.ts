@@ -72,7 +72,12 @@ export function verifies(data: Uint8Array, initial = 0): boolean {
 }
 
 /** Unfolded sum of the IPv4 pseudo-header (RFC 9293 §3.1, RFC 768). */
-export function pseudoHeaderSum4(src: number, dst: number, protocol: number, length: number) {
+export function pseudoHeaderSum4(
+  src: number,
+  dst: number,
+  protocol: number,
+  length: number,
+): number {
   return (src >>> 16) + (src & 0xffff) + (dst >>> 16) + (dst & 0xffff) + protocol + length;
 }
 

@@ -265,8 +265,11 @@ export function emitEthernet(repr: EthernetRepr, buf: Uint8Array): number {
   const hl = ethernetHeaderLength(repr);
   const total = hl + repr.payload.length;
   if (buf.length < total) throw new RangeError(`Buffer of ${buf.length} bytes < ${total}`);
-  buf.set(repr.dst.subarray(0, MAC_LEN), F.DST);
-  buf.set(repr.src.subarray(0, MAC_LEN), F.SRC);
+  const { dst, src } = repr;
+  for (let i = 0; i < MAC_LEN; i++) {
+    buf[F.DST + i] = dst[i];
+    buf[F.SRC + i] = src[i];
+  }
   if (repr.vlan) {
     const { pcp, dei, vid } = repr.vlan;
     put16(buf, F.ETHERTYPE, ETHERTYPE_VLAN);

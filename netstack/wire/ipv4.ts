@@ -201,7 +201,7 @@ export class Ipv4Packet {
   get version(): number {
     return this.bytes[F.VERSION_IHL] >>> 4;
   }
-  /** Header length in bytes (IHL × 4). */
+  /** Header length in bytes (IHL × 4); setting it also writes version 4. */
   get headerLength(): number {
     return (this.bytes[F.VERSION_IHL] & 0x0f) << 2;
   }

@@ -1,0 +1,155 @@
+/**
+ * Topology files for `deno task run --config FILE.json`: hosts, their interfaces (driver, MAC,
+ * MTU, link, addresses), routes, and programs started at boot. {@link parseTopology} checks
+ * everything and names the offending field in one clear message.
+ */
+import type { HostSetup, IfaceSetup, NetSetup, RouteSetup } from "./net_setup.ts";
+
+/** A program started at boot on a host. */
+export interface BootProgram {
+  host: string;
+  /** "PROG ARGS", e.g. "httpd -p 80". */
+  cmd: string;
+}
+
+/** A parsed topology: the network plus programs to start. */
+export interface Topology {
+  net: NetSetup;
+  exec: BootProgram[];
+}
+
+/** A topology file with a problem; the message names the field. */
+export class TopologyError extends Error {
+  override name = "TopologyError";
+}
+
+const DRIVERS = ["wire", "e1000", "rtl8139", "virtio"] as const;
+const CIDR4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
+const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+const MAC = /^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/;
+
+function fail(path: string, what: string): never {
+  throw new TopologyError(`${path}: ${what}`);
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function checkKeys(path: string, o: Record<string, unknown>, allowed: string[]) {
+  for (const k of Object.keys(o)) if (!allowed.includes(k)) fail(`${path}.${k}`, "unknown field");
+}
+
+function validIpv4(text: string): boolean {
+  const m = IPV4.exec(text);
+  return !!m && m.slice(1, 5).every((x) => Number(x) <= 255);
+}
+
+function validCidr(text: string): boolean {
+  const m = CIDR4.exec(text);
+  if (m) return m.slice(1, 5).every((x) => Number(x) <= 255) && Number(m[5]) <= 32;
+  return /^[0-9a-fA-F:]+\/\d{1,3}$/.test(text) && Number(text.split("/")[1]) <= 128;
+}
+
+/** Check a parsed JSON value and turn it into a {@link Topology}. */
+export function parseTopology(json: unknown): Topology {
+  if (!isObject(json)) fail("topology", "must be an object with a hosts array");
+  checkKeys("topology", json, ["hosts", "faults", "pcap", "exec"]);
+  if (!Array.isArray(json.hosts) || json.hosts.length === 0) {
+    fail("hosts", "must be a non-empty array");
+  }
+  const names = new Set<string>();
+  const hosts: HostSetup[] = json.hosts.map((h, hi) => {
+    const p = `hosts[${hi}]`;
+    if (!isObject(h)) fail(p, "must be an object");
+    checkKeys(p, h, ["name", "ifaces", "routes", "forwarding"]);
+    if (typeof h.name !== "string" || !/^[a-z][a-z0-9-]{0,31}$/i.test(h.name)) {
+      fail(`${p}.name`, "must be a name of letters, digits and dashes");
+    }
+    if (names.has(h.name)) fail(`${p}.name`, `duplicate host ${h.name}`);
+    names.add(h.name);
+    if (h.forwarding !== undefined && typeof h.forwarding !== "boolean") {
+      fail(`${p}.forwarding`, "must be true or false");
+    }
+    const ifaces: IfaceSetup[] = (h.ifaces === undefined ? [] : asArray(`${p}.ifaces`, h.ifaces))
+      .map((f, fi) => {
+        const q = `${p}.ifaces[${fi}]`;
+        if (!isObject(f)) fail(q, "must be an object");
+        checkKeys(q, f, ["name", "driver", "mac", "mtu", "link", "addrs"]);
+        if (typeof f.link !== "string" || f.link === "") {
+          fail(`${q}.link`, "must name a switch, or tap:IFNAME");
+        }
+        if (
+          f.name !== undefined &&
+          (typeof f.name !== "string" || !/^[a-z][a-z0-9]{0,14}$/.test(f.name))
+        ) {
+          fail(`${q}.name`, "must be like eth0");
+        }
+        if (f.driver !== undefined && !(DRIVERS as readonly unknown[]).includes(f.driver)) {
+          fail(`${q}.driver`, `must be one of ${DRIVERS.join(", ")}`);
+        }
+        if (f.mac !== undefined && (typeof f.mac !== "string" || !MAC.test(f.mac))) {
+          fail(`${q}.mac`, "must be like 02:00:00:00:01:00");
+        }
+        if (
+          f.mtu !== undefined &&
+          (!Number.isInteger(f.mtu) || (f.mtu as number) < 576 || (f.mtu as number) > 65535)
+        ) {
+          fail(`${q}.mtu`, "must be an integer from 576 to 65535");
+        }
+        const addrs = f.addrs === undefined ? [] : asArray(`${q}.addrs`, f.addrs);
+        addrs.forEach((a, ai) => {
+          if (typeof a !== "string" || !validCidr(a)) {
+            fail(`${q}.addrs[${ai}]`, "must be an address in CIDR form like 10.0.0.1/24");
+          }
+        });
+        return f as unknown as IfaceSetup;
+      });
+    const routes: RouteSetup[] = (h.routes === undefined ? [] : asArray(`${p}.routes`, h.routes))
+      .map((r, ri) => {
+        const q = `${p}.routes[${ri}]`;
+        if (!isObject(r)) fail(q, "must be an object");
+        checkKeys(q, r, ["dest", "gateway", "iface", "metric"]);
+        if (typeof r.dest !== "string" || (r.dest !== "default" && !validCidr(r.dest))) {
+          fail(`${q}.dest`, 'must be "default" or CIDR');
+        }
+        if (r.gateway !== undefined && (typeof r.gateway !== "string" || !validIpv4(r.gateway))) {
+          fail(`${q}.gateway`, "must be an IPv4 address");
+        }
+        if (r.gateway === undefined && r.iface === undefined) {
+          fail(q, "needs a gateway or an iface");
+        }
+        return r as unknown as RouteSetup;
+      });
+    return { name: h.name, ifaces, routes, forwarding: h.forwarding as boolean | undefined };
+  });
+  if (json.faults !== undefined && typeof json.faults !== "string") {
+    fail("faults", "must be a fault spec string");
+  }
+  if (json.pcap !== undefined && typeof json.pcap !== "string") fail("pcap", "must be a file name");
+  const exec: BootProgram[] = (json.exec === undefined ? [] : asArray("exec", json.exec)).map(
+    (e, ei) => {
+      const q = `exec[${ei}]`;
+      if (!isObject(e)) fail(q, "must be an object { host, cmd }");
+      checkKeys(q, e, ["host", "cmd"]);
+      if (typeof e.host !== "string" || !names.has(e.host)) fail(`${q}.host`, "must name a host");
+      if (typeof e.cmd !== "string" || e.cmd.trim() === "") {
+        fail(`${q}.cmd`, "must be a command line");
+      }
+      return { host: e.host, cmd: e.cmd };
+    },
+  );
+  return {
+    net: {
+      hosts,
+      faults: json.faults as string | undefined,
+      pcap: json.pcap as string | undefined,
+    },
+    exec,
+  };
+}
+
+function asArray(path: string, v: unknown): unknown[] {
+  if (!Array.isArray(v)) fail(path, "must be an array");
+  return v;
+}
