@@ -5,6 +5,7 @@
 import { parseArgs } from "node:util";
 import { boot, type System } from "../kernel/mod.ts";
 import type { HostSetup, NetSetup } from "../kernel/net_setup.ts";
+import { runShell } from "./shell.ts";
 import { parseTopology, type Topology, TopologyError } from "../kernel/topology.ts";
 
 const HELP = `Usage: deno task run [options] [-- PROGRAM [ARGS...]]
@@ -29,6 +30,7 @@ Programs:
                         nc, ...) or a module path; it runs on the first host
   --host NAME           run --exec and -- programs on this host instead of the first
   --for SECONDS         with --exec: stay up this long (default: until Ctrl-C)
+  --shell               an interactive shell (alpha$ ...): run programs on any host, ps, kill
   -- PROGRAM ARGS       run PROGRAM in the foreground and exit with its status
 
   -h, --help            show this help
@@ -68,6 +70,7 @@ export async function main(argv: string[]): Promise<number> {
         exec: { type: "string", multiple: true },
         host: { type: "string" },
         for: { type: "string" },
+        shell: { type: "boolean" },
       },
     }));
   } catch (err) {
@@ -105,6 +108,11 @@ export async function main(argv: string[]): Promise<number> {
     await sys.start(...splitCmd(line), { host, caps: ALL_CAPS });
   }
   if (prog.length) return await sys.spawn(prog[0], prog.slice(1), { host, caps: ALL_CAPS });
+  if (values.shell) {
+    const hosts = [host, ...topo.net.hosts.map((h) => h.name).filter((h) => h !== host)];
+    console.log(`serin: ${hosts.length} hosts up in ${bootMs.toFixed(0)} ms; type "help"`);
+    return await runShell(sys, { hosts, caps: ALL_CAPS });
+  }
   if (values.exec?.length || topo.exec.length || values.tap || values.config) {
     const secs = values.for === undefined ? Infinity : Number(values.for);
     if (!(secs >= 0)) {

@@ -1,5 +1,14 @@
 /** Test program: a UDP echo server on PORT answering COUNT datagrams. */
-import { AF_INET, bind, inet, print, recvfrom, sendto, SOCK_DGRAM, socket } from "../../libc/mod.ts";
+import {
+  AF_INET,
+  bind,
+  inet,
+  print,
+  recvfrom,
+  sendto,
+  SOCK_DGRAM,
+  socket,
+} from "../../libc/mod.ts";
 
 export default async function main([port, count]: string[]): Promise<number> {
   const fd = await socket(AF_INET, SOCK_DGRAM);
