@@ -1,10 +1,11 @@
 /**
  * The hardware worker: the "physical" side of a system. It holds the virtual switches and TAP
- * devices, and joins each interface's cable to them, with fault injection and pcap capture
- * wrapped around every cable when asked.
+ * devices, the NIC device models (E1000, RTL8139, virtio-net: their registers and DMA memory are
+ * SharedArrayBuffers their driver workers program), and joins every cable, with fault injection
+ * and pcap capture wrapped around each when asked.
  */
 import { receiveStart } from "../kernel/worker_port.ts";
-import type { HardwareBoot } from "../kernel/net_setup.ts";
+import type { HardwareBoot, HardwareReady } from "../kernel/net_setup.ts";
 import { RealClock } from "../kernel/clock.ts";
 import { messagePortLink } from "./link/message_link.ts";
 import type { LinkPort } from "./link/port.ts";
@@ -12,12 +13,18 @@ import { VirtualSwitch } from "./link/switch.ts";
 import { withFaults } from "./link/faults.ts";
 import { openTap } from "./link/tap.ts";
 import { openCapture } from "./link/capture_file.ts";
+import { createDevice } from "./nic_models.ts";
+import { runDeviceLoop } from "./hw/loops.ts";
+import type { DeviceResources } from "./hw/resources.ts";
+import { parseMac } from "../netstack/wire/addr.ts";
 
-const { extra } = await receiveStart();
+const { port: bus, extra } = await receiveStart();
 const boot = extra as HardwareBoot;
 const clock = new RealClock();
 const switches = new Map<string, VirtualSwitch>();
 const capture = boot.pcap ? await openCapture(boot.pcap) : undefined;
+const resources: Record<string, DeviceResources> = {};
+const stop = new AbortController();
 
 /** Join two cable ends so frames flow both ways. */
 function join(a: LinkPort, b: LinkPort): void {
@@ -25,18 +32,26 @@ function join(a: LinkPort, b: LinkPort): void {
   b.onFrame((f) => a.send(f));
 }
 
+/** The far end of a cable: a switch port or a TAP device. */
+async function farEnd(link: string): Promise<LinkPort> {
+  if (link.startsWith("tap:")) return await openTap(link.slice(4));
+  let sw = switches.get(link);
+  if (!sw) switches.set(link, sw = new VirtualSwitch({ clock }));
+  return sw.connect();
+}
+
 for (const p of boot.ports) {
-  let cable: LinkPort = messagePortLink(p.port);
-  // Each frame is captured once: as it leaves a host ("in" on the host's cable), and for a TAP
-  // also as it arrives from Linux.
+  // Each frame is captured once: as it leaves a host, and for a TAP also as Linux sends it.
   const tap = p.link.startsWith("tap:");
-  if (capture) cable = capture.wrap(cable, tap ? ["in", "out"] : ["in"]);
+  let cable = await farEnd(p.link);
   if (boot.faults) cable = withFaults(cable, boot.faults, clock);
-  if (tap) {
-    join(cable, await openTap(p.link.slice(4)));
+  if (capture) cable = capture.wrap(cable, tap ? ["in", "out"] : ["out"]);
+  if ("port" in p) {
+    join(messagePortLink(p.port), cable);
     continue;
   }
-  let sw = switches.get(p.link);
-  if (!sw) switches.set(p.link, sw = new VirtualSwitch({ clock }));
-  join(cable, sw.connect());
+  const device = createDevice(p.model, cable, parseMac(p.mac) ?? new Uint8Array(6));
+  resources[p.label] = device.resources;
+  runDeviceLoop(device, stop.signal);
 }
+bus.postMessage({ resources } satisfies HardwareReady);

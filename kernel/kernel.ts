@@ -16,6 +16,7 @@ import { type Caller, LocalHost } from "./local/local_socket.ts";
 import { Process, type Spawner } from "./process.ts";
 import { dispatch } from "./syscalls.ts";
 import { validateSyscall } from "./validate.ts";
+import { DriverTable } from "./net_setup.ts";
 
 /** How the kernel is set up. */
 export interface KernelOptions {
@@ -65,6 +66,8 @@ export class Kernel {
   #hosts = new Map<string, LocalHost>();
   #nets = new Map<string, RpcPeer>();
   #pendingSyscalls = 0;
+  /** Driver workers, for restart counts and tests that kill one. */
+  readonly drivers = new DriverTable();
 
   constructor(opts: KernelOptions) {
     this.#opts = opts;
@@ -278,6 +281,11 @@ export class Kernel {
         return await this.wait(req.pid);
       case "stats":
         return this.stats();
+      case "killdriver":
+        if (!this.drivers.kill(req.label)) throw new ErrnoError("ENODEV", `No driver ${req.label}`);
+        return null;
+      case "drivers":
+        return this.drivers.restarts();
       case "shutdown":
         return this.shutdown(), null;
       default: {

@@ -28,7 +28,7 @@ const rpc: RpcPeer = new RpcPeer(ep, {
         emit: (ev) => rpc.emit(ev),
         resolveProgram: (name) => resolveProgram(name, b.cwd),
       });
-      if (b.setup) attachNetstacks(kernel, b.setup, factory);
+      if (b.setup) await attachNetstacks(kernel, b.setup, factory, kernel.drivers);
       return null;
     }
     if (!kernel) throw new Error("kernel not booted");

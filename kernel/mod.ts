@@ -53,6 +53,10 @@ export interface System extends AsyncDisposable {
   kill(pid: number, signal?: number): Promise<void>;
   /** Kernel resource counts. */
   stats(): Promise<KernelStats>;
+  /** Kill the driver worker of interface "host/iface" (the kernel restarts it). */
+  killDriver(label: string): Promise<void>;
+  /** How often each driver worker was restarted, by "host/iface". */
+  driverRestarts(): Promise<Record<string, number>>;
   /** Stop everything. */
   shutdown(): Promise<void>;
 }
@@ -135,6 +139,12 @@ export async function boot(config: BootConfig = {}): Promise<System> {
     },
     async stats() {
       return await rpc.call({ op: "stats" }) as KernelStats;
+    },
+    async killDriver(label) {
+      await rpc.call({ op: "killdriver", label });
+    },
+    async driverRestarts() {
+      return await rpc.call({ op: "drivers" }) as Record<string, number>;
     },
     async shutdown() {
       if (down) return;

@@ -7,6 +7,9 @@
 import { portEndpoint } from "./bus/endpoint.ts";
 import type { Kernel } from "./kernel.ts";
 import type { WorkerFactory } from "./worker_host.ts";
+import type { DeviceResources } from "../drivers/hw/resources.ts";
+import { isNicModel, type NicModel } from "../drivers/nic_models.ts";
+import type { DriverBoot } from "../drivers/driver_main.ts";
 
 /** One interface of a host. */
 export interface IfaceSetup {
@@ -60,11 +63,26 @@ export interface HostBoot {
   forwarding: boolean;
 }
 
+/** One cable end in the hardware worker: joined to a netstack directly, or to a NIC model. */
+export type HardwarePort =
+  | { link: string; label: string; port: MessagePort }
+  | { link: string; label: string; model: NicModel; mac: string };
+
 /** What the hardware worker receives at start-up. */
 export interface HardwareBoot {
-  ports: Array<{ link: string; port: MessagePort; label: string }>;
+  ports: HardwarePort[];
   faults?: string;
   pcap?: string;
+}
+
+/** What the hardware worker sends back once its NIC models exist: their shared buffers. */
+export interface HardwareReady {
+  resources: Record<string, DeviceResources>;
+}
+
+/** A raw message to a netstack: plug a restarted driver's port in behind interface `iface`. */
+export interface AttachLink {
+  attach: { iface: string; port: MessagePort };
 }
 
 /** A locally administered MAC for interface `i` of host `h`. */
@@ -73,11 +91,40 @@ export function defaultMac(h: number, i: number): string {
   return `02:00:00:00:${hex(h & 255)}:${hex(i & 255)}`;
 }
 
-/** Start and attach the netstacks and links described by `setup`. */
-export function attachNetstacks(kernel: Kernel, setup: NetSetup, factory: WorkerFactory): void {
+/** The running driver workers of a system, by "host/iface", with a way to kill one (tests). */
+export class DriverTable {
+  readonly #drivers = new Map<string, { kill(): void; restarts: number }>();
+
+  /** Register a driver. */
+  set(label: string, d: { kill(): void; restarts: number }): void {
+    this.#drivers.set(label, d);
+  }
+
+  /** Kill the driver of `label` as a crash would; the kernel restarts it. */
+  kill(label: string): boolean {
+    const d = this.#drivers.get(label);
+    d?.kill();
+    return d !== undefined;
+  }
+
+  /** How often each driver was restarted. */
+  restarts(): Record<string, number> {
+    return Object.fromEntries([...this.#drivers].map(([k, v]) => [k, v.restarts]));
+  }
+}
+
+const url = (path: string) => new URL(path, import.meta.url).href;
+
+/** Start and attach the netstacks, drivers and links described by `setup`. */
+export async function attachNetstacks(
+  kernel: Kernel,
+  setup: NetSetup,
+  factory: WorkerFactory,
+  drivers: DriverTable,
+): Promise<void> {
   const hw: HardwareBoot = { ports: [], faults: setup.faults, pcap: setup.pcap };
   const hwTransfer: Transferable[] = [];
-  setup.hosts.forEach((h, hi) => {
+  const hosts = setup.hosts.map((h, hi) => {
     const boot: HostBoot = {
       name: h.name,
       index: hi + 1,
@@ -86,48 +133,107 @@ export function attachNetstacks(kernel: Kernel, setup: NetSetup, factory: Worker
       forwarding: h.forwarding ?? false,
     };
     const transfer: Transferable[] = [];
+    const nics: Array<{ label: string; iface: string; port: MessagePort }> = [];
     (h.ifaces ?? []).forEach((f, fi) => {
       const ch = new MessageChannel();
       const name = f.name ?? `eth${fi}`;
+      const driver = f.driver ?? "wire";
+      const mac = f.mac ?? defaultMac(hi + 1, fi);
+      const label = `${h.name}/${name}`;
+      const nic = isNicModel(driver);
       boot.ifaces.push({
         name,
-        driver: f.driver ?? "wire",
-        mac: f.mac ?? defaultMac(hi + 1, fi),
-        mtu: f.mtu ?? 1500,
+        driver,
+        mac,
+        mtu: nic ? Math.min(f.mtu ?? 1500, 1500) : f.mtu ?? 1500,
         addrs: f.addrs ?? [],
         link: ch.port1,
       });
       transfer.push(ch.port1);
-      hw.ports.push({ link: f.link, port: ch.port2, label: `${h.name}/${name}` });
-      hwTransfer.push(ch.port2);
+      if (nic) {
+        hw.ports.push({ link: f.link, label, model: driver, mac });
+        nics.push({ label, iface: name, port: ch.port2 });
+      } else {
+        hw.ports.push({ link: f.link, label, port: ch.port2 });
+        hwTransfer.push(ch.port2);
+      }
     });
+    return { h, boot, transfer, nics };
+  });
+
+  // The hardware first: NIC models create the buffers their drivers need.
+  let resources: Record<string, DeviceResources> = {};
+  if (hw.ports.length > 0) {
+    const taps = hw.ports.some((p) => p.link.startsWith("tap:"));
     const bus = new MessageChannel();
+    const ready = new Promise<HardwareReady>((resolve) => {
+      bus.port1.onmessage = (e) => resolve(e.data as HardwareReady);
+    });
     factory.create(
       {
-        name: `netstack ${h.name}`,
-        url: new URL("../netstack/netstack_main.ts", import.meta.url).href,
-        permissions: "none",
+        name: "hardware",
+        url: url("../drivers/hw_main.ts"),
+        permissions: taps || setup.pcap
+          ? { ffi: taps, write: setup.pcap ? [setup.pcap] : false, read: false }
+          : "none",
       },
+      bus.port2,
+      (message) => kernel.log(`hardware crashed: ${message}`),
+      { data: hw, transfer: hwTransfer },
+    );
+    resources = (await ready).resources;
+    bus.port1.close();
+  }
+
+  for (const { h, boot, transfer, nics } of hosts) {
+    const bus = new MessageChannel();
+    factory.create(
+      { name: `netstack ${h.name}`, url: url("../netstack/netstack_main.ts"), permissions: "none" },
       bus.port2,
       (message) => kernel.log(`netstack ${h.name} crashed: ${message}`),
       { data: boot, transfer },
     );
     kernel.attachNet(h.name, portEndpoint(bus.port1));
-  });
-  if (hw.ports.length === 0) return;
-  const taps = hw.ports.some((p) => p.link.startsWith("tap:"));
-  const bus = new MessageChannel();
-  factory.create(
-    {
-      name: "hardware",
-      url: new URL("../drivers/hw_main.ts", import.meta.url).href,
-      permissions: taps || setup.pcap
-        ? { ffi: taps, write: setup.pcap ? [setup.pcap] : false, read: false }
-        : "none",
-    },
-    bus.port2,
-    (message) => kernel.log(`hardware crashed: ${message}`),
-    { data: hw, transfer: hwTransfer },
-  );
-  bus.port1.close();
+    for (const nic of nics) {
+      startDriver(kernel, factory, drivers, nic.label, resources[nic.label], nic.port, (port) => {
+        const msg: AttachLink = { attach: { iface: nic.iface, port } };
+        bus.port1.postMessage(msg, [port]);
+      });
+    }
+  }
+}
+
+/** Start the driver worker of one NIC, restarting it whenever it dies. */
+function startDriver(
+  kernel: Kernel,
+  factory: WorkerFactory,
+  drivers: DriverTable,
+  label: string,
+  resources: DeviceResources,
+  firstPort: MessagePort,
+  plugIn: (port: MessagePort) => void,
+) {
+  const entry = { restarts: 0, kill: () => {} };
+  const start = (port: MessagePort) => {
+    let dead = false;
+    const restart = (why: string) => {
+      if (dead) return;
+      dead = true;
+      handle.terminate();
+      entry.restarts++;
+      const ch = new MessageChannel();
+      plugIn(ch.port1);
+      kernel.log(`driver ${resources.kind} ${label} died (${why}); restarted (${entry.restarts})`);
+      start(ch.port2);
+    };
+    const handle = factory.create(
+      { name: `driver ${label}`, url: url("../drivers/driver_main.ts"), permissions: "none" },
+      new MessageChannel().port2,
+      (message) => restart(message),
+      { data: { label, resources, link: port } satisfies DriverBoot, transfer: [port] },
+    );
+    entry.kill = () => restart("killed");
+  };
+  start(firstPort);
+  drivers.set(label, entry);
 }

@@ -6,7 +6,8 @@
 import { portEndpoint } from "../kernel/bus/endpoint.ts";
 import { RpcPeer } from "../kernel/bus/rpc.ts";
 import { RealClock } from "../kernel/clock.ts";
-import type { HostBoot } from "../kernel/net_setup.ts";
+import type { AttachLink, HostBoot } from "../kernel/net_setup.ts";
+import { SwitchablePort } from "../drivers/link/switchable.ts";
 import { receiveStart } from "../kernel/worker_port.ts";
 import { messagePortLink } from "../drivers/link/message_link.ts";
 import { parseMac } from "./wire/addr.ts";
@@ -23,13 +24,16 @@ const task = new NetworkTask({
   seed: boot.index,
 });
 const problems: string[] = [];
+const cables = new Map<string, SwitchablePort>();
 for (const f of boot.ifaces) {
+  const cable = new SwitchablePort(messagePortLink(f.link));
+  cables.set(f.name, cable);
   task.addInterface({
     name: f.name,
     driver: f.driver,
     mac: parseMac(f.mac) ?? new Uint8Array(6),
     mtu: f.mtu,
-    port: messagePortLink(f.link),
+    port: cable,
   });
   for (const cidr of f.addrs) {
     try {
@@ -46,5 +50,12 @@ for (const r of boot.routes) {
     problems.push(`route ${r.dest}: ${(err as Error).message}`);
   }
 }
-const rpc = new RpcPeer(portEndpoint(port), { serve: (body, ctx) => serveNet(task, body, ctx) });
+// A restarted driver worker's port arrives as a raw (structured-clone) message.
+const onRaw = (data: unknown) => {
+  const a = (data as Partial<AttachLink>)?.attach;
+  if (a?.port instanceof MessagePort) cables.get(a.iface)?.replace(messagePortLink(a.port));
+};
+const rpc = new RpcPeer(portEndpoint(port, { onRaw }), {
+  serve: (body, ctx) => serveNet(task, body, ctx),
+});
 for (const p of problems) rpc.emit(`config: ${p}`);

@@ -28,8 +28,17 @@ export interface PortLike {
 
 const BYE = "__bye__";
 
+/** Options of {@link portEndpoint}. */
+export interface PortEndpointOptions {
+  /**
+   * Receives structured-clone messages that are not CBOR (objects carrying transferred
+   * MessagePorts or SharedArrayBuffers, which CBOR cannot carry). Without it they count as bad.
+   */
+  onRaw?: (data: unknown) => void;
+}
+
 /** Wrap a MessagePort/Worker/self as an Endpoint that carries CBOR-encoded messages. */
-export function portEndpoint(port: PortLike): Endpoint {
+export function portEndpoint(port: PortLike, opts: PortEndpointOptions = {}): Endpoint {
   let handler: ((msg: unknown) => void) | undefined;
   let badHandler: ((err: unknown) => void) | undefined;
   const early: unknown[] = [];
@@ -45,6 +54,10 @@ export function portEndpoint(port: PortLike): Endpoint {
     if (ev.data === BYE) {
       finish();
       port.close?.();
+      return;
+    }
+    if (opts.onRaw && !(ev.data instanceof ArrayBuffer)) {
+      opts.onRaw(ev.data);
       return;
     }
     let msg: unknown;

@@ -146,6 +146,8 @@ export type ControlRequest =
   | { op: "kill"; pid: number; signal: number }
   | { op: "wait"; pid: number }
   | { op: "stats" }
+  | { op: "killdriver"; label: string }
+  | { op: "drivers" }
   | { op: "shutdown" };
 
 /** What the kernel tells the boot code without being asked. */
