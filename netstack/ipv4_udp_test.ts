@@ -10,6 +10,8 @@ import type { RawSocket } from "./sockets/raw_socket.ts";
 import { encodeIcmpv4, parseIcmpv4 } from "./wire/icmpv4.ts";
 import { parseIpv4 } from "./wire/ipv4.ts";
 import type { ErrnoError } from "../kernel/errno.ts";
+import { withSniffer } from "../drivers/link/sniffer.ts";
+import { parseIgmp } from "./wire/igmp.ts";
 
 const te = new TextEncoder();
 const td = new TextDecoder();
@@ -165,4 +167,23 @@ Deno.test("malformed frames are dropped and counted; the task keeps serving", as
   const c = a.createSocket(abi.AF_INET, abi.SOCK_DGRAM, 0) as UdpSocket;
   await c.sendmsg(te.encode("still here"), 0, in4("10.0.0.2", 7), ctx);
   assert.equal(td.decode((await sim.until(s.recvmsg(100, 0, ctx))).data), "still here");
+});
+
+Deno.test("joining a group sends an IGMPv2 report with TTL 1 and router alert; leaving sends a leave", async () => {
+  const sim = new Sim();
+  const seen: Uint8Array[] = [];
+  const sniff = (p: import("../drivers/link/port.ts").LinkPort) =>
+    withSniffer(p, (f, _t, dir) => dir === "out" && seen.push(f.slice()));
+  const a = sim.host("a", { eth0: ["lan", "10.0.0.1/24"] }, { wrap: sniff });
+  const s = a.createSocket(abi.AF_INET, abi.SOCK_DGRAM, 0) as UdpSocket;
+  s.setsockopt(abi.IPPROTO_IP, abi.IP_ADD_MEMBERSHIP, { multiaddr: "239.9.9.9" });
+  s.release();
+  await sim.run(5);
+  const igmp = seen.filter((f) => f[12] === 8 && f[13] === 0).map((f) => parseIpv4(f.subarray(14)))
+    .filter((ip) => ip.protocol === 2);
+  assert.equal(igmp.length, 2);
+  assert.deepEqual(igmp.map((ip) => [ip.dst, ip.ttl, ip.options[0], parseIgmp(ip.payload).kind]), [
+    [0xef090909, 1, 0x94, "report-v2"],
+    [0xe0000002, 1, 0x94, "leave"],
+  ]);
 });

@@ -25,6 +25,8 @@ export interface Ipv4Send {
   ttl: number;
   tos?: number;
   dontFragment?: boolean;
+  /** Raw IPv4 options (e.g. router alert), a multiple of 4 bytes. */
+  options?: Uint8Array;
   payload: Uint8Array;
 }
 

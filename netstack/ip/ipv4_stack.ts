@@ -34,10 +34,12 @@ import {
   encodeIpv4,
   IpProtocol,
   IPV4_HEADER_LEN,
+  IPV4_OPTION_ROUTER_ALERT,
   type Ipv4Repr,
   parseIpv4,
 } from "../wire/ipv4.ts";
 import { parseUdp } from "../wire/udp.ts";
+import { encodeIgmp, IGMP_ALL_ROUTERS, IGMP_ALL_SYSTEMS } from "../wire/igmp.ts";
 import { Neighbours } from "./neighbours4.ts";
 import { Reassembler4 } from "./reassembler4.ts";
 import { Routes4 } from "./routes4.ts";
@@ -445,7 +447,8 @@ export class Ipv4Stack {
       route.iface.mtu,
       this.routes.pathMtu(d.dst, this.task.clock.now()) ?? Infinity,
     );
-    const total = IPV4_HEADER_LEN + d.payload.length;
+    const options = d.options ?? new Uint8Array(0);
+    const total = IPV4_HEADER_LEN + options.length + d.payload.length;
     if (total > 65535) return "EMSGSIZE";
     const ident = this.#ident = (this.#ident + 1) & 0xffff;
     const base: Ipv4Repr = {
@@ -459,7 +462,7 @@ export class Ipv4Stack {
       protocol: d.protocol,
       src: d.src,
       dst: d.dst,
-      options: new Uint8Array(0),
+      options,
       payload: d.payload,
     };
     if (total <= mtu) {
@@ -467,7 +470,7 @@ export class Ipv4Stack {
       return undefined;
     }
     if (d.dontFragment) return "EMSGSIZE";
-    const chunk = (mtu - IPV4_HEADER_LEN) & ~7;
+    const chunk = (mtu - IPV4_HEADER_LEN - options.length) & ~7;
     if (chunk <= 0) return "EMSGSIZE";
     for (let off = 0; off < d.payload.length; off += chunk) {
       const last = off + chunk >= d.payload.length;
@@ -603,13 +606,31 @@ export class Ipv4Stack {
 
   // ---- multicast ----
 
-  /** Join or leave `group` on `iface` (counted per socket). */
+  /**
+   * Join or leave `group` on `iface` (counted per socket). The first join sends an IGMPv2
+   * membership report to the group, the last leave a leave-group to all-routers (RFC 2236 §3),
+   * with TTL 1 and the router alert option. 224.0.0.1 is never reported.
+   */
   joinGroup(iface: NetInterface, group: number, join: boolean): void {
     const n = iface.groups4.get(group) ?? 0;
     if (join) iface.groups4.set(group, n + 1);
     else if (n <= 1) iface.groups4.delete(group);
     else iface.groups4.set(group, n - 1);
     this.task.count(join ? "igmp: join" : "igmp: leave");
+    const first = join && n === 0;
+    const last = !join && n === 1;
+    if ((!first && !last) || group === IGMP_ALL_SYSTEMS || iface.loopback) return;
+    const dst = first ? group : IGMP_ALL_ROUTERS;
+    const src = iface.addrs4[0]?.addr ?? 0;
+    this.output({ iface, nextHop: dst, src, broadcast: false }, {
+      src,
+      dst,
+      protocol: IpProtocol.IGMP,
+      ttl: 1,
+      options: IPV4_OPTION_ROUTER_ALERT,
+      payload: encodeIgmp(first ? { kind: "report-v2", group } : { kind: "leave", group }),
+    });
+    this.task.count(first ? "igmp: report-sent" : "igmp: leave-sent");
   }
 
   // ---- timers ----
