@@ -1,0 +1,142 @@
+/**
+ * Command-line conventions shared by every tool: option parsing with `node:util`'s parseArgs,
+ * number and host arguments, `--help`, and turning failures into a one-line message and an
+ * exit status (2 for usage errors, 1 for failed system calls) instead of a stack trace.
+ */
+import { parseArgs } from "node:util";
+import { AF_INET, AF_INET6, ErrnoError, inet_ntop, inet_pton } from "../libc/mod.ts";
+
+/** A bad command line: reported as `tool: message` plus the usage line, exit status 2. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/** Options of {@link parseCommand}, in parseArgs' shape. */
+export type OptionSpec = Record<
+  string,
+  { type: "string" | "boolean"; short?: string; multiple?: boolean }
+>;
+
+/** Parsed option values: strings (or arrays of them) and booleans. */
+export type OptionValues = Record<string, string | boolean | (string | boolean)[] | undefined>;
+
+/** Parse `args` against `options` (strict); `-h`/`--help` is always accepted. */
+export function parseCommand(
+  args: string[],
+  options: OptionSpec,
+): { values: OptionValues; positionals: string[] } {
+  try {
+    const { values, positionals } = parseArgs({
+      args,
+      options: { help: { type: "boolean", short: "h" }, ...options },
+      allowPositionals: true,
+      strict: true,
+    });
+    return { values: values as OptionValues, positionals };
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+/** A string option's value, or undefined. */
+export function str(values: OptionValues, name: string): string | undefined {
+  const v = values[name];
+  if (Array.isArray(v)) return v.length ? String(v[v.length - 1]) : undefined;
+  return typeof v === "string" ? v : undefined;
+}
+
+/** Parse an integer argument in [min, max], or throw a {@link UsageError} naming it. */
+export function intArg(text: string, what: string, min: number, max: number): number {
+  const n = /^-?\d+$/.test(text.trim()) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new UsageError(`invalid ${what}: '${text}' (expected an integer from ${min} to ${max})`);
+  }
+  return n;
+}
+
+/** Parse a decimal number argument in [min, max], or throw a {@link UsageError} naming it. */
+export function numArg(text: string, what: string, min: number, max: number): number {
+  const n = /^\d*\.?\d+$/.test(text.trim()) || /^\d+\.$/.test(text.trim()) ? Number(text) : NaN;
+  if (!Number.isFinite(n) || n < min || n > max) {
+    throw new UsageError(`invalid ${what}: '${text}' (expected a number from ${min} to ${max})`);
+  }
+  return n;
+}
+
+/** A port number argument (1–65535, or 0 when `allowZero`). */
+export function portArg(text: string, allowZero = false): number {
+  return intArg(text, "port", allowZero ? 0 : 1, 65535);
+}
+
+/** A resolved host: address family and numeric address text. */
+export interface Host {
+  family: typeof AF_INET | typeof AF_INET6;
+  addr: string;
+}
+
+/**
+ * Resolve a host argument: an IPv4 or IPv6 literal (returned in canonical form), or
+ * "localhost" (there is no resolver).
+ * `family` (from -4/-6) restricts the answer; a literal of the other family is an error.
+ */
+export function resolveHost(text: string, family?: number): Host {
+  const name = text.toLowerCase();
+  if (name === "localhost" || name === "ip6-localhost") {
+    const v6 = family === AF_INET6 || (family === undefined && name === "ip6-localhost");
+    return v6 ? { family: AF_INET6, addr: "::1" } : { family: AF_INET, addr: "127.0.0.1" };
+  }
+  const v4 = inet_pton(AF_INET, text);
+  if (v4 && family !== AF_INET6) return { family: AF_INET, addr: inet_ntop(AF_INET, v4)! };
+  const v6 = inet_pton(AF_INET6, text);
+  if (v6 && family !== AF_INET) return { family: AF_INET6, addr: inet_ntop(AF_INET6, v6)! };
+  if (v4 || v6) throw new UsageError(`${text}: Address family for hostname not supported`);
+  throw new UsageError(`${text}: Name or service not known`);
+}
+
+/** The family chosen by -4/-6 flags, or undefined when neither was given. */
+export function familyFlag(values: OptionValues): number | undefined {
+  if (values["4"] && values["6"]) throw new UsageError("-4 and -6 are mutually exclusive");
+  if (values["6"]) return AF_INET6;
+  if (values["4"]) return AF_INET;
+  return undefined;
+}
+
+/** A tool's body: parses its own arguments and returns an exit status. */
+export type ToolBody = (args: string[]) => Promise<number>;
+
+/**
+ * Wrap a tool's body into a program's default export: `-h`/`--help` prints `usage` to stdout,
+ * a {@link UsageError} prints `name: message` and the usage line to stderr with status 2, an
+ * {@link ErrnoError} prints `name: message` with `errnoStatus` (default 1), anything else
+ * prints `name: message` with status 1. Never a stack trace.
+ *
+ * @example
+ * export default tool("ping", USAGE, async (args) => { … return 0; });
+ */
+export function tool(
+  name: string,
+  usage: string,
+  body: ToolBody,
+  errnoStatus = 1,
+): (args: string[]) => Promise<number> {
+  return async (args: string[]) => {
+    if (args.includes("-h") || args.includes("--help")) {
+      console.log(usage.trimEnd());
+      return 0;
+    }
+    try {
+      return await body(args);
+    } catch (err) {
+      if (err instanceof UsageError) {
+        console.error(`${name}: ${err.message}\n${usage.trimStart().split("\n")[0]}`);
+        return 2;
+      }
+      if (err instanceof ErrnoError) {
+        console.error(`${name}: ${err.message}`);
+        return errnoStatus;
+      }
+      console.error(`${name}: ${err instanceof Error ? err.message : String(err)}`);
+      return 1;
+    }
+  };
+}

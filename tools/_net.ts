@@ -1,0 +1,105 @@
+/**
+ * Socket helpers shared by the tools: addresses from a family, receiving with a timeout,
+ * sending a whole buffer, closing without caring, and listening sockets.
+ */
+import {
+  AF_INET,
+  AF_INET6,
+  bind,
+  close,
+  ErrnoError,
+  inet,
+  inet6,
+  listen,
+  poll,
+  POLLERR,
+  POLLHUP,
+  POLLIN,
+  recvmsg,
+  type RecvResult,
+  send,
+  setsockopt,
+  SO_REUSEADDR,
+  type SockAddr,
+  socket,
+  SOL_SOCKET,
+} from "../libc/mod.ts";
+
+/** A socket address of `family` (AF_INET or AF_INET6). */
+export function sockaddr(family: number, addr: string, port: number): SockAddr {
+  return family === AF_INET6 ? inet6(addr, port) : inet(addr, port);
+}
+
+/** The wildcard address of `family` with `port`: 0.0.0.0:port or [::]:port. */
+export function anyAddr(family: number, port: number): SockAddr {
+  return family === AF_INET6 ? inet6("::", port) : inet("0.0.0.0", port);
+}
+
+/** Host part of an INET socket address, "?" otherwise. */
+export function hostOf(a: SockAddr | undefined): string {
+  return a && (a.family === AF_INET || a.family === AF_INET6) ? a.addr : "?";
+}
+
+/** Port of an INET socket address, 0 otherwise. */
+export function portOf(a: SockAddr | undefined): number {
+  return a && (a.family === AF_INET || a.family === AF_INET6) ? a.port : 0;
+}
+
+/** Wait up to `ms` for `fd` to become readable (negative waits forever); true when it did. */
+export async function readable(fd: number, ms: number): Promise<boolean> {
+  const r = await poll([{ fd, events: POLLIN }], ms < 0 ? -1 : Math.max(0, Math.ceil(ms)));
+  return r.count > 0 && (r.revents[0] & (POLLIN | POLLHUP | POLLERR)) !== 0;
+}
+
+/** Receive with a timeout in ms (negative waits forever): the result, or null on timeout. */
+export async function recvTimeout(fd: number, ms: number, len = 65536): Promise<RecvResult | null> {
+  if (ms >= 0 && !(await readable(fd, ms))) return null;
+  return await recvmsg(fd, len);
+}
+
+/** Send all of `data` on a stream socket, looping over partial sends. */
+export async function sendAll(fd: number, data: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < data.length) {
+    const n = await send(fd, off === 0 ? data : data.subarray(off));
+    if (n <= 0) throw new ErrnoError("EIO", "Cannot send: nothing was accepted");
+    off += n;
+  }
+}
+
+/** Close `fd`, ignoring errors (it may already be gone). */
+export async function closeQuietly(fd: number): Promise<void> {
+  await close(fd).catch(() => {});
+}
+
+/**
+ * A socket of `type` bound to the wildcard address of `family` and `port` (SO_REUSEADDR set),
+ * listening when `type` is a stream type.
+ */
+export async function listenOn(
+  family: number,
+  type: number,
+  port: number,
+  opts: { addr?: string; backlog?: number; listen?: boolean } = {},
+): Promise<number> {
+  const fd = await socket(family, type);
+  try {
+    await setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, 1).catch(() => {});
+    await bind(fd, opts.addr ? sockaddr(family, opts.addr, port) : anyAddr(family, port));
+    if (opts.listen ?? true) await listen(fd, opts.backlog ?? 128);
+    return fd;
+  } catch (err) {
+    await closeQuietly(fd);
+    throw err;
+  }
+}
+
+/** Milliseconds since an arbitrary origin (programs may read the clock; state machines may not). */
+export function now(): number {
+  return performance.now();
+}
+
+/** Resolve after `ms` milliseconds. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, Math.max(0, ms)));
+}
