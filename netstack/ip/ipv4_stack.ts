@@ -40,10 +40,10 @@ import {
 } from "../wire/ipv4.ts";
 import { parseUdp } from "../wire/udp.ts";
 import { encodeIgmp, IGMP_ALL_ROUTERS, IGMP_ALL_SYSTEMS } from "../wire/igmp.ts";
-import { Neighbours } from "./neighbours4.ts";
-import { Reassembler4 } from "./reassembler4.ts";
-import { Routes4 } from "./routes4.ts";
-import { TokenBucket } from "./token_bucket.ts";
+import { ArpCache } from "./arp_cache.ts";
+import { Reassembler, reassemblyKey4 } from "./reassembly.ts";
+import { RoutingTable4 } from "./routing.ts";
+import { IcmpRateLimiter } from "./icmp_rate.ts";
 import type { TcpLayer } from "../tcp_layer.ts";
 
 /** Options of the IPv4 layer. */
@@ -54,29 +54,51 @@ export interface Ipv4Options {
 
 const ZERO_MAC = new Uint8Array(6);
 
+/** A datagram waiting for ARP, with the socket to tell if resolution fails. */
+interface Waiting {
+  datagram: Uint8Array;
+  owner?: SendOwner;
+}
+
+/** Most datagrams queued per unresolved neighbour (Linux unres_qlen is 101). */
+const ARP_QUEUE = 100;
+/** How long a learned path MTU applies (Linux: 10 minutes). */
+const PMTU_MS = 600_000;
+
 /** The IPv4 layer of one NetworkTask. */
 export class Ipv4Stack {
   readonly raw = new Set<RawSocket>();
-  readonly routes = new Routes4();
-  readonly neighbours: Neighbours;
-  readonly reassembly = new Reassembler4();
+  readonly routes = new RoutingTable4();
+  readonly reassembly = new Reassembler();
   forwarding: boolean;
   tcp?: TcpLayer;
+  #arp = new Map<NetInterface, ArpCache<Waiting>>();
+  #pmtu = new Map<number, { mtu: number; expires: number }>();
   #ident: number;
-  #icmpRate: TokenBucket;
+  #icmpRate = new IcmpRateLimiter();
 
   constructor(readonly task: NetworkTask, opts: Ipv4Options) {
     this.forwarding = opts.forwarding;
     this.#ident = (opts.seed * 7919) & 0xffff;
-    this.#icmpRate = new TokenBucket(1000, 50, task.clock.now());
-    this.neighbours = new Neighbours({
-      sendRequest: (iface, ip) => this.#sendArp(iface, ArpOp.REQUEST, ip, ZERO_MAC, BROADCAST_MAC),
-      transmit: (iface, mac, datagram) => task.sendFrame(iface, mac, ETHERTYPE_IPV4, datagram),
-      unreachable: (_iface, ip, datagrams) => {
-        task.count("arp: unresolved");
-        for (const d of datagrams) this.#sendFailed("EHOSTUNREACH", d, ip);
+  }
+
+  /** The ARP cache of `iface`, created on first use. */
+  #cache(iface: NetInterface): ArpCache<Waiting> {
+    let c = this.#arp.get(iface);
+    if (c) return c;
+    c = new ArpCache<Waiting>({
+      sendRequest: (ip, unicastTo) =>
+        this.#sendArp(iface, ArpOp.REQUEST, ip, ZERO_MAC, unicastTo ?? BROADCAST_MAC),
+      onResolved: (_ip, mac, waiting) => {
+        for (const w of waiting) this.task.sendFrame(iface, mac, ETHERTYPE_IPV4, w.datagram);
       },
-    });
+      onUnreachable: (ip, waiting) => {
+        this.task.count("arp: unresolved");
+        for (const w of waiting) w.owner?.onSendError("EHOSTUNREACH", dstOf(w.datagram, ip));
+      },
+    }, { queueLen: ARP_QUEUE });
+    this.#arp.set(iface, c);
+    return c;
   }
 
   // ---- configuration ----
@@ -84,11 +106,8 @@ export class Ipv4Stack {
   /** Configure `addr/prefixLen` on `iface`: connected route, gratuitous ARP. */
   addAddress(iface: NetInterface, addr: number, prefixLen: number): void {
     if (iface.addrs4.some((a) => a.addr === addr)) throw new ErrnoError("EEXIST", "Address exists");
+    check(this.routes.addConnected(addr, prefixLen, iface.name));
     iface.addrs4.push({ addr, prefixLen });
-    const net = (addr & prefixMask4(prefixLen)) >>> 0;
-    if (!iface.loopback || prefixLen < 32) {
-      this.routes.add({ dest: net, prefixLen, gateway: 0, iface, metric: 0, source: addr });
-    }
     if (!iface.loopback) this.#sendArp(iface, ArpOp.REQUEST, addr, ZERO_MAC, BROADCAST_MAC, addr);
   }
 
@@ -99,7 +118,7 @@ export class Ipv4Stack {
       throw new ErrnoError("EADDRNOTAVAIL", `${formatIPv4(addr)}/${prefixLen} is not configured`);
     }
     iface.addrs4.splice(i, 1);
-    this.routes.removeMatching((r) => r.iface === iface && r.source === addr && r.gateway === 0);
+    check(this.routes.removeConnected(addr, prefixLen, iface.name));
   }
 
   /** Add a route (gateway 0 = directly connected). */
@@ -110,21 +129,23 @@ export class Ipv4Stack {
     iface: NetInterface | undefined,
     metric: number,
   ): void {
-    let dev = iface;
-    if (!dev) {
+    let adapter = iface?.name;
+    if (!adapter) {
       if (gateway === 0) throw new ErrnoError("EINVAL", "A route needs a gateway or a device");
-      dev = this.routes.lookup(gateway)?.iface;
-      if (!dev) {
+      adapter = this.routes.lookup(gateway)?.adapter;
+      if (!adapter) {
         throw new ErrnoError("ENETUNREACH", `Gateway ${formatIPv4(gateway)} is not reachable`);
       }
     }
-    this.routes.add({
-      dest: (dest & prefixMask4(prefixLen)) >>> 0,
-      prefixLen,
-      gateway,
-      iface: dev,
-      metric,
-    });
+    check(
+      this.routes.add({
+        dest: (dest & prefixMask4(prefixLen)) >>> 0,
+        prefixLen,
+        gateway,
+        adapter,
+        metric,
+      }),
+    );
   }
 
   /** Remove a route. */
@@ -134,36 +155,52 @@ export class Ipv4Stack {
     gateway: number,
     iface: NetInterface | undefined,
   ): void {
-    const n = this.routes.removeMatching((r) =>
-      r.dest === ((dest & prefixMask4(prefixLen)) >>> 0) && r.prefixLen === prefixLen &&
-      (gateway === 0 || r.gateway === gateway) && (!iface || r.iface === iface)
-    );
-    if (n === 0) throw new ErrnoError("ESRCH", "No such route");
+    const match: { gateway?: number; adapter?: string } = {};
+    if (gateway) match.gateway = gateway;
+    if (iface) match.adapter = iface.name;
+    check(this.routes.remove((dest & prefixMask4(prefixLen)) >>> 0, prefixLen, match));
   }
 
-  /** Routes for `route -n`. */
+  /** Routes for `route -n` (redirect host routes flagged D). */
   routeList(): RouteInfo[] {
-    return this.routes.list().map((r) => ({
-      family: 2 as const,
-      dest: formatIPv4(r.dest),
-      prefixLen: r.prefixLen,
-      gateway: r.gateway ? formatIPv4(r.gateway) : undefined,
-      iface: r.iface.name,
-      metric: r.metric,
-      flags: "U" + (r.gateway ? "G" : "") + (r.prefixLen === 32 ? "H" : "") +
-        (r.dynamic ? "D" : ""),
-    }));
+    const now = this.task.clock.now();
+    return [
+      ...this.routes.listRedirects(now).map((r) => ({
+        family: 2 as const,
+        dest: formatIPv4(r.dst),
+        prefixLen: 32,
+        gateway: formatIPv4(r.gateway),
+        iface: r.adapter,
+        metric: 0,
+        flags: "UGHD",
+      })),
+      ...this.routes.list().map((r) => ({
+        family: 2 as const,
+        dest: formatIPv4(r.dest),
+        prefixLen: r.prefixLen,
+        gateway: r.gateway ? formatIPv4(r.gateway) : undefined,
+        iface: r.adapter,
+        metric: r.metric,
+        flags: "U" + (r.gateway ? "G" : "") + (r.prefixLen === 32 ? "H" : ""),
+      })),
+    ];
   }
 
   /** ARP entries for `arp -n`. */
   neighbourList(): NeighInfo[] {
-    return this.neighbours.list().map((n) => ({
-      family: 2 as const,
-      addr: formatIPv4(n.ip),
-      mac: n.mac ? formatMac(n.mac) : undefined,
-      iface: n.iface.name,
-      state: n.state,
-    }));
+    const out: NeighInfo[] = [];
+    for (const [iface, cache] of this.#arp) {
+      for (const n of cache.list()) {
+        out.push({
+          family: 2,
+          addr: formatIPv4(n.ip),
+          mac: n.mac ? formatMac(n.mac) : undefined,
+          iface: iface.name,
+          state: n.state.toLowerCase(),
+        });
+      }
+    }
+    return out;
   }
 
   // ---- routing ----
@@ -187,8 +224,11 @@ export class Ipv4Stack {
       };
     }
     if (dst === 0xffffffff || (dst >>> 28) === 0xe) {
-      const iface = device ? this.task.iface(device) : (this.routes.lookup(dst)?.iface ??
-        ifaces.find((i) => !i.loopback && i.up && i.addrs4.length));
+      const routed = this.routes.lookup(dst)?.adapter;
+      const iface = device
+        ? this.task.iface(device)
+        : ((routed ? this.task.iface(routed) : undefined) ??
+          ifaces.find((i) => !i.loopback && i.up && i.addrs4.length));
       if (!iface || !iface.up) return undefined;
       return {
         iface,
@@ -197,14 +237,26 @@ export class Ipv4Stack {
         broadcast: dst === 0xffffffff,
       };
     }
-    const r = this.routes.lookup(dst, device);
-    if (!r || !r.iface.up) return undefined;
-    const src = r.source ?? r.iface.sourceFor(r.gateway || dst) ?? 0;
-    const broadcast = r.gateway === 0 &&
-      r.iface.addrs4.some((a) =>
-        a.prefixLen < 31 && ((a.addr | ~prefixMask4(a.prefixLen)) >>> 0) === dst
-      );
-    return { iface: r.iface, nextHop: r.gateway || dst, src, broadcast };
+    const now = this.task.clock.now();
+    let adapter: string;
+    let nextHop: number;
+    let source: number | undefined;
+    if (device) {
+      const r = this.routes.lookup(dst, device);
+      if (!r) return undefined;
+      adapter = r.adapter;
+      nextHop = r.gateway || dst;
+      source = r.source;
+    } else {
+      const d = this.routes.routeTo(dst, now);
+      if (!d) return undefined;
+      ({ adapter, nextHop, source } = d);
+    }
+    const iface = this.task.iface(adapter);
+    if (!iface || !iface.up) return undefined;
+    const src = source ?? iface.sourceFor(nextHop) ?? 0;
+    const broadcast = nextHop === dst && this.routes.isBroadcastFor(dst, adapter);
+    return { iface, nextHop, src, broadcast };
   }
 
   // ---- input ----
@@ -222,10 +274,19 @@ export class Ipv4Stack {
     }
     const whole = bytes.subarray(0, IPV4_HEADER_LEN + ip.options.length + ip.payload.length);
     if (ip.moreFragments || ip.fragmentOffset > 0) {
-      const done = this.reassembly.add(this.task.clock.now(), ip, whole);
+      const hl = IPV4_HEADER_LEN + ip.options.length;
+      const r = this.reassembly.add({
+        key: reassemblyKey4(ip.src, ip.dst, ip.protocol, ip.ident),
+        offset: ip.fragmentOffset,
+        more: ip.moreFragments,
+        data: ip.payload,
+        header: ip.fragmentOffset === 0 ? whole.subarray(0, hl) : undefined,
+      }, this.task.clock.now());
       this.#rearm();
-      if (!done) return;
-      return this.#deliver(iface, done.ip, done.datagram, kind);
+      if (r.status === "dropped") return iface.dropRx(`ipv4: reassembly-${r.reason}`);
+      if (r.status !== "complete") return;
+      const full: Ipv4Repr = { ...ip, moreFragments: false, fragmentOffset: 0, payload: r.payload };
+      return this.#deliver(iface, full, encodeIpv4(full), kind);
     }
     this.#deliver(iface, ip, whole, kind);
   }
@@ -362,7 +423,10 @@ export class Ipv4Stack {
       m.kind === "dst-unreachable" && m.code === Icmpv4DstUnreachableCode.FRAGMENTATION_NEEDED &&
       m.nextHopMtu
     ) {
-      this.routes.setPathMtu(dst, m.nextHopMtu, this.task.clock.now());
+      this.#pmtu.set(dst, {
+        mtu: Math.max(68, m.nextHopMtu),
+        expires: this.task.clock.now() + PMTU_MS,
+      });
     }
     if (proto === IpProtocol.UDP) {
       for (const u of this.task.ports.udp.users(sport)) {
@@ -382,16 +446,10 @@ export class Ipv4Stack {
   #redirect(iface: NetInterface, ip: Ipv4Repr, gateway: number, quote: Uint8Array) {
     if (quote.length < IPV4_HEADER_LEN) return;
     const dst = ((quote[16] << 24) | (quote[17] << 16) | (quote[18] << 8) | quote[19]) >>> 0;
-    // Honour only redirects from the gateway we use for that destination, to a neighbour on-link.
-    const current = this.routes.lookup(dst);
-    if (!current || current.gateway !== ip.src || current.iface !== iface) {
-      return this.task.count("icmp: redirect-ignored");
-    }
-    if (!iface.addrs4.some((a) => ((a.addr ^ gateway) & prefixMask4(a.prefixLen)) === 0)) {
-      return this.task.count("icmp: redirect-ignored");
-    }
-    this.routes.addRedirect(dst, gateway, iface, this.task.clock.now());
-    this.task.count("icmp: redirect-applied");
+    // Honoured only from the gateway we use for that destination, to a neighbour on-link.
+    const outcome = this.routes.applyRedirect(dst, gateway, ip.src, this.task.clock.now());
+    this.task.count(`icmp: redirect ${outcome}`);
+    void iface;
   }
 
   // ---- ARP ----
@@ -401,7 +459,10 @@ export class Ipv4Stack {
     const a = parseArp(bytes);
     const forUs = iface.addrs4.some((x) => x.addr === a.targetIp);
     if (a.senderIp !== 0) {
-      this.neighbours.update(iface, a.senderIp, a.senderMac, this.task.clock.now(), forUs);
+      this.#cache(iface).update(a.senderIp, a.senderMac, this.task.clock.now(), {
+        solicited: a.op === ArpOp.REPLY && forUs,
+        create: forUs,
+      });
     }
     if (a.op === ArpOp.REQUEST && forUs && a.senderIp !== a.targetIp) {
       this.#sendArp(iface, ArpOp.REPLY, a.senderIp, a.senderMac, a.senderMac, a.targetIp);
@@ -429,12 +490,14 @@ export class Ipv4Stack {
 
   /** Add a permanent ARP entry. */
   addStaticNeighbour(iface: NetInterface, ip: number, mac: Uint8Array): void {
-    this.neighbours.addStatic(iface, ip, mac);
+    this.#cache(iface).addStatic(ip, mac);
   }
 
   /** Remove an ARP entry. */
   removeNeighbour(ip: number): void {
-    if (!this.neighbours.remove(ip)) {
+    let found = false;
+    for (const c of this.#arp.values()) found = c.remove(ip) || found;
+    if (!found) {
       throw new ErrnoError("ENOENT", `No ARP entry for ${formatIPv4(ip)}`);
     }
   }
@@ -445,7 +508,7 @@ export class Ipv4Stack {
   output(route: Route4, d: Ipv4Send, owner?: SendOwner): ErrnoCode | undefined {
     const mtu = Math.min(
       route.iface.mtu,
-      this.routes.pathMtu(d.dst, this.task.clock.now()) ?? Infinity,
+      this.#pathMtu(d.dst) ?? Infinity,
     );
     const options = d.options ?? new Uint8Array(0);
     const total = IPV4_HEADER_LEN + options.length + d.payload.length;
@@ -505,16 +568,21 @@ export class Ipv4Stack {
       }
       return;
     }
-    this.neighbours.send(iface, dst, datagram, this.task.clock.now(), owner);
+    const r = this.#cache(iface).resolve(dst, this.task.clock.now(), { datagram, owner });
+    if (r.status === "resolved") this.task.sendFrame(iface, r.mac, ETHERTYPE_IPV4, datagram);
+    else if (r.status === "dropped") {
+      this.task.count(`arp: ${r.reason}`);
+      owner?.onSendError("EHOSTUNREACH", dstOf(datagram, dst));
+    }
     this.#rearm();
   }
 
-  #sendFailed(code: ErrnoCode, datagram: Uint8Array, nextHop: number) {
-    const owner = this.neighbours.ownerOf(datagram);
-    const dst = datagram.length >= 20
-      ? (((datagram[16] << 24) | (datagram[17] << 16) | (datagram[18] << 8) | datagram[19]) >>> 0)
-      : nextHop;
-    owner?.onSendError(code, dst);
+  #pathMtu(dst: number): number | undefined {
+    const p = this.#pmtu.get(dst);
+    if (!p) return undefined;
+    if (this.task.clock.now() < p.expires) return p.mtu;
+    this.#pmtu.delete(dst);
+    return undefined;
   }
 
   // ---- forwarding ----
@@ -590,7 +658,9 @@ export class Ipv4Stack {
     ) return;
     if (proto === IpProtocol.ICMP && offending.length > hl && isIcmpv4Error(offending[hl])) return;
     if (this.task.interfaces.some((i) => i.acceptsIPv4(dst) === "broadcast")) return;
-    if (!this.#icmpRate.take(this.task.clock.now())) return this.task.count("icmp: rate-limited");
+    if (!this.#icmpRate.allow(src, this.task.clock.now())) {
+      return this.task.count("icmp: rate-limited");
+    }
     const route = this.route(src);
     if (!route) return;
     const reply = { ...msg, invoking: icmpv4Quote(offending) } as Icmpv4Repr;
@@ -637,10 +707,11 @@ export class Ipv4Stack {
 
   /** Run due timers (ARP retries and aging, reassembly timeouts, TCP). */
   poll(now: number): void {
-    this.neighbours.poll(now);
+    for (const c of this.#arp.values()) c.poll(now);
+    this.routes.poll(now);
     for (const expired of this.reassembly.poll(now)) {
       if (expired.first) {
-        this.icmpError(expired.first, {
+        this.icmpError(concatBytes(expired.first.header, expired.first.data), {
           kind: "time-exceeded",
           code: Icmpv4TimeExceededCode.REASSEMBLY,
           invoking: new Uint8Array(0),
@@ -658,7 +729,8 @@ export class Ipv4Stack {
   /** Earliest time any IPv4-layer timer needs to run. */
   nextDeadline(): number | undefined {
     const ds = [
-      this.neighbours.nextDeadline(),
+      ...[...this.#arp.values()].map((c) => c.nextDeadline()),
+      this.routes.nextDeadline(),
       this.reassembly.nextDeadline(),
       this.tcp?.nextDeadline(),
     ]
@@ -704,4 +776,22 @@ function icmpErrno(m: Icmpv4Repr): ErrnoCode | undefined {
     default:
       return undefined;
   }
+}
+
+/** Turn a failed table operation into an ErrnoError. */
+function check(r: { ok: true } | { ok: false; code: ErrnoCode; message: string }): void {
+  if (!r.ok) throw new ErrnoError(r.code, r.message);
+}
+
+/** The destination address of an IPv4 datagram (or `fallback` when too short). */
+function dstOf(datagram: Uint8Array, fallback: number): number {
+  if (datagram.length < IPV4_HEADER_LEN) return fallback;
+  return ((datagram[16] << 24) | (datagram[17] << 16) | (datagram[18] << 8) | datagram[19]) >>> 0;
+}
+
+function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
 }
