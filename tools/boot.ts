@@ -5,7 +5,7 @@
 import { parseArgs } from "node:util";
 import { boot, type System } from "../kernel/mod.ts";
 import type { HostSetup, NetSetup } from "../kernel/net_setup.ts";
-import { runShell } from "./shell.ts";
+import { runShell, toTerminal } from "./shell.ts";
 import { parseTopology, type Topology, TopologyError } from "../kernel/topology.ts";
 
 const HELP = `Usage: deno task run [options] [-- PROGRAM [ARGS...]]
@@ -101,7 +101,18 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const t0 = performance.now();
-  await using sys = await boot({ net: topo.net, log: (l) => console.error(`[kernel] ${l}`) });
+  // The shell puts the terminal in raw mode: program output then needs "\r\n" line ends.
+  const rawTerminal = values.shell && Deno.stdin.isTerminal();
+  const dec = new TextDecoder();
+  const enc = new TextEncoder();
+  await using sys = await boot({
+    net: topo.net,
+    log: (l) => console.error(`[kernel] ${l}`),
+    output: (_pid, fd, data) => {
+      const out = rawTerminal ? enc.encode(toTerminal(dec.decode(data))) : data;
+      (fd === 2 ? Deno.stderr : Deno.stdout).writeSync(out);
+    },
+  });
   const bootMs = performance.now() - t0;
   for (const e of topo.exec) await sys.start(...splitCmd(e.cmd), { host: e.host, caps: ALL_CAPS });
   for (const line of values.exec ?? []) {

@@ -33,10 +33,12 @@ export interface ShellOptions {
 
 /** Run the shell until `exit` or end of input. Returns the last exit status. */
 export async function runShell(sys: System, opts: ShellOptions): Promise<number> {
-  const write = opts.write ?? ((t: string) => Deno.stdout.writeSync(enc.encode(t)));
   const raw = opts.raw ?? (opts.input === undefined && Deno.stdin.isTerminal());
+  const write = opts.write ??
+    ((t: string) => Deno.stdout.writeSync(enc.encode(raw ? toTerminal(t) : t)));
   const reader = (opts.input ?? Deno.stdin.readable).getReader();
-  if (raw) Deno.stdin.setRaw(true, { cbreak: true });
+  // Full raw mode: Ctrl-C arrives as a byte for the shell to handle, not as SIGINT.
+  if (raw) Deno.stdin.setRaw(true);
   let host = opts.hosts[0];
   const history: string[] = [];
   let status = 0;
@@ -246,4 +248,9 @@ async function editLine(
       redraw();
     }
   }
+}
+
+/** In raw mode the terminal does not turn "\n" into "\r\n": do it here. */
+export function toTerminal(text: string): string {
+  return text.replace(/\r?\n/g, "\r\n");
 }

@@ -1,0 +1,71 @@
+/**
+ * The shell as a person uses it: in a real terminal (tmux), typing commands, pressing Ctrl-C
+ * and the arrow keys, reading the screen. Skipped loudly without tmux.
+ */
+import assert from "node:assert/strict";
+
+const haveTmux = (() => {
+  try {
+    return new Deno.Command("tmux", { args: ["-V"], stdout: "null", stderr: "null" }).outputSync()
+      .success;
+  } catch {
+    return false;
+  }
+})();
+if (!haveTmux) console.warn("*** shell_tmux_test.ts SKIPPED: tmux is not installed ***");
+
+async function tmux(...args: string[]): Promise<string> {
+  const r = await new Deno.Command("tmux", { args, stdout: "piped", stderr: "piped" }).output();
+  return new TextDecoder().decode(r.stdout);
+}
+
+async function screenShows(session: string, re: RegExp, ms = 15000): Promise<string> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const screen = await tmux("capture-pane", "-t", session, "-p", "-S", "-100");
+    if (re.test(screen)) return screen;
+    if (Date.now() > end) throw new Error(`screen never showed ${re}:\n${screen}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+Deno.test({
+  name: haveTmux
+    ? "the shell under tmux: commands, Ctrl-C to the program, history, use HOST"
+    : "SKIPPED (no tmux): the shell under tmux",
+  ignore: !haveTmux,
+  async fn() {
+    const s = `serin-${crypto.randomUUID().slice(0, 8)}`;
+    await tmux(
+      "new-session",
+      "-d",
+      "-s",
+      s,
+      "-c",
+      Deno.cwd(),
+      "-x",
+      "120",
+      "-y",
+      "50",
+      `${Deno.execPath()} run -A tools/boot.ts --shell`,
+    );
+    try {
+      await screenShows(s, /alpha\$\s*$/m);
+      await tmux("send-keys", "-t", s, "hosts", "Enter");
+      await screenShows(s, /\* alpha\s+beta/);
+      await tmux("send-keys", "-t", s, "ping 10.0.0.2", "Enter");
+      await screenShows(s, /icmp_seq=2 ttl=64/);
+      await tmux("send-keys", "-t", s, "C-c");
+      await screenShows(s, /\^C\s*\nalpha\$\s*$/m);
+      await tmux("send-keys", "-t", s, "use beta", "Enter");
+      await tmux("send-keys", "-t", s, "ifconfig eth0", "Enter");
+      await screenShows(s, /inet 10\.0\.0\.2\s+netmask 255\.255\.255\.0/);
+      await tmux("send-keys", "-t", s, "Up", "Up");
+      const screen = await screenShows(s, /beta\$ use beta$/m);
+      assert.match(screen, /alpha\$ use beta\nbeta\$ ifconfig eth0/);
+      await tmux("send-keys", "-t", s, "C-u", "exit", "Enter");
+    } finally {
+      await tmux("kill-session", "-t", s);
+    }
+  },
+});
