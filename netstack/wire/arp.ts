@@ -26,6 +26,7 @@
  */
 
 import { WireError } from "./errors.ts";
+import { put16, put32, u16, u32 } from "./_bytes.ts";
 
 /** Length of an Ethernet/IPv4 ARP packet. */
 export const ARP_LEN = 28;
@@ -65,26 +66,6 @@ export interface ArpRepr {
 }
 
 const F = ArpField;
-
-function u16(b: Uint8Array, i: number): number {
-  return (b[i] << 8) | b[i + 1];
-}
-
-function u32(b: Uint8Array, i: number): number {
-  return ((b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]) >>> 0;
-}
-
-function put16(b: Uint8Array, i: number, v: number): void {
-  b[i] = v >>> 8;
-  b[i + 1] = v;
-}
-
-function put32(b: Uint8Array, i: number, v: number): void {
-  b[i] = v >>> 24;
-  b[i + 1] = v >>> 16;
-  b[i + 2] = v >>> 8;
-  b[i + 3] = v;
-}
 
 /** Print an ARP operation ("request", "reply", or the number). For printing only. */
 export function arpOpName(op: number): string {

@@ -29,6 +29,7 @@
  */
 
 import { WireError } from "./errors.ts";
+import { put16, u16 } from "./_bytes.ts";
 
 /** Length of an untagged Ethernet II header. */
 export const ETHERNET_HEADER_LEN = 14;
@@ -90,15 +91,6 @@ export interface EthernetRepr {
 }
 
 const F = EthernetField;
-
-function u16(b: Uint8Array, i: number): number {
-  return (b[i] << 8) | b[i + 1];
-}
-
-function put16(b: Uint8Array, i: number, v: number): void {
-  b[i] = v >>> 8;
-  b[i + 1] = v;
-}
 
 /** Print an EtherType: its name when known, else hex ("0x88cc"). For printing only. */
 export function etherTypeName(type: number): string {

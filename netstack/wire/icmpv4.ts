@@ -28,6 +28,7 @@
 import { checksum, verifies } from "./checksum.ts";
 import { WireError } from "./errors.ts";
 import { IPV4_HEADER_LEN, IPV4_MIN_REASSEMBLY_SIZE } from "./ipv4.ts";
+import { put16, put32, u16, u32 } from "./_bytes.ts";
 
 /** ICMPv4 message types (IANA); unknown numbers are kept as numbers. */
 export const Icmpv4Type = {
@@ -96,26 +97,6 @@ export type Icmpv4Repr =
 
 const F = Icmpv4Field;
 const T = Icmpv4Type;
-
-function u16(b: Uint8Array, i: number): number {
-  return (b[i] << 8) | b[i + 1];
-}
-
-function u32(b: Uint8Array, i: number): number {
-  return ((b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]) >>> 0;
-}
-
-function put16(b: Uint8Array, i: number, v: number): void {
-  b[i] = v >>> 8;
-  b[i + 1] = v;
-}
-
-function put32(b: Uint8Array, i: number, v: number): void {
-  b[i] = v >>> 24;
-  b[i + 1] = v >>> 16;
-  b[i + 2] = v >>> 8;
-  b[i + 3] = v;
-}
 
 /** True for the error types (destination unreachable, source quench, redirect, time exceeded,
  * parameter problem), about which no ICMP error may be sent (RFC 1122 §3.2.2). */

@@ -22,6 +22,7 @@ import { WireError } from "./errors.ts";
 import { IPV6_HEADER_LEN, IPV6_MIN_MTU, type Ipv6AddressPair } from "./ipv6.ts";
 import { emitMld, mldLength, type MldRepr, MldType, parseMld } from "./mld.ts";
 import { emitNdp, ndpLength, type NdpRepr, NdpType, parseNdp } from "./ndp.ts";
+import { put16, put32, u16, u32 } from "./_bytes.ts";
 
 /** ICMPv6 message types (IANA); unknown numbers are kept as numbers. */
 export const Icmpv6Type = {
@@ -98,26 +99,6 @@ export type Icmpv6Repr =
 
 const F = Icmpv6Field;
 const T = Icmpv6Type;
-
-function u16(b: Uint8Array, i: number): number {
-  return (b[i] << 8) | b[i + 1];
-}
-
-function u32(b: Uint8Array, i: number): number {
-  return ((b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]) >>> 0;
-}
-
-function put16(b: Uint8Array, i: number, v: number): void {
-  b[i] = v >>> 8;
-  b[i + 1] = v;
-}
-
-function put32(b: Uint8Array, i: number, v: number): void {
-  b[i] = v >>> 24;
-  b[i + 1] = v >>> 16;
-  b[i + 2] = v >>> 8;
-  b[i + 3] = v;
-}
 
 /** Unfolded ICMPv6 pseudo-header sum for a message of `length` bytes between `addrs`. */
 export function icmpv6PseudoSum(addrs: Ipv6AddressPair, length: number): number {

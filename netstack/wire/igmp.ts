@@ -21,6 +21,7 @@
 
 import { checksum, verifies } from "./checksum.ts";
 import { WireError } from "./errors.ts";
+import { put16, put32, u16, u32 } from "./_bytes.ts";
 
 /** Length of an IGMPv1/v2 message. */
 export const IGMP_LEN = 8;
@@ -59,26 +60,6 @@ export type IgmpRepr =
 const F = IgmpField;
 const T = IgmpType;
 const EMPTY = new Uint8Array(0);
-
-function u16(b: Uint8Array, i: number): number {
-  return (b[i] << 8) | b[i + 1];
-}
-
-function u32(b: Uint8Array, i: number): number {
-  return ((b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]) >>> 0;
-}
-
-function put16(b: Uint8Array, i: number, v: number): void {
-  b[i] = v >>> 8;
-  b[i + 1] = v;
-}
-
-function put32(b: Uint8Array, i: number, v: number): void {
-  b[i] = v >>> 24;
-  b[i + 1] = v >>> 16;
-  b[i + 2] = v >>> 8;
-  b[i + 3] = v;
-}
 
 /**
  * The maximum response delay of a query in milliseconds: 10 s for a v1 query (code 0), code ×

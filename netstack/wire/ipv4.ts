@@ -27,6 +27,7 @@
 
 import { checksum, updateChecksum, verifies } from "./checksum.ts";
 import { WireError } from "./errors.ts";
+import { put16, put32, u16, u32 } from "./_bytes.ts";
 
 /** Length of the IPv4 header without options. */
 export const IPV4_HEADER_LEN = 20;
@@ -106,26 +107,6 @@ export interface Ipv4ParseOptions {
 
 const F = Ipv4Field;
 const EMPTY = new Uint8Array(0);
-
-function u16(b: Uint8Array, i: number): number {
-  return (b[i] << 8) | b[i + 1];
-}
-
-function u32(b: Uint8Array, i: number): number {
-  return ((b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]) >>> 0;
-}
-
-function put16(b: Uint8Array, i: number, v: number): void {
-  b[i] = v >>> 8;
-  b[i + 1] = v;
-}
-
-function put32(b: Uint8Array, i: number, v: number): void {
-  b[i] = v >>> 24;
-  b[i + 1] = v >>> 16;
-  b[i + 2] = v >>> 8;
-  b[i + 3] = v;
-}
 
 /** Print an IP protocol number ("TCP", or the number). For printing only. */
 export function ipProtocolName(protocol: number): string {

@@ -39,6 +39,7 @@
  */
 
 import { WireError } from "./errors.ts";
+import { put16, put32, u16, u32 } from "./_bytes.ts";
 
 /** Length of the fixed IPv6 header. */
 export const IPV6_HEADER_LEN = 40;
@@ -115,26 +116,6 @@ export interface Ipv6AddressPair {
 const F = Ipv6Field;
 const X = Ipv6ExtField;
 const NH = Ipv6NextHeader;
-
-function u16(b: Uint8Array, i: number): number {
-  return (b[i] << 8) | b[i + 1];
-}
-
-function u32(b: Uint8Array, i: number): number {
-  return ((b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]) >>> 0;
-}
-
-function put16(b: Uint8Array, i: number, v: number): void {
-  b[i] = v >>> 8;
-  b[i + 1] = v;
-}
-
-function put32(b: Uint8Array, i: number, v: number): void {
-  b[i] = v >>> 24;
-  b[i + 1] = v >>> 16;
-  b[i + 2] = v >>> 8;
-  b[i + 3] = v;
-}
 
 function checkIpv6Header(bytes: Uint8Array): number {
   if (bytes.length < IPV6_HEADER_LEN) {

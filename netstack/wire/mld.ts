@@ -35,6 +35,7 @@
 import { checksum, pseudoHeaderSum6, verifies } from "./checksum.ts";
 import { WireError } from "./errors.ts";
 import type { Ipv6AddressPair } from "./ipv6.ts";
+import { put16, u16 } from "./_bytes.ts";
 
 /** MLD ICMPv6 message types. */
 export const MldType = { QUERY: 130, REPORT_V1: 131, DONE: 132, REPORT_V2: 143 } as const;
@@ -120,15 +121,6 @@ export type MldRepr =
 
 const F = MldField;
 const R = MldRecordField;
-
-function u16(b: Uint8Array, i: number): number {
-  return (b[i] << 8) | b[i + 1];
-}
-
-function put16(b: Uint8Array, i: number, v: number): void {
-  b[i] = v >>> 8;
-  b[i + 1] = v;
-}
 
 /**
  * The Maximum Response Delay in milliseconds for a query's Maximum Response Code: the code

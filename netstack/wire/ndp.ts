@@ -38,6 +38,7 @@
 import { checksum, pseudoHeaderSum6, verifies } from "./checksum.ts";
 import { WireError } from "./errors.ts";
 import type { Ipv6AddressPair } from "./ipv6.ts";
+import { put16, put32, u16, u32 } from "./_bytes.ts";
 
 /** NDP ICMPv6 message types. */
 export const NdpType = {
@@ -156,26 +157,6 @@ export type NdpRepr =
 const F = NdpField;
 const T = NdpType;
 const O = NdpOptionType;
-
-function u16(b: Uint8Array, i: number): number {
-  return (b[i] << 8) | b[i + 1];
-}
-
-function u32(b: Uint8Array, i: number): number {
-  return ((b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]) >>> 0;
-}
-
-function put16(b: Uint8Array, i: number, v: number): void {
-  b[i] = v >>> 8;
-  b[i + 1] = v;
-}
-
-function put32(b: Uint8Array, i: number, v: number): void {
-  b[i] = v >>> 24;
-  b[i + 1] = v >>> 16;
-  b[i + 2] = v >>> 8;
-  b[i + 3] = v;
-}
 
 /** Fixed length of an NDP message type, or undefined for other types. */
 export function ndpFixedLength(type: number): number | undefined {

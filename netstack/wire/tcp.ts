@@ -36,6 +36,7 @@
 
 import { checksum, verifies } from "./checksum.ts";
 import { WireError } from "./errors.ts";
+import { put16, put32, u16, u32 } from "./_bytes.ts";
 
 /** Flag bits of the TCP header, tested bit by bit (`flags & TcpFlag.SYN`). */
 export const TcpFlag = {
@@ -131,26 +132,6 @@ const K = TcpOptionKind;
 
 function fail(reason: "truncated" | "bad-length" | "bad-checksum" | "malformed", detail?: string) {
   return new WireError("tcp", reason, detail);
-}
-
-function u16(b: Uint8Array, i: number): number {
-  return (b[i] << 8) | b[i + 1];
-}
-
-function u32(b: Uint8Array, i: number): number {
-  return ((b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]) >>> 0;
-}
-
-function put16(b: Uint8Array, i: number, v: number): void {
-  b[i] = v >>> 8;
-  b[i + 1] = v;
-}
-
-function put32(b: Uint8Array, i: number, v: number): void {
-  b[i] = v >>> 24;
-  b[i + 1] = v >>> 16;
-  b[i + 2] = v >>> 8;
-  b[i + 3] = v;
 }
 
 let _unchecked = false;

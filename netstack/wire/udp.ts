@@ -24,6 +24,7 @@
 
 import { checksum, verifies } from "./checksum.ts";
 import { WireError } from "./errors.ts";
+import { put16, u16 } from "./_bytes.ts";
 
 /** Length of the UDP header. */
 export const UDP_HEADER_LEN = 8;
@@ -58,15 +59,6 @@ export interface UdpEmitOptions {
 }
 
 const F = UdpField;
-
-function u16(b: Uint8Array, i: number): number {
-  return (b[i] << 8) | b[i + 1];
-}
-
-function put16(b: Uint8Array, i: number, v: number): void {
-  b[i] = v >>> 8;
-  b[i + 1] = v;
-}
 
 function checkUdpHeader(bytes: Uint8Array): number {
   if (bytes.length < UDP_HEADER_LEN) {
