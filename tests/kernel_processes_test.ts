@@ -141,3 +141,14 @@ Deno.test("exit status, stdout and stderr of a program", async () => {
   assert.equal(r.stderr, "to stderr\n");
   await assert.rejects(sys.start("no/such/program.ts"), /Cannot run/);
 });
+
+Deno.test("poll over a local socket and an INET socket: timeout, readiness from either, POLLNVAL", async () => {
+  await using sys = await boot();
+  const r = await sys.run(`${P}/poll_mixed.ts`);
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(r.stdout.trim().split("\n"), [
+    "timeout: count 0 after >=75ms",
+    "udp: count 1 revents 0,1",
+    "local: count 2 revents 1,32",
+  ]);
+});
