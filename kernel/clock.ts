@@ -4,6 +4,7 @@
  *
  * Times are milliseconds as floating-point numbers on a monotonic scale starting near 0.
  */
+import { clearImmediate, setImmediate } from "node:timers";
 
 /** A scheduled wake-up that can be cancelled. */
 export interface Timer {
@@ -19,14 +20,22 @@ export interface Clock {
   schedule(delayMs: number, fn: () => void): Timer;
 }
 
-/** Wall-clock time from `performance.now()` and `setTimeout`, for workers and tools. */
+/**
+ * Wall-clock time from `performance.now()` and `setTimeout`, for workers and tools. Zero-delay
+ * wake-ups use `setImmediate`: nested `setTimeout(fn, 0)` calls are clamped to 4 ms, which
+ * would put a 4 ms stall into every turn of a packet loop.
+ */
 export class RealClock implements Clock {
   now(): number {
     return performance.now();
   }
 
   schedule(delayMs: number, fn: () => void): Timer {
-    const id = setTimeout(fn, Math.max(0, delayMs));
+    if (delayMs <= 0) {
+      const id = setImmediate(fn);
+      return { cancel: () => clearImmediate(id) };
+    }
+    const id = setTimeout(fn, delayMs);
     return { cancel: () => clearTimeout(id) };
   }
 }

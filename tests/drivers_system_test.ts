@@ -20,7 +20,7 @@ function pair(a: "e1000" | "rtl8139" | "virtio", b: "e1000" | "rtl8139" | "virti
 async function pingAndTransfer(net: NetSetup, mb: number) {
   const logs: string[] = [];
   await using sys = await boot({ net, log: (l) => logs.push(l) });
-  const ping = await sys.run("ping", ["-c", "2", "-i", "0.1", "10.0.0.2"], {
+  const ping = await sys.run("ping", ["-c", "2", "-i", "0.1", "-W", "5", "10.0.0.2"], {
     host: "alpha",
     caps: ["net_raw"],
   });

@@ -31,6 +31,7 @@ import {
 } from "../wire/icmpv4.ts";
 import {
   decrementTtl,
+  emitIpv4,
   encodeIpv4,
   IpProtocol,
   IPV4_HEADER_LEN,
@@ -41,6 +42,7 @@ import {
 import { parseUdp } from "../wire/udp.ts";
 import { encodeIgmp, IGMP_ALL_ROUTERS, IGMP_ALL_SYSTEMS } from "../wire/igmp.ts";
 import { ArpCache } from "./arp_cache.ts";
+import { growFront } from "../link/headroom.ts";
 import { Reassembler, reassemblyKey4 } from "./reassembly.ts";
 import { RoutingTable4 } from "./routing.ts";
 import { IcmpRateLimiter } from "./icmp_rate.ts";
@@ -529,7 +531,10 @@ export class Ipv4Stack {
       payload: d.payload,
     };
     if (total <= mtu) {
-      this.#transmit(route, encodeIpv4(base), owner);
+      // Built with headroom: the header goes in front of the payload, in the same buffer.
+      const inPlace = growFront(d.payload, total - d.payload.length);
+      if (inPlace) emitIpv4(base, inPlace);
+      this.#transmit(route, inPlace ?? encodeIpv4(base), owner);
       return undefined;
     }
     if (d.dontFragment) return "EMSGSIZE";

@@ -33,8 +33,11 @@ export interface TcpListenerInit {
   isn: (now: number, peer: TcpPeer) => number;
   /** Sends a segment of any child connection (or a RST) towards `peer`. */
   emit: (seg: TcpRepr, peer: TcpPeer) => void;
-  /** Options for the connections created. */
-  options?: Partial<TcpConnectionOptions>;
+  /**
+   * Options for the connections created, or a function giving them per peer (so the MSS can
+   * follow the interface the SYN came in on).
+   */
+  options?: Partial<TcpConnectionOptions> | ((peer: TcpPeer) => Partial<TcpConnectionOptions>);
 }
 
 /** A connection handed out by {@link TcpListener.accept}. */
@@ -118,7 +121,9 @@ export class TcpListener {
       remotePort: peer.port,
       iss: this.#init.isn(now, peer),
       emit: (s) => this.#init.emit(s, peer),
-      options: this.#init.options,
+      options: typeof this.#init.options === "function"
+        ? this.#init.options(peer)
+        : this.#init.options,
     });
     conn.listen();
     conn.input(now, seg);

@@ -2,6 +2,7 @@
 import { pseudoHeaderSum4 } from "../wire/checksum.ts";
 import { emitUdp, UDP_HEADER_LEN } from "../wire/udp.ts";
 import { IpProtocol } from "../wire/ipv4.ts";
+import { allocPacket } from "../link/headroom.ts";
 
 /** A UDP datagram (header + `data`) from src:sport to dst:dport, checksummed. */
 export function buildUdp4(
@@ -12,7 +13,7 @@ export function buildUdp4(
   data: Uint8Array,
 ): Uint8Array {
   const len = UDP_HEADER_LEN + data.length;
-  const buf = new Uint8Array(len);
+  const buf = allocPacket(len);
   emitUdp({ srcPort: sport, dstPort: dport, payload: data }, buf, {
     pseudoSum: pseudoHeaderSum4(src, dst, IpProtocol.UDP, len),
   });
