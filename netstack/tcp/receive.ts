@@ -2,13 +2,15 @@
  * Receive buffer with bounded out-of-order reassembly (RFC 9293 §3.10.7.4 seventh step,
  * RFC 2018 SACK blocks).
  *
- * One byte ring of fixed capacity (SO_RCVBUF) holds the in-order bytes the application has not
+ * One byte ring of up to SO_RCVBUF bytes (grown as needed, released when empty) holds the
+ * in-order bytes the application has not
  * read yet followed by the receive window. Out-of-order bytes are written straight into their
  * place in the window and tracked as at most `maxRanges` sequence ranges, so memory never grows
  * past `capacity` plus a few small records whatever the peer sends.
  */
 
 import { seqAdd, seqGe, seqGt, seqLe, seqLt, seqMax, seqSub } from "./seqnum.ts";
+import { GrowableRing } from "./_ring.ts";
 
 /** What {@link ReceiveBuffer.insert} did with a segment. */
 export interface InsertResult {
@@ -32,8 +34,7 @@ interface Range {
 export class ReceiveBuffer {
   readonly capacity: number;
   readonly maxRanges: number;
-  #buf: Uint8Array | undefined;
-  #head = 0;
+  #ring: GrowableRing;
   #len = 0;
   #next = 0;
   #ranges: Range[] = [];
@@ -42,12 +43,18 @@ export class ReceiveBuffer {
   constructor(capacity: number, maxRanges = 16) {
     this.capacity = Math.max(1, Math.floor(capacity));
     this.maxRanges = maxRanges;
+    this.#ring = new GrowableRing(this.capacity);
+  }
+
+  /** Bytes of storage allocated now (grows with what is held, released when empty). */
+  get allocated(): number {
+    return this.#ring.allocated;
   }
 
   /** Set the sequence number of the next expected byte (RCV.NXT after the SYN). */
   reset(next: number): void {
     this.#next = next >>> 0;
-    this.#head = 0;
+    this.#ring.release();
     this.#len = 0;
     this.#ranges = [];
   }
@@ -123,17 +130,11 @@ export class ReceiveBuffer {
   read(max = Infinity): Uint8Array {
     const n = Math.max(0, Math.min(max, this.#len));
     const out = new Uint8Array(n);
-    if (n === 0 || !this.#buf) return out;
-    let pos = this.#head;
-    let done = 0;
-    while (done < n) {
-      const chunk = Math.min(n - done, this.capacity - pos);
-      out.set(this.#buf.subarray(pos, pos + chunk), done);
-      done += chunk;
-      pos = (pos + chunk) % this.capacity;
-    }
-    this.#head = pos;
+    if (n === 0) return out;
+    this.#ring.readAt(0, n, out);
+    this.#ring.advance(n);
     this.#len -= n;
+    if (this.#len === 0 && this.#ranges.length === 0) this.#ring.release();
     return out;
   }
 
@@ -170,14 +171,6 @@ export class ReceiveBuffer {
   }
 
   #put(off: number, bytes: Uint8Array): void {
-    const buf = (this.#buf ??= new Uint8Array(this.capacity));
-    let pos = (this.#head + this.#len + off) % this.capacity;
-    let done = 0;
-    while (done < bytes.length) {
-      const chunk = Math.min(bytes.length - done, this.capacity - pos);
-      buf.set(bytes.subarray(done, done + chunk), pos);
-      done += chunk;
-      pos = (pos + chunk) % this.capacity;
-    }
+    this.#ring.writeAt(this.#len + off, bytes);
   }
 }

@@ -1,19 +1,21 @@
 /**
  * Send buffer: a byte ring of fixed capacity (SO_SNDBUF) holding every byte from SND.UNA on.
  * Offset 0 is the oldest unacknowledged byte; the connection knows how many of the bytes are
- * already in flight (unacked) and which are still unsent. Storage is allocated on first write,
- * so idle or half-open connections cost no buffer memory.
+ * already in flight (unacked) and which are still unsent. Storage grows with what is held
+ * and is released when everything is acknowledged (see _ring.ts).
  */
+
+import { GrowableRing } from "./_ring.ts";
 
 /** Outgoing bytes of one connection, from the oldest unacknowledged one on. */
 export class SendBuffer {
   readonly capacity: number;
-  #buf: Uint8Array | undefined;
-  #head = 0;
+  #ring: GrowableRing;
   #len = 0;
 
   constructor(capacity: number) {
     this.capacity = Math.max(1, Math.floor(capacity));
+    this.#ring = new GrowableRing(this.capacity);
   }
 
   /** Bytes held (unacknowledged plus unsent). */
@@ -26,19 +28,16 @@ export class SendBuffer {
     return this.capacity - this.#len;
   }
 
+  /** Bytes of storage allocated now. */
+  get allocated(): number {
+    return this.#ring.allocated;
+  }
+
   /** Append as much of `data` as fits; returns the number of bytes taken (0 when full). */
   write(data: Uint8Array): number {
     const n = Math.min(data.length, this.free);
     if (n === 0) return 0;
-    const buf = (this.#buf ??= new Uint8Array(this.capacity));
-    let pos = (this.#head + this.#len) % this.capacity;
-    let done = 0;
-    while (done < n) {
-      const chunk = Math.min(n - done, this.capacity - pos);
-      buf.set(data.subarray(done, done + chunk), pos);
-      done += chunk;
-      pos = (pos + chunk) % this.capacity;
-    }
+    this.#ring.writeAt(this.#len, data.subarray(0, n));
     this.#len += n;
     return n;
   }
@@ -48,29 +47,21 @@ export class SendBuffer {
     const start = Math.max(0, Math.min(offset, this.#len));
     const n = Math.max(0, Math.min(len, this.#len - start));
     const out = new Uint8Array(n);
-    if (n === 0 || !this.#buf) return out;
-    let pos = (this.#head + start) % this.capacity;
-    let done = 0;
-    while (done < n) {
-      const chunk = Math.min(n - done, this.capacity - pos);
-      out.set(this.#buf.subarray(pos, pos + chunk), done);
-      done += chunk;
-      pos = (pos + chunk) % this.capacity;
-    }
+    this.#ring.readAt(start, n, out);
     return out;
   }
 
   /** Drop the `n` oldest bytes (they were acknowledged). */
   consume(n: number): void {
     const k = Math.max(0, Math.min(n, this.#len));
-    this.#head = (this.#head + k) % this.capacity;
+    this.#ring.advance(k);
     this.#len -= k;
-    if (this.#len === 0) this.#head = 0;
+    if (this.#len === 0) this.#ring.release();
   }
 
   /** Drop everything (connection reset). */
   clear(): void {
-    this.#head = 0;
     this.#len = 0;
+    this.#ring.release();
   }
 }

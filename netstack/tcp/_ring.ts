@@ -1,0 +1,77 @@
+/**
+ * The byte storage behind the send and receive buffers: a ring that starts small, doubles as
+ * data arrives (up to the buffer's capacity) and is released when empty, so memory follows the
+ * data actually queued rather than SO_SNDBUF/SO_RCVBUF (10,000 idle connections stay cheap).
+ */
+
+/** Smallest storage allocated. */
+export const MIN_RING = 4096;
+
+/** A growable byte ring addressed by offset from its head. */
+export class GrowableRing {
+  #buf: Uint8Array | undefined;
+  #head = 0;
+
+  constructor(readonly capacity: number) {}
+
+  /** Bytes of storage currently allocated. */
+  get allocated(): number {
+    return this.#buf?.length ?? 0;
+  }
+
+  /** Make room for offsets [0, extent) from the head, keeping what is stored. */
+  ensure(extent: number): Uint8Array {
+    const cur = this.#buf;
+    if (cur && cur.length >= extent) return cur;
+    let size = cur ? cur.length : Math.min(MIN_RING, this.capacity);
+    while (size < extent) size = Math.min(size * 2, this.capacity);
+    const next = new Uint8Array(size);
+    if (cur) {
+      next.set(cur.subarray(this.#head), 0);
+      next.set(cur.subarray(0, this.#head), cur.length - this.#head);
+    }
+    this.#buf = next;
+    this.#head = 0;
+    return next;
+  }
+
+  /** Store `data` at `offset` from the head (room must have been ensured). */
+  writeAt(offset: number, data: Uint8Array): void {
+    const buf = this.ensure(offset + data.length);
+    const size = buf.length;
+    let pos = (this.#head + offset) % size;
+    let done = 0;
+    while (done < data.length) {
+      const chunk = Math.min(data.length - done, size - pos);
+      buf.set(data.subarray(done, done + chunk), pos);
+      done += chunk;
+      pos = (pos + chunk) % size;
+    }
+  }
+
+  /** Copy `n` bytes from `offset` after the head into `out` at `at`. */
+  readAt(offset: number, n: number, out: Uint8Array, at = 0): void {
+    const buf = this.#buf;
+    if (!buf || n === 0) return;
+    const size = buf.length;
+    let pos = (this.#head + offset) % size;
+    let done = 0;
+    while (done < n) {
+      const chunk = Math.min(n - done, size - pos);
+      out.set(buf.subarray(pos, pos + chunk), at + done);
+      done += chunk;
+      pos = (pos + chunk) % size;
+    }
+  }
+
+  /** Move the head forward by `n` bytes. */
+  advance(n: number): void {
+    if (this.#buf) this.#head = (this.#head + n) % this.#buf.length;
+  }
+
+  /** Give the storage back (nothing is held). */
+  release(): void {
+    this.#buf = undefined;
+    this.#head = 0;
+  }
+}
