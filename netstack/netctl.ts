@@ -4,7 +4,8 @@
  */
 import type { NetCtl, SocketInfo } from "../kernel/bus/messages.ts";
 import { ErrnoError } from "../kernel/errno.ts";
-import { parseCidr4, parseIPv4, parseMac } from "./wire/addr.ts";
+import { parseCidr4, parseIPv4, parseIPv6, parseMac } from "./wire/addr.ts";
+import { parseCidr6 } from "./ip6/addr6.ts";
 import type { NetworkTask } from "./network_task.ts";
 import type { InetSocket } from "./sockets/socket.ts";
 
@@ -19,6 +20,15 @@ export function runNetctl(task: NetworkTask, req: NetCtl): unknown {
     case "ifaces":
       return task.interfaces.map((i) => i.info());
     case "ifaddr": {
+      if (req.cidr.includes(":")) {
+        const c6 = parseCidr6(req.cidr);
+        if (!c6) throw new ErrnoError("EINVAL", `Bad address ${req.cidr}`);
+        const i = iface(req.iface);
+        if (req.action === "add") task.ipv6.addAddress(i, c6.addr, c6.prefixLen);
+        else task.ipv6.removeAddress(i, c6.addr, c6.prefixLen);
+        task.rearm();
+        return null;
+      }
       const c = parseCidr4(req.cidr);
       if (!c) throw new ErrnoError("EINVAL", `Bad address ${req.cidr}`);
       const i = iface(req.iface);
@@ -34,12 +44,32 @@ export function runNetctl(task: NetworkTask, req: NetCtl): unknown {
         }
         i.mtu = req.mtu;
       }
-      if (req.up !== undefined) i.up = req.up;
+      if (req.up !== undefined) {
+        const wasUp = i.up;
+        i.up = req.up;
+        if (req.up && !wasUp) task.ipv6.linkUp(i); // DAD again, solicit routers
+        task.rearm();
+      }
       return null;
     }
     case "routes":
-      return task.ipv4.routeList();
+      return [...task.ipv4.routeList(), ...task.ipv6.routeList()];
     case "route": {
+      if (req.dest.includes(":") || req.dest === "default6" || req.gateway?.includes(":")) {
+        const dest = req.dest === "default" || req.dest === "default6"
+          ? { addr: new Uint8Array(16), prefixLen: 0 }
+          : parseCidr6(req.dest);
+        if (!dest) throw new ErrnoError("EINVAL", `Bad destination ${req.dest}`);
+        const gw = req.gateway === undefined ? undefined : parseIPv6(req.gateway);
+        if (req.gateway !== undefined && !gw) {
+          throw new ErrnoError("EINVAL", `Bad gateway ${req.gateway}`);
+        }
+        const dev6 = req.iface === undefined ? undefined : iface(req.iface);
+        if (req.action === "add") {
+          task.ipv6.addRoute(dest.addr, dest.prefixLen, gw, dev6, req.metric ?? 1024);
+        } else task.ipv6.removeRoute(dest.addr, dest.prefixLen, gw, dev6);
+        return null;
+      }
       const dest = req.dest === "default" ? { addr: 0, prefixLen: 0 } : parseCidr4(req.dest);
       if (!dest) throw new ErrnoError("EINVAL", `Bad destination ${req.dest}`);
       const gateway = req.gateway === undefined ? 0 : parseIPv4(req.gateway);
@@ -51,8 +81,24 @@ export function runNetctl(task: NetworkTask, req: NetCtl): unknown {
       return null;
     }
     case "neigh":
-      return task.ipv4.neighbourList();
+      return [...task.ipv4.neighbourList(), ...task.ipv6.neighbourList()];
     case "neighset": {
+      if (req.addr.includes(":")) {
+        const a6 = parseIPv6(req.addr);
+        if (!a6) throw new ErrnoError("EINVAL", `Bad address ${req.addr}`);
+        if (req.action === "del") {
+          if (!task.ipv6.neighbours.remove(a6)) {
+            throw new ErrnoError("ENOENT", `No neighbour entry for ${req.addr}`);
+          }
+          return null;
+        }
+        const mac6 = req.mac === undefined ? undefined : parseMac(req.mac);
+        if (!mac6) throw new ErrnoError("EINVAL", `Bad MAC ${req.mac}`);
+        const dev6 = req.iface ? iface(req.iface) : task.route6(a6)?.iface;
+        if (!dev6) throw new ErrnoError("ENETUNREACH", `No interface for ${req.addr}`);
+        task.ipv6.neighbours.addStatic(dev6, a6, mac6);
+        return null;
+      }
       const addr = parseIPv4(req.addr);
       if (addr === undefined) throw new ErrnoError("EINVAL", `Bad address ${req.addr}`);
       if (req.action === "del") return task.ipv4.removeNeighbour(addr), null;
@@ -82,7 +128,7 @@ function socketInfo(s: InetSocket): SocketInfo {
   const fmt = (a: () => { family: number; addr?: string; port?: number }) => {
     try {
       const x = a();
-      return `${x.addr}:${x.port || "*"}`;
+      return x.family === 10 ? `[${x.addr}]:${x.port || "*"}` : `${x.addr}:${x.port || "*"}`;
     } catch {
       return "*:*";
     }

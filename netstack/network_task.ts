@@ -1,6 +1,6 @@
 /**
  * The NetworkTask (SerenityOS's Kernel/Net/NetworkTask.cpp): receives frames from every
- * interface, drains them in batches, dispatches by EtherType to ARP and IPv4, hands datagrams to
+ * interface, drains them in batches, dispatches by EtherType to ARP, IPv4 and IPv6, hands datagrams to
  * sockets, and runs the periodic work (ARP and reassembly aging, TCP timers) through the Clock.
  * Malformed frames are counted by reason and dropped; nothing here throws on bad input.
  */
@@ -26,7 +26,12 @@ import {
 } from "./wire/ethernet.ts";
 import { Ipv4Stack } from "./ip/ipv4_stack.ts";
 import { runNetctl } from "./netctl.ts";
+import { growFront } from "./link/headroom.ts";
 import { TcpIpv4 } from "./tcp_ipv4.ts";
+import { Ipv6Stack } from "./ip6/ipv6_stack.ts";
+import type { Ipv6Send, Route6, Route6Constraint, SendOwner6, Stack6 } from "./ip6/stack6.ts";
+import { Udp6Socket } from "./udp/udp6_socket.ts";
+import { Raw6Socket } from "./sockets/raw6_socket.ts";
 
 /** How a NetworkTask is set up. */
 export interface NetworkTaskOptions {
@@ -37,16 +42,20 @@ export interface NetworkTaskOptions {
   forwarding?: boolean;
   /** Seed for ISNs, IP identification and ephemeral choices (tests use a fixed one). */
   seed?: number;
+  /** Bring IPv6 up on every interface as it is added (default true). */
+  ipv6?: boolean;
 }
 
 /** The network stack of one host. */
-export class NetworkTask implements Stack, SocketHost {
+export class NetworkTask implements Stack, Stack6, SocketHost {
   readonly clock: Clock;
   readonly name: string;
   readonly ports = new PortTable();
   readonly counters = new Map<string, number>();
   readonly interfaces: NetInterface[] = [];
   readonly ipv4: Ipv4Stack;
+  readonly ipv6: Ipv6Stack;
+  readonly #ipv6Auto: boolean;
   readonly #sockets = new Map<number, InetSocket>();
   #nextSid = 1;
   #rxQueue: Array<[NetInterface, Uint8Array]> = [];
@@ -58,7 +67,11 @@ export class NetworkTask implements Stack, SocketHost {
     this.clock = opts.clock;
     this.name = opts.name;
     this.ipv4 = new Ipv4Stack(this, { forwarding: opts.forwarding ?? false, seed: opts.seed ?? 1 });
-    this.ipv4.tcp = new TcpIpv4(this, opts.seed ?? 0);
+    const tcp = new TcpIpv4(this, opts.seed ?? 0);
+    this.ipv4.tcp = tcp;
+    this.ipv6 = new Ipv6Stack(this, { forwarding: opts.forwarding ?? false, seed: opts.seed ?? 1 });
+    this.ipv6.tcp = tcp;
+    this.#ipv6Auto = opts.ipv6 ?? true;
     const lo = this.addInterface({
       name: "lo",
       driver: "loopback",
@@ -74,6 +87,7 @@ export class NetworkTask implements Stack, SocketHost {
   addInterface(opts: InterfaceOptions): NetInterface {
     const iface = new NetInterface(this.interfaces.length + 1, opts, (i, f) => this.#enqueue(i, f));
     this.interfaces.push(iface);
+    if (this.#ipv6Auto || iface.loopback) this.ipv6.ifaceUp(iface);
     return iface;
   }
 
@@ -106,6 +120,9 @@ export class NetworkTask implements Stack, SocketHost {
     const dst = eth.dst;
     const forUs = iface.loopback || (dst[0] & 1) === 1 || equalMac(dst, iface.mac);
     if (!forUs) return iface.dropRx("eth: not-for-us");
+    if (dst[0] === 0x33 && dst[1] === 0x33 && !iface.loopback && !joinedMac6(iface, dst)) {
+      return iface.dropRx("eth: multicast-not-joined");
+    }
     try {
       switch (eth.ethertype) {
         case ETHERTYPE_ARP:
@@ -113,7 +130,7 @@ export class NetworkTask implements Stack, SocketHost {
         case ETHERTYPE_IPV4:
           return this.ipv4.input(iface, eth.payload, (dst[0] & 1) === 1);
         case ETHERTYPE_IPV6:
-          return iface.dropRx("ipv6: not-enabled");
+          return this.ipv6.input(iface, eth.payload, (dst[0] & 1) === 1);
         default:
           return iface.dropRx("eth: unknown-ethertype");
       }
@@ -137,12 +154,16 @@ export class NetworkTask implements Stack, SocketHost {
 
   /** Build and send one Ethernet frame around an already-built payload. */
   sendFrame(iface: NetInterface, dstMac: Uint8Array, ethertype: number, payload: Uint8Array): void {
-    const frame = new Uint8Array(ETHERNET_HEADER_LEN + payload.length);
+    // A payload built with headroom (link/headroom.ts) gets its header in place: no copy.
+    let frame = growFront(payload, ETHERNET_HEADER_LEN);
+    if (!frame) {
+      frame = new Uint8Array(ETHERNET_HEADER_LEN + payload.length);
+      frame.set(payload, ETHERNET_HEADER_LEN);
+    }
     frame.set(dstMac, 0);
     frame.set(iface.mac, 6);
     frame[12] = ethertype >>> 8;
     frame[13] = ethertype & 255;
-    frame.set(payload, ETHERNET_HEADER_LEN);
     iface.transmit(frame);
   }
 
@@ -161,12 +182,15 @@ export class NetworkTask implements Stack, SocketHost {
   /** Run every protocol's timers that are due, then re-arm. */
   poll(): void {
     this.ipv4.poll(this.clock.now());
+    this.ipv6.poll(this.clock.now());
     this.rearm();
   }
 
   /** Re-arm the single timer at the earliest deadline any protocol needs. */
   rearm(): void {
-    const at = this.ipv4.nextDeadline();
+    const a4 = this.ipv4.nextDeadline();
+    const a6 = this.ipv6.nextDeadline();
+    const at = a4 === undefined ? a6 : a6 === undefined ? a4 : Math.min(a4, a6);
     if (at !== undefined) this.wakeAt(Math.max(at, this.clock.now()));
   }
 
@@ -195,11 +219,42 @@ export class NetworkTask implements Stack, SocketHost {
     this.ipv4.joinGroup(iface, group, join);
   }
 
+  // ---- Stack6 (what IPv6 sockets use) ----
+
+  route6(dst: Uint8Array, c?: Route6Constraint): Route6 | undefined {
+    return this.ipv6.route(dst, c);
+  }
+
+  output6(route: Route6, d: Ipv6Send, owner?: SendOwner6): ErrnoCode | undefined {
+    const r = this.ipv6.output(route, d, owner);
+    this.ipv4.flush();
+    this.rearm();
+    return r;
+  }
+
+  isLocal6(addr: Uint8Array): boolean {
+    return this.ipv6.isLocal(addr);
+  }
+
+  ifaceByIndex(index: number): NetInterface | undefined {
+    return this.interfaces.find((i) => i.index === index);
+  }
+
+  joinGroup6(iface: NetInterface, group: Uint8Array, join: boolean): void {
+    this.ipv6.joinGroup(iface, group, join);
+    this.rearm();
+  }
+
+  get hopLimit6(): number {
+    return this.ipv6.hopLimit;
+  }
+
   // ---- SocketHost (what the kernel reaches through the service) ----
 
   createSocket(domain: number, type: number, protocol: number): InetSocket {
+    if (domain === abi.AF_INET6) return this.#createSocket6(type, protocol);
     if (domain !== abi.AF_INET) {
-      throw new ErrnoError("EAFNOSUPPORT", "IPv6 sockets are not available yet");
+      throw new ErrnoError("EAFNOSUPPORT", "Cannot create socket: unsupported address family");
     }
     const sid = this.#nextSid++;
     let s: InetSocket;
@@ -230,6 +285,35 @@ export class NetworkTask implements Stack, SocketHost {
     return s;
   }
 
+  #createSocket6(type: number, protocol: number): InetSocket {
+    let s: InetSocket;
+    switch (type) {
+      case abi.SOCK_DGRAM:
+        if (protocol !== 0 && protocol !== abi.IPPROTO_UDP) {
+          throw new ErrnoError("EPROTONOSUPPORT", "Cannot create datagram socket");
+        }
+        s = new Udp6Socket(this.#nextSid++, this);
+        break;
+      case abi.SOCK_RAW:
+        if (protocol !== abi.IPPROTO_ICMPV6) {
+          throw new ErrnoError("EPROTONOSUPPORT", "Cannot create raw socket: only ICMPv6");
+        }
+        s = new Raw6Socket(this.#nextSid++, this, protocol);
+        this.ipv6.raw.add(s as Raw6Socket);
+        break;
+      case abi.SOCK_STREAM:
+        if (protocol !== 0 && protocol !== abi.IPPROTO_TCP) {
+          throw new ErrnoError("EPROTONOSUPPORT", "Cannot create stream socket");
+        }
+        s = (this.ipv4.tcp as TcpIpv4).createSocket6(this.#nextSid++);
+        break;
+      default:
+        throw new ErrnoError("ESOCKTNOSUPPORT", "Cannot create socket");
+    }
+    this.#sockets.set(s.sid, s);
+    return s;
+  }
+
   adopt(s: InetSocket): void {
     this.#sockets.set(s.sid, s);
   }
@@ -247,6 +331,7 @@ export class NetworkTask implements Stack, SocketHost {
     const s = this.#sockets.get(sid);
     this.#sockets.delete(sid);
     if (s instanceof RawSocket) this.ipv4.raw.delete(s);
+    if (s instanceof Raw6Socket) this.ipv6.raw.delete(s);
   }
 
   /** Every open socket (netstat). */
@@ -257,6 +342,15 @@ export class NetworkTask implements Stack, SocketHost {
   netctl(req: NetCtl): unknown {
     return runNetctl(this, req);
   }
+}
+
+/** True if `mac` (33:33:…) is the MAC of an IPv6 group `iface` joined (RFC 2464 §7). */
+function joinedMac6(iface: NetInterface, mac: Uint8Array): boolean {
+  for (const g of iface.groups6.values()) {
+    const a = g.addr;
+    if (a[12] === mac[2] && a[13] === mac[3] && a[14] === mac[4] && a[15] === mac[5]) return true;
+  }
+  return false;
 }
 
 function equalMac(a: Uint8Array, b: Uint8Array): boolean {

@@ -1,8 +1,9 @@
 /**
- * TCP over IPv4: demultiplexes segments to connections and listeners (RST for strays, RFC 9293
+ * TCP over IPv4 and IPv6: demultiplexes segments to connections and listeners (RST for strays, RFC 9293
  * §3.10.7.1), turns connections' segments into checksummed IPv4 datagrams, and runs their
  * timers from the NetworkTask's single wake-up. Closed sockets' connections live on (FIN-WAIT,
- * TIME-WAIT) until the state machine reaches CLOSED.
+ * TIME-WAIT) until the state machine reaches CLOSED. Addresses are numbers (IPv4) or 16-byte
+ * arrays (IPv6); an AF_INET6 socket talking to an IPv4 peer uses the IPv4 path (v4-mapped).
  */
 import type { ErrnoCode } from "../kernel/errno.ts";
 import type { NetInterface } from "./link/interface.ts";
@@ -16,24 +17,34 @@ import {
   TcpListener,
 } from "./tcp/mod.ts";
 import type { TcpLayer } from "./tcp_layer.ts";
-import { pseudoHeaderSum4 } from "./wire/checksum.ts";
+import { allocPacket, HEADROOM_IPV4, HEADROOM_IPV6 } from "./link/headroom.ts";
+import { pseudoHeaderSum4, pseudoHeaderSum6 } from "./wire/checksum.ts";
+import { parseIPv6 } from "./wire/addr.ts";
+import { equal6, isUnspecified6, isV4Mapped, key6, mappedFromV4 } from "./ip6/addr6.ts";
+import type { Tcp6Layer } from "./ip6/ipv6_stack.ts";
+import { clampMss } from "./ip6/tcp_mss_clamp.ts";
 import { IpProtocol, type Ipv4Repr } from "./wire/ipv4.ts";
 import { emitTcp, parseTcp, tcpLength, type TcpRepr } from "./wire/tcp.ts";
+
+/** An IPv4 (number) or IPv6 (16 bytes) address. */
+export type TcpAddr = number | Uint8Array;
 
 interface Entry {
   key: string;
   conn: TcpConnection;
   sock?: TcpSocket;
-  local: number;
-  remote: number;
+  local: TcpAddr;
+  remote: TcpAddr;
   ttl: number;
+  /** Interface index for a link-local IPv6 peer. */
+  scope: number;
 }
 
 /** Most connections (established and lingering) one host keeps; beyond, new ones are refused. */
 export const MAX_TCP_CONNECTIONS = 65536;
 
 /** The TCP layer of one host. */
-export class TcpIpv4 implements TcpLayer {
+export class TcpIpv4 implements TcpLayer, Tcp6Layer {
   #conns = new Map<string, Entry>();
   #listeners = new Map<number, TcpSocket[]>();
   #isn: IsnGenerator;
@@ -58,8 +69,14 @@ export class TcpIpv4 implements TcpLayer {
     return new TcpSocket(sid, this);
   }
 
-  #options(sock: TcpSocket, mtu: number): Partial<TcpConnectionOptions> {
-    const mss = Math.min(mtu - 40, sock.maxseg ?? Infinity);
+  /** A new AF_INET6 TCP socket. */
+  createSocket6(sid: number): TcpSocket {
+    return new TcpSocket(sid, this, 10);
+  }
+
+  #options(sock: TcpSocket, mtu: number, v6 = false): Partial<TcpConnectionOptions> {
+    // An IPv4 datagram tops out at 65535 bytes: 65495 is the largest MSS (as on Linux lo).
+    const mss = Math.min(mtu - (v6 ? 60 : 40), 65495, sock.maxseg ?? Infinity);
     return {
       mss,
       sndBuf: sock.opts.sndbuf,
@@ -74,19 +91,23 @@ export class TcpIpv4 implements TcpLayer {
 
   /** Start listening on `sock`'s port. */
   listen(sock: TcpSocket, backlog: number): TcpListener {
-    const mtu = Math.max(
-      ...this.task.interfaces.filter((i) => !i.loopback).map((i) => i.mtu),
-      1500,
-    );
+    // Our MSS follows the interface that leads back to the peer (65495 over loopback).
+    const mtuTo = (remote: TcpAddr, scope: number) =>
+      (typeof remote === "number"
+        ? this.task.route4(remote)?.iface.mtu
+        : this.task.route6(remote, { scopeId: scope })?.iface.mtu) ?? 1500;
     const listener = new TcpListener({
       localPort: sock.localPort,
       backlog,
       isn: (now, peer) => this.#isn.next(now, `${peer.key}|${peer.port}|${sock.localPort}`),
       emit: (seg, peer) => {
-        const [remote, local] = peer.key.split(">").map(Number);
-        this.#send(local, remote, seg, sock.opts.ttl);
+        const p = parsePeerKey(peer.key);
+        this.#send(p.local, p.remote, seg, hops(sock), p.scope);
       },
-      options: this.#options(sock, mtu),
+      options: (peer) => {
+        const p = parsePeerKey(peer.key);
+        return this.#options(sock, mtuTo(p.remote, p.scope), typeof p.remote !== "number");
+      },
     });
     const list = this.#listeners.get(sock.localPort) ?? [];
     list.push(sock);
@@ -94,9 +115,12 @@ export class TcpIpv4 implements TcpLayer {
     return listener;
   }
 
-  /** Active open for `sock` (addresses and ports already set). */
+  /** Active open for `sock` (addresses and ports already set; IPv6 when `sock.remote6` is). */
   connect(sock: TcpSocket, mtu: number): TcpConnection {
-    const key = keyOf(sock.remoteAddr, sock.remotePort, sock.localAddr, sock.localPort);
+    const v6 = sock.remote6 !== undefined && !isV4Mapped(sock.remote6);
+    const local: TcpAddr = v6 ? sock.local6! : sock.localAddr;
+    const remote: TcpAddr = v6 ? sock.remote6! : sock.remoteAddr;
+    const key = keyOf(remote, sock.remotePort, local, sock.localPort);
     const old = this.#conns.get(key);
     if (old) {
       if (old.conn.state !== "TIME-WAIT") throw new Error("connection exists");
@@ -109,16 +133,17 @@ export class TcpIpv4 implements TcpLayer {
       remotePort: sock.remotePort,
       iss,
       tsOffset: this.#isn.next(now, `ts|${key}`),
-      emit: (seg) => this.#send(sock.localAddr, sock.remoteAddr, seg, sock.opts.ttl),
-      options: this.#options(sock, mtu),
+      emit: (seg) => this.#send(local, remote, seg, hops(sock), sock.remoteScope),
+      options: this.#options(sock, mtu, v6),
     });
     this.#conns.set(key, {
       key,
       conn,
       sock,
-      local: sock.localAddr,
-      remote: sock.remoteAddr,
-      ttl: sock.opts.ttl,
+      local,
+      remote,
+      ttl: hops(sock),
+      scope: sock.remoteScope,
     });
     conn.connect(now);
     this.#rearm();
@@ -127,11 +152,22 @@ export class TcpIpv4 implements TcpLayer {
 
   /** Wrap a connection the listener completed into a new socket. */
   adoptAccepted(listener: TcpSocket, conn: TcpConnection, peerKey: string): TcpSocket {
-    const [remote, local] = peerKey.split(">").map(Number);
+    const { remote, local, scope } = parsePeerKey(peerKey);
     const child = new TcpSocket(this.task.allocateSid(), this);
-    child.localAddr = local;
+    child.family = listener.family;
+    if (typeof local === "number" && typeof remote === "number") {
+      child.localAddr = local;
+      child.remoteAddr = remote;
+      if (child.family === 10) {
+        child.local6 = mappedFromV4(local);
+        child.remote6 = mappedFromV4(remote);
+      }
+    } else {
+      child.local6 = local as Uint8Array;
+      child.remote6 = remote as Uint8Array;
+      child.remoteScope = scope;
+    }
     child.localPort = listener.localPort;
-    child.remoteAddr = remote;
     child.remotePort = conn.remotePort;
     child.sharesPort = true;
     child.conn = conn;
@@ -140,7 +176,7 @@ export class TcpIpv4 implements TcpLayer {
     Object.assign(child.opts, listener.opts);
     for (const o of listener.owners) child.owners.add(o);
     const key = keyOf(remote, conn.remotePort, local, listener.localPort);
-    this.#conns.set(key, { key, conn, sock: child, local, remote, ttl: listener.opts.ttl });
+    this.#conns.set(key, { key, conn, sock: child, local, remote, ttl: hops(listener), scope });
     return child;
   }
 
@@ -176,8 +212,12 @@ export class TcpIpv4 implements TcpLayer {
   }
 
   input4(iface: NetInterface, ip: Ipv4Repr, _datagram: Uint8Array): void {
+    // Over loopback nothing can corrupt a segment: no checksum is computed or checked (as
+    // Linux's lo does with CHECKSUM_UNNECESSARY).
     const seg = parseTcp(ip.payload, {
-      pseudoSum: pseudoHeaderSum4(ip.src, ip.dst, IpProtocol.TCP, ip.payload.length),
+      pseudoSum: iface.loopback
+        ? undefined
+        : pseudoHeaderSum4(ip.src, ip.dst, IpProtocol.TCP, ip.payload.length),
     });
     const now = this.task.clock.now();
     const key = keyOf(ip.src, seg.srcPort, ip.dst, seg.dstPort);
@@ -195,7 +235,7 @@ export class TcpIpv4 implements TcpLayer {
       return;
     }
     const l = this.#listeners.get(seg.dstPort)?.find((s) =>
-      s.localAddr === 0 || s.localAddr === ip.dst
+      (s.localAddr === 0 || s.localAddr === ip.dst) && !(s.family === 10 && s.opts.v6only)
     );
     if (l?.listener) {
       if (this.#conns.size >= MAX_TCP_CONNECTIONS) return iface.dropRx("tcp: table-full");
@@ -209,20 +249,101 @@ export class TcpIpv4 implements TcpLayer {
     if (rst) this.#send(ip.dst, ip.src, rst, 64);
   }
 
-  #send(src: number, dst: number, seg: TcpRepr, ttl: number) {
-    const route = this.task.route4(dst);
-    if (!route) return this.task.count("tcp: no-route");
-    const len = tcpLength(seg);
-    const buf = new Uint8Array(len);
-    emitTcp(seg, buf, { pseudoSum: pseudoHeaderSum4(src, dst, IpProtocol.TCP, len) });
-    this.task.ipv4.output(route, {
-      src,
-      dst,
-      protocol: IpProtocol.TCP,
-      ttl,
-      payload: buf,
-      dontFragment: true,
+  /** A TCP segment arrived over IPv6. */
+  input6(iface: NetInterface, src: Uint8Array, dst: Uint8Array, payload: Uint8Array): void {
+    const seg = parseTcp(payload, {
+      pseudoSum: pseudoHeaderSum6(src, dst, IpProtocol.TCP, payload.length),
     });
+    const now = this.task.clock.now();
+    const key = keyOf(src, seg.srcPort, dst, seg.dstPort);
+    let e = this.#conns.get(key);
+    if (e && e.conn.acceptsNewSyn(seg) && this.#listeners.has(seg.dstPort)) {
+      this.#conns.delete(key);
+      e = undefined;
+    }
+    if (e) {
+      e.conn.input(now, seg);
+      e.sock?.wq.wake();
+      if (e.conn.state === "CLOSED" && !e.sock) this.#conns.delete(key);
+      this.#rearm();
+      return;
+    }
+    const l = this.#listeners.get(seg.dstPort)?.find((s) =>
+      s.family === 10 && (s.local6 === undefined || isUnspecified6(s.local6) ||
+        equal6(s.local6, dst))
+    );
+    const scope = (src[0] === 0xfe && (src[1] & 0xc0) === 0x80) ? iface.index : 0;
+    if (l?.listener) {
+      if (this.#conns.size >= MAX_TCP_CONNECTIONS) return iface.dropRx("tcp: table-full");
+      l.listener.input(now, seg, { key: peerKey6(src, dst, scope), port: seg.srcPort });
+      l.wq.wake();
+      this.#rearm();
+      return;
+    }
+    this.task.count("tcp: no-socket");
+    const rst = resetReplyFor(seg);
+    if (rst) this.#send(dst, src, rst, 64, scope);
+  }
+
+  #send(src: TcpAddr, dst: TcpAddr, seg: TcpRepr, ttl: number, scope = 0) {
+    const len = tcpLength(seg);
+    const buf = allocPacket(len, typeof dst === "number" ? HEADROOM_IPV4 : HEADROOM_IPV6);
+    if (typeof src === "number" && typeof dst === "number") {
+      const route = this.task.route4(dst);
+      if (!route) return this.task.count("tcp: no-route");
+      emitTcp(seg, buf, {
+        pseudoSum: route.iface.loopback
+          ? undefined
+          : pseudoHeaderSum4(src, dst, IpProtocol.TCP, len),
+      });
+      this.task.ipv4.output(route, {
+        src,
+        dst,
+        protocol: IpProtocol.TCP,
+        ttl,
+        payload: buf,
+        dontFragment: true,
+      });
+      return;
+    }
+    const s6 = src as Uint8Array;
+    const d6 = dst as Uint8Array;
+    const route = this.task.route6(d6, { scopeId: scope });
+    if (!route) return this.task.count("tcp: no-route");
+    emitTcp(seg, buf, { pseudoSum: pseudoHeaderSum6(s6, d6, IpProtocol.TCP, len) });
+    this.task.ipv6.output(route, {
+      src: s6,
+      dst: d6,
+      nextHeader: IpProtocol.TCP,
+      hopLimit: ttl,
+      payload: buf,
+    });
+  }
+
+  /** An ICMPv6 error about a segment we sent to ([dst], dport) from sport. */
+  icmpError6(dst: Uint8Array, sport: number, dport: number, code: ErrnoCode): void {
+    for (const e of this.#conns.values()) {
+      if (typeof e.remote === "number" || !equal6(e.remote, dst)) continue;
+      if (e.conn.localPort !== sport || e.conn.remotePort !== dport) continue;
+      if (
+        e.conn.state === "SYN-SENT" &&
+        (code === "ECONNREFUSED" || code === "EHOSTUNREACH" || code === "ENETUNREACH")
+      ) {
+        if (e.sock) e.sock.setError(code);
+        e.conn.abort();
+        e.sock?.wq.wake();
+      }
+    }
+  }
+
+  /** The path MTU towards `dst` fell to `mtu`: segments of its connections shrink to fit. */
+  pathMtu6(dst: Uint8Array, mtu: number): void {
+    for (const e of this.#conns.values()) {
+      if (typeof e.remote === "number" || !equal6(e.remote, dst)) continue;
+      if (clampMss(e.conn, mtu - 60 - TCP_TIMESTAMP_OPTION_ROOM)) {
+        this.task.count("tcp: mss-clamped");
+      }
+    }
   }
 
   icmpError4(dst: number, sport: number, dport: number, code: ErrnoCode, _mtu: number): void {
@@ -281,6 +402,33 @@ export class TcpIpv4 implements TcpLayer {
   }
 }
 
-function keyOf(remote: number, rport: number, local: number, lport: number): string {
-  return `${remote}:${rport}:${local}:${lport}`;
+/** Room left for the timestamp option when sizing segments to a path MTU. */
+const TCP_TIMESTAMP_OPTION_ROOM = 12;
+
+function keyOf(remote: TcpAddr, rport: number, local: TcpAddr, lport: number): string {
+  const f = (a: TcpAddr) => typeof a === "number" ? String(a) : `[${key6(a)}]`;
+  return `${f(remote)}:${rport}:${f(local)}:${lport}`;
+}
+
+/** Listener peer key for an IPv6 peer: "6|remote|local|scope". */
+function peerKey6(remote: Uint8Array, local: Uint8Array, scope: number): string {
+  return `6|${key6(remote)}|${key6(local)}|${scope}`;
+}
+
+/** Undo `${remote}>${local}` (IPv4) or {@link peerKey6}. */
+function parsePeerKey(k: string): { remote: TcpAddr; local: TcpAddr; scope: number } {
+  if (k.startsWith("6|")) {
+    const [, r, l, sc] = k.split("|");
+    return { remote: parseIPv6(r)!, local: parseIPv6(l)!, scope: Number(sc) };
+  }
+  const [remote, local] = k.split(">").map(Number);
+  return { remote, local, scope: 0 };
+}
+
+/** The hop limit / TTL a socket's segments carry. */
+function hops(sock: TcpSocket): number {
+  if (sock.family === 10 && sock.remote6 !== undefined && !isV4Mapped(sock.remote6)) {
+    return sock.opts.unicastHops >= 0 ? sock.opts.unicastHops : sock.layer.task.ipv6.hopLimit;
+  }
+  return sock.opts.ttl;
 }

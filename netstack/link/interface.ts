@@ -3,13 +3,31 @@
  * addresses, link state and counters, in front of a {@link LinkPort} that carries its frames.
  */
 import type { LinkPort } from "../../drivers/link/port.ts";
-import type { IfaceInfo, IfaceStats } from "../../kernel/bus/messages.ts";
-import { formatIPv4, formatMac, prefixMask4 } from "../wire/addr.ts";
+import type { IfaceAddr, IfaceInfo, IfaceStats } from "../../kernel/bus/messages.ts";
+import { formatIPv4, formatIPv6, formatMac, prefixMask4 } from "../wire/addr.ts";
 
 /** An IPv4 address configured on an interface. */
 export interface Ipv4Address {
   addr: number;
   prefixLen: number;
+}
+
+/** DAD and lifetime state of an IPv6 address (RFC 4862). */
+export type Ipv6AddrState = "tentative" | "preferred" | "deprecated" | "duplicate";
+
+/** An IPv6 address configured on an interface. */
+export interface Ipv6Address {
+  addr: Uint8Array;
+  prefixLen: number;
+  state: Ipv6AddrState;
+  /** How the address came to be. */
+  origin: "manual" | "link-local" | "slaac" | "loopback";
+  /** When the address goes away (ms, Infinity = never). */
+  validUntil: number;
+  /** When the address becomes deprecated (ms, Infinity = never). */
+  preferredUntil: number;
+  /** While tentative: when DAD succeeds if nobody objected. */
+  dadDoneAt?: number;
 }
 
 /** What creating an interface needs. */
@@ -35,6 +53,9 @@ export class NetInterface {
   readonly addrs4: Ipv4Address[] = [];
   /** IPv4 multicast groups joined (group → number of sockets). */
   readonly groups4 = new Map<number, number>();
+  readonly addrs6: Ipv6Address[] = [];
+  /** IPv6 multicast groups joined (canonical text → address and number of users). */
+  readonly groups6 = new Map<string, { addr: Uint8Array; refs: number }>();
   readonly stats: IfaceStats = {
     rxPackets: 0,
     rxBytes: 0,
@@ -126,14 +147,25 @@ export class NetInterface {
       mtu: this.mtu,
       up: this.up,
       linkUp: this.linkUp,
-      addrs: this.addrs4.map((a) => ({
+      addrs: this.addrs4.map((a): IfaceAddr => ({
         family: 2 as const,
         addr: formatIPv4(a.addr),
         prefixLen: a.prefixLen,
         scope: this.loopback ? "host" : "global",
         state: "preferred",
-      })),
+      })).concat(this.addrs6.map((a): IfaceAddr => ({
+        family: 10 as const,
+        addr: formatIPv6(a.addr),
+        prefixLen: a.prefixLen,
+        scope: scope6(a.addr),
+        state: a.state,
+      }))),
       stats: { ...this.stats, drops: { ...this.stats.drops } },
     };
   }
+}
+
+function scope6(a: Uint8Array): string {
+  if (a[0] === 0xfe && (a[1] & 0xc0) === 0x80) return "link";
+  return a.every((b, i) => b === (i === 15 ? 1 : 0)) ? "host" : "global";
 }

@@ -6,7 +6,7 @@ import * as abi from "../../kernel/abi.ts";
 import type { OptValue, RecvResult, SockAddr } from "../../kernel/bus/messages.ts";
 import { Errno, type ErrnoCode, ErrnoError } from "../../kernel/errno.ts";
 import { remaining, waitAny, WaitQueue } from "../../kernel/wait_queue.ts";
-import { formatIPv4, parseIPv4 } from "../wire/addr.ts";
+import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from "../wire/addr.ts";
 import type { Stack } from "../stack.ts";
 
 /** SOL_SOCKET and IPPROTO_IP options every INET socket has. */
@@ -25,6 +25,12 @@ export interface CommonOptions {
   multicastTtl: number;
   multicastLoop: boolean;
   linger?: { onoff: boolean; linger: number };
+  /** AF_INET6 only: IPV6_V6ONLY (default false: dual-stack). */
+  v6only: boolean;
+  /** AF_INET6 only: IPV6_UNICAST_HOPS (-1 = the route's default). */
+  unicastHops: number;
+  /** AF_INET6 only: IPV6_MULTICAST_HOPS. */
+  multicastHops: number;
 }
 
 /** Default receive buffer (Linux rmem_default). */
@@ -45,6 +51,29 @@ export function inAddr(a: SockAddr, what: string): { addr: number; port: number 
 /** Make an AF_INET socket address. */
 export function sockAddr4(addr: number, port: number): SockAddr {
   return { family: abi.AF_INET, addr: formatIPv4(addr), port };
+}
+
+/** An AF_INET6 socket address taken apart. */
+export interface In6Addr {
+  addr: Uint8Array;
+  port: number;
+  /** Interface index for link-local addresses (0 = none). */
+  scopeId: number;
+}
+
+/** Parse an AF_INET6 socket address, EAFNOSUPPORT/EINVAL otherwise. */
+export function in6Addr(a: SockAddr, what: string): In6Addr {
+  if (a.family !== abi.AF_INET6) throw new ErrnoError("EAFNOSUPPORT", what);
+  const addr = parseIPv6(a.addr);
+  if (addr === undefined) throw new ErrnoError("EINVAL", `${what}: bad address ${a.addr}`);
+  return { addr, port: a.port, scopeId: a.scopeId ?? 0 };
+}
+
+/** Make an AF_INET6 socket address. */
+export function sockAddr6(addr: Uint8Array, port: number, scopeId = 0): SockAddr {
+  const s: SockAddr = { family: abi.AF_INET6, addr: formatIPv6(addr), port };
+  if (scopeId) s.scopeId = scopeId;
+  return s;
 }
 
 /** How a blocking call may wait. */
@@ -70,7 +99,12 @@ export abstract class InetSocket {
     tos: 0,
     multicastTtl: 1,
     multicastLoop: true,
+    v6only: false,
+    unicastHops: -1,
+    multicastHops: 1,
   };
+  /** AF_INET or AF_INET6. */
+  family: number = abi.AF_INET;
 
   constructor(
     readonly sid: number,
@@ -182,6 +216,27 @@ export abstract class InetSocket {
           return;
         }
       }
+    } else if (level === abi.IPPROTO_IPV6 && this.family === abi.AF_INET6) {
+      switch (name) {
+        case abi.IPV6_V6ONLY:
+          this.opts.v6only = num() !== 0;
+          return;
+        case abi.IPV6_UNICAST_HOPS: {
+          const v = value === -1 ? -1 : num();
+          if (v > 255) throw new ErrnoError("EINVAL", "IPV6_UNICAST_HOPS must be -1..255");
+          this.opts.unicastHops = v;
+          return;
+        }
+        case abi.IPV6_MULTICAST_HOPS: {
+          const v = value === -1 ? 1 : num();
+          if (v > 255) throw new ErrnoError("EINVAL", "IPV6_MULTICAST_HOPS must be -1..255");
+          this.opts.multicastHops = v;
+          return;
+        }
+        case abi.IPV6_MULTICAST_LOOP:
+          this.opts.multicastLoop = num() !== 0;
+          return;
+      }
     } else if (level === abi.IPPROTO_IP) {
       switch (name) {
         case abi.IP_TTL: {
@@ -215,7 +270,7 @@ export abstract class InetSocket {
         case abi.SO_TYPE:
           return this.type;
         case abi.SO_DOMAIN:
-          return abi.AF_INET;
+          return this.family;
         case abi.SO_PROTOCOL:
           return this.protocol;
         case abi.SO_ERROR: {
@@ -246,6 +301,17 @@ export abstract class InetSocket {
           return this.opts.linger ?? { onoff: false, linger: 0 };
         case abi.SO_ACCEPTCONN:
           return 0;
+      }
+    } else if (level === abi.IPPROTO_IPV6 && this.family === abi.AF_INET6) {
+      switch (name) {
+        case abi.IPV6_V6ONLY:
+          return Number(this.opts.v6only);
+        case abi.IPV6_UNICAST_HOPS:
+          return this.opts.unicastHops;
+        case abi.IPV6_MULTICAST_HOPS:
+          return this.opts.multicastHops;
+        case abi.IPV6_MULTICAST_LOOP:
+          return Number(this.opts.multicastLoop);
       }
     } else if (level === abi.IPPROTO_IP) {
       switch (name) {

@@ -1,0 +1,582 @@
+/**
+ * Neighbour Discovery and address autoconfiguration for one host (RFC 4861, 4862, 3810):
+ * link-local addresses at link-up, Duplicate Address Detection (one NS from ::, 1 s), NS/NA
+ * handling, router solicitation, router advertisements into a default route, on-link prefixes
+ * and SLAAC addresses with lifetimes, MLDv2 reports on join — and a router mode that advertises
+ * the interface's configured /64 prefixes (periodic RAs, answers to RS).
+ */
+import type { Ipv6Address, NetInterface } from "../link/interface.ts";
+import { MldRecordType, type MldRepr } from "../wire/mld.ts";
+import { encodeIcmpv6 } from "../wire/icmpv6.ts";
+import { ETHERTYPE_IPV6 } from "../wire/ethernet.ts";
+import {
+  emitIpv6OptionsHeader,
+  encodeIpv6,
+  Ipv6NextHeader,
+  Ipv6OptionType,
+  type Ipv6Repr,
+} from "../wire/ipv6.ts";
+import type { NdpOption, NdpRepr } from "../wire/ndp.ts";
+import {
+  ALL_MLDV2_ROUTERS,
+  ALL_NODES,
+  ALL_ROUTERS,
+  equal6,
+  eui64Address,
+  isLinkLocal6,
+  isMulticast6,
+  isUnspecified6,
+  key6,
+  linkLocalFromMac,
+  LOOPBACK6,
+  maskPrefix6,
+  prefixMatch6,
+  solicitedNode,
+  UNSPECIFIED6,
+} from "./addr6.ts";
+import type { Ipv6Stack } from "./ipv6_stack.ts";
+
+/** DAD: one transmission, then wait RetransTimer (RFC 4862 §5.1 defaults). */
+export const DAD_WAIT = 1000;
+/** Router solicitations sent at link-up (RFC 4861 §10). */
+export const MAX_RTR_SOLICITATIONS = 3;
+/** Interval between router solicitations. */
+export const RTR_SOLICITATION_INTERVAL = 4000;
+/** Interval between the first few unsolicited RAs of a router. */
+export const INITIAL_RA_INTERVAL = 16_000;
+/** Interval between later unsolicited RAs (between MinRtrAdvInterval and MaxRtrAdvInterval). */
+export const RA_INTERVAL = 200_000;
+/** Least time between two RAs on one interface (RFC 4861 §10 MIN_DELAY_BETWEEN_RAS). */
+export const MIN_DELAY_BETWEEN_RAS = 3000;
+/** Router lifetime a Serin router advertises, seconds. */
+export const ROUTER_LIFETIME = 1800;
+/** Prefix lifetimes a Serin router advertises, seconds (RFC 4861 §6.2.1 defaults). */
+export const PREFIX_VALID = 2_592_000;
+/** Preferred lifetime of advertised prefixes, seconds. */
+export const PREFIX_PREFERRED = 604_800;
+const TWO_HOURS = 7_200_000;
+const INFINITE = 0xffffffff;
+
+interface IfaceNd {
+  rsLeft: number;
+  rsAt?: number;
+  raAt?: number;
+  raSent: number;
+  routerFound: boolean;
+  /** When the last RA went out (MIN_DELAY_BETWEEN_RAS applies to solicited ones). */
+  lastRa: number;
+}
+
+/** NDP, DAD, SLAAC, RA and MLD for an {@link Ipv6Stack}. */
+export class NeighbourDiscovery {
+  #ifs = new Map<NetInterface, IfaceNd>();
+
+  constructor(readonly ip: Ipv6Stack) {}
+
+  #state(iface: NetInterface): IfaceNd {
+    let s = this.#ifs.get(iface);
+    if (!s) {
+      this.#ifs.set(iface, s = { rsLeft: 0, raSent: 0, routerFound: false, lastRa: -Infinity });
+    }
+    return s;
+  }
+
+  /** True when `iface` acts as a router (forwarding on, not loopback). */
+  isRouter(iface: NetInterface): boolean {
+    return this.ip.forwarding && !iface.loopback;
+  }
+
+  // ---- addresses ----
+
+  /** Bring IPv6 up on `iface`. */
+  ifaceUp(iface: NetInterface): void {
+    if (iface.loopback) {
+      this.addAddress(iface, LOOPBACK6, 128, "loopback", Infinity, Infinity);
+      return;
+    }
+    this.joinGroup(iface, ALL_NODES, true);
+    if (this.isRouter(iface)) this.joinGroup(iface, ALL_ROUTERS, true);
+    this.#state(iface);
+    if (!iface.addrs6.some((a) => isLinkLocal6(a.addr))) {
+      this.addAddress(iface, linkLocalFromMac(iface.mac), 64, "link-local", Infinity, Infinity);
+    }
+  }
+
+  /** The link came back: every usable address is tentative again and gets one DAD probe. */
+  linkUp(iface: NetInterface): void {
+    if (iface.loopback) return;
+    const now = this.ip.now;
+    const st = this.#state(iface);
+    st.routerFound = false;
+    for (const a of iface.addrs6) {
+      if (a.state === "duplicate") continue;
+      a.state = "tentative";
+      a.dadDoneAt = now + DAD_WAIT;
+      this.#send(iface, UNSPECIFIED6, solicitedNode(a.addr), {
+        kind: "neighbor-solicit",
+        target: a.addr,
+        options: [],
+      });
+    }
+  }
+
+  /** Add an address: tentative with DAD (preferred at once on loopback). */
+  addAddress(
+    iface: NetInterface,
+    addr: Uint8Array,
+    prefixLen: number,
+    origin: Ipv6Address["origin"],
+    validUntil: number,
+    preferredUntil: number,
+  ): Ipv6Address {
+    const now = this.ip.now;
+    const dad = !iface.loopback;
+    const a: Ipv6Address = {
+      addr: addr.slice(),
+      prefixLen,
+      origin,
+      state: dad ? "tentative" : "preferred",
+      validUntil,
+      preferredUntil,
+      dadDoneAt: dad ? now + DAD_WAIT : undefined,
+    };
+    iface.addrs6.push(a);
+    if (prefixLen < 128) {
+      this.ip.routes.add({
+        dest: addr,
+        prefixLen,
+        iface,
+        metric: 256,
+        origin: "connected",
+      });
+    } else if (iface.loopback) {
+      this.ip.routes.add({ dest: addr, prefixLen, iface, metric: 0, origin: "connected" });
+    }
+    if (dad) {
+      this.joinGroup(iface, solicitedNode(addr), true);
+      this.#send(iface, UNSPECIFIED6, solicitedNode(addr), {
+        kind: "neighbor-solicit",
+        target: a.addr,
+        options: [],
+      });
+      this.ip.task.count("ndp: dad-started");
+    }
+    this.ip.rearm();
+    return a;
+  }
+
+  /** Remove an address, leaving its solicited-node group. */
+  removeAddress(iface: NetInterface, a: Ipv6Address): void {
+    const i = iface.addrs6.indexOf(a);
+    if (i < 0) return;
+    iface.addrs6.splice(i, 1);
+    if (a.state !== "duplicate" && !iface.loopback) {
+      this.joinGroup(iface, solicitedNode(a.addr), false);
+    }
+    const stillCovered = iface.addrs6.some((x) =>
+      x.prefixLen === a.prefixLen && prefixMatch6(x.addr, a.addr, a.prefixLen)
+    );
+    if (!stillCovered) {
+      const d = maskPrefix6(a.addr, a.prefixLen);
+      this.ip.routes.removeMatching((r) =>
+        r.iface === iface && r.origin === "connected" && r.prefixLen === a.prefixLen &&
+        equal6(r.dest, d)
+      );
+    }
+  }
+
+  #duplicate(iface: NetInterface, a: Ipv6Address) {
+    a.state = "duplicate";
+    a.dadDoneAt = undefined;
+    this.joinGroup(iface, solicitedNode(a.addr), false);
+    this.ip.task.count("ndp: dad-duplicate");
+  }
+
+  // ---- sending ----
+
+  #linkLocal(iface: NetInterface): Uint8Array | undefined {
+    return iface.addrs6.find((a) =>
+      isLinkLocal6(a.addr) && (a.state === "preferred" || a.state === "deprecated")
+    )?.addr;
+  }
+
+  /** Send an NDP message with hop limit 255 (on-link only, RFC 4861 §7.1). */
+  #send(iface: NetInterface, src: Uint8Array, dst: Uint8Array, m: NdpRepr) {
+    const payload = encodeIcmpv6({ kind: "ndp", message: m }, { src, dst });
+    this.ip.output({ iface, nextHop: dst, src }, {
+      src,
+      dst,
+      nextHeader: Ipv6NextHeader.ICMPV6,
+      hopLimit: 255,
+      payload,
+    });
+  }
+
+  /** Send a Neighbor Solicitation for `target` (to its solicited-node group, or unicast). */
+  sendSolicit(iface: NetInterface, target: Uint8Array, mac?: Uint8Array): void {
+    const src = this.ip.selectSource(iface, target);
+    if (isUnspecified6(src)) return this.ip.task.count("ndp: no-source-for-ns");
+    const dst = mac ? target : solicitedNode(target);
+    const payload = encodeIcmpv6({
+      kind: "ndp",
+      message: {
+        kind: "neighbor-solicit",
+        target,
+        options: [{ kind: "source-lladdr", addr: iface.mac }],
+      },
+    }, { src, dst });
+    const packet = { src, dst, nextHeader: Ipv6NextHeader.ICMPV6, hopLimit: 255, payload };
+    if (mac) {
+      // A unicast probe goes straight to the cached MAC, not through resolution again.
+      this.ip.task.sendFrame(
+        iface,
+        mac,
+        ETHERTYPE_IPV6,
+        encodeIpv6({ trafficClass: 0, flowLabel: 0, ...packet }),
+      );
+      return;
+    }
+    this.ip.output({ iface, nextHop: dst, src }, packet);
+  }
+
+  #sendRs(iface: NetInterface) {
+    const src = this.#linkLocal(iface) ?? UNSPECIFIED6;
+    const options: NdpOption[] = isUnspecified6(src)
+      ? []
+      : [{ kind: "source-lladdr", addr: iface.mac }];
+    this.#send(iface, src, ALL_ROUTERS, { kind: "router-solicit", options });
+    this.ip.task.count("ndp: rs-sent");
+  }
+
+  #sendRa(iface: NetInterface, dst: Uint8Array) {
+    const src = this.#linkLocal(iface);
+    if (!src) return;
+    const options: NdpOption[] = [{ kind: "source-lladdr", addr: iface.mac }, {
+      kind: "mtu",
+      mtu: iface.mtu,
+    }];
+    for (const p of this.advertisedPrefixes(iface)) {
+      options.push({
+        kind: "prefix-info",
+        prefixLength: 64,
+        onLink: true,
+        autonomous: true,
+        validLifetime: PREFIX_VALID,
+        preferredLifetime: PREFIX_PREFERRED,
+        prefix: p,
+      });
+    }
+    this.#send(iface, src, dst, {
+      kind: "router-advert",
+      curHopLimit: 64,
+      managed: false,
+      other: false,
+      routerLifetime: ROUTER_LIFETIME,
+      reachableTime: 0,
+      retransTimer: 0,
+      options,
+    });
+    this.#state(iface).lastRa = this.ip.now;
+    this.ip.task.count("ndp: ra-sent");
+  }
+
+  /** The /64 prefixes a router advertises on `iface`: those of its configured global addresses. */
+  advertisedPrefixes(iface: NetInterface): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    for (const a of iface.addrs6) {
+      if (a.origin !== "manual" || a.prefixLen !== 64 || isLinkLocal6(a.addr)) continue;
+      if (a.state === "duplicate") continue;
+      const p = maskPrefix6(a.addr, 64);
+      if (!out.some((x) => equal6(x, p))) out.push(p);
+    }
+    return out;
+  }
+
+  // ---- input ----
+
+  /** Handle an NDP message received on `iface`. */
+  input(iface: NetInterface, ip: Ipv6Repr, m: NdpRepr, toMulticast: boolean): void {
+    if (ip.hopLimit !== 255) return iface.dropRx("ndp: bad-hop-limit");
+    const now = this.ip.now;
+    const sllao = m.options.find((o) => o.kind === "source-lladdr")?.addr;
+    switch (m.kind) {
+      case "neighbor-solicit": {
+        if (isMulticast6(m.target)) return iface.dropRx("ndp: bad-target");
+        const unspec = isUnspecified6(ip.src);
+        if (unspec && sllao) return iface.dropRx("ndp: bad-ns");
+        const a = iface.addrs6.find((x) => equal6(x.addr, m.target));
+        if (!a) return this.ip.task.count("ndp: ns-not-for-us");
+        if (a.state === "tentative") {
+          if (unspec) this.#duplicate(iface, a);
+          return;
+        }
+        if (a.state === "duplicate") return;
+        if (unspec) {
+          this.#sendNa(iface, a.addr, ALL_NODES, false);
+          return;
+        }
+        if (sllao) this.ip.neighbours.learn(iface, ip.src, sllao, now);
+        this.#sendNa(iface, a.addr, ip.src, true);
+        return;
+      }
+      case "neighbor-advert": {
+        if (toMulticast && m.solicited) return iface.dropRx("ndp: bad-na");
+        const a = iface.addrs6.find((x) => x.state !== "duplicate" && equal6(x.addr, m.target));
+        if (a) {
+          if (a.state === "tentative") this.#duplicate(iface, a);
+          else this.ip.task.count("ndp: address-conflict");
+          return;
+        }
+        const tllao = m.options.find((o) => o.kind === "target-lladdr")?.addr;
+        const wasRouter = this.ip.neighbours.get(iface, m.target)?.isRouter ?? false;
+        if (wasRouter && !m.router) {
+          // No longer a router (RFC 4861 §7.2.5): stop using it as one.
+          this.ip.routes.removeMatching((r) =>
+            r.iface === iface && !!r.gateway && equal6(r.gateway, m.target) && r.origin === "ra"
+          );
+        }
+        this.ip.neighbours.advert(iface, m.target, tllao, {
+          solicited: m.solicited,
+          override: m.override,
+          router: m.router,
+        }, now);
+        return;
+      }
+      case "router-solicit": {
+        if (!this.isRouter(iface)) return this.ip.task.count("ndp: rs-ignored");
+        if (sllao && !isUnspecified6(ip.src)) this.ip.neighbours.learn(iface, ip.src, sllao, now);
+        if (this.advertisedPrefixes(iface).length === 0) return;
+        const st = this.#state(iface);
+        if (now - st.lastRa < MIN_DELAY_BETWEEN_RAS) {
+          // Rate limited: fold the answer into a multicast RA as soon as one is allowed.
+          const at = st.lastRa + MIN_DELAY_BETWEEN_RAS;
+          if (st.raAt === undefined || st.raAt > at) st.raAt = at;
+          this.ip.rearm();
+          return this.ip.task.count("ndp: rs-answer-delayed");
+        }
+        this.#sendRa(iface, sllao && !isUnspecified6(ip.src) ? ip.src : ALL_NODES);
+        return;
+      }
+      case "router-advert":
+        if (!isLinkLocal6(ip.src)) return iface.dropRx("ndp: ra-not-link-local");
+        if (this.isRouter(iface)) return this.ip.task.count("ndp: ra-ignored-as-router");
+        if (sllao) this.ip.neighbours.learn(iface, ip.src, sllao, now, true);
+        return this.#routerAdvert(iface, ip.src, m, now);
+      case "redirect":
+        return this.ip.task.count("ndp: redirect-ignored");
+      default: {
+        const never: never = m;
+        throw new Error(`bad NDP ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  #sendNa(iface: NetInterface, target: Uint8Array, dst: Uint8Array, solicited: boolean) {
+    const m: NdpRepr = {
+      kind: "neighbor-advert",
+      router: this.isRouter(iface),
+      solicited,
+      override: true,
+      target,
+      options: [{ kind: "target-lladdr", addr: iface.mac }],
+    };
+    this.#send(iface, target, dst, m);
+  }
+
+  #routerAdvert(
+    iface: NetInterface,
+    router: Uint8Array,
+    m: NdpRepr & { kind: "router-advert" },
+    now: number,
+  ) {
+    const st = this.#state(iface);
+    st.routerFound = true;
+    st.rsAt = undefined;
+    if (m.curHopLimit > 0) this.ip.hopLimit = m.curHopLimit;
+    const defaults = (r: { prefixLen: number; gateway?: Uint8Array; iface: NetInterface }) =>
+      r.prefixLen === 0 && r.iface === iface && !!r.gateway && equal6(r.gateway, router);
+    if (m.routerLifetime === 0) this.ip.routes.removeMatching((r) => defaults(r));
+    else {
+      this.ip.routes.add({
+        dest: UNSPECIFIED6,
+        prefixLen: 0,
+        gateway: router.slice(),
+        iface,
+        metric: 1024,
+        origin: "ra",
+        expires: now + m.routerLifetime * 1000,
+      });
+    }
+    for (const o of m.options) {
+      if (o.kind === "mtu") {
+        if (o.mtu >= 1280 && o.mtu <= iface.mtu) this.ip.linkMtu.set(iface.index, o.mtu);
+        continue;
+      }
+      if (o.kind !== "prefix-info" || isLinkLocal6(o.prefix)) continue;
+      if (o.preferredLifetime > o.validLifetime) continue;
+      const valid = o.validLifetime === INFINITE ? Infinity : now + o.validLifetime * 1000;
+      const preferred = o.preferredLifetime === INFINITE
+        ? Infinity
+        : now + o.preferredLifetime * 1000;
+      if (o.onLink) {
+        if (o.validLifetime === 0) {
+          const d = maskPrefix6(o.prefix, o.prefixLength);
+          this.ip.routes.removeMatching((r) =>
+            r.origin === "ra" && r.iface === iface && !r.gateway &&
+            r.prefixLen === o.prefixLength && equal6(r.dest, d)
+          );
+        } else {
+          this.ip.routes.add({
+            dest: o.prefix,
+            prefixLen: o.prefixLength,
+            iface,
+            metric: 256,
+            origin: "ra",
+            expires: valid === Infinity ? undefined : valid,
+          });
+        }
+      }
+      if (o.autonomous && o.prefixLength === 64) {
+        this.#slaac(iface, o.prefix, valid, preferred, now);
+      }
+    }
+    this.ip.task.count("ndp: ra-processed");
+  }
+
+  /** RFC 4862 §5.5.3 (d, e): form or refresh an address for an autonomous prefix. */
+  #slaac(iface: NetInterface, prefix: Uint8Array, valid: number, preferred: number, now: number) {
+    const a = iface.addrs6.find((x) => x.origin === "slaac" && prefixMatch6(x.addr, prefix, 64));
+    if (a) {
+      a.preferredUntil = preferred;
+      // The two-hour rule protects against a forged short valid lifetime.
+      if (valid > now + TWO_HOURS || valid > a.validUntil) a.validUntil = valid;
+      else if (a.validUntil > now + TWO_HOURS) a.validUntil = now + TWO_HOURS;
+      if (a.state === "deprecated" && preferred > now) a.state = "preferred";
+      return;
+    }
+    if (valid <= now) return;
+    this.addAddress(iface, eui64Address(prefix, iface.mac), 64, "slaac", valid, preferred);
+    this.ip.task.count("ndp: slaac-address");
+  }
+
+  // ---- MLD ----
+
+  /** Join or leave `group` on `iface`; MLDv2 report when membership starts or ends. */
+  joinGroup(iface: NetInterface, group: Uint8Array, join: boolean): void {
+    const k = key6(group);
+    const g = iface.groups6.get(k);
+    if (join) {
+      if (g) return void g.refs++;
+      iface.groups6.set(k, { addr: group.slice(), refs: 1 });
+      this.#report(iface, group, MldRecordType.CHANGE_TO_EXCLUDE);
+    } else {
+      if (!g) return;
+      if (--g.refs > 0) return;
+      iface.groups6.delete(k);
+      this.#report(iface, group, MldRecordType.CHANGE_TO_INCLUDE);
+    }
+  }
+
+  #report(iface: NetInterface, group: Uint8Array, recordType: number) {
+    if (iface.loopback || equal6(group, ALL_NODES)) return; // RFC 3810 §6: never ff02::1
+    this.#sendMld(iface, {
+      kind: "report-v2",
+      records: [{ recordType, multicastAddress: group, sources: [], auxData: new Uint8Array(0) }],
+    });
+  }
+
+  #sendMld(iface: NetInterface, m: MldRepr) {
+    const src = this.#linkLocal(iface) ?? UNSPECIFIED6;
+    const icmp = encodeIcmpv6({ kind: "mld", message: m }, { src, dst: ALL_MLDV2_ROUTERS });
+    const hbh = new Uint8Array(8);
+    emitIpv6OptionsHeader(Ipv6NextHeader.ICMPV6, [{
+      type: Ipv6OptionType.ROUTER_ALERT,
+      data: new Uint8Array(2),
+    }], hbh);
+    const payload = new Uint8Array(hbh.length + icmp.length);
+    payload.set(hbh);
+    payload.set(icmp, hbh.length);
+    this.ip.output({ iface, nextHop: ALL_MLDV2_ROUTERS, src }, {
+      src,
+      dst: ALL_MLDV2_ROUTERS,
+      nextHeader: Ipv6NextHeader.HOP_BY_HOP,
+      hopLimit: 1,
+      payload,
+    });
+    this.ip.task.count("mld: report-sent");
+  }
+
+  /** An MLD message: answer a query with a current-state report of every group. */
+  mldInput(iface: NetInterface, _ip: Ipv6Repr, m: MldRepr): void {
+    if (m.kind !== "query") return;
+    const records = [...iface.groups6.values()]
+      .filter((g) => !equal6(g.addr, ALL_NODES))
+      .filter((g) => isUnspecified6(m.multicastAddress) || equal6(g.addr, m.multicastAddress))
+      .map((g) => ({
+        recordType: MldRecordType.MODE_IS_EXCLUDE,
+        multicastAddress: g.addr,
+        sources: [],
+        auxData: new Uint8Array(0),
+      }));
+    if (records.length) this.#sendMld(iface, { kind: "report-v2", records });
+  }
+
+  // ---- timers ----
+
+  /** DAD completion, address lifetimes, router solicitations and advertisements. */
+  poll(now: number): void {
+    for (const iface of this.ip.task.interfaces) {
+      const st = this.#state(iface);
+      for (const a of [...iface.addrs6]) {
+        if (a.state === "tentative" && a.dadDoneAt !== undefined && a.dadDoneAt <= now) {
+          a.state = a.preferredUntil > now ? "preferred" : "deprecated";
+          a.dadDoneAt = undefined;
+          this.ip.task.count("ndp: dad-ok");
+          if (isLinkLocal6(a.addr) && !iface.loopback) {
+            if (this.isRouter(iface)) st.raAt = now;
+            else if (!st.routerFound) {
+              st.rsLeft = MAX_RTR_SOLICITATIONS;
+              st.rsAt = now;
+            }
+          }
+        }
+        if (a.validUntil <= now) {
+          this.removeAddress(iface, a);
+          this.ip.task.count("ndp: address-expired");
+          continue;
+        }
+        if (a.state === "preferred" && a.preferredUntil <= now) a.state = "deprecated";
+      }
+      if (st.rsAt !== undefined && st.rsAt <= now) {
+        this.#sendRs(iface);
+        st.rsLeft--;
+        st.rsAt = st.rsLeft > 0 ? now + RTR_SOLICITATION_INTERVAL : undefined;
+      }
+      if (st.raAt !== undefined && st.raAt <= now) {
+        if (this.isRouter(iface) && this.advertisedPrefixes(iface).length > 0) {
+          this.#sendRa(iface, ALL_NODES);
+          st.raSent++;
+        }
+        st.raAt = this.isRouter(iface)
+          ? now + (st.raSent < 3 ? INITIAL_RA_INTERVAL : RA_INTERVAL)
+          : undefined;
+      }
+    }
+  }
+
+  /** Earliest timer. */
+  nextDeadline(): number | undefined {
+    let best = Infinity;
+    for (const iface of this.ip.task.interfaces) {
+      for (const a of iface.addrs6) {
+        if (a.dadDoneAt !== undefined) best = Math.min(best, a.dadDoneAt);
+        best = Math.min(best, a.validUntil);
+        if (a.state === "preferred") best = Math.min(best, a.preferredUntil);
+      }
+      const st = this.#ifs.get(iface);
+      if (st?.rsAt !== undefined) best = Math.min(best, st.rsAt);
+      if (st?.raAt !== undefined) best = Math.min(best, st.raAt);
+    }
+    return best === Infinity ? undefined : best;
+  }
+}
