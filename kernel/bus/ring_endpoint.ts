@@ -4,15 +4,18 @@
  * one process: messages are CBOR (codec.ts) like on a port, but a round trip skips postMessage.
  *
  * Receiving never blocks the event loop: after the ring runs dry the receiver polls it for
- * `spin` microtask turns (cheap when the peer answers within microseconds), then parks in
- * `Atomics.waitAsync` on the ring's sequence word, which the producer only notifies when the
- * receiver has said it sleeps. An idle endpoint costs no CPU. Everything available is drained
- * per wake-up. Messages over the ring's record limit are split into fragments (tag
- * {@link TAG_MORE}) and joined on arrival. When the ring is full, `post` queues locally and a
- * flusher waits for the consumer to free space.
+ * `spinUs` microseconds, yielding to microtasks between polls, then parks in `Atomics.waitAsync`
+ * on the ring's sequence word, which the producer only notifies when the receiver has said it
+ * sleeps. Spinning pays off only when the peer answers within that window and has a CPU of its
+ * own, so it backs off while it keeps missing. An idle endpoint costs no CPU. Everything
+ * available is drained per wake-up. Messages over the ring's record limit are split into
+ * fragments (tag {@link TAG_MORE}) and joined on arrival. When the ring is full, `post` queues
+ * locally and a flusher waits for the consumer to free space.
  *
- * Like a pending `Atomics.waitAsync`, an idle ring endpoint does not keep the event loop alive.
- * Messages still queued locally by back-pressure when `close()` is called are dropped.
+ * An open endpoint keeps the event loop alive (as a listening MessagePort does) with an idle
+ * timer that never fires: a pending `Atomics.waitAsync` alone does not, and Deno would otherwise
+ * end the loop before delivering a wake-up. Messages still queued locally by back-pressure when
+ * `close()` is called are dropped.
  *
  * @example
  * ```ts
@@ -29,8 +32,8 @@ import { allocRing, ByteRing, DEFAULT_RING_CAPACITY, type RingRecord } from "./r
 export const TAG_WHOLE = 0;
 /** Record tag: a fragment with more fragments of the same message after it. */
 export const TAG_MORE = 1;
-/** Default number of microtask turns spent polling an empty ring before sleeping. */
-export const DEFAULT_SPIN = 200;
+/** Default microseconds spent polling an empty ring before sleeping (see tests/bench/ring.ts). */
+export const DEFAULT_SPIN_US = 20;
 /** After this long delivering without a break, the receiver yields to other tasks (ms). */
 const BUSY_YIELD_MS = 2;
 /** Most records handled per drain before letting microtasks run. */
@@ -45,16 +48,20 @@ export interface RingInit {
   rx: SharedArrayBuffer;
   /** Shared Int32 control words; word 0 is 1 once either side closed. */
   control: SharedArrayBuffer;
-  /** Microtask turns to poll an empty ring before sleeping (default {@link DEFAULT_SPIN}). */
-  spin?: number;
+  /** Microseconds to poll an empty ring before sleeping (default {@link DEFAULT_SPIN_US}). */
+  spinUs?: number;
+  /** Spin even when spins keep missing (default false: back off, see SpinPolicy). */
+  alwaysSpin?: boolean;
 }
 
 /** Options for {@link createRingChannel}. */
 export interface RingChannelOptions {
   /** Data bytes per direction (default 1 MiB, multiple of 8). */
   capacity?: number;
-  /** Spin turns for both ends (default {@link DEFAULT_SPIN}). */
-  spin?: number;
+  /** Spin time for both ends in µs (default {@link DEFAULT_SPIN_US}). */
+  spinUs?: number;
+  /** Both ends spin even when spins keep missing (default false). */
+  alwaysSpin?: boolean;
 }
 
 /** Allocate the rings for one channel: hand `a` to one thread and `b` to the other. */
@@ -62,10 +69,13 @@ export function createRingChannel(opts: RingChannelOptions = {}): { a: RingInit;
   const ab = allocRing(opts.capacity ?? DEFAULT_RING_CAPACITY);
   const ba = allocRing(opts.capacity ?? DEFAULT_RING_CAPACITY);
   const control = new SharedArrayBuffer(64);
-  const spin = opts.spin;
+  const spin = {
+    ...(opts.spinUs === undefined ? {} : { spinUs: opts.spinUs }),
+    ...(opts.alwaysSpin === undefined ? {} : { alwaysSpin: opts.alwaysSpin }),
+  };
   return {
-    a: { tx: ab, rx: ba, control, ...(spin === undefined ? {} : { spin }) },
-    b: { tx: ba, rx: ab, control, ...(spin === undefined ? {} : { spin }) },
+    a: { tx: ab, rx: ba, control, ...spin },
+    b: { tx: ba, rx: ab, control, ...spin },
   };
 }
 
@@ -74,17 +84,22 @@ export function ringEndpoint(init: RingInit): Endpoint {
   const tx = new ByteRing(init.tx);
   const rx = new ByteRing(init.rx);
   const ctl = new Int32Array(init.control);
-  const spin = Math.max(0, init.spin ?? DEFAULT_SPIN);
+  const spinMs = Math.max(0, init.spinUs ?? DEFAULT_SPIN_US) / 1000;
+  const spin = new SpinPolicy(spinMs > 0, init.alwaysSpin ?? false);
   let handler: ((msg: unknown) => void) | undefined;
   let badHandler: ((err: unknown) => void) | undefined;
   const early: unknown[] = [];
   const closers: Array<() => void> = [];
   let closed = false;
+  const queue: RingRecord[] = []; // records waiting for ring space, oldest first
   const peerClosed = () => Atomics.load(ctl, CLOSED) === 1;
 
+  // Keeps the event loop alive while open; cleared on close.
+  const keepAlive = setInterval(() => {}, 2 ** 30);
   const finish = () => {
     if (closed) return;
     closed = true;
+    clearInterval(keepAlive);
     queue.length = 0;
     for (const c of closers.splice(0)) c();
   };
@@ -99,8 +114,15 @@ export function ringEndpoint(init: RingInit): Endpoint {
       badHandler?.(err);
       return;
     }
-    if (handler) handler(msg);
-    else early.push(msg);
+    if (!handler) return void early.push(msg);
+    try {
+      handler(msg);
+    } catch (err) {
+      // Report like an exception in a port's onmessage would, and keep receiving.
+      queueMicrotask(() => {
+        throw err;
+      });
+    }
   };
   const deliver = (r: RingRecord) => {
     if (r.tag === TAG_MORE) {
@@ -140,12 +162,17 @@ export function ringEndpoint(init: RingInit): Endpoint {
         continue;
       }
       busySince = -1;
-      let ready = false;
-      for (let i = 0; i < spin && !ready; i++) {
-        await null;
-        ready = closed || rx.hasData() || peerClosed();
+      if (spin.shouldSpin()) {
+        let ready = false;
+        const until = performance.now() + spinMs;
+        for (let i = 1; !ready; i++) {
+          await null;
+          ready = closed || rx.hasData() || peerClosed();
+          if (i % 16 === 0 && performance.now() > until) break;
+        }
+        spin.record(ready);
+        if (ready) continue;
       }
-      if (ready) continue;
       const token = rx.armData();
       if (token === undefined) continue;
       if (peerClosed()) {
@@ -157,7 +184,6 @@ export function ringEndpoint(init: RingInit): Endpoint {
   };
 
   // --- sending ---
-  const queue: RingRecord[] = [];
   let flushing = false;
   const flush = async () => {
     flushing = true;
@@ -165,6 +191,10 @@ export function ringEndpoint(init: RingInit): Endpoint {
     while (!closed && i < queue.length) {
       if (tx.tryWrite(queue[i].bytes, queue[i].tag)) {
         i++;
+        if (i === 4096) {
+          queue.splice(0, i); // let written records go
+          i = 0;
+        }
         continue;
       }
       const n = queue[i].bytes.length;
@@ -175,7 +205,6 @@ export function ringEndpoint(init: RingInit): Endpoint {
     }
     queue.splice(0, i);
     flushing = false;
-    if (peerClosed()) finish();
   };
   const push = (bytes: Uint8Array, tag: number) => {
     if (queue.length === 0 && tx.tryWrite(bytes, tag)) return;
@@ -215,6 +244,42 @@ export function ringEndpoint(init: RingInit): Endpoint {
       return closed;
     },
   };
+}
+
+/**
+ * When to spin: always while spins pay off; after {@link SpinPolicy.MAX_MISSES} spins in a row
+ * that ended without data (the peer is slow, or has no CPU while we spin), only one sleep in
+ * {@link SpinPolicy.RETRY_EVERY}, to notice when spinning starts to pay again.
+ */
+class SpinPolicy {
+  static readonly MAX_MISSES = 2;
+  static readonly RETRY_EVERY = 32;
+  #enabled: boolean;
+  #always: boolean;
+  #misses = 0;
+  #skipped = 0;
+
+  constructor(enabled: boolean, always: boolean) {
+    this.#enabled = enabled;
+    this.#always = always;
+  }
+
+  shouldSpin(): boolean {
+    if (!this.#enabled) return false;
+    if (
+      this.#always || this.#misses < SpinPolicy.MAX_MISSES ||
+      this.#skipped >= SpinPolicy.RETRY_EVERY
+    ) {
+      this.#skipped = 0;
+      return true;
+    }
+    this.#skipped++;
+    return false;
+  }
+
+  record(hit: boolean) {
+    this.#misses = hit ? 0 : this.#misses + 1;
+  }
 }
 
 function join(parts: Uint8Array[]): Uint8Array {
