@@ -346,9 +346,16 @@ export class TcpIpv4 implements TcpLayer, Tcp6Layer {
     }
   }
 
-  icmpError4(dst: number, sport: number, dport: number, code: ErrnoCode, _mtu: number): void {
+  icmpError4(dst: number, sport: number, dport: number, code: ErrnoCode, mtu: number): void {
     for (const e of this.#conns.values()) {
       if (e.remote !== dst || e.conn.localPort !== sport || e.conn.remotePort !== dport) continue;
+      // Fragmentation needed (RFC 1191): segments shrink to the path MTU, and the one lost
+      // is resent at the new size. The MSS never drops below 536 (RFC 9293 default).
+      if (code === "EMSGSIZE" && mtu > 0) {
+        if (e.conn.lowerSendMss(Math.max(536, mtu - 52))) this.task.count("tcp: mss-lowered");
+        e.conn.poll(this.task.clock.now());
+        continue;
+      }
       // Hard errors abort a connection still opening (RFC 1122 §4.2.3.9); later they are soft.
       if (
         e.conn.state === "SYN-SENT" &&

@@ -133,3 +133,41 @@ Deno.test("TCP: bind conflicts give EADDRINUSE unless SO_REUSEADDR on both", () 
   assert.throws(() => y.bind(in4("0.0.0.0", 8080)), (e: ErrnoError) => e.code === "EADDRINUSE");
   assert.throws(() => y.bind(in4("10.9.9.9", 8081)), (e: ErrnoError) => e.code === "EADDRNOTAVAIL");
 });
+
+Deno.test("TCP: a smaller MTU behind a router (ICMP fragmentation needed) lowers the MSS and the transfer completes", async () => {
+  const sim = new Sim();
+  const a = sim.host("a", { eth0: ["left", "10.1.0.2/24"] });
+  const r = sim.host("r", { eth0: ["left", "10.1.0.1/24"], eth1: ["right", "10.2.0.1/24"] }, {
+    forwarding: true,
+  });
+  const c = sim.host("c", { eth0: ["right", "10.2.0.2/24"] });
+  r.iface("eth1")!.mtu = 1000;
+  sim.route("a", "default", "10.1.0.1");
+  sim.route("c", "default", "10.2.0.1");
+  const ctx = { signal: sim.signal };
+  const l = c.createSocket(abi.AF_INET, abi.SOCK_STREAM, 0) as TcpSocket;
+  l.bind(in4("0.0.0.0", 9000));
+  l.listen(1);
+  const accepted = l.accept(ctx);
+  const s = a.createSocket(abi.AF_INET, abi.SOCK_STREAM, 0) as TcpSocket;
+  await sim.until(s.connect(in4("10.2.0.2", 9000), ctx));
+  const peer = (await sim.until(accepted)).socket as TcpSocket;
+  const data = new Uint8Array(200_000).map((_, i) => i % 251);
+  const sending = (async () => {
+    let off = 0;
+    while (off < data.length) off += await s.sendmsg(data.subarray(off), 0, undefined, ctx);
+    s.shutdown(abi.SHUT_WR);
+  })();
+  let got = 0;
+  const receiving = (async () => {
+    for (;;) {
+      const m = await peer.recvmsg(65536, 0, ctx);
+      if (m.data.length === 0) return;
+      got += m.data.length;
+    }
+  })();
+  await sim.until(Promise.all([sending, receiving]), 120_000);
+  assert.equal(got, data.length);
+  assert.ok((a.counters.get("tcp: mss-lowered") ?? 0) >= 1);
+  assert.ok((s.getsockopt(abi.IPPROTO_TCP, abi.TCP_MAXSEG) as number) <= 960);
+});

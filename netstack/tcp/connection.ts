@@ -94,6 +94,19 @@ export class TcpConnection extends TcpControlBlock {
     return seqGt(seg.seq, this._rcvNxt);
   }
 
+  /**
+   * Lower the send MSS after the path MTU shrank (RFC 1191 / RFC 8201 §5.4: an ICMP "fragmentation
+   * needed" or "packet too big"); never raises it. Segments already queued for retransmission
+   * are resent at the new size. Returns true if it changed.
+   */
+  lowerSendMss(mss: number): boolean {
+    const target = Math.max(64, Math.floor(mss));
+    if (target >= this._sndMss) return false;
+    this._sndMss = target;
+    this._cc.setMss(target);
+    return true;
+  }
+
   /** Statistics for TCP_INFO. */
   info(): TcpInfo {
     return {
