@@ -148,6 +148,20 @@ Deno.test("through a router: traceroute names both hops, ping reports TTL exceed
   assert.equal(ttl.status, 1);
   assert.match(ttl.stdout, /\nFrom 10\.0\.0\.254 icmp_seq=1 Time to live exceeded\n/);
   assert.match(ttl.stdout, /1 packets transmitted, 0 received, \+1 errors, 100% packet loss/);
+  // IPv6 over the same link: a link-local address with its zone, found by NDP, once
+  // duplicate address detection has finished.
+  for (let i = 0; i < 50; i++) {
+    if (!(await sys.run("ifconfig", ["eth0"], onA)).stdout.includes("tentative")) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const tr6 = await sys.run(
+    "traceroute",
+    ["-n", "-q", "1", "-w", "2", "fe80::ff:fe00:200%eth0"],
+    onA,
+  );
+  assert.match(tr6.stdout, /\n 1 {2}fe80::ff:fe00:200 {2}[\d.]+ ms\n$/, tr6.stderr);
+  const ndp = await sys.run("ndp", ["show", "dev", "eth0"], onA);
+  assert.match(ndp.stdout, /^fe80::ff:fe00:200 dev eth0 lladdr 02:00:00:00:02:00 [A-Z]+\n/m);
   const arp = await sys.run("arp", ["-n"], onA);
   assert.match(arp.stdout, /\n10\.0\.0\.254 +ether +02:00:00:00:02:00 +C +eth0\n/);
 });
@@ -315,7 +329,7 @@ Deno.test("nc -l receives what a client sends; ttcp measures a 1 MB transfer", a
 });
 
 /** IPv6 end to end; flip on once the netstack serves AF_INET6. */
-const IPV6 = false;
+const IPV6 = true;
 
 Deno.test({ name: "ping -6, traceroute -6 and httpd -6 over ::1", ignore: !IPV6 }, async () => {
   const { sys, waitFor } = await bootCollecting();

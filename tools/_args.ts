@@ -72,11 +72,18 @@ export function portArg(text: string, allowZero = false): number {
 export interface Host {
   family: typeof AF_INET | typeof AF_INET6;
   addr: string;
+  /** IPv6 zone from "fe80::1%eth0": an interface name or index, resolved by `scopeIdOf`. */
+  scope?: string;
+}
+
+/** How a host is shown: the address, with its zone when it has one ("fe80::1%eth0"). */
+export function hostText(h: Host): string {
+  return h.scope === undefined ? h.addr : `${h.addr}%${h.scope}`;
 }
 
 /**
- * Resolve a host argument: an IPv4 or IPv6 literal (returned in canonical form), or
- * "localhost" (there is no resolver).
+ * Resolve a host argument: an IPv4 or IPv6 literal (returned in canonical form, an IPv6 zone
+ * like "%eth0" kept apart), or "localhost" (there is no resolver).
  * `family` (from -4/-6) restricts the answer; a literal of the other family is an error.
  */
 export function resolveHost(text: string, family?: number): Host {
@@ -88,7 +95,14 @@ export function resolveHost(text: string, family?: number): Host {
   const v4 = inet_pton(AF_INET, text);
   if (v4 && family !== AF_INET6) return { family: AF_INET, addr: inet_ntop(AF_INET, v4)! };
   const v6 = inet_pton(AF_INET6, text);
-  if (v6 && family !== AF_INET) return { family: AF_INET6, addr: inet_ntop(AF_INET6, v6)! };
+  if (v6 && family !== AF_INET) {
+    const pct = text.indexOf("%");
+    const addr = inet_ntop(AF_INET6, v6)!;
+    if (pct < 0) return { family: AF_INET6, addr };
+    const scope = text.slice(pct + 1);
+    if (!/^[A-Za-z0-9_.-]+$/.test(scope)) throw new UsageError(`${text}: invalid zone`);
+    return { family: AF_INET6, addr, scope };
+  }
   if (v4 || v6) throw new UsageError(`${text}: Address family for hostname not supported`);
   throw new UsageError(`${text}: Name or service not known`);
 }

@@ -2,6 +2,7 @@ import { deepEqual, equal, throws } from "node:assert/strict";
 import { AF_INET, AF_INET6, ErrnoError } from "../libc/mod.ts";
 import {
   familyFlag,
+  hostText,
   intArg,
   numArg,
   parseCommand,
@@ -25,6 +26,10 @@ Deno.test("hosts are literals or localhost, filtered by -4/-6", () => {
   deepEqual(resolveHost("10.0.0.2"), { family: AF_INET, addr: "10.0.0.2" });
   deepEqual(resolveHost("fe80::1"), { family: AF_INET6, addr: "fe80::1" });
   deepEqual(resolveHost("FE80:0::0001"), { family: AF_INET6, addr: "fe80::1" });
+  const zoned = resolveHost("fe80::1%eth0");
+  deepEqual(zoned, { family: AF_INET6, addr: "fe80::1", scope: "eth0" });
+  equal(hostText(zoned), "fe80::1%eth0");
+  throws(() => resolveHost("fe80::1%"), /invalid zone/);
   deepEqual(resolveHost("localhost"), { family: AF_INET, addr: "127.0.0.1" });
   deepEqual(resolveHost("localhost", AF_INET6), { family: AF_INET6, addr: "::1" });
   throws(() => resolveHost("10.0.0.2", AF_INET6), /Address family for hostname not supported/);

@@ -2,6 +2,7 @@
  * Socket helpers shared by the tools: addresses from a family, receiving with a timeout,
  * sending a whole buffer, closing without caring, and listening sockets.
  */
+import type { IfaceInfo } from "../kernel/bus/messages.ts";
 import {
   AF_INET,
   AF_INET6,
@@ -11,6 +12,7 @@ import {
   inet,
   inet6,
   listen,
+  netctl,
   poll,
   POLLERR,
   POLLHUP,
@@ -24,10 +26,21 @@ import {
   socket,
   SOL_SOCKET,
 } from "../libc/mod.ts";
+import { type Host, hostText, UsageError } from "./_args.ts";
 
-/** A socket address of `family` (AF_INET or AF_INET6). */
-export function sockaddr(family: number, addr: string, port: number): SockAddr {
-  return family === AF_INET6 ? inet6(addr, port) : inet(addr, port);
+/** A socket address of `family` (AF_INET or AF_INET6, with an optional IPv6 scope id). */
+export function sockaddr(family: number, addr: string, port: number, scopeId?: number): SockAddr {
+  return family === AF_INET6 ? inet6(addr, port, scopeId || undefined) : inet(addr, port);
+}
+
+/** The interface index a host's IPv6 zone names ("eth0" or "2"); undefined without a zone. */
+export async function scopeIdOf(h: Host): Promise<number | undefined> {
+  if (h.scope === undefined) return undefined;
+  if (/^\d+$/.test(h.scope)) return Number(h.scope);
+  const ifaces = await netctl({ op: "ifaces" }) as IfaceInfo[];
+  const i = ifaces.find((i) => i.name === h.scope);
+  if (!i) throw new UsageError(`${hostText(h)}: no such interface ${h.scope}`);
+  return i.index;
 }
 
 /** The wildcard address of `family` with `port`: 0.0.0.0:port or [::]:port. */

@@ -36,6 +36,7 @@ import {
   listenOn,
   portOf,
   readable,
+  scopeIdOf,
   sendAll,
   sleep,
   sockaddr,
@@ -151,23 +152,19 @@ async function bindLocal(fd: number, family: number, o: NcOptions) {
 }
 
 async function connectTo(target: Host, port: number, o: NcOptions): Promise<number> {
+  const what = `connect to ${target.addr} port ${port} (${o.udp ? "udp" : "tcp"}) failed`;
   const fd = await socket(target.family, o.udp ? SOCK_DGRAM : SOCK_STREAM);
   try {
     await bindLocal(fd, target.family, o);
     await withTimeout(
-      connect(fd, sockaddr(target.family, target.addr, port)),
+      connect(fd, sockaddr(target.family, target.addr, port, await scopeIdOf(target))),
       o.timeoutMs,
-      () =>
-        new ErrnoError(
-          "ETIMEDOUT",
-          `connect to ${target.addr} port ${port} (${o.udp ? "udp" : "tcp"})`,
-        ),
+      () => new ErrnoError("ETIMEDOUT", what),
     );
     return fd;
   } catch (err) {
     await closeQuietly(fd);
-    if (err instanceof ErrnoError && !err.message.startsWith("connect to")) {
-      const what = `connect to ${target.addr} port ${port} (${o.udp ? "udp" : "tcp"}) failed`;
+    if (err instanceof ErrnoError && err.message.startsWith("Cannot connect")) {
       throw new ErrnoError(err.code, what);
     }
     throw err;

@@ -21,6 +21,8 @@ import {
 } from "../libc/mod.ts";
 import {
   familyFlag,
+  type Host,
+  hostText,
   intArg,
   numArg,
   parseCommand,
@@ -38,7 +40,7 @@ import {
   icmpSource,
   parseIcmp,
 } from "./_icmp.ts";
-import { closeQuietly, now, readable, sockaddr } from "./_net.ts";
+import { closeQuietly, now, readable, scopeIdOf, sockaddr } from "./_net.ts";
 
 const USAGE =
   `Usage: ping [-4|-6] [-c count] [-i interval] [-s size] [-t ttl] [-W timeout] [-w deadline] [-q] HOST
@@ -162,20 +164,27 @@ async function ping(args: string[]): Promise<number> {
     if (o.ttl !== undefined) {
       await setsockopt(fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_UNICAST_HOPS : IP_TTL, o.ttl);
     }
-    return await session(fd, target.family, target.addr, o);
+    return await session(fd, target, await scopeIdOf(target), o);
   } finally {
     await closeQuietly(fd);
   }
 }
 
-async function session(fd: number, family: number, addr: string, o: PingOptions): Promise<number> {
+async function session(
+  fd: number,
+  target: Host,
+  scopeId: number | undefined,
+  o: PingOptions,
+): Promise<number> {
+  const { family, addr } = target;
+  const shown = hostText(target);
   const v6 = family === AF_INET6;
   const id = (await getpid()) & 0xffff;
   const payload = echoPayload(o.size);
   console.log(
     v6
-      ? `PING ${addr} (${addr}) ${o.size} data bytes`
-      : `PING ${addr} (${addr}) ${o.size}(${o.size + ICMP_HEADER_LEN + 20}) bytes of data.`,
+      ? `PING ${shown} (${shown}) ${o.size} data bytes`
+      : `PING ${shown} (${shown}) ${o.size}(${o.size + ICMP_HEADER_LEN + 20}) bytes of data.`,
   );
   const stats: PingStats = { transmitted: 0, received: 0, duplicates: 0, errors: 0, rtts: [] };
   const sentAt = new Map<number, number>();
@@ -183,7 +192,8 @@ async function session(fd: number, family: number, addr: string, o: PingOptions)
   const start = now();
   let nextSend = start;
   let lastSend = start;
-  const dest = sockaddr(family, addr, 0);
+  const dest = sockaddr(family, addr, 0, scopeId);
+  const zone = target.scope === undefined ? "" : `%${target.scope}`;
   for (;;) {
     const t = now();
     if (t - start >= o.deadlineMs) break;
@@ -226,13 +236,13 @@ async function session(fd: number, family: number, addr: string, o: PingOptions)
         stats.received++;
         stats.rtts.push(rtt);
       }
-      const from = icmpSource(family, r.data, r.addr);
+      const from = icmpSource(family, r.data, r.addr) + zone;
       if (!o.quiet) console.log(formatReply(ev.icmpLen, from, ev.seq, ev.ttl, rtt, dup));
     } else if (ev.kind === "error") {
       const q = ev.quote;
       if (q.id !== id || q.dst !== addr || q.seq === undefined || !sentAt.has(q.seq)) continue;
       stats.errors++;
-      const from = icmpSource(family, r.data, r.addr);
+      const from = icmpSource(family, r.data, r.addr) + zone;
       if (!o.quiet) {
         console.log(
           `From ${from} icmp_seq=${q.seq} ${describeIcmpError(family, ev.type, ev.code, ev.info)}`,
@@ -241,7 +251,7 @@ async function session(fd: number, family: number, addr: string, o: PingOptions)
     }
   }
   console.log("");
-  for (const line of formatSummary(addr, stats, now() - start)) console.log(line);
+  for (const line of formatSummary(shown, stats, now() - start)) console.log(line);
   return stats.received > 0 ? 0 : 1;
 }
 

@@ -24,6 +24,7 @@ import {
 } from "../libc/mod.ts";
 import {
   familyFlag,
+  hostText,
   intArg,
   numArg,
   parseCommand,
@@ -33,7 +34,7 @@ import {
   UsageError,
 } from "./_args.ts";
 import { ICMP4, ICMP6, type IcmpEvent, icmpSource, parseIcmp } from "./_icmp.ts";
-import { anyAddr, closeQuietly, now, portOf, readable, sockaddr } from "./_net.ts";
+import { anyAddr, closeQuietly, now, portOf, readable, scopeIdOf, sockaddr } from "./_net.ts";
 
 const USAGE =
   `Usage: traceroute [-4|-6] [-n] [-f first_ttl] [-m max_ttl] [-q nqueries] [-w wait] [-p port] HOST
@@ -143,24 +144,29 @@ async function traceroute(args: string[]): Promise<number> {
   const { host, family: want, o } = options(args);
   const target = resolveHost(host, want);
   const v6 = target.family === AF_INET6;
+  const scopeId = await scopeIdOf(target);
   const icmp = await socket(target.family, SOCK_RAW, v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP);
   let udp = -1;
   try {
     udp = await socket(target.family, SOCK_DGRAM, IPPROTO_UDP);
     await bind(udp, anyAddr(target.family, 0));
-    const srcPort = portOf(await getsockname(udp));
+    const ctx: Prober = {
+      icmp,
+      udp,
+      family: target.family,
+      dst: target.addr,
+      scopeId,
+      srcPort: portOf(await getsockname(udp)),
+      waitMs: o.waitMs,
+    };
     const size = PROBE_DATA + 8 + (v6 ? 40 : 20);
-    console.log(
-      `traceroute to ${target.addr} (${target.addr}), ${o.maxTtl} hops max, ${size} byte packets`,
-    );
+    const shown = hostText(target);
+    console.log(`traceroute to ${shown} (${shown}), ${o.maxTtl} hops max, ${size} byte packets`);
     let seq = 0;
     for (let ttl = o.firstTtl; ttl <= o.maxTtl; ttl++) {
       await setsockopt(udp, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_UNICAST_HOPS : IP_TTL, ttl);
       const probes: ProbeResult[] = [];
-      for (let q = 0; q < o.queries; q++) {
-        const dstPort = (o.port + seq++) & 0xffff;
-        probes.push(await probe(icmp, udp, target.family, target.addr, srcPort, dstPort, o.waitMs));
-      }
+      for (let q = 0; q < o.queries; q++) probes.push(await probe(ctx, (o.port + seq++) & 0xffff));
       console.log(formatHop(ttl, probes, o.numeric));
       if (probes.some((p) => p.reached)) return 0;
     }
@@ -171,39 +177,41 @@ async function traceroute(args: string[]): Promise<number> {
   }
 }
 
-async function probe(
-  icmp: number,
-  udp: number,
-  family: number,
-  dst: string,
-  srcPort: number,
-  dstPort: number,
-  waitMs: number,
-): Promise<ProbeResult> {
+/** What every probe of one trace shares. */
+interface Prober {
+  icmp: number;
+  udp: number;
+  family: number;
+  dst: string;
+  scopeId?: number;
+  srcPort: number;
+  waitMs: number;
+}
+
+async function probe(p: Prober, dstPort: number): Promise<ProbeResult> {
   const sent = now();
-  const to = sockaddr(family, dst, dstPort);
+  const to = sockaddr(p.family, p.dst, dstPort, p.scopeId);
   try {
-    await sendto(udp, new Uint8Array(PROBE_DATA), to);
+    await sendto(p.udp, new Uint8Array(PROBE_DATA), to);
   } catch (err) {
     // A previous probe's port unreachable may surface as a pending socket error: retry once.
     if (!(err instanceof ErrnoError) || err.code !== "ECONNREFUSED") throw err;
-    await sendto(udp, new Uint8Array(PROBE_DATA), to);
+    await sendto(p.udp, new Uint8Array(PROBE_DATA), to);
   }
-  const deadline = sent + waitMs;
+  const deadline = sent + p.waitMs;
   for (;;) {
     const left = deadline - now();
-    if (left <= 0 || !(await readable(icmp, left))) return { note: "", reached: false };
-    const r = await recvmsg(icmp, 65536);
+    if (left <= 0 || !(await readable(p.icmp, left))) return { note: "", reached: false };
+    const r = await recvmsg(p.icmp, 65536);
     const at = now();
-    const ev: IcmpEvent | undefined = parseIcmp(family, r.data);
+    const ev: IcmpEvent | undefined = parseIcmp(p.family, r.data);
     if (ev?.kind !== "error") continue;
     const q = ev.quote;
-    if (
-      q.protocol !== IPPROTO_UDP || q.dst !== dst || q.dstPort !== dstPort || q.srcPort !== srcPort
-    ) continue;
-    const c = classifyError(family, ev.type, ev.code);
+    if (q.protocol !== IPPROTO_UDP || q.dst !== p.dst) continue;
+    if (q.dstPort !== dstPort || q.srcPort !== p.srcPort) continue;
+    const c = classifyError(p.family, ev.type, ev.code);
     if (!c) continue;
-    const from = icmpSource(family, r.data, r.addr);
+    const from = icmpSource(p.family, r.data, r.addr);
     return { from, rttMs: at - sent, note: c.note, reached: c.final };
   }
 }

@@ -27,7 +27,16 @@ import {
   UsageError,
 } from "./_args.ts";
 import { formatThroughput } from "./_format.ts";
-import { closeQuietly, hostOf, listenOn, now, portOf, sendAll, sockaddr } from "./_net.ts";
+import {
+  closeQuietly,
+  hostOf,
+  listenOn,
+  now,
+  portOf,
+  scopeIdOf,
+  sendAll,
+  sockaddr,
+} from "./_net.ts";
 
 const USAGE =
   `Usage: ttcp -r [-4|-6] [-p port] [-l bufsize] | ttcp -t [-4|-6] [-p port] [-n MB] [-l bufsize] [-D] HOST
@@ -83,7 +92,7 @@ async function transmit(
   try {
     if (nodelay) await setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, 1);
     console.log(`ttcp-t: buflen=${buflen}, nbytes=${total}, port=${port} -> ${target.addr}`);
-    await connect(fd, sockaddr(target.family, target.addr, port));
+    await connect(fd, sockaddr(target.family, target.addr, port, await scopeIdOf(target)));
     const t0 = now();
     const buf = pattern(buflen);
     let calls = 0;
