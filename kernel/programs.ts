@@ -9,7 +9,10 @@ export function resolveProgram(name: string, cwd = Deno.cwd()): string | undefin
   if (name.startsWith("file:")) url = new URL(name);
   else if (name.includes("/") || name.endsWith(".ts") || name.endsWith(".js")) {
     url = name.startsWith("/") ? toFileUrl(name) : new URL(name, toFileUrl(cwd + "/"));
-  } else if (/^[a-z0-9_-]+$/i.test(name)) url = new URL(`${name}.ts`, TOOLS);
+  } else if (/^[a-z0-9][a-z0-9-]*$/i.test(name) && !name.endsWith("_test")) {
+    // Tool names only: not helpers (_args) or tests (ping_test), which are no programs.
+    url = new URL(`${name}.ts`, TOOLS);
+  }
   else return undefined;
   try {
     return Deno.statSync(fromFileUrl(url)).isFile ? url.href : undefined;

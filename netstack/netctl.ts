@@ -130,7 +130,8 @@ function socketInfo(s: InetSocket): SocketInfo {
       const x = a();
       return x.family === 10 ? `[${x.addr}]:${x.port || "*"}` : `${x.addr}:${x.port || "*"}`;
     } catch {
-      return "*:*";
+      // No peer: net-tools prints the wildcard address of the socket's family.
+      return s.family === 10 ? "[::]:*" : "0.0.0.0:*";
     }
   };
   const q = s.queues();
