@@ -171,3 +171,23 @@ Deno.test("TCP: a smaller MTU behind a router (ICMP fragmentation needed) lowers
   assert.ok((a.counters.get("tcp: mss-lowered") ?? 0) >= 1);
   assert.ok((s.getsockopt(abi.IPPROTO_TCP, abi.TCP_MAXSEG) as number) <= 960);
 });
+
+Deno.test("TCP: data for a closed socket is answered with RST; the sender sees ECONNRESET", async () => {
+  const { sim, a, b, ctx } = setup();
+  const l = b.createSocket(abi.AF_INET, abi.SOCK_STREAM, 0) as TcpSocket;
+  l.bind(in4("0.0.0.0", 80));
+  l.listen(1);
+  const acc = l.accept(ctx);
+  const c = a.createSocket(abi.AF_INET, abi.SOCK_STREAM, 0) as TcpSocket;
+  await sim.until(c.connect(in4("10.0.0.2", 80), ctx));
+  const s = (await sim.until(acc)).socket as TcpSocket;
+  c.release(); // nothing unread: a FIN goes out
+  await sim.run(20);
+  assert.equal(s.stateName(), "CLOSE_WAIT");
+  await s.sendmsg(new Uint8Array(1000), 0, undefined, ctx);
+  await sim.run(20);
+  await assert.rejects(
+    s.sendmsg(new Uint8Array(10), 0, undefined, ctx),
+    (e: ErrnoError) => e.code === "ECONNRESET",
+  );
+});

@@ -559,6 +559,12 @@ export class TcpConnection extends TcpControlBlock {
       this._state === "FIN-WAIT-2";
     if (!takesText) return;
     let accepted = 0;
+    if (payload.length > 0 && this._orphan && seqGt(seqAdd(seq, payload.length), this._rcvNxt)) {
+      // New data for a connection the application closed: nobody can ever read it, so the
+      // peer is told with a reset (RFC 1122 §4.2.2.13, as Linux does) instead of being ACKed.
+      this.abort();
+      return;
+    }
     if (payload.length > 0) {
       this._rcvMssEst = Math.max(this._rcvMssEst, Math.min(payload.length, this.options.mss));
       const r = this._rcvBuf.insert(seq, payload);
