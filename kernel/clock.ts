@@ -35,10 +35,14 @@ export class RealClock implements Clock {
       const id = setImmediate(fn);
       return { cancel: () => clearImmediate(id) };
     }
-    const id = setTimeout(fn, delayMs);
+    // setTimeout treats delays over 2^31-1 ms as 1 ms; clamp instead (about 24.8 days).
+    const id = setTimeout(fn, Math.min(delayMs, MAX_TIMEOUT));
     return { cancel: () => clearTimeout(id) };
   }
 }
+
+/** The longest delay setTimeout honours. */
+const MAX_TIMEOUT = 2 ** 31 - 1;
 
 interface Pending {
   at: number;

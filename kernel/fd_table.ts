@@ -9,6 +9,7 @@ export const DEFAULT_FD_LIMIT = 1024;
 export class FdTable<H extends HandleBase = HandleBase> {
   #fds: Array<H | undefined> = [];
   #count = 0;
+  #closed = false;
 
   constructor(readonly limit = DEFAULT_FD_LIMIT) {}
 
@@ -19,6 +20,8 @@ export class FdTable<H extends HandleBase = HandleBase> {
 
   /** Install `h` at the lowest free fd >= `min`; takes a reference. EMFILE when full. */
   install(h: H, min = 0): number {
+    // The process is gone (a call that was in flight when it died finished late).
+    if (this.#closed) throw new ErrnoError("EBADF", "Process has exited");
     if (this.#count >= this.limit) throw new ErrnoError("EMFILE", "Cannot allocate a descriptor");
     let fd = Math.max(0, min);
     while (this.#fds[fd] !== undefined) fd++;
@@ -71,8 +74,9 @@ export class FdTable<H extends HandleBase = HandleBase> {
     }
   }
 
-  /** Close every fd (process exit). */
+  /** Close every fd (process exit); later installs fail, so late results are released. */
   closeAll(): void {
+    this.#closed = true;
     for (let fd = 0; fd < this.#fds.length; fd++) if (this.#fds[fd]) this.close(fd);
   }
 }

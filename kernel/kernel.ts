@@ -24,8 +24,11 @@ export interface KernelOptions {
   spawner: Spawner;
   /** Receives console output, exits and log lines. */
   emit: (ev: KernelEvent) => void;
-  /** Maps a program name or path to a module URL, or undefined when there is none. */
-  resolveProgram: (name: string) => string | undefined;
+  /**
+   * Maps a program name or path to a module URL, or undefined when there is none (or when a
+   * process, `fromProcess`, names something outside what processes may run).
+   */
+  resolveProgram: (name: string, fromProcess: boolean) => string | undefined;
   /** Per-process fd limit (default 1024). */
   fdLimit?: number;
   /** Most live processes (default 4096). */
@@ -122,7 +125,7 @@ export class Kernel {
 
   /** Start a process; resolves to its pid once it is running. */
   spawn(req: SpawnRequest): number {
-    const url = this.#opts.resolveProgram(req.module);
+    const url = this.#opts.resolveProgram(req.module, req.stdio !== undefined);
     if (!url) throw new ErrnoError("ENOENT", `Cannot run ${req.module}`);
     const running = [...this.#procs.values()].filter((p) => p.state === "running").length;
     if (running >= (this.#opts.maxProcesses ?? 4096)) {
@@ -215,6 +218,7 @@ export class Kernel {
     p.rpc?.close();
     p.runtime?.terminate();
     p.fds.closeAll();
+    for (const h of this.#hosts.values()) h.collect();
     this.#procs.delete(p.pid);
     this.#exited.set(p.pid, status);
     if (this.#exited.size > KEEP_EXIT_STATUSES) {

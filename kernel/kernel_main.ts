@@ -26,7 +26,7 @@ const rpc: RpcPeer = new RpcPeer(ep, {
         clock: new RealClock(),
         spawner: new WorkerSpawner(factory),
         emit: (ev) => rpc.emit(ev),
-        resolveProgram: (name) => resolveProgram(name, b.cwd),
+        resolveProgram: (name, fromProcess) => resolveProgram(name, b.cwd, fromProcess),
       });
       if (b.setup) await attachNetstacks(kernel, b.setup, factory, kernel.drivers);
       return null;

@@ -1,19 +1,31 @@
-/** Finding a program's module: a tool name ("ping" → tools/ping.ts) or a module path. */
+/**
+ * Finding a program's module: a tool name ("ping" → tools/ping.ts) or a module path. Paths are
+ * only taken from the person starting the system (the boot command, tests); a process asking
+ * the kernel to spawn may name tools, or TypeScript/JavaScript modules inside Serin's own tree,
+ * so it cannot make the system load an arbitrary host file.
+ */
 import { fromFileUrl, toFileUrl } from "./_path.ts";
 
-const TOOLS = new URL("../tools/", import.meta.url);
+const ROOT = new URL("../", import.meta.url);
+const TOOLS = new URL("tools/", ROOT);
 
 /** Resolve `name` to a module URL that exists, or undefined. */
-export function resolveProgram(name: string, cwd = Deno.cwd()): string | undefined {
+export function resolveProgram(
+  name: string,
+  cwd = Deno.cwd(),
+  fromProcess = false,
+): string | undefined {
   let url: URL;
-  if (name.startsWith("file:")) url = new URL(name);
-  else if (name.includes("/") || name.endsWith(".ts") || name.endsWith(".js")) {
-    url = name.startsWith("/") ? toFileUrl(name) : new URL(name, toFileUrl(cwd + "/"));
-  } else if (/^[a-z0-9][a-z0-9-]*$/i.test(name) && !name.endsWith("_test")) {
+  if (/^[a-z0-9][a-z0-9-]*$/i.test(name) && !name.endsWith("_test")) {
     // Tool names only: not helpers (_args) or tests (ping_test), which are no programs.
     url = new URL(`${name}.ts`, TOOLS);
+  } else if (name.startsWith("file:")) url = new URL(name);
+  else if (name.includes("/") || name.endsWith(".ts") || name.endsWith(".js")) {
+    url = name.startsWith("/") ? toFileUrl(name) : new URL(name, toFileUrl(cwd + "/"));
+  } else return undefined;
+  if (fromProcess && (!url.href.startsWith(ROOT.href) || !/\.(ts|js)$/.test(url.pathname))) {
+    return undefined;
   }
-  else return undefined;
   try {
     return Deno.statSync(fromFileUrl(url)).isFile ? url.href : undefined;
   } catch {

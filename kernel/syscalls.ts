@@ -28,11 +28,18 @@ export async function dispatch(
       const flags = call.type & (abi.SOCK_NONBLOCK | abi.SOCK_CLOEXEC);
       const [a, b] = LocalSocket.pair(k.localHost(proc.host), call.type & ~flags, k.creds(proc));
       a.nonblock = b.nonblock = (flags & abi.SOCK_NONBLOCK) !== 0;
-      const fa = proc.fds.install(a);
+      let fa: number;
+      try {
+        fa = proc.fds.install(a);
+      } catch (err) {
+        a.release();
+        b.release();
+        throw err;
+      }
       try {
         return [fa, proc.fds.install(b)];
       } catch (err) {
-        proc.fds.close(fa);
+        if (proc.fds.peek(fa) === a) proc.fds.close(fa);
         b.release();
         throw err;
       }
@@ -49,9 +56,13 @@ export async function dispatch(
     case "getpeername":
     case "shutdown":
       return socketCall(k, proc, call, ctx);
-    case "close":
+    case "close": {
+      const local = proc.fds.get(call.fd).kind === "local";
       proc.fds.close(call.fd);
+      // Closing may leave sockets reachable only through their own queued handles.
+      if (local) k.localHost(proc.host).collect();
       return null;
+    }
     case "dup":
       return proc.fds.install(proc.fds.get(call.fd));
     case "dup2":

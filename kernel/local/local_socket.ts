@@ -18,14 +18,72 @@ export const LOCAL_MAX_DGRAM_QUEUE = 128;
 /** Most handles in one SCM_RIGHTS message (SCM_MAX_FD). */
 export const MAX_RIGHTS_PER_MESSAGE = 253;
 
-/** Per-host state shared by local sockets: the path namespace and in-flight handle accounting. */
+/** Most handles one process may have in flight (queued in SCM_RIGHTS messages) at once. */
+export const MAX_INFLIGHT_PER_PROCESS = 1024;
+
+/**
+ * Per-host state shared by local sockets: the path namespace, in-flight handle accounting (per
+ * sending process, so one process filling its quota cannot stop another's handle passing), and
+ * a collector for sockets kept alive only by messages queued in unreachable sockets (a socket
+ * sent into its own receive queue, then closed: Linux's unix_gc).
+ */
 export class LocalHost {
   readonly ns = new LocalNamespace<LocalSocket>();
-  /** Handles currently inside queued SCM_RIGHTS messages. */
+  /** Handles currently inside queued SCM_RIGHTS messages, on the whole host. */
   inflight = 0;
   /** Sockets currently open on this host. */
   open = 0;
-  constructor(readonly clock: Clock, readonly maxInflight = 4096) {}
+  /** Open sockets, for the cycle collector. */
+  readonly sockets = new Set<LocalSocket>();
+  /** In-flight handles by sending pid. */
+  readonly inflightBy = new Map<number, number>();
+  #collecting = false;
+
+  constructor(
+    readonly clock: Clock,
+    readonly maxInflight = 65536,
+    readonly maxInflightPerProcess = MAX_INFLIGHT_PER_PROCESS,
+  ) {}
+
+  /** Account `n` (may be negative) in-flight handles to `pid`. */
+  charge(pid: number, n: number): void {
+    this.inflight += n;
+    const v = (this.inflightBy.get(pid) ?? 0) + n;
+    if (v <= 0) this.inflightBy.delete(pid);
+    else this.inflightBy.set(pid, v);
+  }
+
+  /**
+   * Free sockets that only queued SCM_RIGHTS messages keep alive and that no fd can reach any
+   * more (mark from every socket an fd holds, through the handles queued in it and the
+   * connections waiting in its backlog; purge the queues of what is left).
+   */
+  collect(): void {
+    if (this.#collecting || this.inflight === 0) return;
+    this.#collecting = true;
+    try {
+      const reachable = new Set<LocalSocket>();
+      const stack: LocalSocket[] = [];
+      for (const s of this.sockets) {
+        if (s.refs > s.inflightRefs) {
+          reachable.add(s);
+          stack.push(s);
+        }
+      }
+      while (stack.length) {
+        for (const next of stack.pop()!.children()) {
+          if (!reachable.has(next)) {
+            reachable.add(next);
+            stack.push(next);
+          }
+        }
+      }
+      const garbage = [...this.sockets].filter((s) => s.refs > 0 && !reachable.has(s));
+      for (const g of garbage) g.purgeQueue();
+    } finally {
+      this.#collecting = false;
+    }
+  }
 }
 
 /** What a socket call needs to know about its caller. */
@@ -38,10 +96,16 @@ export interface Caller {
   resolve(fd: number): HandleBase;
 }
 
+/** Handles carried by one message, and the process charged for them. */
+interface Rights {
+  handles: HandleBase[];
+  pid: number;
+}
+
 interface Message {
   data: Uint8Array;
   off: number;
-  rights?: HandleBase[];
+  rights?: Rights;
   creds: Creds;
   from?: string;
 }
@@ -78,6 +142,7 @@ export class LocalSocket implements HandleBase {
     readonly owner: Creds,
   ) {
     host.open++;
+    host.sockets.add(this);
   }
 
   /** Two connected sockets (socketpair). */
@@ -183,28 +248,56 @@ export class LocalSocket implements HandleBase {
     }
   }
 
-  #collectRights(fds: number[] | undefined, caller: Caller): HandleBase[] | undefined {
+  #collectRights(fds: number[] | undefined, caller: Caller): Rights | undefined {
     if (!fds || fds.length === 0) return undefined;
     if (fds.length > MAX_RIGHTS_PER_MESSAGE) throw new ErrnoError("EINVAL", "Too many handles");
-    if (this.host.inflight + fds.length > this.host.maxInflight) {
+    const pid = caller.creds.pid;
+    if (
+      this.host.inflight + fds.length > this.host.maxInflight ||
+      (this.host.inflightBy.get(pid) ?? 0) + fds.length > this.host.maxInflightPerProcess
+    ) {
       throw new ErrnoError("ENOBUFS", "Too many handles in flight");
     }
-    const hs = fds.map((fd) => caller.resolve(fd));
-    for (const h of hs) h.refs++;
-    this.host.inflight += hs.length;
-    return hs;
+    const handles = fds.map((fd) => caller.resolve(fd));
+    for (const h of handles) {
+      h.refs++;
+      if (h instanceof LocalSocket) h.inflightRefs++;
+    }
+    this.host.charge(pid, handles.length);
+    return { handles, pid };
   }
 
-  #releaseRights(rights: HandleBase[] | undefined) {
+  #releaseRights(rights: Rights | undefined) {
     if (!rights) return;
-    this.host.inflight -= rights.length;
-    for (const h of rights) unref(h);
+    this.host.charge(rights.pid, -rights.handles.length);
+    for (const h of rights.handles) {
+      if (h instanceof LocalSocket) h.inflightRefs--;
+      unref(h);
+    }
+  }
+
+  /** References to this socket held by queued SCM_RIGHTS messages (not by fds). */
+  inflightRefs = 0;
+
+  /** Sockets reachable from this one: those queued in its messages and its pending connections. */
+  *children(): IterableIterator<LocalSocket> {
+    for (const m of this.#rq) {
+      for (const h of m.rights?.handles ?? []) if (h instanceof LocalSocket) yield h;
+    }
+    yield* this.#backlog;
+  }
+
+  /** Drop every queued message and the handles it carries (the cycle collector's sweep). */
+  purgeQueue(): void {
+    for (const m of this.#rq.splice(0)) this.#releaseRights(m.rights);
+    this.#rqBytes = 0;
+    this.wq.wake();
   }
 
   async #sendDgram(
     data: Uint8Array,
     addr: SockAddr | undefined,
-    rights: HandleBase[] | undefined,
+    rights: Rights | undefined,
     nonblock: boolean,
     caller: Caller,
   ): Promise<number> {
@@ -238,7 +331,7 @@ export class LocalSocket implements HandleBase {
   async #sendStream(
     data: Uint8Array,
     addr: SockAddr | undefined,
-    rights: HandleBase[] | undefined,
+    rights: Rights | undefined,
     nonblock: boolean,
     caller: Caller,
   ): Promise<number> {
@@ -321,8 +414,9 @@ export class LocalSocket implements HandleBase {
     if (m.rights && !peek) {
       const rights = m.rights;
       m.rights = undefined;
-      this.host.inflight -= rights.length;
-      res.rights = rights.map((h) => {
+      this.host.charge(rights.pid, -rights.handles.length);
+      res.rights = rights.handles.map((h) => {
+        if (h instanceof LocalSocket) h.inflightRefs--;
         try {
           return caller.install(h);
         } catch {
@@ -498,6 +592,7 @@ export class LocalSocket implements HandleBase {
     const hadUnread = this.#rqBytes > 0;
     this.state = "closed";
     this.host.open--;
+    this.host.sockets.delete(this);
     if (this.path !== undefined) this.host.ns.detach(this.path, this);
     for (const m of this.#rq.splice(0)) this.#releaseRights(m.rights);
     this.#rqBytes = 0;

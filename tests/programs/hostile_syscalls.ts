@@ -1,0 +1,286 @@
+/**
+ * Test program (the syscall fuzzer's attacker): sends COUNT random or mutated system calls for
+ * at most MS milliseconds, from SEED: valid-looking operations with forged fds, huge lengths,
+ * wrong types and AF_INET/AF_LOCAL mixes through `syscall()`, plus mutated request envelopes
+ * through `syscallRaw()`. Calls that block are left pending (the kernel must reclaim them when
+ * the program exits). Prints "calls C errnos E ok K pending P raw R ms T".
+ */
+import {
+  AF_INET,
+  AF_INET6,
+  AF_LOCAL,
+  ErrnoError,
+  print,
+  SOCK_DGRAM,
+  SOCK_NONBLOCK,
+  SOCK_RAW,
+  SOCK_STREAM,
+  syscall,
+  syscallRaw,
+} from "../../libc/mod.ts";
+import { encodeMessage } from "../../kernel/bus/codec.ts";
+import { Rng } from "../fuzz/rng.ts";
+
+// Not 0-2: closing or overwriting its own stdout would silence the summary line.
+const FORGED_FDS = [-1, 3, 7, 1023, 1024, 65535, 2 ** 31, -(2 ** 31), 2 ** 53, 0.5];
+const JUNK: unknown[] = [null, true, "3", -0.5, 1e300, [], {}, new Uint8Array(3), "x".repeat(300)];
+const OPS = [
+  "socket",
+  "socketpair",
+  "close",
+  "dup",
+  "dup2",
+  "fcntl",
+  "poll",
+  "write",
+  "read",
+  "unlink",
+  "getinfo",
+  "ps",
+  "kill",
+  "spawn",
+  "waitpid",
+  "netctl",
+  "bind",
+  "listen",
+  "accept",
+  "connect",
+  "sendmsg",
+  "recvmsg",
+  "setsockopt",
+  "getsockopt",
+  "getsockname",
+  "getpeername",
+  "shutdown",
+] as const;
+
+/** Builds hostile calls, remembering the fds the kernel really handed out. */
+class Generator {
+  readonly fds: number[] = [];
+  constructor(readonly rng: Rng) {}
+
+  fd(): unknown {
+    const r = this.rng;
+    if (this.fds.length && r.chance(0.6)) return r.pick(this.fds);
+    return r.chance(0.9) ? r.pick(FORGED_FDS) : r.pick(JUNK);
+  }
+
+  num(small: number[]): unknown {
+    const r = this.rng;
+    if (r.chance(0.7)) return r.pick(small);
+    return r.chance(0.7)
+      ? r.pick([-1, 0, 2 ** 31, 2 ** 32 + 1, 1e9, 2 ** 53, -(2 ** 53)])
+      : r.pick(JUNK);
+  }
+
+  addr(): unknown {
+    const r = this.rng;
+    switch (r.int(7)) {
+      case 0:
+        return { family: AF_LOCAL, path: r.pick(["/run/f", "/run/f2", "", "x".repeat(200), "/"]) };
+      case 1:
+        return {
+          family: AF_INET,
+          addr: r.pick(["127.0.0.1", "0.0.0.0", "255.255.255.255", "10.9.9.9", "1.2.3", "::1"]),
+          port: this.num([0, 1, 80, 7000, 7001, 65535, 65536]),
+        };
+      case 2:
+        return { family: AF_INET6, addr: r.pick(["::1", "::", "zz"]), port: this.num([0, 80]) };
+      case 3:
+        return { family: 0 };
+      case 4:
+        // Family and fields of the other domain (AF_LOCAL with a port, AF_INET with a path).
+        return r.chance(0.5)
+          ? { family: AF_LOCAL, addr: "127.0.0.1", port: 80 }
+          : { family: AF_INET, path: "/run/f" };
+      case 5:
+        return { family: this.num([1, 2, 10, 99]), addr: r.pick(JUNK), port: r.pick(JUNK) };
+      default:
+        return r.pick(JUNK);
+    }
+  }
+
+  data(): unknown {
+    const r = this.rng;
+    if (r.chance(0.05)) return r.pick(JUNK);
+    const n = r.chance(0.95) ? r.int(300) : r.pick([65536, 65537, 1 << 20]);
+    return new Uint8Array(n);
+  }
+
+  call(): Record<string, unknown> {
+    const r = this.rng;
+    const op = r.pick(OPS);
+    const fd = this.fd();
+    switch (op) {
+      case "socket":
+      case "socketpair":
+        return {
+          op,
+          domain: this.num([AF_LOCAL, AF_INET, AF_INET, AF_INET6, 0, 99]),
+          type: this.num([SOCK_STREAM, SOCK_DGRAM, SOCK_RAW, 5, SOCK_STREAM | SOCK_NONBLOCK]),
+          protocol: this.num([0, 0, 1, 6, 17, 255, 9999]),
+        };
+      case "close":
+      case "dup":
+      case "getsockname":
+      case "getpeername":
+        return { op, fd };
+      case "dup2":
+        return { op, fd, newfd: this.num([3, 4, 10, 1023, 1024, 100000]) };
+      case "fcntl":
+        return { op, fd, cmd: this.num([1, 2, 3, 4, 99]), arg: this.num([0, 1, 0o4000]) };
+      case "poll":
+        return {
+          op,
+          fds: r.chance(0.9)
+            ? Array.from(
+              { length: r.int(8) },
+              () => ({ fd: this.fd(), events: this.num([1, 4, 5]) }),
+            )
+            : r.pick(JUNK),
+          // Not past 2^31 ms: the kernel's timer then fires every millisecond (reported bug),
+          // which floods the console with TimeoutOverflowWarning.
+          timeout: r.pick([0, 0, 1, 5, -1, 2 ** 31 - 1]),
+        };
+      case "write":
+        return { op, fd, data: this.data() };
+      case "read":
+      case "recvmsg":
+        return { op, fd, len: this.num([0, 1, 100, 65536]), flags: this.num([0, 0x40, 0x2, 0x20]) };
+      case "unlink":
+        return { op, path: r.pick(["/run/f", "/run/nope", "", "x".repeat(200), 7]) };
+      case "getinfo":
+      case "ps":
+        return { op };
+      case "kill":
+        // Never a real pid: the well-behaved processes must survive (and they run as another uid).
+        return { op, pid: this.num([0, -1, 99999, 2 ** 31]), signal: this.num([0, 9, 15, 65]) };
+      case "spawn":
+        return {
+          op,
+          module: r.pick(["no/such.ts", "", "no such", "data:,x"]),
+          args: [],
+        };
+      case "waitpid":
+        return { op, pid: this.num([-1, 0, 99999]) };
+      case "netctl":
+        return {
+          op,
+          req: r.chance(0.5)
+            ? { op: r.pick(["ifaces", "routes", "neigh", "sockets", "stats"]) }
+            : r.pick([
+              { op: "ifaddr", iface: "lo", action: "add", cidr: "10.1.1.1/24" },
+              { op: "route", action: "add", dest: "default", gateway: "127.0.0.2" },
+              { op: "iflink", iface: "lo", up: false },
+              { op: "neighset", action: "add", addr: "1.2.3.4", mac: "zz" },
+              { op: 5 },
+              r.pick(JUNK),
+            ]),
+        };
+      case "bind":
+      case "connect":
+        return { op, fd, addr: this.addr() };
+      case "listen":
+        return { op, fd, backlog: this.num([0, 1, 128, 100000]) };
+      case "accept":
+        return { op, fd, flags: this.num([0, SOCK_NONBLOCK]) };
+      case "sendmsg":
+        return {
+          op,
+          fd,
+          data: this.data(),
+          flags: this.num([0, 0x40, 0x4000]),
+          ...(r.chance(0.5) ? { addr: this.addr() } : {}),
+          ...(r.chance(0.3)
+            ? {
+              rights: r.chance(0.8)
+                ? Array.from({ length: r.int(5) }, () => this.fd())
+                : r.pick(JUNK),
+            }
+            : {}),
+          ...(r.chance(0.1) ? { creds: r.pick([true, 1, "yes"]) } : {}),
+        };
+      case "setsockopt":
+      case "getsockopt":
+        return {
+          op,
+          fd,
+          level: this.num([1, 0, 6, 17, 41]),
+          name: this.num([2, 4, 7, 8, 9, 13, 20, 25, 29]),
+          value: r.pick([
+            0,
+            1,
+            -1,
+            2 ** 40,
+            "eth0",
+            "x".repeat(100),
+            { l_onoff: 1 },
+            new Uint8Array(8),
+            null,
+          ]),
+        };
+      case "shutdown":
+        return { op, fd, how: this.num([0, 1, 2, 3]) };
+      default: {
+        const never: never = op;
+        throw new Error(`unknown op ${never}`);
+      }
+    }
+  }
+}
+
+export default async function main([count, seed, ms]: string[]): Promise<number> {
+  const n = Number(count ?? 2000);
+  const budget = Number(ms ?? 60_000);
+  const rng = new Rng(Number(seed ?? 1));
+  const gen = new Generator(rng);
+  const start = Date.now();
+  let calls = 0, errnos = 0, ok = 0, pending = 0, raw = 0;
+  const inflight = new Set<Promise<void>>();
+  const settle = (p: Promise<unknown>) => {
+    const tracked: Promise<void> = p.then(
+      (v) => {
+        ok++;
+        // Remember real fds, so later calls use descriptors that exist.
+        if (typeof v === "number" && v >= 3 && v < 1024 && gen.fds.length < 64) gen.fds.push(v);
+        if (Array.isArray(v)) { for (const x of v) if (typeof x === "number") gen.fds.push(x); }
+      },
+      (e) => {
+        if (e instanceof ErrnoError) errnos++;
+        else throw e;
+      },
+    ).finally(() => inflight.delete(tracked));
+    inflight.add(tracked);
+  };
+  while (calls < n && Date.now() - start < budget) {
+    calls++;
+    const body = gen.call();
+    if (rng.chance(0.15)) {
+      // A real-looking envelope with flipped bits; its reply (if any) goes nowhere.
+      const bytes = new Uint8Array(encodeMessage({ t: "req", id: 1e9 + calls, body }));
+      for (let i = rng.int(4); i >= 0; i--) bytes[rng.int(bytes.length)] ^= 1 << rng.int(8);
+      syscallRaw(rng.chance(0.3) ? bytes.subarray(0, rng.int(bytes.length)) : bytes);
+      raw++;
+      continue;
+    }
+    settle(syscall(body));
+    if (inflight.size >= 32) {
+      // Give calls a moment; the ones still blocked (accept, recv, waitpid...) stay pending.
+      const before = inflight.size;
+      await Promise.race([Promise.all([...inflight]), new Promise((r) => setTimeout(r, 20))]);
+      if (inflight.size === before) {
+        pending += inflight.size;
+        inflight.clear();
+      }
+    }
+    if (gen.fds.length > 48) gen.fds.splice(0, 16);
+  }
+  await Promise.race([Promise.all([...inflight]), new Promise((r) => setTimeout(r, 50))]);
+  pending += inflight.size;
+  print(
+    `calls ${calls} errnos ${errnos} ok ${ok} pending ${pending} raw ${raw} ms ${
+      Date.now() - start
+    }`,
+  );
+  return 0;
+}
