@@ -343,7 +343,7 @@ export class TcpConnection extends TcpControlBlock {
     // RFC 7323 §5.3 PAWS: an older TSval marks a stale duplicate.
     if (ts && !(f & RST) && seqLt(ts.value, this._tsRecent)) {
       this._drop("paws");
-      this._ackNow = true;
+      this.#outOfWindowAck(now); // rate-limited like every ACK for a segment we drop
       return;
     }
     // First: acceptability test.
@@ -358,7 +358,7 @@ export class TcpConnection extends TcpControlBlock {
         if (seg.payload.length > 0) this._ackNow = true;
       } else {
         this._drop("unacceptable");
-        if (!(f & RST)) this._ackNow = true;
+        if (!(f & RST)) this.#outOfWindowAck(now);
         if (this._state === "TIME-WAIT" && f & FIN) {
           this._closeAt = now + this.options.timeWaitMs; // retransmitted FIN: restart 2MSL
         }
@@ -416,13 +416,13 @@ export class TcpConnection extends TcpControlBlock {
     const ack = seg.ack;
     if (seqGt(ack, this._sndMax)) {
       this._drop("ack-unsent"); // §3.10.7.4: ACK for something not yet sent
-      this._ackNow = true;
+      this.#outOfWindowAck(now);
       return false;
     }
     // RFC 5961 §5.2: ACKs older than SND.UNA - MAX.SND.WND are dropped with an ACK.
     if (seqLt(ack, seqAdd(this._sndUna, -Math.max(this._maxSndWnd, 1)))) {
       this._drop("ack-too-old");
-      this._ackNow = true;
+      this.#outOfWindowAck(now);
       return false;
     }
     const wnd = seg.window * 2 ** this._sndShift;
@@ -680,6 +680,19 @@ export class TcpConnection extends TcpControlBlock {
     }
     this._toClosed();
   }
+
+  /**
+   * The ACK owed to an unacceptable segment, at most one per 500 ms per connection (Linux's
+   * tcp_invalid_ratelimit; RFC 5961 §7): two desynchronised ends must not ACK each other's
+   * ACKs forever (a spoofed in-window segment can start exactly that).
+   */
+  #outOfWindowAck(now: number): void {
+    if (now - this.#lastOutOfWindowAck < 500) return this._drop("oow-ack-limited");
+    this.#lastOutOfWindowAck = now;
+    this._ackNow = true;
+  }
+
+  #lastOutOfWindowAck = -Infinity;
 
   /** RFC 5961 §3.2/§4.2 challenge ACK, rate-limited per §7. */
   #challengeAck(now: number): void {

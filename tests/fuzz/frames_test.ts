@@ -41,7 +41,8 @@ Deno.test("frame fuzz: every saved regression input is handled without a bug", a
 
 Deno.test("frame fuzz: hostile frames never crash, leak or break a connection", async () => {
   const seconds = Number(Deno.env.get("SERIN_FUZZ_SECONDS") ?? 10);
-  const seed = Number(Deno.env.get("SERIN_FUZZ_SEED") ?? Date.now() % 100_000);
+  // A fixed default seed keeps CI deterministic; `deno task fuzz` explores random ones.
+  const seed = Number(Deno.env.get("SERIN_FUZZ_SEED") ?? 20261124);
   const r = await runFrameCampaign(seconds, seed);
   console.log(
     `frame fuzz seeds ${r.seeds.join(",")}: ${r.executions} executions (${r.frames} frames) in ` +
