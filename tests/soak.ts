@@ -37,14 +37,22 @@ export interface SoakResult {
   udpRetries: number;
   /** Corrupted or failed transfers, with their output. */
   failures: string[];
+  /** NIC driver workers killed (and restarted by the kernel) during the run. */
+  driverKills: number;
 }
 
+/** How often a NIC driver worker is killed during the soak (the kernel restarts it). */
+export const DRIVER_KILL_EVERY_MS = 5000;
+const NICS = ["h1/eth0", "h2/eth0"];
+
 /**
- * TODO(driver restarts): called between transfer rounds once the hardware worker can restart a
- * NIC driver under load; the soak then checks that transfers in flight survive the restart.
+ * Between transfer rounds, every few seconds, kill one host's NIC driver worker (alternating):
+ * the kernel restarts it, and the transfers in flight must survive (their bytes are checked).
  */
-export function restartDrivers(_sys: System): Promise<void> {
-  return Promise.resolve();
+export async function restartDrivers(sys: System, r: SoakResult, state: { last: number }) {
+  if (Date.now() - state.last < DRIVER_KILL_EVERY_MS) return;
+  state.last = Date.now();
+  await sys.killDriver(NICS[r.driverKills++ % NICS.length]);
 }
 
 /** Run the soak for a while. */
@@ -57,8 +65,8 @@ export async function soak(opts: SoakOptions): Promise<SoakResult> {
   await using sys = await boot({
     net: {
       hosts: [
-        { name: "h1", ifaces: [{ link: "lan", addrs: ["10.0.0.1/24"] }] },
-        { name: "h2", ifaces: [{ link: "lan", addrs: ["10.0.0.2/24"] }] },
+        { name: "h1", ifaces: [{ link: "lan", driver: "e1000", addrs: ["10.0.0.1/24"] }] },
+        { name: "h2", ifaces: [{ link: "lan", driver: "virtio", addrs: ["10.0.0.2/24"] }] },
       ],
       faults,
     },
@@ -75,6 +83,7 @@ export async function soak(opts: SoakOptions): Promise<SoakResult> {
       await new Promise((r) => setTimeout(r, 5));
     }
   }
+  const kills = { last: Date.now() };
   const r: SoakResult = {
     seconds: 0,
     tcpOk: 0,
@@ -83,6 +92,7 @@ export async function soak(opts: SoakOptions): Promise<SoakResult> {
     udpDatagrams: 0,
     udpRetries: 0,
     failures: [],
+    driverKills: 0,
   };
   const start = Date.now();
   const end = start + opts.seconds * 1000;
@@ -120,7 +130,7 @@ export async function soak(opts: SoakOptions): Promise<SoakResult> {
       if (opts.verbose) {
         console.log(`${((Date.now() - start) / 1000).toFixed(0)} s: ${text.trim()}`);
       }
-      await restartDrivers(sys);
+      await restartDrivers(sys, r, kills);
     }
   };
   await Promise.all([
@@ -139,6 +149,7 @@ export function formatSoak(r: SoakResult): string {
     `  tcp: ${r.tcpOk} transfers, ${(r.tcpBytes / 1048576).toFixed(1)} MiB, ` +
     `${(r.tcpBytes / 1048576 / r.seconds).toFixed(2)} MiB/s, all SHA-256 checked`,
     `  udp: ${r.udpOk} clients, ${r.udpDatagrams} datagrams acked, ${r.udpRetries} retries`,
+    `  NIC driver workers killed and restarted: ${r.driverKills}`,
     `  failures: ${r.failures.length}`,
     ...r.failures.map((f) => `    ${f}`),
   ].join("\n");

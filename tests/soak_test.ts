@@ -9,4 +9,5 @@ Deno.test("soak: TCP and UDP over lossy, duplicating, reordering, corrupting lin
   assert.deepEqual(r.failures, []);
   assert.ok(r.tcpOk >= 2, "TCP transfers completed");
   assert.ok(r.udpOk >= 1, "UDP exchanges completed");
+  assert.ok(r.driverKills >= 1, "a NIC driver was killed and restarted during the soak");
 });
