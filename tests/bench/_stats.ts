@@ -30,3 +30,16 @@ export function report(bench: string, rows: Row[]): void {
   }
   console.log(JSON.stringify({ bench, results: rows }));
 }
+
+/**
+ * Run one measurement; on failure print a loud line to stderr and return undefined, so one
+ * broken measurement does not stop the rest of `deno task bench`.
+ */
+export async function attempt<T>(what: string, fn: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await fn();
+  } catch (err) {
+    console.error(`!!! bench: ${what} failed: ${(err as Error).message}`);
+    return undefined;
+  }
+}
