@@ -95,6 +95,19 @@ Deno.test("ARP failure: sends to an absent host fail with EHOSTUNREACH after thr
   assert.equal(s.soError, 0, "still resolving after 2.5 s");
   await sim.run(600);
   assert.equal(s.getsockopt(abi.SOL_SOCKET, abi.SO_ERROR), 113);
+  // A raw ICMP socket (ping) hears a host unreachable from our own address, as on Linux.
+  const raw = a.createSocket(abi.AF_INET, abi.SOCK_RAW, abi.IPPROTO_ICMP) as RawSocket;
+  await raw.sendmsg(
+    encodeIcmpv4({ kind: "echo-request", identifier: 1, sequence: 1, data: te.encode("x") }),
+    0,
+    in4("10.0.0.78", 0),
+    ctx,
+  );
+  const err = parseIpv4((await sim.until(raw.recvmsg(2000, 0, ctx), 10_000)).data);
+  assert.equal(err.src, 0x0a000001);
+  const icmp = parseIcmpv4(err.payload);
+  assert.equal(icmp.kind, "dst-unreachable");
+  assert.equal(icmp.kind === "dst-unreachable" && icmp.code, 1);
   assert.equal(a.ipv4.neighbourList().length, 0);
 });
 

@@ -96,7 +96,17 @@ export class Ipv4Stack {
       },
       onUnreachable: (ip, waiting) => {
         this.task.count("arp: unresolved");
-        for (const w of waiting) w.owner?.onSendError("EHOSTUNREACH", dstOf(w.datagram, ip));
+        for (const w of waiting) {
+          w.owner?.onSendError("EHOSTUNREACH", dstOf(w.datagram, ip));
+          // As Linux does, our own sender also gets an ICMP host unreachable (ping prints
+          // "Destination Host Unreachable"); it comes from the address it sent from.
+          this.icmpError(w.datagram, {
+            kind: "dst-unreachable",
+            code: Icmpv4DstUnreachableCode.HOST,
+            nextHopMtu: 0,
+            invoking: new Uint8Array(0),
+          });
+        }
       },
     }, { queueLen: ARP_QUEUE });
     this.#arp.set(iface, c);
