@@ -3,7 +3,9 @@
  * {@link RoutingTable6}: longest-prefix match then lowest metric, connected routes tied to the
  * addresses that created them, gateway routes that must name an on-link gateway (as Linux
  * requires), and a small cache of host routes learned from ICMP redirects (RFC 1122 §3.2.2.2,
- * RFC 4861 §8) that expire. Pure: no I/O, time comes in as `now` (ms).
+ * RFC 4861 §8) that expire. Routes may carry an expiry (IPv6 routes learned from router
+ * advertisements, RFC 4861 §6.3.4): they stop applying at `expires` and `poll` removes them.
+ * Pure: no I/O, time comes in as `now` (ms).
  */
 import { Errno, type ErrnoCode } from "../../kernel/errno.ts";
 
@@ -23,6 +25,9 @@ export interface AddrFamily<A> {
   format(addr: A): string;
 }
 
+/** Who added a route: an address ("connected"), the administrator, or a router advertisement. */
+export type RouteOrigin = "connected" | "static" | "ra";
+
 /** One route. */
 export interface Route<A> {
   /** Network address (host bits must be zero). */
@@ -37,6 +42,10 @@ export interface Route<A> {
   metric: number;
   /** Preferred source address for packets using this route. */
   source?: A;
+  /** Who added it (shown by `route`); undefined means "static". */
+  origin?: RouteOrigin;
+  /** When the route stops applying (ms); undefined for never. */
+  expires?: number;
 }
 
 /** Where a packet for some destination goes. */
@@ -84,12 +93,21 @@ export interface RouteTableOptions {
   redirectTtlMs: number;
   /** Most redirect entries kept; the one expiring first is dropped. Default 256. */
   maxRedirects: number;
+  /** Whether an adapter is up; routes on a down adapter are skipped. Default: always up. */
+  adapterUp: (adapter: string) => boolean;
+  /**
+   * Routes differing only in gateway may coexist (IPv6 default routes through several routers,
+   * RFC 4861 §6.3.6); else adding one gives EEXIST (IPv4, as Linux). Default false.
+   */
+  gatewayInSlot: boolean;
 }
 
 /** The default {@link RouteTableOptions}. */
 export const DEFAULT_ROUTE_TABLE_OPTIONS: RouteTableOptions = {
   redirectTtlMs: 600_000,
   maxRedirects: 256,
+  adapterUp: () => true,
+  gatewayInSlot: false,
 };
 
 interface ConnectedAddr<A> {
@@ -111,6 +129,7 @@ export class RouteTable<A> {
     redirectExpired: 0,
     redirectEvicted: 0,
     orphanedRoutes: 0,
+    routesExpired: 0,
   };
 
   constructor(readonly family: AddrFamily<A>, opts: Partial<RouteTableOptions> = {}) {
@@ -140,7 +159,7 @@ export class RouteTable<A> {
         `Cannot add route via ${f.format(gateway)}: gateway not on a network of ${adapter}`,
       );
     }
-    if (this.#routes.some((r) => sameSlot(f, r, route))) {
+    if (this.#routes.some((r) => sameSlot(f, r, route, this.opts.gatewayInSlot))) {
       return fail("EEXIST", `Cannot add route ${f.format(dest)}/${prefixLen}: route exists`);
     }
     this.#routes.push({ ...route });
@@ -166,9 +185,22 @@ export class RouteTable<A> {
     return { ok: true };
   }
 
+  /** Remove every route `pred` picks (and routes orphaned by that); returns how many it picked. */
+  removeWhere(pred: (route: Readonly<Route<A>>) => boolean): number {
+    const before = this.#routes.length;
+    this.#routes = this.#routes.filter((r) => !pred(r));
+    const n = before - this.#routes.length;
+    if (n > 0) {
+      this.#pruneOrphans();
+      this.#redirects.clear();
+    }
+    return n;
+  }
+
   /**
    * Record `addr`/`prefixLen` as configured on `adapter` and add its connected route (source
-   * `addr`). Fails like {@link add}; an address already recorded gives EEXIST.
+   * `addr`), which replaces an expiring route in the same slot. Fails like {@link add}; an
+   * address already recorded gives EEXIST.
    */
   addConnected(addr: A, prefixLen: number, adapter: string, metric = 0): RouteResult {
     const f = this.family;
@@ -181,12 +213,20 @@ export class RouteTable<A> {
     const dest = f.mask(addr, prefixLen);
     const zero = f.mask(addr, 0);
     this.#connected.push({ addr, prefixLen, adapter });
-    const existing = this.#routes.some((r) =>
+    const inSlot = (r: Route<A>) =>
       r.adapter === adapter && f.isZero(r.gateway) && r.prefixLen === prefixLen &&
-      f.equal(r.dest, dest) && r.metric === metric
-    );
-    if (!existing) {
-      this.#routes.push({ dest, prefixLen, gateway: zero, adapter, metric, source: addr });
+      f.equal(r.dest, dest) && r.metric === metric;
+    this.#routes = this.#routes.filter((r) => !(inSlot(r) && r.expires !== undefined));
+    if (!this.#routes.some(inSlot)) {
+      this.#routes.push({
+        dest,
+        prefixLen,
+        gateway: zero,
+        adapter,
+        metric,
+        source: addr,
+        origin: "connected",
+      });
     }
     return { ok: true };
   }
@@ -260,7 +300,7 @@ export class RouteTable<A> {
         };
       }
     }
-    const route = this.lookup(dst);
+    const route = this.lookup(dst, undefined, now);
     if (!route) return undefined;
     return {
       adapter: route.adapter,
@@ -271,12 +311,17 @@ export class RouteTable<A> {
     };
   }
 
-  /** The table's best route for `dst` (longest prefix, then lowest metric), ignoring redirects. */
-  lookup(dst: A, adapter?: string): Route<A> | undefined {
+  /**
+   * The table's best route for `dst` (longest prefix, then lowest metric), ignoring redirects
+   * and routes on adapters that are down; with `now`, routes expired by then are skipped too.
+   */
+  lookup(dst: A, adapter?: string, now?: number): Route<A> | undefined {
     const f = this.family;
     let best: Route<A> | undefined;
     for (const r of this.#routes) {
       if (adapter !== undefined && r.adapter !== adapter) continue;
+      if (now !== undefined && r.expires !== undefined && now >= r.expires) continue;
+      if (!this.opts.adapterUp(r.adapter)) continue;
       if (!f.equal(f.mask(dst, r.prefixLen), r.dest)) continue;
       if (
         !best || r.prefixLen > best.prefixLen ||
@@ -313,8 +358,15 @@ export class RouteTable<A> {
     return "accepted";
   }
 
-  /** Drop redirect entries that expired by `now`. */
+  /** Drop routes and redirect entries that expired by `now`. */
   poll(now: number): void {
+    const before = this.#routes.length;
+    this.#routes = this.#routes.filter((r) => r.expires === undefined || now < r.expires);
+    if (this.#routes.length < before) {
+      this.stats.routesExpired += before - this.#routes.length;
+      this.#pruneOrphans();
+      this.#redirects.clear();
+    }
     for (const [k, r] of this.#redirects) {
       if (now >= r.expires) {
         this.#redirects.delete(k);
@@ -323,9 +375,12 @@ export class RouteTable<A> {
     }
   }
 
-  /** When the next redirect entry expires, or undefined when there is none. */
+  /** When the next route or redirect entry expires, or undefined when there is none. */
   nextDeadline(): number | undefined {
     let next: number | undefined;
+    for (const r of this.#routes) {
+      if (r.expires !== undefined && (next === undefined || r.expires < next)) next = r.expires;
+    }
     for (const r of this.#redirects.values()) {
       if (next === undefined || r.expires < next) next = r.expires;
     }
@@ -394,9 +449,9 @@ export class RouteTable<A> {
   }
 }
 
-function sameSlot<A>(f: AddrFamily<A>, a: Route<A>, b: Route<A>): boolean {
+function sameSlot<A>(f: AddrFamily<A>, a: Route<A>, b: Route<A>, gateway: boolean): boolean {
   return f.equal(a.dest, b.dest) && a.prefixLen === b.prefixLen && a.metric === b.metric &&
-    a.adapter === b.adapter;
+    a.adapter === b.adapter && (!gateway || f.equal(a.gateway, b.gateway));
 }
 
 function fail(code: ErrnoCode, message: string): RouteResult {

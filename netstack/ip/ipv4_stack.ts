@@ -726,7 +726,7 @@ export class Ipv4Stack {
     this.routes.poll(now);
     for (const expired of this.reassembly.poll(now)) {
       if (expired.first) {
-        this.icmpError(concatBytes(expired.first.header, expired.first.data), {
+        this.icmpError(expired.first.packet, {
           kind: "time-exceeded",
           code: Icmpv4TimeExceededCode.REASSEMBLY,
           invoking: new Uint8Array(0),
@@ -802,11 +802,4 @@ function check(r: { ok: true } | { ok: false; code: ErrnoCode; message: string }
 function dstOf(datagram: Uint8Array, fallback: number): number {
   if (datagram.length < IPV4_HEADER_LEN) return fallback;
   return ((datagram[16] << 24) | (datagram[17] << 16) | (datagram[18] << 8) | datagram[19]) >>> 0;
-}
-
-function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }

@@ -109,3 +109,22 @@ Deno.test("§6.3.2: REACHABLE lifetime is randomised between 0.5 and 1.5 × Reac
     assert.ok(Math.abs((ndp.nextDeadline() ?? 0) - until) < 0.1);
   }
 });
+
+Deno.test("§7.2.5: IsRouter follows the NA R flag, but not from an ignored NA", () => {
+  const { ndp } = recorder();
+  ndp.resolve(ll(1), 0, new Uint8Array([1]));
+  assert.equal(ndp.get(ll(1))?.router, false);
+  ndp.update(ll(1), MAC_A, 10, { solicited: true, override: true, router: true });
+  assert.equal(ndp.get(ll(1))?.router, true);
+  ndp.update(ll(1), MAC_B, 20, { solicited: false, override: false, router: false });
+  assert.equal(ndp.get(ll(1))?.router, true, "a different address without O is ignored");
+  assert.equal(ndp.get(ll(1))?.mac?.[5], 0xa);
+  ndp.update(ll(1), MAC_A, 30, { solicited: false, override: false, router: false });
+  assert.equal(ndp.get(ll(1))?.router, false);
+  ndp.update(ll(2), MAC_B, 40, { create: true, router: true }); // RA source
+  assert.deepEqual(ndp.list().map((e) => [e.ip[15], e.state, e.router]), [
+    [1, "STALE", false],
+    [2, "STALE", true],
+  ]);
+  assert.equal(ndp.get(ll(3)), undefined);
+});

@@ -95,6 +95,11 @@ export interface UpdateFlags {
   override?: boolean;
   /** Create a missing entry (the packet was for us: RFC 826 merge rule). Default false. */
   create?: boolean;
+  /**
+   * The neighbour's IsRouter flag (NDP: NA R flag, true for an RA's source), recorded unless
+   * the update is ignored. Undefined leaves the flag as it was (false on a new entry).
+   */
+  router?: boolean;
 }
 
 /** What {@link NeighbourCache.update} did. */
@@ -122,6 +127,8 @@ export interface NeighbourInfo<A> {
   mac?: Uint8Array;
   /** Current state. */
   state: NeighbourState;
+  /** The neighbour is a router (NDP IsRouter flag; always false for ARP). */
+  router: boolean;
   /** Packets waiting (INCOMPLETE only). */
   queued: number;
   /** Requests sent in the current INCOMPLETE/PROBE round. */
@@ -164,6 +171,7 @@ interface Entry<A, P> {
   ip: A;
   mac?: Uint8Array;
   state: NeighbourState;
+  router: boolean;
   /** When the state timer fires; Infinity for none. */
   deadline: number;
   probes: number;
@@ -226,6 +234,12 @@ export class NeighbourCache<A, P = Uint8Array> {
     return this.#entries.get(this.key(ip))?.state;
   }
 
+  /** `ip`'s entry as {@link list} shows it, if any (not counted as a use). */
+  get(ip: A): NeighbourInfo<A> | undefined {
+    const e = this.#entries.get(this.key(ip));
+    return e && info(e);
+  }
+
   /**
    * Find the link-layer address to send `packet` to `ip`: returns it when cached (a STALE
    * entry moves to DELAY), else queues the packet on an INCOMPLETE entry, creating it and
@@ -257,6 +271,7 @@ export class NeighbourCache<A, P = Uint8Array> {
     const fresh: Entry<A, P> = {
       ip,
       state: "INCOMPLETE",
+      router: false,
       deadline: now + this.opts.retransMs,
       probes: 1,
       queue: [],
@@ -295,6 +310,7 @@ export class NeighbourCache<A, P = Uint8Array> {
         ip,
         mac: mac.slice(),
         state: solicited ? "REACHABLE" : "STALE",
+        router: flags.router ?? false,
         deadline: solicited ? reachableUntil() : now + this.opts.gcStaleMs,
         probes: 0,
         queue: [],
@@ -308,6 +324,7 @@ export class NeighbourCache<A, P = Uint8Array> {
     }
     if (e.state === "INCOMPLETE") {
       e.mac = mac.slice();
+      e.router = flags.router ?? e.router;
       this.#incomplete--;
       if (solicited) this.#enter(e, "REACHABLE", reachableUntil());
       else this.#enter(e, "STALE", now + this.opts.gcStaleMs);
@@ -333,6 +350,7 @@ export class NeighbourCache<A, P = Uint8Array> {
       this.stats.ignored++;
       return "ignored";
     }
+    e.router = flags.router ?? e.router;
     if (!same) {
       e.mac = mac.slice();
       this.stats.macChanged++;
@@ -371,6 +389,7 @@ export class NeighbourCache<A, P = Uint8Array> {
       ip,
       mac: mac.slice(),
       state: "PERMANENT",
+      router: e?.router ?? false,
       deadline: Infinity,
       probes: 0,
       queue: [],
@@ -450,14 +469,7 @@ export class NeighbourCache<A, P = Uint8Array> {
 
   /** Every entry (for the `arp`/`ndp` tools), in insertion order. */
   list(): NeighbourInfo<A>[] {
-    return [...this.#entries.values()].map((e) => ({
-      ip: e.ip,
-      mac: e.mac?.slice(),
-      state: e.state,
-      queued: e.queue.length,
-      probes: e.probes,
-      deadline: e.deadline === Infinity ? undefined : e.deadline,
-    }));
+    return [...this.#entries.values()].map(info);
   }
 
   #reachableUntil(now: number): number {
@@ -511,6 +523,18 @@ export class NeighbourCache<A, P = Uint8Array> {
     this.stats.evicted++;
     return true;
   }
+}
+
+function info<A, P>(e: Entry<A, P>): NeighbourInfo<A> {
+  return {
+    ip: e.ip,
+    mac: e.mac?.slice(),
+    state: e.state,
+    router: e.router,
+    queued: e.queue.length,
+    probes: e.probes,
+    deadline: e.deadline === Infinity ? undefined : e.deadline,
+  };
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -67,9 +67,10 @@ export interface ExpiredDatagram {
   key: string;
   /**
    * The first fragment (offset 0), when it arrived: send ICMP time exceeded, code 1
-   * (RFC 792, RFC 4443 §3.3) quoting `header` and the start of `data`. Absent: send nothing.
+   * (RFC 792, RFC 4443 §3.3) quoting `header` and the start of `data` (`packet` is the two
+   * joined: the fragment as received). Absent: send nothing.
    */
-  first?: { header: Uint8Array; data: Uint8Array };
+  first?: { header: Uint8Array; data: Uint8Array; packet: Uint8Array };
 }
 
 /** Tunables. */
@@ -348,7 +349,8 @@ export class Reassembler {
     this.#forget(key, d);
     if (d.discarded) return;
     this.stats.timeout++;
-    this.#expired.push({ key, first: d.first });
+    const first = d.first && { ...d.first, packet: join(d.first.header, d.first.data) };
+    this.#expired.push({ key, first });
   }
 
   #evictOldest(): void {
@@ -357,6 +359,13 @@ export class Reassembler {
     this.#forget(first[0], first[1]);
     if (!first[1].discarded) this.stats.evicted++;
   }
+}
+
+function join(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
 }
 
 function hex(bytes: Uint8Array): string {

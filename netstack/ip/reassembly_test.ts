@@ -298,3 +298,16 @@ Deno.test("tiny fragments are charged their overhead against the memory cap", ()
   assert.ok(r.bytesHeld <= 64 * 1024);
   assert.equal(r.size, Math.floor((64 * 1024) / (50 * 72)));
 });
+
+Deno.test("IPv6 configuration: 60 s timeout (RFC 8200 §4.5), first fragment reported", () => {
+  const r = new Reassembler({ overlap: "drop", timeoutMs: 60_000 });
+  const key = reassemblyKey6(new Uint8Array(16).fill(1), new Uint8Array(16).fill(2), 5);
+  r.add({ key, offset: 0, more: true, data: new Uint8Array(8), header: Uint8Array.of(0x60) }, 0);
+  r.add({ key: key + "x", offset: 8, more: true, data: new Uint8Array(8) }, 0);
+  assert.equal(r.nextDeadline(), 60_000);
+  assert.deepEqual(r.poll(59_999), []);
+  const expired = r.poll(60_000);
+  assert.deepEqual(expired.map((x) => x.first?.header), [Uint8Array.of(0x60), undefined]);
+  assert.deepEqual(expired[0].first?.packet, Uint8Array.of(0x60, 0, 0, 0, 0, 0, 0, 0, 0));
+  assert.equal(r.bytesHeld, 0);
+});

@@ -1,7 +1,8 @@
 /**
  * The IPv6 routing table: the same longest-prefix-match table as {@link RoutingTable4} over
- * 16-byte addresses with prefix lengths up to 128; the gateway `::` means on-link, and
- * redirects follow RFC 4861 §8 (only from the current first hop).
+ * 16-byte addresses with prefix lengths up to 128; the gateway `::` means on-link, routes
+ * through different routers may share a prefix (`gatewayInSlot`), and redirects follow
+ * RFC 4861 §8 (only from the current first hop).
  */
 import {
   type AddrFamily,
@@ -59,6 +60,6 @@ export const IPV6_FAMILY: AddrFamily<Uint8Array> = {
 /** The IPv6 routing table of one host. */
 export class RoutingTable6 extends RouteTable<Uint8Array> {
   constructor(opts: Partial<RouteTableOptions> = {}) {
-    super(IPV6_FAMILY, opts);
+    super(IPV6_FAMILY, { gatewayInSlot: true, ...opts });
   }
 }

@@ -94,3 +94,58 @@ Deno.test("IPv6 redirect from the current first hop only (RFC 4861 §8)", () => 
   assert.deepEqual(t.routeTo(dst, 1)?.nextHop, ip6("fe80::5"));
   assert.deepEqual(t.routeTo(dst, 600_000)?.nextHop, ip6("fe80::99"));
 });
+
+Deno.test("RA-learned routes expire (RFC 4861 §6.3.4); connected routes replace them", () => {
+  const t = new RoutingTable6();
+  assert.equal(t.addConnected(ip6("fe80::2"), 64, "eth0", 256).ok, true);
+  const ra = { gateway: ip6("fe80::1"), adapter: "eth0", origin: "ra" as const };
+  assert.equal(
+    t.add({ dest: unspecified6(), prefixLen: 0, metric: 1024, expires: 1800, ...ra }).ok,
+    true,
+  );
+  const onLink = { dest: ip6("2001:db8::"), prefixLen: 64, gateway: unspecified6() };
+  t.add({ ...onLink, adapter: "eth0", metric: 256, origin: "ra", expires: 5000 });
+  assert.equal(t.nextDeadline(), 1800);
+  assert.deepEqual(t.routeTo(ip6("2001:db8:1::9"), 1799)?.nextHop, ip6("fe80::1"));
+  assert.equal(t.routeTo(ip6("2001:db8:1::9"), 1800), undefined, "expired, even before poll");
+  t.poll(1800);
+  assert.equal(t.stats.routesExpired, 1);
+  assert.equal(t.nextDeadline(), 5000);
+  // An address in the RA's on-link prefix: its connected route takes the slot, without expiry.
+  t.addConnected(ip6("2001:db8::5"), 64, "eth0", 256);
+  assert.equal(t.nextDeadline(), undefined);
+  assert.deepEqual(t.list().map((r) => [r.prefixLen, r.origin]), [[64, "connected"], [
+    64,
+    "connected",
+  ]]);
+  assert.equal(t.removeWhere((r) => r.origin === "ra"), 0);
+  assert.equal(t.removeWhere((r) => equalBytes(r.dest, ip6("2001:db8::"))), 1);
+  assert.equal(t.routeTo(ip6("2001:db8::9"), 6000), undefined);
+});
+
+Deno.test("routes on an adapter that is down are skipped", () => {
+  let up = true;
+  const t = new RoutingTable6({ adapterUp: () => up });
+  t.addConnected(ip6("2001:db8::2"), 64, "eth0");
+  assert.equal(t.lookup(ip6("2001:db8::9"))?.adapter, "eth0");
+  up = false;
+  assert.equal(t.lookup(ip6("2001:db8::9")), undefined);
+  assert.equal(t.routeTo(ip6("2001:db8::9")), undefined);
+});
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+Deno.test("default routes through two routers coexist; the same one twice is EEXIST", () => {
+  const t = new RoutingTable6();
+  t.addConnected(ip6("fe80::2"), 64, "eth0", 256);
+  const r = { dest: unspecified6(), prefixLen: 0, adapter: "eth0", metric: 1024 };
+  assert.equal(t.add({ ...r, gateway: ip6("fe80::1") }).ok, true);
+  assert.equal(t.add({ ...r, gateway: ip6("fe80::3") }).ok, true);
+  const dup = t.add({ ...r, gateway: ip6("fe80::3") });
+  assert.equal(!dup.ok && dup.code, "EEXIST");
+  assert.deepEqual(t.routeTo(ip6("2001:db8::9"))?.nextHop, ip6("fe80::1"));
+  t.remove(unspecified6(), 0, { gateway: ip6("fe80::1") });
+  assert.deepEqual(t.routeTo(ip6("2001:db8::9"))?.nextHop, ip6("fe80::3"));
+});

@@ -38,7 +38,8 @@ import {
 } from "../wire/ipv6.ts";
 import { parseUdp } from "../wire/udp.ts";
 import { WireError } from "../wire/errors.ts";
-import { TokenBucket } from "../ip/token_bucket.ts";
+import { IcmpRateLimiter } from "../ip/icmp_rate.ts";
+import { Reassembler, type ReassemblyDropReason, reassemblyKey6 } from "../ip/reassembly.ts";
 import {
   commonPrefixLen6,
   equal6,
@@ -53,8 +54,7 @@ import {
   UNSPECIFIED6,
 } from "./addr6.ts";
 import { NeighbourDiscovery } from "./nd.ts";
-import { Neighbours6 } from "./neighbours6.ts";
-import { Reassembler6 } from "./reassembler6.ts";
+import { NdpCaches, type Waiting6 } from "./ndp_caches.ts";
 import { Routes6 } from "./routes6.ts";
 import type { Ipv6Send, Route6, Route6Constraint, SendOwner6 } from "./stack6.ts";
 import type { Raw6Socket } from "../sockets/raw6_socket.ts";
@@ -86,13 +86,18 @@ interface Received {
 }
 
 const ZERO_MAC = new Uint8Array(6);
+/** IPv6 reassembly timeout (RFC 8200 §4.5), ms. */
+const REASSEMBLY6_TIMEOUT = 60_000;
 const NH = Ipv6NextHeader;
 
 /** The IPv6 layer of one NetworkTask. */
 export class Ipv6Stack {
-  readonly routes = new Routes6();
-  readonly neighbours: Neighbours6;
-  readonly reassembly = new Reassembler6();
+  /** Connected, static and RA-learned routes, and path MTUs. */
+  readonly routes: Routes6;
+  /** The NDP cache of each interface. */
+  readonly neighbours: NdpCaches;
+  /** Fragments in progress; any overlap drops the datagram (RFC 5722). */
+  readonly reassembly = new Reassembler({ overlap: "drop", timeoutMs: REASSEMBLY6_TIMEOUT });
   readonly raw = new Set<Raw6Socket>();
   readonly nd: NeighbourDiscovery;
   forwarding: boolean;
@@ -102,28 +107,30 @@ export class Ipv6Stack {
   /** Link MTUs learned from RA MTU options, by interface index. */
   readonly linkMtu = new Map<number, number>();
   #ident: number;
-  #icmpRate: TokenBucket;
+  /** ICMPv6 error budget (RFC 4443 §2.4(f)): 1000 a second, bursts of 50, as for IPv4. */
+  #icmpRate = new IcmpRateLimiter();
 
   constructor(readonly task: NetworkTask, opts: Ipv6Options) {
     this.forwarding = opts.forwarding;
+    this.routes = new Routes6({ adapterUp: (name) => task.iface(name)?.up ?? false });
     this.#ident = (opts.seed * 104729) >>> 0;
-    this.#icmpRate = new TokenBucket(1000, 50, task.clock.now());
-    this.neighbours = new Neighbours6({
-      solicit: (iface, target, mac) => this.nd.sendSolicit(iface, target, mac),
-      transmit: (iface, mac, packet) => task.sendFrame(iface, mac, ETHERTYPE_IPV6, packet),
-      unreachable: (iface, addr, queued) => {
-        for (const q of queued) {
-          q.owner?.onSendError6("EHOSTUNREACH", q.packet.slice(24, 40));
-          this.icmpError(iface, q.packet, {
+    this.neighbours = new NdpCaches((iface) => ({
+      sendRequest: (target, unicastTo) => this.nd.sendSolicit(iface, target, unicastTo),
+      onResolved: (_addr, mac, waiting) => {
+        for (const w of waiting) task.sendFrame(iface, mac, ETHERTYPE_IPV6, w.packet);
+      },
+      onUnreachable: (_addr, waiting) => {
+        task.count("ndp: resolution-failed");
+        for (const w of waiting) {
+          w.owner?.onSendError6("EHOSTUNREACH", w.packet.slice(24, 40));
+          this.icmpError(iface, w.packet, {
             kind: "dst-unreachable",
             code: Icmpv6DstUnreachableCode.ADDRESS_UNREACHABLE,
-            invoking: q.packet,
+            invoking: w.packet,
           });
         }
-        void addr;
       },
-      count: (k) => task.count(k),
-    });
+    }), opts.seed);
     this.nd = new NeighbourDiscovery(this);
   }
 
@@ -176,12 +183,20 @@ export class Ipv6Stack {
     let dev = iface;
     if (!dev) {
       if (!gateway) throw new ErrnoError("EINVAL", "A route needs a gateway or a device");
-      dev = this.routes.lookup(gateway, this.now)?.iface;
+      dev = this.#lookup(gateway)?.iface;
       if (!dev) {
         throw new ErrnoError("ENETUNREACH", `Gateway ${formatIPv6(gateway)} is not reachable`);
       }
     }
-    this.routes.add({ dest, prefixLen, gateway, iface: dev, metric, origin: "static" });
+    const res = this.routes.add({
+      dest: maskPrefix6(dest, prefixLen),
+      prefixLen,
+      gateway: gateway?.slice() ?? UNSPECIFIED6.slice(),
+      adapter: dev.name,
+      metric,
+      origin: "static",
+    });
+    if (!res.ok) throw new ErrnoError(res.code, res.message);
   }
 
   /** Remove a route. */
@@ -192,9 +207,9 @@ export class Ipv6Stack {
     iface: NetInterface | undefined,
   ): void {
     const d = maskPrefix6(dest, prefixLen);
-    const n = this.routes.removeMatching((r) =>
+    const n = this.routes.removeWhere((r) =>
       r.prefixLen === prefixLen && equal6(r.dest, d) &&
-      (!gateway || (!!r.gateway && equal6(r.gateway, gateway))) && (!iface || r.iface === iface)
+      (!gateway || equal6(r.gateway, gateway)) && (!iface || r.adapter === iface.name)
     );
     if (n === 0) throw new ErrnoError("ESRCH", "No such route");
   }
@@ -202,28 +217,31 @@ export class Ipv6Stack {
   /** Routes for `route -n`. */
   routeList(): RouteInfo[] {
     const now = this.now;
-    return this.routes.list().filter((r) => r.expires === undefined || r.expires > now).map((
-      r,
-    ) => ({
-      family: 10 as const,
-      dest: formatIPv6(r.dest),
-      prefixLen: r.prefixLen,
-      gateway: r.gateway ? formatIPv6(r.gateway) : undefined,
-      iface: r.iface.name,
-      metric: r.metric,
-      flags: "U" + (r.gateway ? "G" : "") + (r.prefixLen === 128 ? "H" : "") +
-        (r.origin === "ra" ? "D" : ""),
-    }));
+    return this.routes.list().filter((r) => r.expires === undefined || r.expires > now).map(
+      (r) => {
+        const gw = !isUnspecified6(r.gateway);
+        return {
+          family: 10 as const,
+          dest: formatIPv6(r.dest),
+          prefixLen: r.prefixLen,
+          gateway: gw ? formatIPv6(r.gateway) : undefined,
+          iface: r.adapter,
+          metric: r.metric,
+          flags: "U" + (gw ? "G" : "") + (r.prefixLen === 128 ? "H" : "") +
+            (r.origin === "ra" ? "D" : ""),
+        };
+      },
+    );
   }
 
   /** Neighbour entries for `ip -6 neigh`. */
   neighbourList(): NeighInfo[] {
-    return this.neighbours.list().map((n) => ({
+    return this.neighbours.list().map(({ iface, entry }) => ({
       family: 10 as const,
-      addr: formatIPv6(n.addr),
-      mac: n.mac ? formatMac(n.mac) : undefined,
-      iface: n.iface.name,
-      state: n.state,
+      addr: formatIPv6(entry.ip),
+      mac: entry.mac ? formatMac(entry.mac) : undefined,
+      iface: iface.name,
+      state: entry.state.toLowerCase(),
     }));
   }
 
@@ -251,14 +269,25 @@ export class Ipv6Stack {
     if (isLoopback6(dst)) return { iface: lo, nextHop: dst, src: LOOPBACK6 };
     if (!isMulticast6(dst) && this.isLocal(dst)) return { iface: lo, nextHop: dst, src: dst };
     if (isMulticast6(dst)) {
-      const iface = dev ?? this.routes.lookup(dst, this.now)?.iface ??
+      const iface = dev ?? this.#lookup(dst)?.iface ??
         ifaces.find((i) => !i.loopback && i.up && i.addrs6.length > 0);
       if (!iface || !iface.up) return undefined;
       return { iface, nextHop: dst, src: this.selectSource(iface, dst) };
     }
-    const r = this.routes.lookup(dst, this.now, dev);
+    const r = this.#lookup(dst, dev);
     if (!r) return undefined;
     return { iface: r.iface, nextHop: r.gateway ?? dst, src: this.selectSource(r.iface, dst) };
+  }
+
+  /** The best route for `dst` (on `dev` only, if given): its interface and gateway, if any. */
+  #lookup(
+    dst: Uint8Array,
+    dev?: NetInterface,
+  ): { iface: NetInterface; gateway?: Uint8Array } | undefined {
+    const r = this.routes.lookup(dst, dev?.name, this.now);
+    const iface = r && this.task.iface(r.adapter);
+    if (!r || !iface) return undefined;
+    return { iface, gateway: isUnspecified6(r.gateway) ? undefined : r.gateway };
   }
 
   /** Source address selection (RFC 6724, simplified): scope, preferred over deprecated, prefix. */
@@ -382,25 +411,33 @@ export class Ipv6Stack {
           break;
         case "fragment": {
           if (reassembled) return r.iface.dropRx("ipv6: nested-fragment");
-          const res = this.reassembly.add(this.now, {
-            src: r.ip.src,
-            dst: r.ip.dst,
-            identification: h.identification,
+          // The first fragment keeps every header in front of its data: its fragment header
+          // (last 8 bytes) names the upper layer, and Time Exceeded quotes it.
+          const res = this.reassembly.add({
+            key: reassemblyKey6(r.ip.src, r.ip.dst, h.identification),
             offset: h.fragmentOffset,
             more: h.more,
-            nextHeader: h.nextHeader,
             data: chain.upper,
-            packet: r.packet,
-          });
+            header: h.fragmentOffset === 0
+              ? r.packet.subarray(0, r.packet.length - chain.upper.length)
+              : undefined,
+          }, this.now);
           this.#rearm();
-          switch (res.kind) {
+          switch (res.status) {
             case "pending":
               return;
-            case "dropped":
-              this.task.count(`ipv6: ${res.reason}`);
-              return r.iface.dropRx(`ipv6: ${res.reason}`);
-            case "done":
-              return this.#walk(r, res.nextHeader, res.payload, -1, true);
+            case "dropped": {
+              const reason = `ipv6: ${fragDropReason(res.reason)}`;
+              this.task.count(reason);
+              return r.iface.dropRx(reason);
+            }
+            case "complete": {
+              const first = res.header ?? new Uint8Array(0);
+              const nextHeader = first.length >= IPV6_FRAGMENT_HEADER_LEN
+                ? first[first.length - IPV6_FRAGMENT_HEADER_LEN]
+                : h.nextHeader;
+              return this.#walk(r, nextHeader, res.payload, -1, true);
+            }
             default: {
               const never: never = res;
               throw new Error(`bad result ${JSON.stringify(never)}`);
@@ -619,7 +656,17 @@ export class Ipv6Stack {
       }
       return;
     }
-    this.neighbours.send(iface, route.nextHop, packet, this.now, owner);
+    this.#resolveAndSend(iface, route.nextHop, { packet, owner });
+  }
+
+  /** Send `w` to the neighbour `nextHop` on `iface`, resolving its link-layer address first. */
+  #resolveAndSend(iface: NetInterface, nextHop: Uint8Array, w: Waiting6) {
+    const r = this.neighbours.of(iface).resolve(nextHop, this.now, w);
+    if (r.status === "resolved") this.task.sendFrame(iface, r.mac, ETHERTYPE_IPV6, w.packet);
+    else if (r.status === "dropped") {
+      this.task.count(`ndp: ${r.reason}`);
+      w.owner?.onSendError6("EHOSTUNREACH", nextHop);
+    }
     this.#rearm();
   }
 
@@ -657,8 +704,7 @@ export class Ipv6Stack {
     const copy = packet.slice();
     copy[7] = ip.hopLimit - 1;
     this.task.count("ipv6: forwarded");
-    this.neighbours.send(route.iface, route.nextHop, copy, this.now);
-    this.#rearm();
+    this.#resolveAndSend(route.iface, route.nextHop, { packet: copy });
   }
 
   // ---- ICMPv6 errors ----
@@ -686,7 +732,7 @@ export class Ipv6Stack {
     } catch {
       // A broken chain is no ICMPv6 error; the reply may still go out.
     }
-    if (!this.#icmpRate.take(this.now)) return this.task.count("icmpv6: rate-limited");
+    if (!this.#icmpRate.allow(key6(src), this.now)) return this.task.count("icmpv6: rate-limited");
     const route = this.route(src, { scopeId: iface.index });
     if (!route) return;
     const from = !isMulticast6(dst) && this.isLocal(dst) ? dst : route.src;
@@ -715,7 +761,9 @@ export class Ipv6Stack {
     this.neighbours.poll(now);
     this.routes.poll(now);
     this.nd.poll(now);
-    for (const first of this.reassembly.poll(now)) {
+    for (const expired of this.reassembly.poll(now)) {
+      if (!expired.first) continue;
+      const first = expired.first.packet;
       const iface = this.task.interfaces.find((i) => !i.loopback) ?? this.task.interfaces[0];
       this.icmpError(iface, first, {
         kind: "time-exceeded",
@@ -764,5 +812,27 @@ function icmp6Errno(m: Icmpv6Repr): ErrnoCode {
       return "EMSGSIZE";
     default:
       return "EHOSTUNREACH";
+  }
+}
+
+/** The drop counter for a reassembly outcome (an inconsistent end is an overlap too). */
+function fragDropReason(reason: ReassemblyDropReason): string {
+  switch (reason) {
+    case "overlap":
+    case "inconsistent":
+    case "discarded":
+      return "frag-overlap";
+    case "duplicate":
+      return "frag-duplicate";
+    case "invalid":
+      return "frag-invalid";
+    case "too-big":
+      return "frag-too-long";
+    case "no-room":
+      return "reassembly-full";
+    default: {
+      const never: never = reason;
+      return `frag-${never}`;
+    }
   }
 }

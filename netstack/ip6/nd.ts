@@ -35,6 +35,7 @@ import {
   UNSPECIFIED6,
 } from "./addr6.ts";
 import type { Ipv6Stack } from "./ipv6_stack.ts";
+import type { Route6 } from "../ip/routing6.ts";
 
 /** DAD: one transmission, then wait RetransTimer (RFC 4862 §5.1 defaults). */
 export const DAD_WAIT = 1000;
@@ -141,17 +142,8 @@ export class NeighbourDiscovery {
       dadDoneAt: dad ? now + DAD_WAIT : undefined,
     };
     iface.addrs6.push(a);
-    if (prefixLen < 128) {
-      this.ip.routes.add({
-        dest: addr,
-        prefixLen,
-        iface,
-        metric: 256,
-        origin: "connected",
-      });
-    } else if (iface.loopback) {
-      this.ip.routes.add({ dest: addr, prefixLen, iface, metric: 0, origin: "connected" });
-    }
+    if (prefixLen < 128) this.ip.routes.addConnected(addr, prefixLen, iface.name, 256);
+    else if (iface.loopback) this.ip.routes.addConnected(addr, prefixLen, iface.name, 0);
     if (dad) {
       this.joinGroup(iface, solicitedNode(addr), true);
       this.#send(iface, UNSPECIFIED6, solicitedNode(addr), {
@@ -173,16 +165,9 @@ export class NeighbourDiscovery {
     if (a.state !== "duplicate" && !iface.loopback) {
       this.joinGroup(iface, solicitedNode(a.addr), false);
     }
-    const stillCovered = iface.addrs6.some((x) =>
-      x.prefixLen === a.prefixLen && prefixMatch6(x.addr, a.addr, a.prefixLen)
-    );
-    if (!stillCovered) {
-      const d = maskPrefix6(a.addr, a.prefixLen);
-      this.ip.routes.removeMatching((r) =>
-        r.iface === iface && r.origin === "connected" && r.prefixLen === a.prefixLen &&
-        equal6(r.dest, d)
-      );
-    }
+    // The connected route stays while another address of the prefix needs it (ESRCH for a
+    // /128 that never had one is fine).
+    this.ip.routes.removeConnected(a.addr, a.prefixLen, iface.name);
   }
 
   #duplicate(iface: NetInterface, a: Ipv6Address) {
@@ -315,7 +300,7 @@ export class NeighbourDiscovery {
           this.#sendNa(iface, a.addr, ALL_NODES, false);
           return;
         }
-        if (sllao) this.ip.neighbours.learn(iface, ip.src, sllao, now);
+        if (sllao) this.ip.neighbours.of(iface).update(ip.src, sllao, now, { create: true });
         this.#sendNa(iface, a.addr, ip.src, true);
         return;
       }
@@ -328,23 +313,31 @@ export class NeighbourDiscovery {
           return;
         }
         const tllao = m.options.find((o) => o.kind === "target-lladdr")?.addr;
-        const wasRouter = this.ip.neighbours.get(iface, m.target)?.isRouter ?? false;
+        const known = this.ip.neighbours.get(iface, m.target);
+        const wasRouter = known?.router ?? false;
         if (wasRouter && !m.router) {
           // No longer a router (RFC 4861 §7.2.5): stop using it as one.
-          this.ip.routes.removeMatching((r) =>
-            r.iface === iface && !!r.gateway && equal6(r.gateway, m.target) && r.origin === "ra"
+          this.ip.routes.removeWhere((r) =>
+            r.adapter === iface.name && equal6(r.gateway, m.target) && r.origin === "ra"
           );
         }
-        this.ip.neighbours.advert(iface, m.target, tllao, {
+        // Without a target link-layer option the NA can only confirm the cached address.
+        const mac = tllao ?? (known?.state === "INCOMPLETE" ? undefined : known?.mac);
+        if (!known) return this.ip.task.count("ndp: unsolicited-na-ignored");
+        if (!mac) return;
+        this.ip.neighbours.of(iface).update(m.target, mac, now, {
           solicited: m.solicited,
           override: m.override,
           router: m.router,
-        }, now);
+        });
+        this.ip.rearm();
         return;
       }
       case "router-solicit": {
         if (!this.isRouter(iface)) return this.ip.task.count("ndp: rs-ignored");
-        if (sllao && !isUnspecified6(ip.src)) this.ip.neighbours.learn(iface, ip.src, sllao, now);
+        if (sllao && !isUnspecified6(ip.src)) {
+          this.ip.neighbours.of(iface).update(ip.src, sllao, now, { create: true });
+        }
         if (this.advertisedPrefixes(iface).length === 0) return;
         const st = this.#state(iface);
         if (now - st.lastRa < MIN_DELAY_BETWEEN_RAS) {
@@ -360,7 +353,9 @@ export class NeighbourDiscovery {
       case "router-advert":
         if (!isLinkLocal6(ip.src)) return iface.dropRx("ndp: ra-not-link-local");
         if (this.isRouter(iface)) return this.ip.task.count("ndp: ra-ignored-as-router");
-        if (sllao) this.ip.neighbours.learn(iface, ip.src, sllao, now, true);
+        if (sllao) {
+          this.ip.neighbours.of(iface).update(ip.src, sllao, now, { create: true, router: true });
+        }
         return this.#routerAdvert(iface, ip.src, m, now);
       case "redirect":
         return this.ip.task.count("ndp: redirect-ignored");
@@ -383,6 +378,12 @@ export class NeighbourDiscovery {
     this.#send(iface, target, dst, m);
   }
 
+  /** Add a route from an RA; one in the same slot (a connected route) keeps it. */
+  #learnRoute(r: Route6) {
+    const res = this.ip.routes.add(r);
+    if (!res.ok) this.ip.task.count(`ndp: ra-route-${res.code}`);
+  }
+
   #routerAdvert(
     iface: NetInterface,
     router: Uint8Array,
@@ -393,15 +394,16 @@ export class NeighbourDiscovery {
     st.routerFound = true;
     st.rsAt = undefined;
     if (m.curHopLimit > 0) this.ip.hopLimit = m.curHopLimit;
-    const defaults = (r: { prefixLen: number; gateway?: Uint8Array; iface: NetInterface }) =>
-      r.prefixLen === 0 && r.iface === iface && !!r.gateway && equal6(r.gateway, router);
-    if (m.routerLifetime === 0) this.ip.routes.removeMatching((r) => defaults(r));
-    else {
-      this.ip.routes.add({
-        dest: UNSPECIFIED6,
+    this.ip.routes.removeWhere((r) =>
+      r.prefixLen === 0 && r.adapter === iface.name && r.origin === "ra" &&
+      equal6(r.gateway, router)
+    );
+    if (m.routerLifetime > 0) {
+      this.#learnRoute({
+        dest: UNSPECIFIED6.slice(),
         prefixLen: 0,
         gateway: router.slice(),
-        iface,
+        adapter: iface.name,
         metric: 1024,
         origin: "ra",
         expires: now + m.routerLifetime * 1000,
@@ -419,17 +421,17 @@ export class NeighbourDiscovery {
         ? Infinity
         : now + o.preferredLifetime * 1000;
       if (o.onLink) {
-        if (o.validLifetime === 0) {
-          const d = maskPrefix6(o.prefix, o.prefixLength);
-          this.ip.routes.removeMatching((r) =>
-            r.origin === "ra" && r.iface === iface && !r.gateway &&
-            r.prefixLen === o.prefixLength && equal6(r.dest, d)
-          );
-        } else {
-          this.ip.routes.add({
-            dest: o.prefix,
+        const d = maskPrefix6(o.prefix, o.prefixLength);
+        this.ip.routes.removeWhere((r) =>
+          r.origin === "ra" && r.adapter === iface.name && isUnspecified6(r.gateway) &&
+          r.prefixLen === o.prefixLength && equal6(r.dest, d)
+        );
+        if (o.validLifetime !== 0) {
+          this.#learnRoute({
+            dest: d,
             prefixLen: o.prefixLength,
-            iface,
+            gateway: UNSPECIFIED6.slice(),
+            adapter: iface.name,
             metric: 256,
             origin: "ra",
             expires: valid === Infinity ? undefined : valid,
