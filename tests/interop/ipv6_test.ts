@@ -297,7 +297,7 @@ interopTest(
     const a = addrs6(lab);
     const pcap = await Deno.makeTempFile({ prefix: "serin-interop6-", suffix: ".pcap" });
     try {
-      const pid = await serin.sys.start(`${PROGRAMS}/sha6_server.ts`, [String(TCP_PORT)], {
+      const pid = await serin.sys.start(`${PROGRAMS}/sha_server.ts`, [String(TCP_PORT), "6"], {
         host: SERIN_HOST,
         caps: ["net_bind_service"],
       });
@@ -328,12 +328,12 @@ interopTest("interop IPv6: Serin connects to Linux, SHA-256 matches", TOOLS, asy
     await server.waitFor("listening");
     {
       await using _cap = await Capture.start(lab, pcap, 3000);
-      const r = await serin.run(`${PROGRAMS}/sha6_client.ts`, [
+      const r = await serin.run(`${PROGRAMS}/sha_client.ts`, [
         a.linux,
         String(TCP_PORT),
         String(TCP_BYTES),
       ], { host: SERIN_HOST });
-      assert.equal(r.status, 0, `sha6_client: ${r.stdout}${r.stderr}`);
+      assert.equal(r.status, 0, `sha_client: ${r.stdout}${r.stderr}`);
       assert.equal(await server.finished(), 0, server.stderr);
       const got = JSON.parse(server.text.split("\n")[1]);
       assert.equal(got.peer, a.serin);
@@ -386,12 +386,12 @@ interopTest("interop IPv6: Serin honours Linux's Packet Too Big mid-transfer", T
     await ptb.waitFor("listening");
     {
       await using _cap = await Capture.start(lab, pcap);
-      const r = await serin.run(`${PROGRAMS}/sha6_client.ts`, [
+      const r = await serin.run(`${PROGRAMS}/sha_client.ts`, [
         a.linux,
         String(TCP_PORT),
         String(TCP_BYTES),
       ], { host: SERIN_HOST });
-      assert.equal(r.status, 0, `sha6_client: ${r.stdout}${r.stderr}`);
+      assert.equal(r.status, 0, `sha_client: ${r.stdout}${r.stderr}`);
       assert.equal(await server.finished(), 0, server.stderr);
       const got = JSON.parse(server.text.split("\n")[1]);
       assert.equal(`sent: ${got.got}`, r.stdout.split("\n")[0]);

@@ -1,14 +1,17 @@
 /**
- * Interop test program: `sha_client HOST PORT BYTES` connects, sends BYTES pseudo-random bytes,
+ * Interop test program: `sha_client HOST PORT BYTES` connects (over IPv6 when HOST has a ":"),
+ * sends BYTES pseudo-random bytes,
  * half-closes, reads the peer's "<byte count> <SHA-256 hex>" answer and exits 0 when it matches
  * what was sent (1 when it does not).
  */
 import { createHash } from "node:crypto";
 import {
   AF_INET,
+  AF_INET6,
   close,
   connect,
   inet,
+  inet6,
   print,
   recv,
   send,
@@ -22,8 +25,9 @@ const CHUNK = 65536;
 
 export default async function main([host, port, bytes]: string[]): Promise<number> {
   const total = Number(bytes);
-  const fd = await socket(AF_INET, SOCK_STREAM);
-  await connect(fd, inet(host, Number(port)));
+  const v6 = host.includes(":");
+  const fd = await socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM);
+  await connect(fd, v6 ? inet6(host, Number(port)) : inet(host, Number(port)));
   const hash = createHash("sha256");
   const chunk = new Uint8Array(CHUNK);
   let sent = 0;

@@ -1,14 +1,17 @@
 /**
- * Interop test program: `sha_server PORT` accepts one TCP connection, reads it to EOF, answers
+ * Interop test program: `sha_server PORT [6]` accepts one TCP connection (on [::] with "6"),
+ * reads it to EOF, answers
  * "<byte count> <SHA-256 hex>\n" and exits 0.
  */
 import { createHash } from "node:crypto";
 import {
   accept,
   AF_INET,
+  AF_INET6,
   bind,
   close,
   inet,
+  inet6,
   listen,
   print,
   recv,
@@ -17,9 +20,10 @@ import {
   socket,
 } from "../../../libc/mod.ts";
 
-export default async function main([port]: string[]): Promise<number> {
-  const lfd = await socket(AF_INET, SOCK_STREAM);
-  await bind(lfd, inet("0.0.0.0", Number(port)));
+export default async function main([port, family]: string[]): Promise<number> {
+  const v6 = family === "6";
+  const lfd = await socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM);
+  await bind(lfd, v6 ? inet6("::", Number(port)) : inet("0.0.0.0", Number(port)));
   await listen(lfd, 4);
   print(`listening on ${port}`);
   const { fd, addr } = await accept(lfd);
