@@ -10,23 +10,16 @@ import { checksum, pseudoHeaderSum6 } from "../wire/checksum.ts";
 import { equal6, isLinkLocal6, isMulticast6, isUnspecified6, UNSPECIFIED6 } from "../ip6/addr6.ts";
 import type { SendOwner6, Stack6 } from "../ip6/stack6.ts";
 import { in6Addr, InetSocket, sockAddr6, type WaitCtx } from "./socket.ts";
+import { PacketQueue } from "./packet_queue.ts";
 
 /** Most messages queued on one raw socket. */
 export const RAW6_QUEUE_LIMIT = 256;
-
-interface Message {
-  data: Uint8Array;
-  from: Uint8Array;
-  scopeId: number;
-  at: number;
-}
 
 /** One raw IPv6 socket. */
 export class Raw6Socket extends InetSocket implements SendOwner6 {
   localAddr: Uint8Array = UNSPECIFIED6;
   remoteAddr?: Uint8Array;
-  #queue: Message[] = [];
-  #queued = 0;
+  #rq = new PacketQueue();
   drops = 0;
 
   constructor(sid: number, readonly stack6: Stack6, protocol: number) {
@@ -103,35 +96,21 @@ export class Raw6Socket extends InetSocket implements SendOwner6 {
 
   /** Queue a copy of a received message (no IPv6 header). */
   deliver(data: Uint8Array, from: Uint8Array, ifindex: number): void {
-    if (this.#queue.length >= RAW6_QUEUE_LIMIT || this.#queued + data.length > this.opts.rcvbuf) {
+    const addr = sockAddr6(from, 0, isLinkLocal6(from) ? ifindex : 0);
+    const packet = { data, addr, at: this.stack.clock.now() };
+    if (!this.#rq.push(packet, { bytes: this.opts.rcvbuf, count: RAW6_QUEUE_LIMIT })) {
       this.drops++;
       this.stack.count("raw6: rcvbuf-full");
       return;
     }
-    const scopeId = isLinkLocal6(from) ? ifindex : 0;
-    this.#queue.push({ data, from: from.slice(), scopeId, at: this.stack.clock.now() });
-    this.#queued += data.length;
     this.wq.wake();
   }
 
   async recvmsg(len: number, flags: number, ctx: WaitCtx): Promise<RecvResult> {
     const deadline = this.recvDeadline();
     for (;;) {
-      const p = this.#queue[0];
-      if (p) {
-        if (!(flags & abi.MSG_PEEK)) {
-          this.#queue.shift();
-          this.#queued -= p.data.length;
-        }
-        const n = Math.min(len, p.data.length);
-        const r: RecvResult = {
-          data: p.data.slice(0, n),
-          addr: sockAddr6(p.from, 0, p.scopeId),
-          flags: n < p.data.length ? abi.MSG_TRUNC : 0,
-        };
-        if (this.opts.timestamp) r.timestamp = p.at;
-        return r;
-      }
+      const r = this.#rq.take(len, flags, this.opts.timestamp);
+      if (r) return r;
       if (this.closed) throw new ErrnoError("EBADF", "Cannot receive");
       if (this.nonblock || (flags & abi.MSG_DONTWAIT)) {
         throw new ErrnoError("EAGAIN", "Cannot receive");
@@ -158,17 +137,16 @@ export class Raw6Socket extends InetSocket implements SendOwner6 {
   }
 
   readiness(): number {
-    return abi.POLLOUT | (this.#queue.length ? abi.POLLIN : 0) | (this.soError ? abi.POLLERR : 0);
+    return abi.POLLOUT | (this.#rq.length ? abi.POLLIN : 0) | (this.soError ? abi.POLLERR : 0);
   }
 
   override queues() {
-    return { recvQ: this.#queued, sendQ: 0 };
+    return { recvQ: this.#rq.bytes, sendQ: 0 };
   }
 
   release(): void {
     this.closed = true;
-    this.#queue = [];
-    this.#queued = 0;
+    this.#rq.clear();
     this.wq.wake();
   }
 }

@@ -8,22 +8,16 @@ import type { RecvResult, SockAddr } from "../../kernel/bus/messages.ts";
 import { type ErrnoCode, ErrnoError } from "../../kernel/errno.ts";
 import type { SendOwner, Stack } from "../stack.ts";
 import { inAddr, InetSocket, sockAddr4, type WaitCtx } from "./socket.ts";
+import { PacketQueue } from "./packet_queue.ts";
 
 /** Most datagrams queued on one raw socket. */
 export const RAW_QUEUE_LIMIT = 256;
-
-interface Packet {
-  datagram: Uint8Array;
-  from: number;
-  at: number;
-}
 
 /** One raw IPv4 socket. */
 export class RawSocket extends InetSocket implements SendOwner {
   localAddr = 0;
   remoteAddr?: number;
-  #queue: Packet[] = [];
-  #queued = 0;
+  #rq = new PacketQueue();
   drops = 0;
 
   constructor(sid: number, stack: Stack, protocol: number) {
@@ -83,36 +77,20 @@ export class RawSocket extends InetSocket implements SendOwner {
 
   /** Queue a copy of a received datagram (header included). */
   deliver(datagram: Uint8Array, from: number): void {
-    if (
-      this.#queue.length >= RAW_QUEUE_LIMIT || this.#queued + datagram.length > this.opts.rcvbuf
-    ) {
+    const packet = { data: datagram, addr: sockAddr4(from, 0), at: this.stack.clock.now() };
+    if (!this.#rq.push(packet, { bytes: this.opts.rcvbuf, count: RAW_QUEUE_LIMIT })) {
       this.drops++;
       this.stack.count("raw: rcvbuf-full");
       return;
     }
-    this.#queue.push({ datagram, from, at: this.stack.clock.now() });
-    this.#queued += datagram.length;
     this.wq.wake();
   }
 
   async recvmsg(len: number, flags: number, ctx: WaitCtx): Promise<RecvResult> {
     const deadline = this.recvDeadline();
     for (;;) {
-      const p = this.#queue[0];
-      if (p) {
-        if (!(flags & abi.MSG_PEEK)) {
-          this.#queue.shift();
-          this.#queued -= p.datagram.length;
-        }
-        const n = Math.min(len, p.datagram.length);
-        const r: RecvResult = {
-          data: p.datagram.slice(0, n),
-          addr: sockAddr4(p.from, 0),
-          flags: n < p.datagram.length ? abi.MSG_TRUNC : 0,
-        };
-        if (this.opts.timestamp) r.timestamp = p.at;
-        return r;
-      }
+      const r = this.#rq.take(len, flags, this.opts.timestamp);
+      if (r) return r;
       if (this.closed) throw new ErrnoError("EBADF", "Cannot receive");
       if (this.nonblock || (flags & abi.MSG_DONTWAIT)) {
         throw new ErrnoError("EAGAIN", "Cannot receive");
@@ -139,17 +117,16 @@ export class RawSocket extends InetSocket implements SendOwner {
   }
 
   readiness(): number {
-    return abi.POLLOUT | (this.#queue.length ? abi.POLLIN : 0) | (this.soError ? abi.POLLERR : 0);
+    return abi.POLLOUT | (this.#rq.length ? abi.POLLIN : 0) | (this.soError ? abi.POLLERR : 0);
   }
 
   override queues() {
-    return { recvQ: this.#queued, sendQ: 0 };
+    return { recvQ: this.#rq.bytes, sendQ: 0 };
   }
 
   release(): void {
     this.closed = true;
-    this.#queue = [];
-    this.#queued = 0;
+    this.#rq.clear();
     this.wq.wake();
   }
 }

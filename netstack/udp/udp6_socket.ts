@@ -6,7 +6,7 @@
  * `{ multiaddr, interface? }` (interface name or index).
  */
 import * as abi from "../../kernel/abi.ts";
-import type { OptValue, RecvResult, SockAddr } from "../../kernel/bus/messages.ts";
+import type { OptValue, SockAddr } from "../../kernel/bus/messages.ts";
 import { type ErrnoCode, ErrnoError, errnoName } from "../../kernel/errno.ts";
 import { formatIPv6, parseIPv6 } from "../wire/addr.ts";
 import {
@@ -29,14 +29,6 @@ import { UdpSocket } from "./udp_socket.ts";
 /** Largest UDP payload over IPv6 without jumbograms (65535 − 8). */
 export const UDP6_MAX_PAYLOAD = 65527;
 
-interface Datagram6 {
-  data: Uint8Array;
-  from: Uint8Array;
-  port: number;
-  scopeId: number;
-  at: number;
-}
-
 /**
  * The number the port table compares for address overlap: 0 for ::, the IPv4 address for a
  * v4-mapped address, else a value in 240.0.0.0/4 (never a real IPv4 address) derived from the
@@ -55,8 +47,6 @@ export class Udp6Socket extends UdpSocket implements SendOwner6 {
   local6: Uint8Array = UNSPECIFIED6;
   remote6?: Uint8Array;
   remoteScope = 0;
-  #q: Datagram6[] = [];
-  #qBytes = 0;
   #groups6: Array<{ group: Uint8Array; iface: NetInterface }> = [];
 
   constructor(sid: number, readonly stack6: Stack6) {
@@ -246,46 +236,11 @@ export class Udp6Socket extends UdpSocket implements SendOwner6 {
 
   /** Queue a received datagram (or drop and count when the receive buffer is full). */
   deliver6(data: Uint8Array, from: Uint8Array, port: number, ifindex: number): boolean {
-    if (this.#qBytes + data.length > this.opts.rcvbuf && this.#q.length > 0) {
-      this.drops++;
-      this.stack.count("udp: rcvbuf-full");
-      return false;
-    }
-    const scopeId = isLinkLocal6(from) ? ifindex : 0;
-    this.#q.push({ data, from: from.slice(), port, scopeId, at: this.stack.clock.now() });
-    this.#qBytes += data.length;
-    this.wq.wake();
-    return true;
+    return this.enqueue(data, sockAddr6(from, port, isLinkLocal6(from) ? ifindex : 0));
   }
 
-  override async recvmsg(len: number, flags: number, ctx: WaitCtx): Promise<RecvResult> {
-    const deadline = this.recvDeadline();
-    const nonblock = this.nonblock || (flags & abi.MSG_DONTWAIT) !== 0;
-    for (;;) {
-      const d = this.#q[0];
-      if (d) {
-        if (!(flags & abi.MSG_PEEK)) {
-          this.#q.shift();
-          this.#qBytes -= d.data.length;
-        }
-        const n = Math.min(len, d.data.length);
-        const r: RecvResult = {
-          data: n === d.data.length ? d.data : d.data.slice(0, n),
-          addr: sockAddr6(d.from, d.port, d.scopeId),
-          flags: n < d.data.length ? abi.MSG_TRUNC : 0,
-        };
-        if (this.opts.timestamp) r.timestamp = d.at;
-        return r;
-      }
-      if (this.soError && this.remote6 !== undefined) {
-        const e = this.soError;
-        this.soError = 0;
-        throw new ErrnoError(errnoName(e), "Cannot receive");
-      }
-      if (this.closed) throw new ErrnoError("EBADF", "Cannot receive");
-      if (nonblock) throw new ErrnoError("EAGAIN", "Cannot receive");
-      await this.sleep(deadline, ctx, "Cannot receive");
-    }
+  protected override get connected(): boolean {
+    return this.remote6 !== undefined;
   }
 
   override onSendError(code: ErrnoCode, dst: number): void {
@@ -329,13 +284,13 @@ export class Udp6Socket extends UdpSocket implements SendOwner6 {
 
   override readiness(): number {
     let ev = abi.POLLOUT;
-    if (this.#q.length > 0) ev |= abi.POLLIN;
+    if (this.rq.length > 0) ev |= abi.POLLIN;
     if (this.soError) ev |= abi.POLLERR;
     return ev;
   }
 
   override queues() {
-    return { recvQ: this.#qBytes, sendQ: 0 };
+    return { recvQ: this.rq.bytes, sendQ: 0 };
   }
 
   protected override setProtocolOption(level: number, name: number, value: OptValue): boolean {
@@ -373,8 +328,6 @@ export class Udp6Socket extends UdpSocket implements SendOwner6 {
     if (this.closed) return;
     for (const g of this.#groups6) this.stack6.joinGroup6(g.iface, g.group, false);
     this.#groups6 = [];
-    this.#q = [];
-    this.#qBytes = 0;
     super.release();
   }
 }

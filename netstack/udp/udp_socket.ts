@@ -12,16 +12,10 @@ import type { PortUser } from "../sockets/ports.ts";
 import { inAddr, InetSocket, sockAddr4, type WaitCtx } from "../sockets/socket.ts";
 import type { SendOwner, Stack } from "../stack.ts";
 import { buildUdp4 } from "./output.ts";
+import { PacketQueue } from "../sockets/packet_queue.ts";
 
 /** Largest UDP payload over IPv4 (65535 − 20 − 8). */
 export const UDP_MAX_PAYLOAD = 65507;
-
-interface Datagram {
-  data: Uint8Array;
-  from: number;
-  port: number;
-  at: number;
-}
 
 /** One UDP socket. */
 export class UdpSocket extends InetSocket implements PortUser, SendOwner {
@@ -29,8 +23,8 @@ export class UdpSocket extends InetSocket implements PortUser, SendOwner {
   localPort = 0;
   remoteAddr?: number;
   remotePort = 0;
-  #queue: Datagram[] = [];
-  #queued = 0;
+  /** Received datagrams waiting to be read. */
+  protected readonly rq = new PacketQueue();
   #groups: Array<{ group: number; iface: string }> = [];
   /** Datagrams dropped because the receive queue was full. */
   drops = 0;
@@ -151,37 +145,33 @@ export class UdpSocket extends InetSocket implements PortUser, SendOwner {
 
   /** Queue a received datagram (or drop and count when the receive buffer is full). */
   deliver(data: Uint8Array, from: number, port: number): boolean {
-    if (this.#queued + data.length > this.opts.rcvbuf && this.#queue.length > 0) {
+    return this.enqueue(data, sockAddr4(from, port));
+  }
+
+  /** Queue a datagram from `addr`, or drop and count it when the receive buffer is full. */
+  protected enqueue(data: Uint8Array, addr: SockAddr): boolean {
+    const at = this.stack.clock.now();
+    if (!this.rq.push({ data, addr, at }, { bytes: this.opts.rcvbuf, allowOneOversize: true })) {
       this.drops++;
       this.stack.count("udp: rcvbuf-full");
       return false;
     }
-    this.#queue.push({ data, from, port, at: this.stack.clock.now() });
-    this.#queued += data.length;
     this.wq.wake();
     return true;
+  }
+
+  /** Whether asynchronous errors (ICMP) are reported to this socket: it is connected. */
+  protected get connected(): boolean {
+    return this.remoteAddr !== undefined;
   }
 
   async recvmsg(len: number, flags: number, ctx: WaitCtx): Promise<RecvResult> {
     const deadline = this.recvDeadline();
     const nonblock = this.nonblock || (flags & abi.MSG_DONTWAIT) !== 0;
     for (;;) {
-      const d = this.#queue[0];
-      if (d) {
-        if (!(flags & abi.MSG_PEEK)) {
-          this.#queue.shift();
-          this.#queued -= d.data.length;
-        }
-        const n = Math.min(len, d.data.length);
-        const r: RecvResult = {
-          data: n === d.data.length ? d.data : d.data.slice(0, n),
-          addr: sockAddr4(d.from, d.port),
-          flags: n < d.data.length ? abi.MSG_TRUNC : 0,
-        };
-        if (this.opts.timestamp) r.timestamp = d.at;
-        return r;
-      }
-      if (this.soError && this.remoteAddr !== undefined) {
+      const r = this.rq.take(len, flags, this.opts.timestamp);
+      if (r) return r;
+      if (this.soError && this.connected) {
         const e = this.soError;
         this.soError = 0;
         throw new ErrnoError(errnoName(e), "Cannot receive");
@@ -219,13 +209,13 @@ export class UdpSocket extends InetSocket implements PortUser, SendOwner {
 
   readiness(): number {
     let ev = abi.POLLOUT;
-    if (this.#queue.length > 0) ev |= abi.POLLIN;
+    if (this.rq.length > 0) ev |= abi.POLLIN;
     if (this.soError) ev |= abi.POLLERR;
     return ev;
   }
 
   override queues() {
-    return { recvQ: this.#queued, sendQ: 0 };
+    return { recvQ: this.rq.bytes, sendQ: 0 };
   }
 
   protected override setProtocolOption(level: number, name: number, value: OptValue): boolean {
@@ -283,8 +273,7 @@ export class UdpSocket extends InetSocket implements PortUser, SendOwner {
     }
     this.#groups = [];
     if (this.localPort) this.stack.ports.udp.release(this, this.localPort);
-    this.#queue = [];
-    this.#queued = 0;
+    this.rq.clear();
     this.wq.wake();
   }
 }
