@@ -11,7 +11,15 @@ import { DmaMemory } from "../hw/dma.ts";
 import { Doorbell, InterruptLine } from "../hw/control.ts";
 import { MmioWindow } from "../hw/mmio.ts";
 import { createResources, type DeviceResources } from "../hw/resources.ts";
-import { countDrop, MIN_FRAME, newNicStats, type NicDevice, type NicStats } from "../hw/nic.ts";
+import {
+  countDrop,
+  countRx,
+  countTx,
+  MIN_FRAME,
+  newNicStats,
+  type NicDevice,
+  type NicStats,
+} from "../hw/nic.ts";
 import {
   CTRL,
   EEPROM_CHECKSUM,
@@ -136,8 +144,7 @@ export class E1000Device implements NicDevice {
     completeRxDesc(this.#dma, desc, frame.length, RXD_STAT.DD | RXD_STAT.EOP);
     regs.poke(REG.RDH, ringNext(head, count));
     regs.add(REG.GPRC, 1);
-    this.stats.rxPackets++;
-    this.stats.rxBytes += frame.length;
+    countRx(this.stats, frame.length);
     this.#cause(INT.RXT0);
   }
 
@@ -216,8 +223,7 @@ export class E1000Device implements NicDevice {
       return countDrop(this.stats, "tx-bad-length");
     }
     if (!this.#carrier) return countDrop(this.stats, "tx-link-down");
-    this.stats.txPackets++;
-    this.stats.txBytes += frame.length;
+    countTx(this.stats, frame.length);
     this.#regs.add(REG.GPTC, 1);
     this.#port.send(frame);
   }

@@ -6,10 +6,13 @@
 
 import { DmaMemory } from "../hw/dma.ts";
 import { Doorbell, InterruptLine, type Spin } from "../hw/control.ts";
+import { LinkWatch } from "../hw/link_watch.ts";
 import { MmioWindow } from "../hw/mmio.ts";
 import type { DeviceResources } from "../hw/resources.ts";
 import {
   countDrop,
+  countRx,
+  countTx,
   type DriverOptions,
   MAX_FRAME,
   newNicStats,
@@ -45,7 +48,10 @@ export interface E1000DriverOptions extends DriverOptions {
 export class E1000Driver implements NicDriver {
   readonly mac = new Uint8Array(6);
   readonly mtu = 1500;
-  linkUp = false;
+  /** Last link state seen. */
+  get linkUp(): boolean {
+    return this.#link.up;
+  }
   readonly stats: NicStats = newNicStats();
   readonly #regs: MmioWindow;
   readonly #dma: DmaMemory;
@@ -65,7 +71,7 @@ export class E1000Driver implements NicDriver {
   /** Oldest transmit descriptor not yet reclaimed. */
   #txClean = 0;
   #onReceive: (frames: Uint8Array[]) => void = () => {};
-  #onLink: (up: boolean) => void = () => {};
+  readonly #link = new LinkWatch();
 
   /** Bind to a device's `resources`; nothing touches the device until {@link init}. */
   constructor(resources: DeviceResources, opts: E1000DriverOptions = {}) {
@@ -128,7 +134,7 @@ export class E1000Driver implements NicDriver {
     regs.write(REG.RCTL, RCTL.EN | RCTL.BAM | RCTL.MPE | RCTL.BSIZE_2048 | RCTL.SECRC);
     regs.write(REG.TCTL, TCTL.EN | TCTL.PSP | (0x0f << TCTL.CT_SHIFT) | (0x40 << TCTL.COLD_SHIFT));
     regs.write(REG.IMS, INT.RXT0 | INT.TXDW | INT.LSC | INT.RXO);
-    this.linkUp = (regs.read(REG.STATUS) & STATUS.LU) !== 0;
+    this.#link.up = (regs.read(REG.STATUS) & STATUS.LU) !== 0;
   }
 
   /** Read EEPROM words 0-2 through EERD; fall back to RAL0/RAH0 if the EEPROM never answers. */
@@ -178,8 +184,7 @@ export class E1000Driver implements NicDriver {
     );
     this.#txTail = next;
     this.#regs.write(REG.TDT, next);
-    this.stats.txPackets++;
-    this.stats.txBytes += frame.length;
+    countTx(this.stats, frame.length);
     return true;
   }
 
@@ -190,7 +195,7 @@ export class E1000Driver implements NicDriver {
 
   /** Register the receiver of link changes. */
   onLinkChange(cb: (up: boolean) => void): void {
-    this.#onLink = cb;
+    this.#link.listen(cb);
   }
 
   /** Acknowledge the line, read-clear ICR and service link, receive and transmit work. */
@@ -199,14 +204,11 @@ export class E1000Driver implements NicDriver {
     const causes = this.#regs.readClear(REG.ICR);
     if (causes & INT.LSC) {
       const up = (this.#regs.read(REG.STATUS) & STATUS.LU) !== 0;
-      if (up !== this.linkUp) {
-        this.linkUp = up;
-        this.#onLink(up);
-      }
+      this.#link.update(up);
     }
     if (causes & INT.RXO) {
       const missed = this.#regs.readClear(REG.RNBC);
-      this.stats.drops["rx-no-descriptor"] = (this.stats.drops["rx-no-descriptor"] ?? 0) + missed;
+      countDrop(this.stats, "rx-no-descriptor", missed);
     }
     this.#receive();
     this.#reclaimTx();
@@ -225,8 +227,7 @@ export class E1000Driver implements NicDriver {
       if (!(status & RXD_STAT.EOP) || len > BUFFER_SIZE) countDrop(this.stats, "rx-bad-descriptor");
       else {
         frames.push(dma.copyOut(this.#rxBuf + this.#rxNext * BUFFER_SIZE, len));
-        this.stats.rxPackets++;
-        this.stats.rxBytes += len;
+        countRx(this.stats, len);
       }
       dma.bytes[desc + RXD.STATUS] = 0;
       last = this.#rxNext;

@@ -21,9 +21,21 @@ export function newNicStats(): NicStats {
   return { rxPackets: 0, rxBytes: 0, txPackets: 0, txBytes: 0, drops: {} };
 }
 
-/** Count one drop for `reason`. */
-export function countDrop(stats: NicStats, reason: string): void {
-  stats.drops[reason] = (stats.drops[reason] ?? 0) + 1;
+/** Count `n` drops (default one) for `reason`. */
+export function countDrop(stats: NicStats, reason: string, n = 1): void {
+  stats.drops[reason] = (stats.drops[reason] ?? 0) + n;
+}
+
+/** Count one frame of `bytes` bytes received. */
+export function countRx(stats: NicStats, bytes: number): void {
+  stats.rxPackets++;
+  stats.rxBytes += bytes;
+}
+
+/** Count one frame of `bytes` bytes sent. */
+export function countTx(stats: NicStats, bytes: number): void {
+  stats.txPackets++;
+  stats.txBytes += bytes;
 }
 
 /** Largest Ethernet frame without FCS that the NICs carry (1500-byte MTU + 14-byte header). */

@@ -11,7 +11,14 @@ import { Doorbell, InterruptLine } from "../hw/control.ts";
 import { fcs } from "../hw/fcs.ts";
 import { MmioWindow } from "../hw/mmio.ts";
 import { createResources, type DeviceResources } from "../hw/resources.ts";
-import { countDrop, newNicStats, type NicDevice, type NicStats } from "../hw/nic.ts";
+import {
+  countDrop,
+  countRx,
+  countTx,
+  newNicStats,
+  type NicDevice,
+  type NicStats,
+} from "../hw/nic.ts";
 import {
   BMSR_LINK,
   CR,
@@ -125,8 +132,7 @@ export class Rtl8139Device implements NicDevice {
     ringWrite(this.#dma, base, write, packet, wrap);
     regs.poke(REG.CBR, (write + span) % RX_RING, 2);
     regs.clearBits(REG.CR, CR.BUFE, 1);
-    this.stats.rxPackets++;
-    this.stats.rxBytes += frame.length;
+    countRx(this.stats, frame.length);
     this.#cause(INT.ROK);
   }
 
@@ -165,8 +171,7 @@ export class Rtl8139Device implements NicDevice {
       regs.poke(tsdReg, (tsd | TSD.OWN | TSD.TOK) >>> 0);
       done++;
       if (this.#carrier) {
-        this.stats.txPackets++;
-        this.stats.txBytes += size;
+        countTx(this.stats, size);
         this.#port.send(frame);
       } else countDrop(this.stats, "tx-link-down");
     }

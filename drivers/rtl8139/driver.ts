@@ -7,10 +7,13 @@
 
 import { DmaMemory } from "../hw/dma.ts";
 import { Doorbell, InterruptLine, type Spin } from "../hw/control.ts";
+import { LinkWatch } from "../hw/link_watch.ts";
 import { MmioWindow } from "../hw/mmio.ts";
 import type { DeviceResources } from "../hw/resources.ts";
 import {
   countDrop,
+  countRx,
+  countTx,
   type DriverOptions,
   MAX_FRAME,
   MIN_FRAME,
@@ -48,7 +51,10 @@ export interface Rtl8139DriverOptions extends DriverOptions {
 export class Rtl8139Driver implements NicDriver {
   readonly mac = new Uint8Array(6);
   readonly mtu = 1500;
-  linkUp = false;
+  /** Last link state seen. */
+  get linkUp(): boolean {
+    return this.#link.up;
+  }
   readonly stats: NicStats = newNicStats();
   readonly #regs: MmioWindow;
   readonly #dma: DmaMemory;
@@ -64,7 +70,7 @@ export class Rtl8139Driver implements NicDriver {
   #txCur = 0;
   #txDirty = 0;
   #onReceive: (frames: Uint8Array[]) => void = () => {};
-  #onLink: (up: boolean) => void = () => {};
+  readonly #link = new LinkWatch();
 
   /** Bind to a device's `resources`; nothing touches the device until {@link init}. */
   constructor(resources: DeviceResources, opts: Rtl8139DriverOptions = {}) {
@@ -103,7 +109,7 @@ export class Rtl8139Driver implements NicDriver {
     regs.write(REG.MPC, 0);
     regs.write(REG.ISR, 0xffff, 2);
     regs.write(REG.IMR, INT.ROK | INT.RER | INT.TOK | INT.TER | INT.RXOVW | INT.LINK_CHG, 2);
-    this.linkUp = (regs.read(REG.MSR, 1) & MSR_LINKB) === 0;
+    this.#link.up = (regs.read(REG.MSR, 1) & MSR_LINKB) === 0;
   }
 
   /** Copy `frame` into the next transmit buffer and release it; false when all four are busy. */
@@ -123,8 +129,7 @@ export class Rtl8139Driver implements NicDriver {
     if (size > frame.length) this.#dma.bytes.fill(0, buf + frame.length, buf + size);
     this.#regs.write(REG.TSD0 + 4 * slot, size | ERTXTH_256);
     this.#txCur++;
-    this.stats.txPackets++;
-    this.stats.txBytes += frame.length;
+    countTx(this.stats, frame.length);
     return true;
   }
 
@@ -135,7 +140,7 @@ export class Rtl8139Driver implements NicDriver {
 
   /** Register the receiver of link changes. */
   onLinkChange(cb: (up: boolean) => void): void {
-    this.#onLink = cb;
+    this.#link.listen(cb);
   }
 
   /** Acknowledge the line and ISR, then service link, receive, overflow and transmit. */
@@ -145,14 +150,11 @@ export class Rtl8139Driver implements NicDriver {
     if (isr) this.#regs.write(REG.ISR, isr, 2);
     if (isr & INT.LINK_CHG) {
       const up = (this.#regs.read(REG.MSR, 1) & MSR_LINKB) === 0;
-      if (up !== this.linkUp) {
-        this.linkUp = up;
-        this.#onLink(up);
-      }
+      this.#link.update(up);
     }
     if (isr & INT.RXOVW) {
       const missed = this.#regs.readClear(REG.MPC) & 0xffffff;
-      this.stats.drops["rx-overflow"] = (this.stats.drops["rx-overflow"] ?? 0) + missed;
+      countDrop(this.stats, "rx-overflow", missed);
     }
     this.#receive();
     this.#reclaimTx();
@@ -174,8 +176,7 @@ export class Rtl8139Driver implements NicDriver {
         break;
       }
       frames.push(ringRead(dma, this.#rxBase, this.#rxRead + RX_HEADER, len - CRC_LEN, this.#wrap));
-      this.stats.rxPackets++;
-      this.stats.rxBytes += len - CRC_LEN;
+      countRx(this.stats, len - CRC_LEN);
       this.#rxRead = (this.#rxRead + packetSpan(len)) % RX_RING;
     }
     this.#regs.write(REG.CAPR, caprFor(this.#rxRead), 2);

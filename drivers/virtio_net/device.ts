@@ -13,7 +13,14 @@ import { DmaMemory } from "../hw/dma.ts";
 import { Doorbell, InterruptLine } from "../hw/control.ts";
 import { MmioWindow } from "../hw/mmio.ts";
 import { createResources, type DeviceResources } from "../hw/resources.ts";
-import { countDrop, newNicStats, type NicDevice, type NicStats } from "../hw/nic.ts";
+import {
+  countDrop,
+  countRx,
+  countTx,
+  newNicStats,
+  type NicDevice,
+  type NicStats,
+} from "../hw/nic.ts";
 import {
   DEVICE_ID_NET,
   FEATURE,
@@ -160,8 +167,7 @@ export class VirtioNetDevice implements NicDevice {
       this.#dma.copyIn(first.addr + NET_HDR_LEN, frame);
     } else this.#scatter(chain.parts, frame, flags);
     rx.push(chain.head, total);
-    this.stats.rxPackets++;
-    this.stats.rxBytes += frame.length;
+    countRx(this.stats, frame.length);
     this.#used(rx);
   }
 
@@ -288,8 +294,7 @@ export class VirtioNetDevice implements NicDevice {
       }
     }
     if (!this.#carrier) return countDrop(this.stats, "tx-link-down");
-    this.stats.txPackets++;
-    this.stats.txBytes += frame.length;
+    countTx(this.stats, frame.length);
     this.#port.send(frame);
   }
 

@@ -9,10 +9,12 @@
 
 import { DmaMemory } from "../hw/dma.ts";
 import { Doorbell, InterruptLine, type Spin } from "../hw/control.ts";
+import { LinkWatch } from "../hw/link_watch.ts";
 import { MmioWindow } from "../hw/mmio.ts";
 import type { DeviceResources } from "../hw/resources.ts";
 import {
   countDrop,
+  countTx,
   type DriverOptions,
   MAX_FRAME,
   newNicStats,
@@ -57,7 +59,10 @@ export type VirtioReceive = (frames: Uint8Array[], checksumValid: boolean[]) => 
 export class VirtioNetDriver implements NicDriver {
   readonly mac = new Uint8Array(6);
   mtu = 1500;
-  linkUp = false;
+  /** Last link state seen. */
+  get linkUp(): boolean {
+    return this.#link.up;
+  }
   /** Negotiated features (valid after init). */
   features = 0n;
   readonly stats: NicStats = newNicStats();
@@ -73,7 +78,7 @@ export class VirtioNetDriver implements NicDriver {
   #txBuf = 0;
   #txFree: number[] = [];
   #onReceive: VirtioReceive = () => {};
-  #onLink: (up: boolean) => void = () => {};
+  readonly #link = new LinkWatch();
 
   /** Bind to a device's `resources`; nothing touches the device until {@link init}. */
   constructor(resources: DeviceResources, opts: VirtioNetDriverOptions = {}) {
@@ -191,8 +196,7 @@ export class VirtioNetDriver implements NicDriver {
     this.#dma.copyIn(buf + NET_HDR_LEN, frame);
     tx.setDesc(i, buf, NET_HDR_LEN + frame.length, 0);
     tx.stage(i);
-    this.stats.txPackets++;
-    this.stats.txBytes += frame.length;
+    countTx(this.stats, frame.length);
     return "queued";
   }
 
@@ -211,7 +215,7 @@ export class VirtioNetDriver implements NicDriver {
 
   /** Register the receiver of link changes. */
   onLinkChange(cb: (up: boolean) => void): void {
-    this.#onLink = cb;
+    this.#link.listen(cb);
   }
 
   /** Acknowledge the line and InterruptStatus; handle config change, RX and TX completions. */
@@ -296,10 +300,7 @@ export class VirtioNetDriver implements NicDriver {
       const up = !has(FEATURE.NET_STATUS) ||
         (regs.read(REG.CONFIG + NET_CONFIG.STATUS, 2) & NET_S_LINK_UP) !== 0;
       if (regs.read(REG.CONFIG_GENERATION) !== gen) continue;
-      if (up !== this.linkUp) {
-        this.linkUp = up;
-        this.#onLink(up);
-      }
+      this.#link.update(up);
       return;
     }
   }

@@ -1,11 +1,14 @@
 import assert from "node:assert/strict";
+import { numberedFrame, pumpOnce, sendAll } from "../hw/frame_pump.ts";
+import * as check from "../hw/_nic_checks.ts";
 import {
-  memoryLinkPair,
-  type NicPair,
-  numberedFrame,
-  pumpOnce,
-  sendAll,
-} from "../hw/frame_pump.ts";
+  lonelyDriver,
+  MAC_A,
+  MAC_B,
+  type NicUnderTest,
+  pairOf,
+  seqOf,
+} from "../hw/_nic_test_harness.ts";
 import { Doorbell, InterruptLine } from "../hw/control.ts";
 import { checksum, pseudoHeaderSum4 } from "../../netstack/wire/checksum.ts";
 import { VirtioNetDevice } from "./device.ts";
@@ -13,33 +16,12 @@ import { VirtioNetDriver, type VirtioNetDriverOptions } from "./driver.ts";
 import { FEATURE, featureBit } from "./registers.ts";
 import { l4ChecksumValid } from "./net_header.ts";
 
-const MAC_A = new Uint8Array([0x52, 0x54, 0x00, 0x12, 0x34, 0x56]);
-const MAC_B = new Uint8Array([0x52, 0x54, 0x00, 0xab, 0xcd, 0xef]);
+const VIRTIO_NET: NicUnderTest<VirtioNetDevice, VirtioNetDriver, VirtioNetDriverOptions> = {
+  device: (link, mac) => new VirtioNetDevice(link, { mac }),
+  driver: (resources, opts) => new VirtioNetDriver(resources, opts),
+};
 
-interface Pair extends NicPair {
-  devA: VirtioNetDevice;
-  drvA: VirtioNetDriver;
-  devB: VirtioNetDevice;
-  drvB: VirtioNetDriver;
-  received: Uint8Array[];
-}
-
-function pair(opts: VirtioNetDriverOptions = {}): Pair {
-  const [la, lb] = memoryLinkPair();
-  const devA = new VirtioNetDevice(la, { mac: MAC_A });
-  const devB = new VirtioNetDevice(lb, { mac: MAC_B });
-  const drvA = new VirtioNetDriver(devA.resources, { ...opts, spin: () => devA.service() });
-  const drvB = new VirtioNetDriver(devB.resources, { ...opts, spin: () => devB.service() });
-  drvA.init();
-  drvB.init();
-  const received: Uint8Array[] = [];
-  drvB.onReceive((fs) => received.push(...fs));
-  return { devA, drvA, devB, drvB, received };
-}
-
-function seqOf(f: Uint8Array): number {
-  return new DataView(f.buffer, f.byteOffset).getUint32(14);
-}
+const pair = pairOf(VIRTIO_NET);
 
 /** An IPv4/UDP frame 10.0.0.1:1000 → 10.0.0.2:2000 whose UDP checksum field holds `csum`. */
 function udpFrame(payload: number, csumField: "pseudo" | "full"): Uint8Array {
@@ -67,10 +49,8 @@ function udpFrame(payload: number, csumField: "pseudo" | "full"): Uint8Array {
 
 Deno.test("virtio-net: handshake negotiates VERSION_1, MAC, CSUM and reads the MAC", () => {
   const p = pair();
-  assert.deepEqual(p.drvA.mac, MAC_A);
-  assert.deepEqual(p.drvB.mac, MAC_B);
+  check.macAndLinkUp(p);
   assert.equal(p.drvA.mtu, 1500);
-  assert.equal(p.drvA.linkUp, true);
   assert.equal(p.drvA.checksumOffload, true);
   assert.ok(p.drvA.features & featureBit(FEATURE.VERSION_1));
   assert.ok(p.drvA.features & featureBit(FEATURE.NET_GUEST_CSUM));
@@ -79,10 +59,7 @@ Deno.test("virtio-net: handshake negotiates VERSION_1, MAC, CSUM and reads the M
 });
 
 Deno.test("virtio-net: without a device answering the driver fails cleanly and counts it", () => {
-  const [la] = memoryLinkPair();
-  const dev = new VirtioNetDevice(la, { mac: MAC_A });
-  const drv = new VirtioNetDriver(dev.resources, { spin: () => {} });
-  drv.init();
+  const drv = lonelyDriver(VIRTIO_NET, {});
   assert.equal(drv.stats.drops["no-version-1"], 1);
   assert.equal(drv.transmit(numberedFrame(0, MAC_B, MAC_A)), true);
   assert.equal(drv.stats.drops["tx-not-ready"], 1);
@@ -90,13 +67,7 @@ Deno.test("virtio-net: without a device answering the driver fails cleanly and c
 
 Deno.test("virtio-net: buffers complete in order across >3x queue wrap-arounds", () => {
   const p = pair({ queueSize: 8 });
-  const frames = Array.from({ length: 100 }, (_, i) => numberedFrame(i, MAC_B, MAC_A));
-  for (const f of frames) {
-    assert.equal(p.drvA.transmit(f), true);
-    pumpOnce(p);
-  }
-  assert.equal(p.received.length, 100);
-  p.received.forEach((f, i) => assert.deepEqual(f, frames[i]));
+  check.inOrderOneByOne(p, Array.from({ length: 100 }, (_, i) => numberedFrame(i, MAC_B, MAC_A)));
 });
 
 Deno.test("virtio-net: 16-bit ring indices wrap past 65535 without losing order", () => {
@@ -135,17 +106,17 @@ Deno.test("virtio-net: an empty RX queue drops and counts instead of overwriting
 
 Deno.test("virtio-net: a full TX queue returns false, asks for an interrupt, and recovers", () => {
   const p = pair({ queueSize: 8 });
-  let accepted = 0;
-  while (p.drvA.transmit(numberedFrame(accepted, MAC_B, MAC_A))) accepted++;
-  assert.equal(accepted, 8);
-  const line = new InterruptLine(p.devA.resources.control);
-  line.take();
-  p.devA.service();
-  assert.equal(line.pending, true); // TX interrupts were re-enabled because the ring was full
-  pumpOnce(p);
-  assert.equal(p.drvA.transmit(numberedFrame(8, MAC_B, MAC_A)), true);
-  pumpOnce(p);
-  assert.deepEqual(p.received.map(seqOf), [0, 1, 2, 3, 4, 5, 6, 7, 8]);
+  check.txBackPressure(p, {
+    frame: (i) => numberedFrame(i, MAC_B, MAC_A),
+    capacity: 8,
+    drain: () => {
+      const line = new InterruptLine(p.devA.resources.control);
+      line.take();
+      p.devA.service();
+      assert.equal(line.pending, true); // TX interrupts were re-enabled because the ring was full
+      pumpOnce(p);
+    },
+  });
 });
 
 Deno.test("virtio-net: TX completions do not interrupt while the driver suppresses them", () => {
@@ -192,35 +163,9 @@ Deno.test("virtio-net: NEEDS_CSUM is completed by the device; DATA_VALID marks g
 });
 
 Deno.test("virtio-net: link change raises a config interrupt and the driver reports it", () => {
-  const p = pair();
-  const seen: boolean[] = [];
-  p.drvB.onLinkChange((up) => seen.push(up));
-  const line = new InterruptLine(p.devB.resources.control);
-  line.take();
-  p.devB.setLink(false);
-  assert.equal(line.pending, true);
-  p.drvB.handleInterrupt();
-  assert.equal(p.drvB.linkUp, false);
-  p.devB.setLink(true);
-  p.drvB.handleInterrupt();
-  assert.deepEqual(seen, [false, true]);
+  check.linkChange(pair());
 });
 
 Deno.test("virtio-net: 10,000 frames of 60..1514 bytes arrive byte-identical and in order", () => {
-  const p = pair();
-  let next = 0;
-  let bad = 0;
-  p.drvB.onReceive((fs) => {
-    for (const f of fs) {
-      const want = numberedFrame(next++, MAC_B, MAC_A);
-      if (f.length !== want.length || !f.every((b, i) => b === want[i])) bad++;
-    }
-  });
-  const gen = function* () {
-    for (let i = 0; i < 10_000; i++) yield numberedFrame(i, MAC_B, MAC_A);
-  };
-  sendAll(p, gen());
-  assert.equal(next, 10_000);
-  assert.equal(bad, 0);
-  assert.deepEqual(p.devB.stats.drops, {});
+  check.tenThousandFrames(pair());
 });
