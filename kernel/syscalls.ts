@@ -265,7 +265,13 @@ async function inetCall(
     return remote || local;
   }
   const req = { ...call, fd: h.sid } as NetRequest;
-  const value = await h.net.call(req, { signal: ctx.signal });
+  const value = await h.net.call(req, {
+    signal: ctx.signal,
+    // The caller died while the netstack completed its accept: release the new socket.
+    onLateReply: call.op === "accept"
+      ? (v) => h.net.call({ op: "release", fd: (v as { fd: number }).fd }).catch(() => {})
+      : undefined,
+  });
   if (call.op === "accept") {
     const r = value as { fd: number; addr: SockAddr };
     const child = new InetHandle(h.host, r.fd, h.net, h.type);

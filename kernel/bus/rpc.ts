@@ -23,7 +23,16 @@ export interface CallOptions {
   timeoutMs?: number;
   /** Cancel the call: the peer is told, the promise rejects with EINTR. */
   signal?: AbortSignal;
+  /**
+   * Called with the value of a successful reply that arrives after the call was given up
+   * (aborted or timed out) — the peer may have finished before it heard of the cancel — so
+   * whatever the reply created (an accepted socket) can be released instead of leaking.
+   */
+  onLateReply?: (value: unknown) => void;
 }
+
+/** How many given-up calls are remembered for {@link CallOptions.onLateReply}. */
+const LATE_REPLIES = 1024;
 
 /** Options for an {@link RpcPeer}. */
 export interface RpcOptions {
@@ -51,6 +60,7 @@ export class RpcPeer {
   #nextId = 1;
   #pending = new Map<number, Pending>();
   #serving = new Map<number, AbortController>();
+  #late = new Map<number, (value: unknown) => void>();
   /** Count of inputs dropped as malformed. */
   badInputs = 0;
 
@@ -78,8 +88,14 @@ export class RpcPeer {
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       const p: Pending = { resolve, reject };
+      const giveUp = () => {
+        if (!opts.onLateReply) return;
+        this.#late.set(id, opts.onLateReply);
+        if (this.#late.size > LATE_REPLIES) this.#late.delete(this.#late.keys().next().value!);
+      };
       if (opts.timeoutMs !== undefined) {
         const fire = () => {
+          giveUp();
           this.#settle(id)?.reject(new ErrnoError("ETIMEDOUT", "Request timed out"));
           this.#ep.post({ t: "cancel", id } satisfies Envelope);
         };
@@ -89,6 +105,7 @@ export class RpcPeer {
       }
       if (opts.signal) {
         const onAbort = () => {
+          giveUp();
           this.#settle(id)?.reject(new ErrnoError("EINTR", "Call aborted"));
           this.#ep.post({ t: "cancel", id } satisfies Envelope);
         };
@@ -143,7 +160,13 @@ export class RpcPeer {
       }
       case "rep": {
         const p = Number.isSafeInteger(m.id) ? this.#settle(m.id as number) : undefined;
-        if (!p) return this.#bad("reply to no request");
+        if (!p) {
+          const late = this.#late.get(m.id as number);
+          if (!late) return this.#bad("reply to no request");
+          this.#late.delete(m.id as number);
+          if (m.ok === true) late(m.value);
+          return;
+        }
         if (m.ok === true) p.resolve(m.value);
         else {
           const errno = typeof m.errno === "number" ? m.errno : 5;

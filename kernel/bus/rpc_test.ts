@@ -66,3 +66,23 @@ Deno.test("garbage envelopes are counted and dropped", async () => {
   await new Promise((r) => setTimeout(r, 0));
   assert.equal(server.badInputs, 6);
 });
+
+Deno.test("a reply that arrives after the call was given up reaches onLateReply", async () => {
+  const [a, b] = localPair();
+  const client = new RpcPeer(a);
+  let finish: (v: unknown) => void = () => {};
+  new RpcPeer(b, { serve: () => new Promise((r) => (finish = r)) });
+  const late: unknown[] = [];
+  const ac = new AbortController();
+  const call = client.call({ op: "accept" }, {
+    signal: ac.signal,
+    onLateReply: (v) => late.push(v),
+  });
+  await new Promise((r) => setTimeout(r, 0));
+  finish({ fd: 42 }); // the peer completes just as the caller gives up
+  ac.abort();
+  await assert.rejects(call, (e: ErrnoError) => e.code === "EINTR");
+  await new Promise((r) => setTimeout(r, 0));
+  assert.deepEqual(late, [{ fd: 42 }]);
+  assert.equal(client.badInputs, 0);
+});
