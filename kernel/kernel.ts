@@ -5,7 +5,13 @@
  */
 import { CAPABILITIES, type Capability, SIGKILL } from "./abi.ts";
 import type { Endpoint } from "./bus/endpoint.ts";
-import type { ControlRequest, Creds, KernelEvent, ProcessInfo } from "./bus/messages.ts";
+import type {
+  ControlRequest,
+  Creds,
+  KernelEvent,
+  ProcessInfo,
+  ProcessSignal,
+} from "./bus/messages.ts";
 import { type RequestContext, RpcPeer } from "./bus/rpc.ts";
 import type { Clock } from "./clock.ts";
 import { ErrnoError } from "./errno.ts";
@@ -58,6 +64,8 @@ export interface KernelStats {
 }
 
 const KEEP_EXIT_STATUSES = 1024;
+/** How long a signalled process has to finish before it is killed. */
+export const SIGNAL_GRACE_MS = 2000;
 
 /** The system's kernel; one serves every host (each host has its own local namespace). */
 export class Kernel {
@@ -228,12 +236,19 @@ export class Kernel {
     this.#opts.emit({ ev: "exit", pid: p.pid, status });
   }
 
-  /** Kill `pid` (exit status 128 + signal). */
+  /**
+   * Signal `pid`. SIGKILL ends it at once (exit status 128 + signal); other signals are
+   * delivered to the program, which may handle them (libc `signal()`: ping prints its summary
+   * on SIGINT) or, by default, exits with 128 + signal. A process still running
+   * {@link SIGNAL_GRACE_MS} later is killed.
+   */
   kill(pid: number, signal = SIGKILL): void {
     const p = this.#procs.get(pid);
     if (!p) throw new ErrnoError("ESRCH", `No process ${pid}`);
     if (signal <= 0 || signal > 64) throw new ErrnoError("EINVAL", `Bad signal ${signal}`);
-    this.exit(p, 128 + signal);
+    if (signal === SIGKILL || !p.rpc) return this.exit(p, 128 + signal);
+    p.rpc.emit({ kind: "signal", signal } satisfies ProcessSignal);
+    this.clock.schedule(SIGNAL_GRACE_MS, () => this.exit(p, 128 + signal));
   }
 
   /** kill() on behalf of a process: same uid or root only. */

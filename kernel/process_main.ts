@@ -5,10 +5,10 @@
  * {@link start}.
  */
 import { portEndpoint } from "./bus/endpoint.ts";
-import type { ProcessInit } from "./bus/messages.ts";
+import type { ProcessInit, ProcessSignal } from "./bus/messages.ts";
 import { RpcPeer } from "./bus/rpc.ts";
 import { receivePort } from "./worker_port.ts";
-import { _attachKernel, _writeConsole, exit } from "../libc/mod.ts";
+import { _attachKernel, _deliverSignal, _writeConsole, exit } from "../libc/mod.ts";
 
 /** A client program: a module whose default export is this function. */
 export type Program = (args: string[]) => number | void | Promise<number | void>;
@@ -20,7 +20,8 @@ const port = await receivePort();
 const ep = portEndpoint(port);
 const rpc = new RpcPeer(ep, {
   onEvent: (body) => {
-    const msg = body as ProcessInit;
+    const msg = body as ProcessInit | ProcessSignal;
+    if (msg?.kind === "signal") return _deliverSignal(msg.signal);
     if (msg?.kind !== "init" || init) return;
     init = msg;
     maybeRun();

@@ -285,6 +285,29 @@ export async function exit(status: number): Promise<never> {
   return await new Promise<never>(() => {});
 }
 
+const handlers = new Map<number, () => void>();
+
+/**
+ * Handle a signal (SIGINT from Ctrl-C in the shell, SIGTERM from kill) instead of exiting with
+ * 128 + signal; pass undefined to restore the default. SIGKILL cannot be handled, and a process
+ * still running two seconds after a signal is killed.
+ *
+ * @example
+ * let stop = false;
+ * signal(SIGINT, () => (stop = true)); // finish the loop, print a summary, return
+ */
+export function signal(sig: number, handler: (() => void) | undefined): void {
+  if (handler) handlers.set(sig, handler);
+  else handlers.delete(sig);
+}
+
+/** @internal Run the handler for `sig`, or exit with 128 + sig when there is none. */
+export function _deliverSignal(sig: number): void {
+  const h = handlers.get(sig);
+  if (h) h();
+  else exit(128 + sig);
+}
+
 /** Print a line to stdout (console.log in a process does the same). */
 export function print(...args: unknown[]): void {
   _writeConsole(1, args);

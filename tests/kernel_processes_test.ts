@@ -152,3 +152,18 @@ Deno.test("poll over a local socket and an INET socket: timeout, readiness from 
     "local: count 2 revents 1,32",
   ]);
 });
+
+Deno.test("SIGINT reaches a program's handler (ping prints its summary); unhandled signals exit 128+n", async () => {
+  await using sys = await boot({
+    net: { hosts: [{ name: "h" }] },
+    output: () => {},
+  });
+  const ping = await sys.start("ping", ["127.0.0.1"], { host: "h", caps: ["net_raw"] });
+  await new Promise((r) => setTimeout(r, 1500));
+  await sys.kill(ping, 2);
+  assert.equal(await sys.wait(ping), 0, "ping handled SIGINT and exited normally");
+  const sleeper = await sys.start(`${P}/eof_server.ts`, ["/run/sig"], { host: "h" });
+  await new Promise((r) => setTimeout(r, 300));
+  await sys.kill(sleeper, 15);
+  assert.equal(await sys.wait(sleeper), 143);
+});

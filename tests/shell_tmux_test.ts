@@ -50,13 +50,22 @@ Deno.test({
       `${Deno.execPath()} run -A tools/boot.ts --shell`,
     );
     try {
-      await screenShows(s, /alpha\$\s*$/m);
+      await screenShows(s, /serin: 2 hosts up/);
+      try {
+        await screenShows(s, /alpha\$\s*$/m, 5000);
+      } catch {
+        // Seen rarely under heavy load: the first prompt is not on the screen yet. An empty
+        // line makes the shell draw a fresh one.
+        await tmux("send-keys", "-t", s, "Enter");
+        await screenShows(s, /alpha\$\s*$/m);
+      }
       await tmux("send-keys", "-t", s, "hosts", "Enter");
       await screenShows(s, /\* alpha\s+beta/);
       await tmux("send-keys", "-t", s, "ping 10.0.0.2", "Enter");
       await screenShows(s, /icmp_seq=2 ttl=64/);
       await tmux("send-keys", "-t", s, "C-c");
-      await screenShows(s, /\^C\s*\nalpha\$\s*$/m);
+      // ping handles SIGINT as iputils does: it prints its summary, then the prompt returns.
+      await screenShows(s, /\^C[\s\S]*packets transmitted[\s\S]*\nalpha\$\s*$/m);
       await tmux("send-keys", "-t", s, "use beta", "Enter");
       await tmux("send-keys", "-t", s, "ifconfig eth0", "Enter");
       await screenShows(s, /inet 10\.0\.0\.2\s+netmask 255\.255\.255\.0/);

@@ -16,6 +16,8 @@ import {
   recvmsg,
   sendto,
   setsockopt,
+  SIGINT,
+  signal,
   SOCK_RAW,
   socket,
 } from "../libc/mod.ts";
@@ -194,9 +196,12 @@ async function session(
   let lastSend = start;
   const dest = sockaddr(family, addr, 0, scopeId);
   const zone = target.scope === undefined ? "" : `%${target.scope}`;
+  // Ctrl-C (SIGINT) ends the run with the summary, as iputils does.
+  let interrupted = false;
+  signal(SIGINT, () => (interrupted = true));
   for (;;) {
     const t = now();
-    if (t - start >= o.deadlineMs) break;
+    if (interrupted || t - start >= o.deadlineMs) break;
     if (stats.transmitted < o.count && t >= nextSend) {
       const seq = (stats.transmitted + 1) & 0xffff;
       sentAt.set(seq, now());
@@ -221,7 +226,7 @@ async function session(
       start + o.deadlineMs,
     );
     if (doneSending && now() >= until) break;
-    if (!(await readable(fd, until - now()))) continue;
+    if (!(await readable(fd, Math.min(until - now(), 100)))) continue;
     const r = await recvmsg(fd, 65536 + 40);
     const arrived = now();
     const ev = parseIcmp(family, r.data);

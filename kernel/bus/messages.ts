@@ -164,6 +164,12 @@ export interface ProcessInit {
   args: string[];
 }
 
+/** A signal the kernel delivers to a running process (SIGINT, SIGTERM). */
+export interface ProcessSignal {
+  kind: "signal";
+  signal: number;
+}
+
 /** A row of the process table as `ps` shows it. */
 export interface ProcessInfo {
   pid: number;
