@@ -4,23 +4,18 @@
  * ping6 sends type/code/id/seq/data with a zero checksum). Only processes with net_raw get one.
  */
 import * as abi from "../../kernel/abi.ts";
-import type { RecvResult, SockAddr } from "../../kernel/bus/messages.ts";
+import type { SockAddr } from "../../kernel/bus/messages.ts";
 import { type ErrnoCode, ErrnoError } from "../../kernel/errno.ts";
 import { checksum, pseudoHeaderSum6 } from "../wire/checksum.ts";
 import { equal6, isLinkLocal6, isMulticast6, isUnspecified6, UNSPECIFIED6 } from "../ip6/addr6.ts";
 import type { SendOwner6, Stack6 } from "../ip6/stack6.ts";
-import { in6Addr, InetSocket, sockAddr6, type WaitCtx } from "./socket.ts";
-import { PacketQueue } from "./packet_queue.ts";
-
-/** Most messages queued on one raw socket. */
-export const RAW6_QUEUE_LIMIT = 256;
+import { in6Addr, sockAddr6, type WaitCtx } from "./socket.ts";
+import { RawBase } from "./raw_base.ts";
 
 /** One raw IPv6 socket. */
-export class Raw6Socket extends InetSocket implements SendOwner6 {
+export class Raw6Socket extends RawBase implements SendOwner6 {
   localAddr: Uint8Array = UNSPECIFIED6;
   remoteAddr?: Uint8Array;
-  #rq = new PacketQueue();
-  drops = 0;
 
   constructor(sid: number, readonly stack6: Stack6, protocol: number) {
     super(sid, stack6, abi.SOCK_RAW, protocol);
@@ -98,25 +93,7 @@ export class Raw6Socket extends InetSocket implements SendOwner6 {
   deliver(data: Uint8Array, from: Uint8Array, ifindex: number): void {
     const addr = sockAddr6(from, 0, isLinkLocal6(from) ? ifindex : 0);
     const packet = { data, addr, at: this.stack.clock.now() };
-    if (!this.#rq.push(packet, { bytes: this.opts.rcvbuf, count: RAW6_QUEUE_LIMIT })) {
-      this.drops++;
-      this.stack.count("raw6: rcvbuf-full");
-      return;
-    }
-    this.wq.wake();
-  }
-
-  async recvmsg(len: number, flags: number, ctx: WaitCtx): Promise<RecvResult> {
-    const deadline = this.recvDeadline();
-    for (;;) {
-      const r = this.#rq.take(len, flags, this.opts.timestamp);
-      if (r) return r;
-      if (this.closed) throw new ErrnoError("EBADF", "Cannot receive");
-      if (this.nonblock || (flags & abi.MSG_DONTWAIT)) {
-        throw new ErrnoError("EAGAIN", "Cannot receive");
-      }
-      await this.sleep(deadline, ctx, "Cannot receive");
-    }
+    this.enqueue(packet, "raw6: rcvbuf-full");
   }
 
   onSendError6(code: ErrnoCode, dst: Uint8Array): void {
@@ -130,23 +107,5 @@ export class Raw6Socket extends InetSocket implements SendOwner6 {
   getpeername(): SockAddr {
     if (this.remoteAddr === undefined) throw new ErrnoError("ENOTCONN", "Not connected");
     return sockAddr6(this.remoteAddr, 0);
-  }
-
-  shutdown(): void {
-    this.wq.wake();
-  }
-
-  readiness(): number {
-    return abi.POLLOUT | (this.#rq.length ? abi.POLLIN : 0) | (this.soError ? abi.POLLERR : 0);
-  }
-
-  override queues() {
-    return { recvQ: this.#rq.bytes, sendQ: 0 };
-  }
-
-  release(): void {
-    this.closed = true;
-    this.#rq.clear();
-    this.wq.wake();
   }
 }

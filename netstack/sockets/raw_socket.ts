@@ -4,21 +4,16 @@
  * Only processes with the net_raw capability get one (checked by the kernel).
  */
 import * as abi from "../../kernel/abi.ts";
-import type { RecvResult, SockAddr } from "../../kernel/bus/messages.ts";
+import type { SockAddr } from "../../kernel/bus/messages.ts";
 import { type ErrnoCode, ErrnoError } from "../../kernel/errno.ts";
 import type { SendOwner, Stack } from "../stack.ts";
-import { inAddr, InetSocket, sockAddr4, type WaitCtx } from "./socket.ts";
-import { PacketQueue } from "./packet_queue.ts";
-
-/** Most datagrams queued on one raw socket. */
-export const RAW_QUEUE_LIMIT = 256;
+import { inAddr, sockAddr4, type WaitCtx } from "./socket.ts";
+import { RawBase } from "./raw_base.ts";
 
 /** One raw IPv4 socket. */
-export class RawSocket extends InetSocket implements SendOwner {
+export class RawSocket extends RawBase implements SendOwner {
   localAddr = 0;
   remoteAddr?: number;
-  #rq = new PacketQueue();
-  drops = 0;
 
   constructor(sid: number, stack: Stack, protocol: number) {
     super(sid, stack, abi.SOCK_RAW, protocol);
@@ -78,25 +73,7 @@ export class RawSocket extends InetSocket implements SendOwner {
   /** Queue a copy of a received datagram (header included). */
   deliver(datagram: Uint8Array, from: number): void {
     const packet = { data: datagram, addr: sockAddr4(from, 0), at: this.stack.clock.now() };
-    if (!this.#rq.push(packet, { bytes: this.opts.rcvbuf, count: RAW_QUEUE_LIMIT })) {
-      this.drops++;
-      this.stack.count("raw: rcvbuf-full");
-      return;
-    }
-    this.wq.wake();
-  }
-
-  async recvmsg(len: number, flags: number, ctx: WaitCtx): Promise<RecvResult> {
-    const deadline = this.recvDeadline();
-    for (;;) {
-      const r = this.#rq.take(len, flags, this.opts.timestamp);
-      if (r) return r;
-      if (this.closed) throw new ErrnoError("EBADF", "Cannot receive");
-      if (this.nonblock || (flags & abi.MSG_DONTWAIT)) {
-        throw new ErrnoError("EAGAIN", "Cannot receive");
-      }
-      await this.sleep(deadline, ctx, "Cannot receive");
-    }
+    this.enqueue(packet, "raw: rcvbuf-full");
   }
 
   onSendError(code: ErrnoCode, dst: number): void {
@@ -110,23 +87,5 @@ export class RawSocket extends InetSocket implements SendOwner {
   getpeername(): SockAddr {
     if (this.remoteAddr === undefined) throw new ErrnoError("ENOTCONN", "Not connected");
     return sockAddr4(this.remoteAddr, 0);
-  }
-
-  shutdown(): void {
-    this.wq.wake();
-  }
-
-  readiness(): number {
-    return abi.POLLOUT | (this.#rq.length ? abi.POLLIN : 0) | (this.soError ? abi.POLLERR : 0);
-  }
-
-  override queues() {
-    return { recvQ: this.#rq.bytes, sendQ: 0 };
-  }
-
-  release(): void {
-    this.closed = true;
-    this.#rq.clear();
-    this.wq.wake();
   }
 }
