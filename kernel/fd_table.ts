@@ -5,13 +5,36 @@ import { type HandleBase, unref } from "./handle.ts";
 /** Default per-process fd limit (RLIMIT_NOFILE-like). */
 export const DEFAULT_FD_LIMIT = 1024;
 
+/**
+ * Told when a handle enters this table (its first fd here) or leaves it (its last fd here was
+ * closed; `refs` then says whether anyone else still holds it).
+ */
+export type HoldHook<H> = (h: H, held: boolean) => void;
+
 /** Maps small integers to handles; owns one reference per installed fd. */
 export class FdTable<H extends HandleBase = HandleBase> {
   #fds: Array<H | undefined> = [];
   #count = 0;
   #closed = false;
+  /** How many fds of this table point at each handle. */
+  #held = new Map<H, number>();
 
-  constructor(readonly limit = DEFAULT_FD_LIMIT) {}
+  constructor(readonly limit = DEFAULT_FD_LIMIT, readonly onHold?: HoldHook<H>) {}
+
+  #hold(h: H): void {
+    const n = this.#held.get(h) ?? 0;
+    this.#held.set(h, n + 1);
+    if (n === 0) this.onHold?.(h, true);
+  }
+
+  /** Drop one fd's reference to `h` (the caller has already emptied the slot). */
+  #drop(h: H): void {
+    const n = this.#held.get(h)! - 1;
+    if (n > 0) this.#held.set(h, n);
+    else this.#held.delete(h);
+    unref(h);
+    if (n === 0) this.onHold?.(h, false);
+  }
 
   /** Number of open fds. */
   get size(): number {
@@ -29,6 +52,7 @@ export class FdTable<H extends HandleBase = HandleBase> {
     this.#fds[fd] = h;
     this.#count++;
     h.refs++;
+    this.#hold(h);
     return fd;
   }
 
@@ -49,7 +73,7 @@ export class FdTable<H extends HandleBase = HandleBase> {
     const h = this.get(fd);
     this.#fds[fd] = undefined;
     this.#count--;
-    unref(h);
+    this.#drop(h);
   }
 
   /** Duplicate `fd` onto `newfd`, closing whatever was there (dup2). */
@@ -63,6 +87,7 @@ export class FdTable<H extends HandleBase = HandleBase> {
     this.#fds[newfd] = h;
     this.#count++;
     h.refs++;
+    this.#hold(h);
     return newfd;
   }
 

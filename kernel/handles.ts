@@ -6,7 +6,7 @@ import type { RpcPeer } from "./bus/rpc.ts";
 import type { HandleBase } from "./handle.ts";
 import type { LocalSocket } from "./local/local_socket.ts";
 import { WaitQueue } from "./wait_queue.ts";
-import type { KernelEvent } from "./bus/messages.ts";
+import type { KernelEvent, NetRequest } from "./bus/messages.ts";
 
 /** Standard input/output/error of a process: output goes to the boot console. */
 export class StdioHandle implements HandleBase {
@@ -37,12 +37,28 @@ export class InetHandle implements HandleBase {
   nonblock = false;
   readonly wq = new WaitQueue();
   soError = 0;
+  /** Processes the netstack knows to hold this socket (it checks direct calls against them). */
+  readonly holders: Set<number>;
   constructor(
     readonly host: string,
     readonly sid: number,
     readonly net: RpcPeer,
     readonly type: number,
-  ) {}
+    holder?: number,
+  ) {
+    this.holders = new Set(holder === undefined ? [] : [holder]);
+  }
+
+  /** A process's fd table gained its first fd to this socket, or closed its last one. */
+  hold(pid: number, held: boolean): void {
+    if (held === this.holders.has(pid)) return;
+    if (held) this.holders.add(pid);
+    else this.holders.delete(pid);
+    // Once nobody holds it the release below forgets the socket altogether.
+    if (!held && this.refs === 0) return;
+    this.net.call({ op: "owner", fd: this.sid, pid, add: held } satisfies NetRequest)
+      .catch(() => {});
+  }
 
   release(): void {
     this.net.call({ op: "release", fd: this.sid }).catch(() => {});

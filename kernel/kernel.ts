@@ -9,6 +9,8 @@ import type {
   ControlRequest,
   Creds,
   KernelEvent,
+  NetAttach,
+  NetRequest,
   ProcessInfo,
   ProcessSignal,
 } from "./bus/messages.ts";
@@ -76,6 +78,8 @@ export class Kernel {
   #nextPid = 1;
   #hosts = new Map<string, LocalHost>();
   #nets = new Map<string, RpcPeer>();
+  /** Posts a structured-clone message (one carrying a port) to a host's netstack. */
+  #netRaw = new Map<string, (msg: NetAttach, transfer: Transferable[]) => void>();
   #pendingSyscalls = 0;
   /** Driver workers, for restart counts and tests that kill one. */
   readonly drivers = new DriverTable();
@@ -85,16 +89,40 @@ export class Kernel {
     this.clock = opts.clock;
   }
 
-  /** Connect a host's netstack; INET socket calls from that host's processes go there. */
-  attachNet(host: string, ep: Endpoint): RpcPeer {
+  /**
+   * Connect a host's netstack; INET socket calls from that host's processes go there. With
+   * `raw` (a way to post a port to it), each process started on the host also gets a port of
+   * its own to the netstack for calls on sockets it holds, keeping the kernel off their path.
+   */
+  attachNet(
+    host: string,
+    ep: Endpoint,
+    raw?: (msg: NetAttach, transfer: Transferable[]) => void,
+  ): RpcPeer {
     const rpc = new RpcPeer(ep, {
       onEvent: (ev) => this.#opts.emit({ ev: "log", line: `${host}: ${String(ev)}` }),
     });
     this.#nets.set(host, rpc);
+    if (raw) this.#netRaw.set(host, raw);
     ep.onClose(() => {
-      if (this.#nets.get(host) === rpc) this.#nets.delete(host);
+      if (this.#nets.get(host) !== rpc) return;
+      this.#nets.delete(host);
+      this.#netRaw.delete(host);
     });
     return rpc;
+  }
+
+  /** A port for `p` to its host's netstack, when both the spawner and the netstack can. */
+  #netPort(p: Process): MessagePort | undefined {
+    const raw = this.#netRaw.get(p.host);
+    if (!raw || !this.#opts.spawner.netPorts) return undefined;
+    const ch = new MessageChannel();
+    try {
+      raw({ process: { pid: p.pid, caps: [...p.caps] }, port: ch.port1 }, [ch.port1]);
+    } catch {
+      return undefined;
+    }
+    return ch.port2;
   }
 
   /** Write a line to the kernel log (the boot console shows it). */
@@ -175,6 +203,7 @@ export class Kernel {
         });
         this.exit(p, 1);
       },
+      this.#netPort(p),
     );
     p.runtime = runtime;
     p.rpc = new RpcPeer(runtime.endpoint, {
@@ -189,6 +218,7 @@ export class Kernel {
   async #syscall(p: Process, body: unknown, ctx: RequestContext): Promise<unknown> {
     if (p.exiting) throw new ErrnoError("ESRCH", "Process has exited");
     this.#pendingSyscalls++;
+    p.syscalls++;
     try {
       return await dispatch(this, p, validateSyscall(body), ctx);
     } finally {
@@ -226,6 +256,11 @@ export class Kernel {
     p.rpc?.close();
     p.runtime?.terminate();
     p.fds.closeAll();
+    // Its direct port to the netstack: calls still blocked there are abandoned.
+    if (this.#netRaw.has(p.host)) {
+      this.#nets.get(p.host)?.call({ op: "exited", pid: p.pid } satisfies NetRequest)
+        .catch(() => {});
+    }
     for (const h of this.#hosts.values()) h.collect();
     this.#procs.delete(p.pid);
     this.#exited.set(p.pid, status);

@@ -193,7 +193,7 @@ export async function attachNetstacks(
       (message) => kernel.log(`netstack ${h.name} crashed: ${message}`),
       { data: boot, transfer },
     );
-    kernel.attachNet(h.name, portEndpoint(bus.port1));
+    kernel.attachNet(h.name, portEndpoint(bus.port1), (msg, t) => bus.port1.postMessage(msg, t));
     for (const nic of nics) {
       startDriver(kernel, factory, drivers, nic.label, resources[nic.label], nic.port, (port) => {
         const msg: AttachLink = { attach: { iface: nic.iface, port } };

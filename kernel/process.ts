@@ -12,9 +12,14 @@ export interface ProcessRuntime {
   terminate(): void;
 }
 
-/** Starts process runtimes; `onCrash` reports an exception that escaped the program. */
+/**
+ * Starts process runtimes; `onCrash` reports an exception that escaped the program. A spawner
+ * that can hand a process a port to its host's netstack says so with `netPorts`; `start` then
+ * gets the port as `net`.
+ */
 export interface Spawner {
-  start(init: ProcessInit, onCrash: (message: string) => void): ProcessRuntime;
+  readonly netPorts?: boolean;
+  start(init: ProcessInit, onCrash: (message: string) => void, net?: MessagePort): ProcessRuntime;
 }
 
 /** One row of the process table. */
@@ -25,6 +30,8 @@ export class Process {
   exitStatus?: number;
   rpc?: RpcPeer;
   runtime?: ProcessRuntime;
+  /** System calls the kernel has served for this process. */
+  syscalls = 0;
   readonly fds: FdTable<Handle>;
   readonly #exitWaiters: Array<(status: number) => void> = [];
 
@@ -38,7 +45,9 @@ export class Process {
     readonly caps: ReadonlySet<Capability>,
     fdLimit: number,
   ) {
-    this.fds = new FdTable<Handle>(fdLimit);
+    this.fds = new FdTable<Handle>(fdLimit, (h, held) => {
+      if (h.kind === "inet") h.hold(pid, held);
+    });
   }
 
   /** Resolve with the exit status once the process has exited. */
@@ -68,6 +77,7 @@ export class Process {
       exitStatus: this.exitStatus,
       fds: this.fds.size,
       caps: [...this.caps],
+      syscalls: this.syscalls,
     };
   }
 }

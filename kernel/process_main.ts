@@ -1,5 +1,6 @@
 /**
- * The runtime of every process worker: connect libc to the kernel port, route console output
+ * The runtime of every process worker: connect libc to the kernel port (and to its host's
+ * netstack, when the kernel handed it a port there), route console output
  * through fd 1/2, wait for the kernel's init message, run the program's default export, then
  * exit with its status. The worker's main module imports this and the program, then calls
  * {@link start}.
@@ -7,8 +8,8 @@
 import { portEndpoint } from "./bus/endpoint.ts";
 import type { ProcessInit, ProcessSignal } from "./bus/messages.ts";
 import { RpcPeer } from "./bus/rpc.ts";
-import { receivePort } from "./worker_port.ts";
-import { _attachKernel, _deliverSignal, _writeConsole, exit } from "../libc/mod.ts";
+import { receiveStart } from "./worker_port.ts";
+import { _attachKernel, _attachNet, _deliverSignal, _writeConsole, exit } from "../libc/mod.ts";
 
 /** A client program: a module whose default export is this function. */
 export type Program = (args: string[]) => number | void | Promise<number | void>;
@@ -16,7 +17,9 @@ export type Program = (args: string[]) => number | void | Promise<number | void>
 let program: Program | undefined;
 let init: ProcessInit | undefined;
 
-const port = await receivePort();
+const { port, extra } = await receiveStart();
+const net = (extra as { net?: unknown } | undefined)?.net;
+if (net instanceof MessagePort) _attachNet(new RpcPeer(portEndpoint(net)));
 const ep = portEndpoint(port);
 const rpc = new RpcPeer(ep, {
   onEvent: (body) => {

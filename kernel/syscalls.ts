@@ -21,8 +21,12 @@ export async function dispatch(
   ctx: RequestContext,
 ): Promise<unknown> {
   switch (call.op) {
-    case "socket":
-      return socket(k, proc, call.domain, call.type, call.protocol);
+    case "socket": {
+      const fd = await socket(k, proc, call.domain, call.type, call.protocol);
+      if (!call.direct) return fd;
+      const h = proc.fds.get(fd);
+      return h.kind === "inet" ? { fd, sid: h.sid } : { fd };
+    }
     case "socketpair": {
       if (call.domain !== abi.AF_LOCAL) throw new ErrnoError("EOPNOTSUPP", "Cannot create pair");
       const flags = call.type & (abi.SOCK_NONBLOCK | abi.SOCK_CLOEXEC);
@@ -149,7 +153,7 @@ async function socket(k: Kernel, proc: Process, domain: number, type: number, pr
     const sid = await net.call(
       { op: "socket", pid: proc.pid, domain, type: base, protocol } satisfies NetRequest,
     ) as number;
-    h = new InetHandle(proc.host, sid, net, base);
+    h = new InetHandle(proc.host, sid, net, base, proc.pid);
   } else {
     throw new ErrnoError("EAFNOSUPPORT", "Cannot create socket");
   }
@@ -264,7 +268,10 @@ async function inetCall(
     const remote = await h.net.call({ ...call, fd: h.sid } satisfies NetRequest) as number;
     return remote || local;
   }
-  const req = { ...call, fd: h.sid } as NetRequest;
+  const req = (call.op === "accept" ? { ...call, fd: h.sid, pid: proc.pid } : {
+    ...call,
+    fd: h.sid,
+  }) as NetRequest;
   const value = await h.net.call(req, {
     signal: ctx.signal,
     // The caller died while the netstack completed its accept: release the new socket.
@@ -274,12 +281,12 @@ async function inetCall(
   });
   if (call.op === "accept") {
     const r = value as { fd: number; addr: SockAddr };
-    const child = new InetHandle(h.host, r.fd, h.net, h.type);
+    // The netstack recorded this process as the new socket's holder before replying.
+    const child = new InetHandle(h.host, r.fd, h.net, h.type, proc.pid);
     try {
+      if (call.flags & abi.SOCK_NONBLOCK) await setNonblock(child, true);
       const fd = proc.fds.install(child);
-      h.net.call({ op: "owner", fd: r.fd, pid: proc.pid, add: true } satisfies NetRequest)
-        .catch(() => {});
-      return { fd, addr: r.addr };
+      return { fd, addr: r.addr, sid: r.fd };
     } catch (err) {
       child.release();
       throw err;

@@ -22,7 +22,7 @@ type Kind =
 type Schema = Record<string, Kind | `${Kind}?`>;
 
 const SCHEMAS: Record<Syscall["op"], Schema> = {
-  socket: { domain: "int", type: "int", protocol: "int" },
+  socket: { domain: "int", type: "int", protocol: "int", direct: "bool?" },
   socketpair: { domain: "int", type: "int", protocol: "int" },
   bind: { fd: "fd", addr: "addr" },
   listen: { fd: "fd", backlog: "int" },

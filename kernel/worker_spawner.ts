@@ -6,9 +6,10 @@ import type { WorkerFactory } from "./worker_host.ts";
 
 /** The {@link Spawner} used outside tests: one permission-less Worker per process. */
 export class WorkerSpawner implements Spawner {
+  readonly netPorts = true;
   constructor(readonly factory: WorkerFactory) {}
 
-  start(init: ProcessInit, onCrash: (message: string) => void): ProcessRuntime {
+  start(init: ProcessInit, onCrash: (message: string) => void, net?: MessagePort): ProcessRuntime {
     // The program is a static import of the worker's main module: loading it needs no
     // permission inside the worker, while a dynamic import there would need read access.
     const main = new URL("./process_main.ts", import.meta.url).href;
@@ -23,6 +24,7 @@ export class WorkerSpawner implements Spawner {
       },
       ch.port2,
       onCrash,
+      net ? { data: { net }, transfer: [net] } : undefined,
     );
     return {
       endpoint: portEndpoint(ch.port1),

@@ -19,10 +19,22 @@ import type {
   ProcessInfo,
   RecvResult,
   SockAddr,
+  SocketCall,
   Syscall,
 } from "../kernel/bus/messages.ts";
 import { ErrnoError } from "../kernel/errno.ts";
-import { SO_PEERCRED, SOL_SOCKET } from "../kernel/abi.ts";
+import {
+  F_DUPFD,
+  F_SETFL,
+  O_NONBLOCK,
+  SO_ERROR,
+  SO_PEERCRED,
+  SO_SNDTIMEO,
+  SOCK_CLOEXEC,
+  SOCK_NONBLOCK,
+  SOL_SOCKET,
+} from "../kernel/abi.ts";
+import { DirectNet } from "./direct.ts";
 import { formatSockAddr } from "./inet.ts";
 
 export * from "../kernel/abi.ts";
@@ -46,11 +58,51 @@ export { formatSockAddr, inet, inet6, inet_ntop, inet_pton, local } from "./inet
 
 let kernel: RpcPeer | undefined;
 let rawPort: MessagePort | undefined;
+let direct: DirectNet | undefined;
 
 /** @internal Connect libc to the kernel (done by the process entry point). */
 export function _attachKernel(rpc: RpcPeer, port?: MessagePort): void {
   kernel = rpc;
   rawPort = port;
+}
+
+/** @internal Give libc its own port to the host's netstack (done by the process entry point). */
+export function _attachNet(rpc: RpcPeer): void {
+  direct = new DirectNet(rpc);
+}
+
+/**
+ * A call on one socket: straight to the netstack when libc knows the socket (see direct.ts),
+ * through the kernel otherwise. Blocking stream sends may be pipelined.
+ */
+async function sockcall(body: SocketCall, context: string): Promise<unknown> {
+  const s = direct?.get(body.fd);
+  if (!direct || !s) return await syscall(body, context);
+  try {
+    if (body.op === "sendmsg" && !body.addr && body.data.length > 0 && s.pipelines(body.flags)) {
+      return await s.pipeline(direct.rpc, body.data);
+    }
+    if (body.op !== "recvmsg") await s.drain();
+    if (body.op === "sendmsg") s.throwError();
+    return await direct.rpc.call({ ...body, fd: s.sid });
+  } catch (err) {
+    if (err instanceof ErrnoError) throw new ErrnoError(err.code, context);
+    throw err;
+  }
+}
+
+/**
+ * Issue a raw call on this process's own port to its host's netstack (socket ids, not fds).
+ * For tests and tools that speak the ABI directly; ENOSYS when the process has no such port.
+ */
+export async function netcall(body: Record<string, unknown>): Promise<unknown> {
+  if (!direct) throw new ErrnoError("ENOSYS", "No direct port to a network stack");
+  return await direct.rpc.call(body);
+}
+
+/** Let pipelined sends on `fd` land before the kernel acts on it. */
+async function settle(fd: number): Promise<void> {
+  await direct?.get(fd)?.drain();
 }
 
 /**
@@ -86,7 +138,16 @@ export function _writeConsole(fd: 1 | 2, args: unknown[]): void {
 
 /** Create a socket; returns its fd. */
 export async function socket(domain: number, type: number, protocol = 0): Promise<number> {
-  return await syscall({ op: "socket", domain, type, protocol }, "Cannot create socket") as number;
+  const what = "Cannot create socket";
+  if (!direct) return await syscall({ op: "socket", domain, type, protocol }, what) as number;
+  const r = await syscall({ op: "socket", domain, type, protocol, direct: true }, what) as {
+    fd: number;
+    sid?: number;
+  };
+  if (r.sid !== undefined) {
+    direct.add(r.fd, r.sid, type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC), (type & SOCK_NONBLOCK) !== 0);
+  }
+  return r.fd;
 }
 
 /** Create a pair of connected local sockets. */
@@ -102,25 +163,32 @@ export async function socketpair(domain: number, type: number, protocol = 0) {
 
 /** Bind a socket to a local address. */
 export async function bind(fd: number, addr: SockAddr): Promise<void> {
-  await syscall({ op: "bind", fd, addr }, `Cannot bind to ${formatSockAddr(addr)}`);
+  await sockcall({ op: "bind", fd, addr }, `Cannot bind to ${formatSockAddr(addr)}`);
 }
 
 /** Listen for connections with a backlog (default 128). */
 export async function listen(fd: number, backlog = 128): Promise<void> {
-  await syscall({ op: "listen", fd, backlog }, "Cannot listen");
+  await sockcall({ op: "listen", fd, backlog }, "Cannot listen");
 }
 
 /** Accept a connection: the new fd and the peer's address. */
 export async function accept(fd: number, flags = 0): Promise<{ fd: number; addr: SockAddr }> {
-  return await syscall({ op: "accept", fd, flags }, "Cannot accept") as {
+  const r = await syscall({ op: "accept", fd, flags }, "Cannot accept") as {
     fd: number;
     addr: SockAddr;
+    sid?: number;
   };
+  const parent = direct?.get(fd);
+  if (parent && r.sid !== undefined) {
+    direct!.add(r.fd, r.sid, parent.type, (flags & SOCK_NONBLOCK) !== 0);
+    direct!.get(r.fd)!.sndtimeo = parent.sndtimeo; // accepted sockets inherit the options
+  }
+  return { fd: r.fd, addr: r.addr };
 }
 
 /** Connect a socket. */
 export async function connect(fd: number, addr: SockAddr): Promise<void> {
-  await syscall({ op: "connect", fd, addr }, `Cannot connect to ${formatSockAddr(addr)}`);
+  await sockcall({ op: "connect", fd, addr }, `Cannot connect to ${formatSockAddr(addr)}`);
 }
 
 /** Options of {@link sendmsg}: destination, handles (SCM_RIGHTS), credentials (SCM_CREDENTIALS). */
@@ -138,7 +206,7 @@ export async function sendmsg(
   flags = 0,
 ): Promise<number> {
   const ctx = opts.addr ? `Cannot send to ${formatSockAddr(opts.addr)}` : "Cannot send";
-  return await syscall({ op: "sendmsg", fd, data, flags, ...opts }, ctx) as number;
+  return await sockcall({ op: "sendmsg", fd, data, flags, ...opts }, ctx) as number;
 }
 
 /** Send bytes on a connected socket. */
@@ -153,7 +221,7 @@ export function sendto(fd: number, data: Uint8Array, addr: SockAddr, flags = 0):
 
 /** Receive up to `len` bytes with ancillary data. */
 export async function recvmsg(fd: number, len = 65536, flags = 0): Promise<RecvResult> {
-  return await syscall({ op: "recvmsg", fd, len, flags }, "Cannot receive") as RecvResult;
+  return await sockcall({ op: "recvmsg", fd, len, flags }, "Cannot receive") as RecvResult;
 }
 
 /** Receive up to `len` bytes; an empty result means end of stream. */
@@ -169,15 +237,21 @@ export async function recvfrom(fd: number, len = 65536, flags = 0) {
 
 /** Set a socket option. Numbers for flags/sizes; SO_RCVTIMEO/SO_SNDTIMEO take milliseconds. */
 export async function setsockopt(fd: number, level: number, name: number, value: OptValue) {
-  await syscall({ op: "setsockopt", fd, level, name, value }, `Cannot set option ${name}`);
+  await sockcall({ op: "setsockopt", fd, level, name, value }, `Cannot set option ${name}`);
+  const s = direct?.get(fd);
+  if (s && level === SOL_SOCKET && name === SO_SNDTIMEO) s.sndtimeo = Number(value) > 0;
 }
 
 /** Get a socket option (SO_PEERCRED returns {pid, uid, gid}). */
 export async function getsockopt(fd: number, level: number, name: number): Promise<OptValue> {
-  return await syscall(
-    { op: "getsockopt", fd, level, name },
-    `Cannot get option ${name}`,
-  ) as OptValue;
+  const body = { op: "getsockopt", fd, level, name } as const;
+  const what = `Cannot get option ${name}`;
+  if (level === SOL_SOCKET && name === SO_ERROR) {
+    // The kernel merges errors it saw itself with the socket's own.
+    await settle(fd);
+    return await syscall(body, what) as OptValue;
+  }
+  return await sockcall(body, what) as OptValue;
 }
 
 /** The peer's credentials (SO_PEERCRED). */
@@ -187,45 +261,68 @@ export async function getpeercred(fd: number): Promise<Creds> {
 
 /** The socket's local address. */
 export async function getsockname(fd: number): Promise<SockAddr> {
-  return await syscall({ op: "getsockname", fd }, "Cannot get socket name") as SockAddr;
+  return await sockcall({ op: "getsockname", fd }, "Cannot get socket name") as SockAddr;
 }
 
 /** The socket's peer address. */
 export async function getpeername(fd: number): Promise<SockAddr> {
-  return await syscall({ op: "getpeername", fd }, "Cannot get peer name") as SockAddr;
+  return await sockcall({ op: "getpeername", fd }, "Cannot get peer name") as SockAddr;
 }
 
 /** Shut down one or both directions (SHUT_RD, SHUT_WR, SHUT_RDWR). */
 export async function shutdown(fd: number, how: number): Promise<void> {
-  await syscall({ op: "shutdown", fd, how }, "Cannot shut down");
+  await sockcall({ op: "shutdown", fd, how }, "Cannot shut down");
 }
 
 /** Close an fd. */
 export async function close(fd: number): Promise<void> {
+  const s = direct?.get(fd);
+  direct?.forget(fd);
+  // Bytes already "sent" reach the socket buffer before it closes, as they would in a kernel.
+  await s?.drain();
   await syscall({ op: "close", fd }, `Cannot close ${fd}`);
 }
 
 /** Duplicate an fd to the lowest free number. */
 export async function dup(fd: number): Promise<number> {
-  return await syscall({ op: "dup", fd }, `Cannot duplicate ${fd}`) as number;
+  const to = await syscall({ op: "dup", fd }, `Cannot duplicate ${fd}`) as number;
+  direct?.dup(fd, to);
+  return to;
 }
 
 /** Duplicate an fd onto `newfd`. */
 export async function dup2(fd: number, newfd: number): Promise<number> {
-  return await syscall({ op: "dup2", fd, newfd }, `Cannot duplicate ${fd}`) as number;
+  if (fd !== newfd) await settle(newfd);
+  const to = await syscall({ op: "dup2", fd, newfd }, `Cannot duplicate ${fd}`) as number;
+  if (fd !== newfd) direct?.dup(fd, to);
+  return to;
 }
 
 /** fcntl (F_GETFL/F_SETFL with O_NONBLOCK, F_DUPFD). */
 export async function fcntl(fd: number, cmd: number, arg = 0): Promise<number> {
-  return await syscall({ op: "fcntl", fd, cmd, arg }, "Cannot change descriptor") as number;
+  await settle(fd);
+  const r = await syscall({ op: "fcntl", fd, cmd, arg }, "Cannot change descriptor") as number;
+  if (cmd === F_DUPFD) direct?.dup(fd, r);
+  const s = direct?.get(fd);
+  if (s && cmd === F_SETFL) s.nonblock = (arg & O_NONBLOCK) !== 0;
+  return r;
 }
 
 /** Wait for readiness; `timeout` in ms, negative waits forever. */
 export async function poll(fds: PollFd[], timeout = -1) {
-  return await syscall({ op: "poll", fds, timeout }, "Cannot poll") as {
-    count: number;
-    revents: number[];
-  };
+  const socks = fds.map((p) => direct?.get(p.fd));
+  await Promise.all(socks.map((s) => s?.drain()));
+  type Polled = { count: number; revents: number[] };
+  if (direct && fds.length > 0 && socks.every((s) => s !== undefined)) {
+    const list = fds.map((p, i) => ({ fd: socks[i]!.sid, events: p.events }));
+    try {
+      return await direct.rpc.call({ op: "poll", fds: list, timeout }) as Polled;
+    } catch (err) {
+      if (err instanceof ErrnoError) throw new ErrnoError(err.code, "Cannot poll");
+      throw err;
+    }
+  }
+  return await syscall({ op: "poll", fds, timeout }, "Cannot poll") as Polled;
 }
 
 /** Remove a local socket path. */
@@ -236,11 +333,21 @@ export async function unlink(path: string): Promise<void> {
 /** Write bytes or text to an fd (1 = stdout). */
 export async function write(fd: number, data: Uint8Array | string): Promise<number> {
   const bytes = typeof data === "string" ? enc.encode(data) : data;
+  if (direct?.get(fd)) {
+    return await sockcall(
+      { op: "sendmsg", fd, data: bytes, flags: 0 },
+      `Cannot write to ${fd}`,
+    ) as number;
+  }
   return await syscall({ op: "write", fd, data: bytes }, `Cannot write to ${fd}`) as number;
 }
 
 /** Read up to `len` bytes from an fd. */
 export async function read(fd: number, len = 65536): Promise<Uint8Array> {
+  if (direct?.get(fd)) {
+    const what = `Cannot read from ${fd}`;
+    return (await sockcall({ op: "recvmsg", fd, len, flags: 0 }, what) as RecvResult).data;
+  }
   return await syscall({ op: "read", fd, len }, `Cannot read from ${fd}`) as Uint8Array;
 }
 
@@ -281,6 +388,12 @@ export async function netctl(req: NetCtl): Promise<unknown> {
 
 /** End the process now with `status`. */
 export async function exit(status: number): Promise<never> {
+  await direct?.drainAll();
+  return await exitNow(status);
+}
+
+/** End the process without waiting for pipelined sends (a signal's default action). */
+async function exitNow(status: number): Promise<never> {
   await syscall({ op: "exit", status }).catch(() => {});
   return await new Promise<never>(() => {});
 }
@@ -305,7 +418,7 @@ export function signal(sig: number, handler: (() => void) | undefined): void {
 export function _deliverSignal(sig: number): void {
   const h = handlers.get(sig);
   if (h) h();
-  else exit(128 + sig);
+  else exitNow(128 + sig);
 }
 
 /** Print a line to stdout (console.log in a process does the same). */

@@ -13,6 +13,8 @@ import { messagePortLink } from "../drivers/link/message_link.ts";
 import { parseMac } from "./wire/addr.ts";
 import { NetworkTask } from "./network_task.ts";
 import { serveNet } from "./service.ts";
+import { ProcessPorts } from "./process_ports.ts";
+import type { NetAttach, NetRequest } from "../kernel/bus/messages.ts";
 import { runNetctl } from "./netctl.ts";
 
 const { port, extra } = await receiveStart();
@@ -50,12 +52,24 @@ for (const r of boot.routes) {
     problems.push(`route ${r.dest}: ${(err as Error).message}`);
   }
 }
-// A restarted driver worker's port arrives as a raw (structured-clone) message.
+const processes = new ProcessPorts(task);
+// Ports arrive as raw (structured-clone) messages: a restarted driver worker's, or a new
+// process's direct port.
 const onRaw = (data: unknown) => {
   const a = (data as Partial<AttachLink>)?.attach;
   if (a?.port instanceof MessagePort) cables.get(a.iface)?.replace(messagePortLink(a.port));
+  const p = data as Partial<NetAttach>;
+  const pid = p?.process?.pid;
+  if (p?.port instanceof MessagePort && Number.isSafeInteger(pid)) {
+    const caps = Array.isArray(p.process?.caps) ? p.process.caps.map(String) : [];
+    processes.attach(pid!, caps, portEndpoint(p.port));
+  }
 };
 const rpc = new RpcPeer(portEndpoint(port, { onRaw }), {
-  serve: (body, ctx) => serveNet(task, body, ctx),
+  serve: (body, ctx) => {
+    const req = body as NetRequest;
+    if (req?.op === "exited" && Number.isSafeInteger(req.pid)) processes.exited(req.pid);
+    return serveNet(task, body, ctx);
+  },
 });
 for (const p of problems) rpc.emit(`config: ${p}`);

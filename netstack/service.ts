@@ -3,9 +3,10 @@
  * socket table. Socket ids are the netstack's own; the kernel maps fds to them.
  */
 import * as abi from "../kernel/abi.ts";
-import type { NetCtl, NetRequest, PollFd } from "../kernel/bus/messages.ts";
+import type { DirectCall, NetCtl, NetRequest, PollFd } from "../kernel/bus/messages.ts";
 import type { RequestContext } from "../kernel/bus/rpc.ts";
 import { ErrnoError } from "../kernel/errno.ts";
+import { validateSyscall } from "../kernel/validate.ts";
 import { waitAny } from "../kernel/wait_queue.ts";
 import type { InetSocket } from "./sockets/socket.ts";
 import type { Clock } from "../kernel/clock.ts";
@@ -38,6 +39,8 @@ export async function serveNet(
     return s;
   };
   switch (req?.op) {
+    case "exited":
+      return null; // The netstack's main module closes the process's direct port.
     case "socket": {
       const s = host.createSocket(req.domain, req.type, req.protocol);
       s.owners.add(req.pid);
@@ -71,6 +74,8 @@ export async function serveNet(
     case "accept": {
       const r = await sock(req.fd).accept(ctx);
       host.adopt(r.socket);
+      // Recorded before the reply so the caller's first direct call finds itself a holder.
+      if (req.pid !== undefined) r.socket.owners.add(req.pid);
       return { fd: r.socket.sid, addr: r.addr };
     }
     case "connect":
@@ -94,6 +99,77 @@ export async function serveNet(
       const never: never = req;
       throw new ErrnoError("ENOSYS", `Unknown request ${(never as { op?: string })?.op}`);
     }
+  }
+}
+
+/** A process calling on its own port: who it is, and its sends queued per socket. */
+export interface DirectCaller {
+  pid: number;
+  caps: ReadonlySet<string>;
+  /** The tail of each socket's sends, so pipelined sends run in the order they were posted. */
+  sends: Map<InetSocket, Promise<unknown>>;
+}
+
+const DIRECT_OPS: ReadonlySet<string> = new Set<DirectCall["op"]>([
+  "bind",
+  "listen",
+  "connect",
+  "sendmsg",
+  "recvmsg",
+  "setsockopt",
+  "getsockopt",
+  "getsockname",
+  "getpeername",
+  "shutdown",
+  "poll",
+]);
+
+/**
+ * Serve one call a process made on its direct port. The request is as untrusted as a syscall:
+ * it is validated the same way, may only name sockets the process holds (EBADF otherwise), and
+ * binding a port below 1024 needs net_bind_service as through the kernel. Failures set SO_ERROR.
+ */
+export async function serveDirect(
+  host: SocketHost,
+  caller: DirectCaller,
+  body: unknown,
+  ctx: RequestContext,
+): Promise<unknown> {
+  const call = validateSyscall(body);
+  if (!DIRECT_OPS.has(call.op)) throw new ErrnoError("ENOSYS", `No direct call ${call.op}`);
+  const req = call as DirectCall;
+  if (req.op === "poll") {
+    const fds = req.fds.map((p) => ({
+      fd: host.socket(p.fd)?.owners.has(caller.pid) ? p.fd : -1,
+      events: p.events,
+    }));
+    const revents = await poll(host, fds, req.timeout, ctx.signal);
+    return { count: revents.filter((r) => r !== 0).length, revents };
+  }
+  const s = host.socket(req.fd);
+  if (!s || !s.owners.has(caller.pid)) throw new ErrnoError("EBADF", `Bad socket ${req.fd}`);
+  if (req.op === "bind" && req.addr.family !== 0 && req.addr.family !== 1) {
+    const port = req.addr.port;
+    if (port > 0 && port < 1024 && !caller.caps.has("net_bind_service")) {
+      throw new ErrnoError("EACCES", `Cannot bind to port ${port}: needs net_bind_service`);
+    }
+  }
+  if (req.op === "sendmsg" && req.rights?.length) {
+    throw new ErrnoError("EOPNOTSUPP", "Handles can only be passed over local sockets");
+  }
+  try {
+    if (req.op !== "sendmsg") return await serveNet(host, req, ctx);
+    const prev = caller.sends.get(s);
+    const run = prev ? prev.then(() => serveNet(host, req, ctx)) : serveNet(host, req, ctx);
+    const tail = run.catch(() => {});
+    caller.sends.set(s, tail);
+    tail.then(() => caller.sends.get(s) === tail && caller.sends.delete(s));
+    return await run;
+  } catch (err) {
+    if (err instanceof ErrnoError && err.code !== "EAGAIN" && err.code !== "EINTR") {
+      s.soError = err.errno;
+    }
+    throw err;
   }
 }
 

@@ -6,6 +6,8 @@
  * Channels:
  * - process ⇄ kernel: {@link Syscall} requests (fds are per-process handle numbers);
  * - kernel ⇄ netstack: {@link NetRequest} requests (fds replaced by netstack socket ids);
+ * - process ⇄ netstack: {@link DirectCall} requests on INET sockets the process holds, named by
+ *   socket id (the port is handed over by the kernel, see {@link NetAttach});
  * - boot (main thread) ⇄ kernel: {@link ControlRequest} requests and {@link KernelEvent} events;
  * - kernel → process worker: one {@link ProcessInit} message, then syscall replies.
  */
@@ -84,7 +86,14 @@ export type SocketCall =
 /** Everything a process may ask of the kernel. */
 export type Syscall =
   | SocketCall
-  | { op: "socket"; domain: number; type: number; protocol: number }
+  | {
+    op: "socket";
+    domain: number;
+    type: number;
+    protocol: number;
+    /** Reply `{ fd, sid }` (sid: the netstack socket id, for INET sockets) instead of the fd. */
+    direct?: boolean;
+  }
   | { op: "socketpair"; domain: number; type: number; protocol: number }
   | { op: "close"; fd: number }
   | { op: "dup"; fd: number }
@@ -121,11 +130,32 @@ export type NetCtl =
   | { op: "sockets" }
   | { op: "stats" };
 
+/**
+ * Calls a process makes straight to its host's netstack on the port the kernel handed it, for
+ * INET sockets it holds (`fd` is the socket id the kernel returned with the fd). The netstack
+ * checks that the process holds the socket. Everything that changes fd tables (socket, accept,
+ * close, dup) still goes to the kernel.
+ */
+export type DirectCall =
+  | Exclude<SocketCall, { op: "accept" }>
+  | { op: "poll"; fds: PollFd[]; timeout: number };
+
+/**
+ * Sent by the kernel to a netstack (structured clone, not CBOR: it carries a port) when a
+ * process starts on its host: the netstack serves {@link DirectCall}s from `pid` on `port`.
+ */
+export interface NetAttach {
+  process: { pid: number; caps: string[] };
+  port: MessagePort;
+}
+
 /** What the kernel asks of a host's netstack. */
 export type NetRequest =
-  | SocketCall
+  | Exclude<SocketCall, { op: "accept" }>
+  | { op: "accept"; fd: number; flags: number; pid?: number }
   | { op: "socket"; pid: number; domain: number; type: number; protocol: number }
   | { op: "release"; fd: number }
+  | { op: "exited"; pid: number }
   | { op: "owner"; fd: number; pid: number; add: boolean }
   | { op: "poll"; fds: PollFd[]; timeout: number }
   | { op: "setnonblock"; fd: number; on: boolean }
@@ -182,6 +212,8 @@ export interface ProcessInfo {
   exitStatus?: number;
   fds: number;
   caps: string[];
+  /** System calls the kernel served (calls on the direct netstack port are not counted). */
+  syscalls: number;
 }
 
 /** An interface address as `netctl ifaces` reports it. */

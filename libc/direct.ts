@@ -1,0 +1,113 @@
+/**
+ * libc's direct line to the host's netstack: which fds are INET sockets it may call on
+ * straight (socket id, blocking mode), and pipelined sends.
+ *
+ * Calls on those sockets skip the kernel (process → netstack → process instead of four hops).
+ * A blocking stream send returns as soon as its bytes are on their way, as a kernel's send()
+ * returns once its bytes are in the socket buffer: up to {@link PIPELINE_BYTES} may be in flight
+ * per socket, the netstack runs them in order, and a failure is reported by the next send on
+ * that socket. Every other call on the socket first waits until its sends have landed, so
+ * shutdown, close, poll and options never overtake data. Sockets this process got any other
+ * way (dup from an unknown fd, SCM_RIGHTS) simply go through the kernel.
+ */
+import type { RpcPeer } from "../kernel/bus/rpc.ts";
+import { SOCK_STREAM } from "../kernel/abi.ts";
+import { ErrnoError } from "../kernel/errno.ts";
+
+/** Most bytes of pipelined sends in flight on one socket. */
+export const PIPELINE_BYTES = 1 << 20;
+
+/** What libc knows of one INET socket (shared by fds that dup it). */
+export class DirectSocket {
+  /** O_NONBLOCK, as this process set it. */
+  nonblock: boolean;
+  /** SO_SNDTIMEO is set: a send may stop short, so sends are not pipelined. */
+  sndtimeo = false;
+  /** Bytes of pipelined sends not yet confirmed. */
+  inflight = 0;
+  /** A pipelined send's failure, thrown by the next send. */
+  error?: ErrnoError;
+  readonly #pending = new Set<Promise<void>>();
+
+  constructor(readonly sid: number, readonly type: number, nonblock: boolean) {
+    this.nonblock = nonblock;
+  }
+
+  /** Whether a send with `flags` may return before the netstack confirms it. */
+  pipelines(flags: number): boolean {
+    return this.type === SOCK_STREAM && !this.nonblock && !this.sndtimeo && flags === 0;
+  }
+
+  /** Wait until every pipelined send has landed (its failure stays for the next send). */
+  async drain(): Promise<void> {
+    while (this.#pending.size > 0) await Promise.all(this.#pending);
+  }
+
+  /** Throw (once) the failure of an earlier pipelined send. */
+  throwError(): void {
+    const e = this.error;
+    if (!e) return;
+    this.error = undefined;
+    throw e;
+  }
+
+  /** Post `data` without waiting for the reply, after room is free; returns its length. */
+  async pipeline(net: RpcPeer, data: Uint8Array): Promise<number> {
+    while (this.inflight > 0 && this.inflight + data.length > PIPELINE_BYTES) {
+      await Promise.race(this.#pending);
+    }
+    this.throwError();
+    const n = data.length;
+    this.inflight += n;
+    // The call encodes (copies) the bytes before returning, so the caller may reuse `data`.
+    const p: Promise<void> = net.call({ op: "sendmsg", fd: this.sid, data, flags: 0 }).then(
+      (sent) => {
+        if ((sent as number) < n) {
+          this.error ??= new ErrnoError("EPIPE", "Cannot send: the connection closed");
+        }
+      },
+      (err) => {
+        this.error ??= err instanceof ErrnoError ? err : new ErrnoError("EIO", String(err));
+      },
+    ).finally(() => {
+      this.inflight -= n;
+      this.#pending.delete(p);
+    });
+    this.#pending.add(p);
+    return n;
+  }
+}
+
+/** The fds this process can reach its netstack with directly. */
+export class DirectNet {
+  readonly #fds = new Map<number, DirectSocket>();
+
+  constructor(readonly rpc: RpcPeer) {}
+
+  /** The socket behind `fd`, when it is reachable directly. */
+  get(fd: unknown): DirectSocket | undefined {
+    return typeof fd === "number" ? this.#fds.get(fd) : undefined;
+  }
+
+  /** Record that `fd` is socket `sid`. */
+  add(fd: number, sid: number, type: number, nonblock: boolean): void {
+    this.#fds.set(fd, new DirectSocket(sid, type, nonblock));
+  }
+
+  /** `to` now names the same socket as `from` (dup). */
+  dup(from: number, to: number): void {
+    const s = this.#fds.get(from);
+    if (s) this.#fds.set(to, s);
+    else this.#fds.delete(to);
+  }
+
+  /** `fd` is closed or about to be reused. */
+  forget(fd: number): void {
+    this.#fds.delete(fd);
+  }
+
+  /** Wait for every socket's pipelined sends (before exit). */
+  async drainAll(): Promise<void> {
+    await Promise.all([...new Set(this.#fds.values())].map((s) => s.drain()));
+  }
+}

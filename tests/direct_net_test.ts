@@ -1,0 +1,48 @@
+/**
+ * Processes reach their host's netstack directly (a port the kernel hands each process), with
+ * pipelined sends: data arrives whole and in order, closes and shutdowns never overtake it,
+ * failures surface on the next send, and a process can only name sockets it holds.
+ */
+import assert from "node:assert/strict";
+import { boot } from "../kernel/mod.ts";
+
+const PROG = "tests/programs/direct_net.ts";
+
+Deno.test("bulk over loopback skips the kernel: 8 MiB arrive intact though the sender closes at once", async () => {
+  await using sys = await boot();
+  const base = await sys.stats();
+  const r = await sys.run(PROG, ["bulk", "7101", "8"]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^bytes 8388608$/m);
+  assert.match(r.stdout, /^sha ok$/m);
+  // 128 sends and the reads behind them would be hundreds of kernel calls; only set-up is left.
+  const syscalls = Number(/^syscalls (\d+)$/m.exec(r.stdout)?.[1]);
+  assert.ok(syscalls < 20, `kernel served ${syscalls} calls`);
+  assert.deepEqual(await sys.stats(), base);
+});
+
+Deno.test("20,000 small pipelined sends arrive in order before the shutdown's EOF", async () => {
+  await using sys = await boot();
+  const r = await sys.run(PROG, ["order", "7102"]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^order ok$/m);
+});
+
+Deno.test("a pipelined send into a reset connection fails a later send instead of vanishing", async () => {
+  await using sys = await boot();
+  const r = await sys.run(PROG, ["reset", "7103"]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^error (ECONNRESET|EPIPE)$/m);
+});
+
+Deno.test("a process cannot name sockets it does not hold on its direct port; bad calls get errnos", async () => {
+  await using sys = await boot();
+  // Another process holds sockets the prober could guess the ids of.
+  const holder = await sys.start(PROG, ["bulk", "7104", "64"]);
+  const r = await sys.run(PROG, ["probe"]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^ebadf 512$/m);
+  assert.match(r.stdout, /^errors 7$/m);
+  assert.match(r.stdout, /^alive$/m);
+  await sys.kill(holder);
+});

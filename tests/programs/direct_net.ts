@@ -1,0 +1,169 @@
+/**
+ * Test program for the direct process ⇄ netstack port. Modes:
+ *   bulk PORT MB    a loopback connection inside one process: MB MiB in 64 KiB sends, close
+ *                   at once after the last; prints "bytes N" (what the reader got), "sha ok|bad"
+ *                   and "syscalls N" (calls the kernel served for this process)
+ *   reset PORT      sends into a connection whose peer aborts (SO_LINGER 0): prints
+ *                   "error CODE" once a send fails, "no error" if 64 MiB were all accepted
+ *   order PORT      many small pipelined sends, then shutdown(SHUT_WR): the peer reads the
+ *                   numbers back in order up to EOF: "order ok" or "order bad at I"
+ *   probe           names every socket id 0..511 on its direct port (holding none itself) and
+ *                   sends malformed calls: prints "ebadf N", "errors N", then "alive" if its
+ *                   own socket still works
+ */
+import {
+  accept,
+  AF_INET,
+  bind,
+  close,
+  connect,
+  ErrnoError,
+  getinfo,
+  getsockname,
+  inet,
+  listen,
+  netcall,
+  print,
+  recv,
+  send,
+  setsockopt,
+  SHUT_WR,
+  shutdown,
+  SO_LINGER,
+  SOCK_STREAM,
+  socket,
+  SOL_SOCKET,
+} from "../../libc/mod.ts";
+
+async function pair(port: number): Promise<{ client: number; server: number; listener: number }> {
+  const listener = await socket(AF_INET, SOCK_STREAM);
+  await bind(listener, inet("127.0.0.1", port));
+  await listen(listener, 4);
+  const client = await socket(AF_INET, SOCK_STREAM);
+  const accepted = accept(listener);
+  await connect(client, inet("127.0.0.1", port));
+  return { client, server: (await accepted).fd, listener };
+}
+
+/** Byte i of the test stream. */
+const pattern = (i: number) => (i * 7 + (i >> 16)) & 0xff;
+
+async function bulk(port: number, mb: number): Promise<number> {
+  const { client, server, listener } = await pair(port);
+  const total = mb << 20;
+  const reader = (async () => {
+    let got = 0;
+    let ok = true;
+    for (;;) {
+      const d = await recv(server, 1 << 18);
+      if (d.length === 0) break;
+      for (let j = 0; j < d.length; j += 997) if (d[j] !== pattern(got + j)) ok = false;
+      got += d.length;
+    }
+    return { got, ok };
+  })();
+  const chunk = new Uint8Array(65536);
+  for (let off = 0; off < total; off += chunk.length) {
+    // The buffer is reused at once: a pipelined send must have copied it already.
+    for (let j = 0; j < chunk.length; j++) chunk[j] = pattern(off + j);
+    await send(client, chunk);
+  }
+  await close(client);
+  const r = await reader;
+  print(`bytes ${r.got}`);
+  print(`sha ${r.ok ? "ok" : "bad"}`);
+  await close(server);
+  await close(listener);
+  print(`syscalls ${(await getinfo()).syscalls}`);
+  return 0;
+}
+
+async function reset(port: number): Promise<number> {
+  const { client, server, listener } = await pair(port);
+  await setsockopt(server, SOL_SOCKET, SO_LINGER, { onoff: true, linger: 0 });
+  await close(server);
+  const chunk = new Uint8Array(65536);
+  try {
+    for (let i = 0; i < 1024; i++) await send(client, chunk);
+    print("no error");
+  } catch (err) {
+    print(`error ${(err as ErrnoError).code}`);
+  }
+  await close(client);
+  await close(listener);
+  return 0;
+}
+
+async function order(port: number): Promise<number> {
+  const { client, server, listener } = await pair(port);
+  const n = 20000;
+  const reader = (async () => {
+    let text = "";
+    for (;;) {
+      const d = await recv(server);
+      if (d.length === 0) break;
+      text += new TextDecoder().decode(d);
+    }
+    return text.split(",").filter((s) => s !== "").map(Number);
+  })();
+  for (let i = 0; i < n; i++) await send(client, `${i},`);
+  await shutdown(client, SHUT_WR);
+  const got = await reader;
+  const bad = got.findIndex((v, i) => v !== i);
+  print(bad === -1 && got.length === n ? "order ok" : `order bad at ${bad} of ${got.length}`);
+  for (const fd of [client, server, listener]) await close(fd);
+  return 0;
+}
+
+async function probe(): Promise<number> {
+  let ebadf = 0;
+  for (let sid = 0; sid < 512; sid++) {
+    try {
+      await netcall({ op: "getsockname", fd: sid });
+    } catch (err) {
+      if ((err as ErrnoError).code === "EBADF") ebadf++;
+    }
+  }
+  print(`ebadf ${ebadf}`);
+  const bad: Record<string, unknown>[] = [
+    {},
+    { op: "accept", fd: 1, flags: 0 },
+    { op: "close", fd: 1 },
+    { op: "sendmsg", fd: "x", data: 1, flags: 0 },
+    { op: "recvmsg", fd: -1, len: 10, flags: 0 },
+    { op: "poll", fds: "nope", timeout: 0 },
+    { op: "bind", fd: 1, addr: { family: 99 } },
+  ];
+  let errors = 0;
+  for (const b of bad) {
+    try {
+      await netcall(b);
+    } catch (err) {
+      if (err instanceof ErrnoError) errors++;
+    }
+  }
+  print(`errors ${errors}`);
+  const fd = await socket(AF_INET, SOCK_STREAM);
+  await bind(fd, inet("127.0.0.1", 0));
+  const a = await getsockname(fd);
+  if (a.family === AF_INET && a.port > 0) print("alive");
+  await close(fd);
+  return 0;
+}
+
+/** Run the mode named by the first argument. */
+export default async function main([mode, a, b]: string[]): Promise<number> {
+  switch (mode) {
+    case "bulk":
+      return await bulk(Number(a), Number(b));
+    case "reset":
+      return await reset(Number(a));
+    case "order":
+      return await order(Number(a));
+    case "probe":
+      return await probe();
+    default:
+      print(`unknown mode ${mode}`);
+      return 2;
+  }
+}
