@@ -1,6 +1,6 @@
 /**
  * libc's direct line to the host's netstack: which fds are INET sockets it may call on
- * straight (socket id, blocking mode), and pipelined sends.
+ * straight (socket id, blocking mode), pipelined sends and buffered stream receives.
  *
  * Calls on those sockets skip the kernel (process → netstack → process instead of four hops).
  * A blocking stream send returns as soon as its bytes are on their way, as a kernel's send()
@@ -9,13 +9,21 @@
  * that socket. Every other call on the socket first waits until its sends have landed, so
  * shutdown, close, poll and options never overtake data. Sockets this process got any other
  * way (dup from an unknown fd, SCM_RIGHTS) simply go through the kernel.
+ *
+ * A stream receive asks for at least {@link READ_AHEAD} bytes and keeps what the caller did not
+ * want for the next one, as stdio buffers a read(2): fewer round trips for small reads. Those
+ * bytes count as readable for poll(), and go back to the socket (in front of anything newer)
+ * before the socket is passed to another process or closed, so nothing is lost on the way.
  */
 import type { RpcPeer } from "../kernel/bus/rpc.ts";
-import { SOCK_STREAM } from "../kernel/abi.ts";
+import type { RecvResult } from "../kernel/bus/messages.ts";
+import { MSG_DONTWAIT, MSG_PEEK, MSG_WAITALL, SOCK_STREAM } from "../kernel/abi.ts";
 import { ErrnoError } from "../kernel/errno.ts";
 
 /** Most bytes of pipelined sends in flight on one socket. */
 export const PIPELINE_BYTES = 1 << 20;
+/** Fewest bytes a stream receive asks the netstack for. */
+export const READ_AHEAD = 256 << 10;
 
 /** What libc knows of one INET socket (shared by fds that dup it). */
 export class DirectSocket {
@@ -28,6 +36,10 @@ export class DirectSocket {
   /** A pipelined send's failure, thrown by the next send. */
   error?: ErrnoError;
   readonly #pending = new Set<Promise<void>>();
+  /** Bytes received ahead of the caller, oldest first. */
+  #ahead: Uint8Array = new Uint8Array(0);
+  /** The receive in progress: receives on one socket run one at a time, in order. */
+  #reading: Promise<unknown> = Promise.resolve();
 
   constructor(readonly sid: number, readonly type: number, nonblock: boolean) {
     this.nonblock = nonblock;
@@ -49,6 +61,57 @@ export class DirectSocket {
     if (!e) return;
     this.error = undefined;
     throw e;
+  }
+
+  /** Bytes received ahead and not yet read. */
+  get buffered(): number {
+    return this.#ahead.length;
+  }
+
+  /** A stream receive (other sockets and flags go to the netstack unchanged). */
+  recv(net: RpcPeer, len: number, flags: number): Promise<RecvResult> {
+    const call = (n: number, f: number) =>
+      net.call({ op: "recvmsg", fd: this.sid, len: n, flags: f }) as Promise<RecvResult>;
+    if (this.type !== SOCK_STREAM || len <= 0) return call(len, flags);
+    const run = this.#reading.then(() => this.#recv(call, len, flags));
+    this.#reading = run.catch(() => {});
+    return run;
+  }
+
+  async #recv(
+    call: (n: number, f: number) => Promise<RecvResult>,
+    len: number,
+    flags: number,
+  ): Promise<RecvResult> {
+    if (this.#ahead.length > 0) {
+      const data = this.#ahead.slice(0, len);
+      if (!(flags & MSG_PEEK)) this.#ahead = this.#ahead.subarray(data.length);
+      if (!(flags & MSG_WAITALL) || (flags & MSG_PEEK) || data.length === len) {
+        return { data, flags: 0 };
+      }
+      try {
+        const rest = await call(len - data.length, flags);
+        return { data: join(data, rest.data), flags: 0 };
+      } catch {
+        return { data, flags: 0 }; // the error shows again on the next call, as on Linux
+      }
+    }
+    if (flags & ~MSG_DONTWAIT) return await call(len, flags);
+    const r = await call(Math.max(len, READ_AHEAD), flags);
+    if (r.data.length > len) {
+      this.#ahead = r.data.subarray(len);
+      r.data = r.data.subarray(0, len);
+    }
+    return r;
+  }
+
+  /** Give bytes received ahead back to the socket (before it leaves this process's hands). */
+  async unread(net: RpcPeer): Promise<void> {
+    await this.#reading;
+    if (this.#ahead.length === 0) return;
+    const data = this.#ahead;
+    this.#ahead = new Uint8Array(0);
+    await net.call({ op: "unread", fd: this.sid, data });
   }
 
   /** Post `data` without waiting for the reply, after room is free; returns its length. */
@@ -101,13 +164,28 @@ export class DirectNet {
     else this.#fds.delete(to);
   }
 
+  /** Whether some fd still names `s`. */
+  holds(s: DirectSocket): boolean {
+    for (const v of this.#fds.values()) if (v === s) return true;
+    return false;
+  }
+
   /** `fd` is closed or about to be reused. */
   forget(fd: number): void {
     this.#fds.delete(fd);
   }
 
-  /** Wait for every socket's pipelined sends (before exit). */
+  /** Before exit: let every socket's pipelined sends land and give back bytes read ahead. */
   async drainAll(): Promise<void> {
-    await Promise.all([...new Set(this.#fds.values())].map((s) => s.drain()));
+    await Promise.all(
+      [...new Set(this.#fds.values())].map((s) => s.drain().then(() => s.unread(this.rpc))),
+    );
   }
+}
+
+function join(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
 }

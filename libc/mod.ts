@@ -27,6 +27,7 @@ import {
   F_DUPFD,
   F_SETFL,
   O_NONBLOCK,
+  POLLIN,
   SO_ERROR,
   SO_PEERCRED,
   SO_SNDTIMEO,
@@ -76,13 +77,22 @@ export function _attachNet(rpc: RpcPeer): void {
  * through the kernel otherwise. Blocking stream sends may be pipelined.
  */
 async function sockcall(body: SocketCall, context: string): Promise<unknown> {
+  if (body.op === "sendmsg" && body.rights?.length && direct) {
+    // A socket handed to another process goes with its sends landed and its bytes read ahead.
+    for (const fd of body.rights) {
+      const r = direct.get(fd);
+      await r?.drain();
+      await r?.unread(direct.rpc);
+    }
+  }
   const s = direct?.get(body.fd);
   if (!direct || !s) return await syscall(body, context);
   try {
     if (body.op === "sendmsg" && !body.addr && body.data.length > 0 && s.pipelines(body.flags)) {
       return await s.pipeline(direct.rpc, body.data);
     }
-    if (body.op !== "recvmsg") await s.drain();
+    if (body.op === "recvmsg") return await s.recv(direct.rpc, body.len, body.flags);
+    await s.drain();
     if (body.op === "sendmsg") s.throwError();
     return await direct.rpc.call({ ...body, fd: s.sid });
   } catch (err) {
@@ -278,8 +288,10 @@ export async function shutdown(fd: number, how: number): Promise<void> {
 export async function close(fd: number): Promise<void> {
   const s = direct?.get(fd);
   direct?.forget(fd);
-  // Bytes already "sent" reach the socket buffer before it closes, as they would in a kernel.
+  // Bytes already "sent" reach the socket buffer before it closes, as they would in a kernel,
+  // and bytes read ahead go back (closing with unread data resets the connection, as on Linux).
   await s?.drain();
+  if (s && !direct!.holds(s)) await s.unread(direct!.rpc).catch(() => {});
   await syscall({ op: "close", fd }, `Cannot close ${fd}`);
 }
 
@@ -312,17 +324,23 @@ export async function fcntl(fd: number, cmd: number, arg = 0): Promise<number> {
 export async function poll(fds: PollFd[], timeout = -1) {
   const socks = fds.map((p) => direct?.get(p.fd));
   await Promise.all(socks.map((s) => s?.drain()));
-  type Polled = { count: number; revents: number[] };
+  // Bytes libc already read ahead make a socket readable whatever the netstack says.
+  const ahead = fds.map((p, i) => (socks[i]?.buffered ?? 0) > 0 ? p.events & POLLIN : 0);
+  const readable = ahead.some((r) => r !== 0);
+  const wait = readable ? 0 : timeout;
+  let r: { count: number; revents: number[] };
   if (direct && fds.length > 0 && socks.every((s) => s !== undefined)) {
     const list = fds.map((p, i) => ({ fd: socks[i]!.sid, events: p.events }));
     try {
-      return await direct.rpc.call({ op: "poll", fds: list, timeout }) as Polled;
+      r = await direct.rpc.call({ op: "poll", fds: list, timeout: wait }) as typeof r;
     } catch (err) {
       if (err instanceof ErrnoError) throw new ErrnoError(err.code, "Cannot poll");
       throw err;
     }
-  }
-  return await syscall({ op: "poll", fds, timeout }, "Cannot poll") as Polled;
+  } else r = await syscall({ op: "poll", fds, timeout: wait }, "Cannot poll") as typeof r;
+  if (!readable) return r;
+  const revents = r.revents.map((v, i) => v | ahead[i]);
+  return { count: revents.filter((v) => v !== 0).length, revents };
 }
 
 /** Remove a local socket path. */

@@ -6,7 +6,8 @@ import * as abi from "../kernel/abi.ts";
 import type { DirectCall, NetCtl, NetRequest, PollFd } from "../kernel/bus/messages.ts";
 import type { RequestContext } from "../kernel/bus/rpc.ts";
 import { ErrnoError } from "../kernel/errno.ts";
-import { validateSyscall } from "../kernel/validate.ts";
+import { MAX_IO, validateSyscall } from "../kernel/validate.ts";
+import { TcpSocket } from "./sockets/tcp_socket.ts";
 import { waitAny } from "../kernel/wait_queue.ts";
 import type { InetSocket } from "./sockets/socket.ts";
 import type { Clock } from "../kernel/clock.ts";
@@ -122,7 +123,19 @@ const DIRECT_OPS: ReadonlySet<string> = new Set<DirectCall["op"]>([
   "getpeername",
   "shutdown",
   "poll",
+  "unread",
 ]);
+
+/** Whether `body` is a well-formed unread call (it is not a syscall, so validated here). */
+function isUnread(body: unknown): body is { op: "unread"; fd: number; data: Uint8Array } {
+  const b = body as Record<string, unknown> | null;
+  if (b?.op !== "unread") return false;
+  if (!Number.isSafeInteger(b.fd) || !(b.data instanceof Uint8Array)) {
+    throw new ErrnoError("EINVAL", "unread: bad arguments");
+  }
+  if (b.data.length > MAX_IO) throw new ErrnoError("EMSGSIZE", "unread: too long");
+  return true;
+}
 
 /**
  * Serve one call a process made on its direct port. The request is as untrusted as a syscall:
@@ -135,9 +148,8 @@ export async function serveDirect(
   body: unknown,
   ctx: RequestContext,
 ): Promise<unknown> {
-  const call = validateSyscall(body);
-  if (!DIRECT_OPS.has(call.op)) throw new ErrnoError("ENOSYS", `No direct call ${call.op}`);
-  const req = call as DirectCall;
+  const req = (isUnread(body) ? body : validateSyscall(body)) as DirectCall;
+  if (!DIRECT_OPS.has(req.op)) throw new ErrnoError("ENOSYS", `No direct call ${req.op}`);
   if (req.op === "poll") {
     const fds = req.fds.map((p) => ({
       fd: host.socket(p.fd)?.owners.has(caller.pid) ? p.fd : -1,
@@ -156,6 +168,10 @@ export async function serveDirect(
   }
   if (req.op === "sendmsg" && req.rights?.length) {
     throw new ErrnoError("EOPNOTSUPP", "Handles can only be passed over local sockets");
+  }
+  if (req.op === "unread") {
+    if (!(s instanceof TcpSocket)) throw new ErrnoError("EOPNOTSUPP", "Not a stream socket");
+    return s.unread(req.data), null;
   }
   try {
     if (req.op !== "sendmsg") return await serveNet(host, req, ctx);

@@ -46,3 +46,20 @@ Deno.test("a process cannot name sockets it does not hold on its direct port; ba
   assert.match(r.stdout, /^alive$/m);
   await sys.kill(holder);
 });
+
+Deno.test("bytes libc read ahead go with a socket passed to another process, and poll sees them", async () => {
+  await using sys = await boot();
+  const r = await sys.run(PROG, ["handoff", "/run/handoff"]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^head 0123$/m);
+  assert.match(r.stdout, /^poll ready$/m);
+  assert.match(r.stdout, /^took 456789abcdef$/m);
+  assert.match(r.stdout, /^child 0$/m);
+});
+
+Deno.test("closing with bytes read ahead but unread resets the connection, as on Linux", async () => {
+  await using sys = await boot();
+  const r = await sys.run(PROG, ["unreadclose", "7106"]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^client ECONNRESET$/m);
+});

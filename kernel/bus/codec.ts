@@ -14,11 +14,13 @@ export function encodeMessage(msg: unknown): ArrayBuffer {
 
 /**
  * Decode a message. Throws on malformed CBOR; callers treat that as a hostile or broken peer.
- * Byte strings inside the result are copied out of cbor-x's shared pool before returning.
+ * Byte strings in the result are views into `bytes`; unless the caller `owns` `bytes` (a buffer
+ * transferred to it, nobody else writes it) they are copied out before returning.
  */
-export function decodeMessage(bytes: ArrayBuffer | Uint8Array): unknown {
+export function decodeMessage(bytes: ArrayBuffer | Uint8Array, owned = false): unknown {
   const u8 = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
-  return detach(decode(u8));
+  const msg = decode(u8);
+  return owned ? msg : detach(msg);
 }
 
 function detach(v: unknown): unknown {

@@ -62,7 +62,7 @@ export function portEndpoint(port: PortLike, opts: PortEndpointOptions = {}): En
     }
     let msg: unknown;
     try {
-      msg = decodeMessage(ev.data as ArrayBuffer);
+      msg = decodeMessage(ev.data as ArrayBuffer, true); // transferred to us: ours alone
     } catch (err) {
       badHandler?.(err);
       return;
@@ -129,7 +129,7 @@ export function localPair(): [Endpoint, Endpoint] {
         const bytes = encodeMessage(msg);
         queueMicrotask(() => {
           if (other.closed) return;
-          const m = decodeMessage(bytes);
+          const m = decodeMessage(bytes, true);
           if (other.handler) other.handler(m);
           else other.early.push(m);
         });

@@ -138,7 +138,9 @@ export type NetCtl =
  */
 export type DirectCall =
   | Exclude<SocketCall, { op: "accept" }>
-  | { op: "poll"; fds: PollFd[]; timeout: number };
+  | { op: "poll"; fds: PollFd[]; timeout: number }
+  /** Put bytes libc read ahead back in front of a stream socket's receive queue. */
+  | { op: "unread"; fd: number; data: Uint8Array };
 
 /**
  * Sent by the kernel to a netstack (structured clone, not CBOR: it carries a port) when a

@@ -296,7 +296,8 @@ export class TcpSocket extends InetSocket implements PortUser {
     for (;;) {
       const c = this.conn;
       if (!c) throw new ErrnoError("ENOTCONN", "Cannot receive");
-      if ((c.readable || this.#peeked.length > 0) && len > 0) {
+      // Data first; an error (c.readable is true for it too) is reported below, not as EOF.
+      if ((c.recvQueue > 0 || this.#peeked.length > 0) && len > 0) {
         const d = (flags & abi.MSG_PEEK) ? this.#peek(c, len - got) : this.#take(c, len - got);
         parts.push(d);
         got += d.length;
@@ -326,8 +327,15 @@ export class TcpSocket extends InetSocket implements PortUser {
   /** Bytes taken from the connection by MSG_PEEK and not yet read. */
   #peeked: Uint8Array = new Uint8Array(0);
 
+  /** Put `data` back in front of what is still to be read (bytes a reader took ahead). */
+  unread(data: Uint8Array): void {
+    if (data.length === 0) return;
+    this.#peeked = concat([data, this.#peeked], data.length + this.#peeked.length);
+    this.wq.wake();
+  }
+
   #peek(c: TcpConnection, max: number): Uint8Array {
-    if (this.#peeked.length < max && c.readable) {
+    if (this.#peeked.length < max && c.recvQueue > 0) {
       const more = c.recv(max - this.#peeked.length);
       this.#peeked = concat([this.#peeked, more], this.#peeked.length + more.length);
       this.layer.kick(this);
@@ -501,7 +509,9 @@ export class TcpSocket extends InetSocket implements PortUser {
     this.closed = true;
     if (this.listener) this.listener.close();
     if (this.conn) {
-      if (this.opts.linger?.onoff && this.opts.linger.linger === 0) this.conn.abort();
+      // Closing with unread data resets the connection (RFC 2525 §2.17, as Linux does).
+      const unread = this.#peeked.length > 0;
+      if (unread || (this.opts.linger?.onoff && this.opts.linger.linger === 0)) this.conn.abort();
       else this.conn.close();
       this.layer.kick(this);
     }

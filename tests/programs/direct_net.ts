@@ -7,6 +7,11 @@
  *                   "error CODE" once a send fails, "no error" if 64 MiB were all accepted
  *   order PORT      many small pipelined sends, then shutdown(SHUT_WR): the peer reads the
  *                   numbers back in order up to EOF: "order ok" or "order bad at I"
+ *   handoff PATH    reads 4 bytes of a loopback stream (libc reads ahead), checks poll() says
+ *                   more is readable, passes the socket over a local socket at PATH to a child
+ *                   ("take" mode) and closes it; the child prints what it reads to EOF
+ *   take PATH       (child of handoff) receives the socket and prints "took TEXT"
+ *   unreadclose PORT  the server reads 4 of 100 bytes and closes: the client sees ECONNRESET
  *   probe           names every socket id 0..511 on its direct port (holding none itself) and
  *                   sends malformed calls: prints "ebadf N", "errors N", then "alive" if its
  *                   own socket still works
@@ -14,6 +19,7 @@
 import {
   accept,
   AF_INET,
+  AF_LOCAL,
   bind,
   close,
   connect,
@@ -22,10 +28,15 @@ import {
   getsockname,
   inet,
   listen,
+  local,
   netcall,
+  poll,
+  POLLIN,
   print,
   recv,
+  recvmsg,
   send,
+  sendmsg,
   setsockopt,
   SHUT_WR,
   shutdown,
@@ -33,6 +44,8 @@ import {
   SOCK_STREAM,
   socket,
   SOL_SOCKET,
+  spawn,
+  waitpid,
 } from "../../libc/mod.ts";
 
 async function pair(port: number): Promise<{ client: number; server: number; listener: number }> {
@@ -151,6 +164,62 @@ async function probe(): Promise<number> {
   return 0;
 }
 
+async function handoff(path: string): Promise<number> {
+  const { client, server, listener } = await pair(7105);
+  await send(client, "0123456789");
+  const head = new TextDecoder().decode(await recv(server, 4));
+  print(`head ${head}`);
+  const p = await poll([{ fd: server, events: POLLIN }], 0);
+  print(`poll ${p.revents[0] & POLLIN ? "ready" : "not ready"}`);
+  const l = await socket(AF_LOCAL, SOCK_STREAM);
+  await bind(l, local(path));
+  await listen(l, 1);
+  const child = await spawn("tests/programs/direct_net.ts", ["take", path]);
+  const c = await accept(l);
+  await sendmsg(c.fd, new Uint8Array([1]), { rights: [server] });
+  await close(server);
+  await send(client, "abcdef");
+  await close(client);
+  print(`child ${await waitpid(child)}`);
+  for (const fd of [c.fd, l, listener]) await close(fd);
+  return 0;
+}
+
+async function take(path: string): Promise<number> {
+  const s = await socket(AF_LOCAL, SOCK_STREAM);
+  await connect(s, local(path));
+  const m = await recvmsg(s, 16);
+  const fd = m.rights![0];
+  let text = "";
+  for (;;) {
+    const d = await recv(fd, 3);
+    if (d.length === 0) break;
+    text += new TextDecoder().decode(d);
+  }
+  print(`took ${text}`);
+  await close(fd);
+  await close(s);
+  return 0;
+}
+
+async function unreadClose(port: number): Promise<number> {
+  const { client, server, listener } = await pair(port);
+  await send(client, new Uint8Array(100));
+  await recv(server, 4);
+  await close(server);
+  try {
+    while ((await recv(client)).length > 0) {
+      // Nothing is sent to the client; wait for the reset.
+    }
+    print("client eof");
+  } catch (err) {
+    print(`client ${(err as ErrnoError).code}`);
+  }
+  await close(client);
+  await close(listener);
+  return 0;
+}
+
 /** Run the mode named by the first argument. */
 export default async function main([mode, a, b]: string[]): Promise<number> {
   switch (mode) {
@@ -162,6 +231,12 @@ export default async function main([mode, a, b]: string[]): Promise<number> {
       return await order(Number(a));
     case "probe":
       return await probe();
+    case "handoff":
+      return await handoff(a);
+    case "take":
+      return await take(a);
+    case "unreadclose":
+      return await unreadClose(Number(a));
     default:
       print(`unknown mode ${mode}`);
       return 2;
