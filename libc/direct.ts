@@ -19,9 +19,12 @@ import type { RpcPeer } from "../kernel/bus/rpc.ts";
 import type { RecvResult } from "../kernel/bus/messages.ts";
 import { MSG_DONTWAIT, MSG_PEEK, MSG_WAITALL, SOCK_STREAM } from "../kernel/abi.ts";
 import { ErrnoError } from "../kernel/errno.ts";
+import { setImmediate } from "node:timers";
 
 /** Most bytes of pipelined sends in flight on one socket. */
 export const PIPELINE_BYTES = 1 << 20;
+/** Most bytes of small pipelined sends carried by one message. */
+export const BATCH_BYTES = 256 << 10;
 /** Fewest bytes a stream receive asks the netstack for. */
 export const READ_AHEAD = 256 << 10;
 
@@ -36,12 +39,21 @@ export class DirectSocket {
   /** A pipelined send's failure, thrown by the next send. */
   error?: ErrnoError;
   readonly #pending = new Set<Promise<void>>();
+  /** Sends of this turn not yet posted. */
+  #batch?: Uint8Array;
+  #batchLen = 0;
+  #flushing = false;
   /** Bytes received ahead of the caller, oldest first. */
   #ahead: Uint8Array = new Uint8Array(0);
   /** The receive in progress: receives on one socket run one at a time, in order. */
   #reading: Promise<unknown> = Promise.resolve();
 
-  constructor(readonly sid: number, readonly type: number, nonblock: boolean) {
+  constructor(
+    readonly net: RpcPeer,
+    readonly sid: number,
+    readonly type: number,
+    nonblock: boolean,
+  ) {
     this.nonblock = nonblock;
   }
 
@@ -52,6 +64,7 @@ export class DirectSocket {
 
   /** Wait until every pipelined send has landed (its failure stays for the next send). */
   async drain(): Promise<void> {
+    this.flush();
     while (this.#pending.size > 0) await Promise.all(this.#pending);
   }
 
@@ -69,9 +82,9 @@ export class DirectSocket {
   }
 
   /** A stream receive (other sockets and flags go to the netstack unchanged). */
-  recv(net: RpcPeer, len: number, flags: number): Promise<RecvResult> {
+  recv(len: number, flags: number): Promise<RecvResult> {
     const call = (n: number, f: number) =>
-      net.call({ op: "recvmsg", fd: this.sid, len: n, flags: f }) as Promise<RecvResult>;
+      this.net.call({ op: "recvmsg", fd: this.sid, len: n, flags: f }) as Promise<RecvResult>;
     if (this.type !== SOCK_STREAM || len <= 0) return call(len, flags);
     const run = this.#reading.then(() => this.#recv(call, len, flags));
     this.#reading = run.catch(() => {});
@@ -106,24 +119,55 @@ export class DirectSocket {
   }
 
   /** Give bytes received ahead back to the socket (before it leaves this process's hands). */
-  async unread(net: RpcPeer): Promise<void> {
+  async unread(): Promise<void> {
     await this.#reading;
     if (this.#ahead.length === 0) return;
     const data = this.#ahead;
     this.#ahead = new Uint8Array(0);
-    await net.call({ op: "unread", fd: this.sid, data });
+    await this.net.call({ op: "unread", fd: this.sid, data });
   }
 
-  /** Post `data` without waiting for the reply, after room is free; returns its length. */
-  async pipeline(net: RpcPeer, data: Uint8Array): Promise<number> {
-    while (this.inflight > 0 && this.inflight + data.length > PIPELINE_BYTES) {
+  /**
+   * Queue `data` to be sent without waiting for the netstack, once room is free; returns its
+   * length. Sends made in one turn of the event loop travel together, up to
+   * {@link BATCH_BYTES} per message, so a loop of small sends costs few messages.
+   */
+  async pipeline(data: Uint8Array): Promise<number> {
+    const n = data.length;
+    while (this.inflight > 0 && this.inflight + n > PIPELINE_BYTES) {
+      this.flush();
       await Promise.race(this.#pending);
     }
     this.throwError();
-    const n = data.length;
     this.inflight += n;
-    // The call encodes (copies) the bytes before returning, so the caller may reuse `data`.
-    const p: Promise<void> = net.call({ op: "sendmsg", fd: this.sid, data, flags: 0 }).then(
+    if (n >= BATCH_BYTES) {
+      this.flush();
+      this.#post(data); // encoded (copied) before this returns: the caller may reuse it
+      return n;
+    }
+    if (this.#batchLen + n > BATCH_BYTES) this.flush();
+    this.#batch ??= new Uint8Array(BATCH_BYTES);
+    this.#batch.set(data, this.#batchLen);
+    this.#batchLen += n;
+    if (!this.#flushing) {
+      this.#flushing = true;
+      setImmediate(() => this.flush());
+    }
+    return n;
+  }
+
+  /** Post the sends queued in this turn now. */
+  flush(): void {
+    this.#flushing = false;
+    if (this.#batchLen === 0) return;
+    const data = this.#batch!.subarray(0, this.#batchLen);
+    this.#batchLen = 0;
+    this.#post(data); // encoded (copied) before this returns, so the batch is free again
+  }
+
+  #post(data: Uint8Array): void {
+    const n = data.length;
+    const p: Promise<void> = this.net.call({ op: "sendmsg", fd: this.sid, data, flags: 0 }).then(
       (sent) => {
         if ((sent as number) < n) {
           this.error ??= new ErrnoError("EPIPE", "Cannot send: the connection closed");
@@ -137,7 +181,6 @@ export class DirectSocket {
       this.#pending.delete(p);
     });
     this.#pending.add(p);
-    return n;
   }
 }
 
@@ -154,7 +197,7 @@ export class DirectNet {
 
   /** Record that `fd` is socket `sid`. */
   add(fd: number, sid: number, type: number, nonblock: boolean): void {
-    this.#fds.set(fd, new DirectSocket(sid, type, nonblock));
+    this.#fds.set(fd, new DirectSocket(this.rpc, sid, type, nonblock));
   }
 
   /** `to` now names the same socket as `from` (dup). */
@@ -178,7 +221,7 @@ export class DirectNet {
   /** Before exit: let every socket's pipelined sends land and give back bytes read ahead. */
   async drainAll(): Promise<void> {
     await Promise.all(
-      [...new Set(this.#fds.values())].map((s) => s.drain().then(() => s.unread(this.rpc))),
+      [...new Set(this.#fds.values())].map((s) => s.drain().then(() => s.unread())),
     );
   }
 }

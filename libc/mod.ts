@@ -82,16 +82,16 @@ async function sockcall(body: SocketCall, context: string): Promise<unknown> {
     for (const fd of body.rights) {
       const r = direct.get(fd);
       await r?.drain();
-      await r?.unread(direct.rpc);
+      await r?.unread();
     }
   }
   const s = direct?.get(body.fd);
   if (!direct || !s) return await syscall(body, context);
   try {
     if (body.op === "sendmsg" && !body.addr && body.data.length > 0 && s.pipelines(body.flags)) {
-      return await s.pipeline(direct.rpc, body.data);
+      return await s.pipeline(body.data);
     }
-    if (body.op === "recvmsg") return await s.recv(direct.rpc, body.len, body.flags);
+    if (body.op === "recvmsg") return await s.recv(body.len, body.flags);
     await s.drain();
     if (body.op === "sendmsg") s.throwError();
     return await direct.rpc.call({ ...body, fd: s.sid });
@@ -291,7 +291,7 @@ export async function close(fd: number): Promise<void> {
   // Bytes already "sent" reach the socket buffer before it closes, as they would in a kernel,
   // and bytes read ahead go back (closing with unread data resets the connection, as on Linux).
   await s?.drain();
-  if (s && !direct!.holds(s)) await s.unread(direct!.rpc).catch(() => {});
+  if (s && !direct!.holds(s)) await s.unread().catch(() => {});
   await syscall({ op: "close", fd }, `Cannot close ${fd}`);
 }
 
