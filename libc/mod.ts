@@ -292,7 +292,11 @@ export async function close(fd: number): Promise<void> {
   // and bytes read ahead go back (closing with unread data resets the connection, as on Linux).
   await s?.drain();
   if (s && !direct!.holds(s)) await s.unread().catch(() => {});
-  await syscall({ op: "close", fd }, `Cannot close ${fd}`);
+  const closing = syscall({ op: "close", fd }, `Cannot close ${fd}`);
+  // libc made this fd itself, so the kernel cannot refuse to close it: later calls queue
+  // behind the close on the kernel port, so there is nothing to wait for.
+  if (s) return void closing.catch(() => {});
+  await closing;
 }
 
 /** Duplicate an fd to the lowest free number. */

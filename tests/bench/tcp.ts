@@ -57,7 +57,7 @@ export async function serinBulk(
 }
 
 /** Serin connect+accept+close loop; connections per second. */
-async function serinConnRate(
+export async function serinConnRate(
   hosts: { net?: Parameters<typeof bootBench>[0]; from: string; to: string; addr: string },
   n: number,
   budgetMs: number,
