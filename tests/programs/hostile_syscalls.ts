@@ -2,7 +2,8 @@
  * Test program (the syscall fuzzer's attacker): sends COUNT random or mutated system calls for
  * at most MS milliseconds, from SEED: valid-looking operations with forged fds, huge lengths,
  * wrong types and AF_INET/AF_LOCAL mixes through `syscall()`, plus mutated request envelopes
- * through `syscallRaw()`. Calls that block are left pending (the kernel must reclaim them when
+ * through `syscallRaw()`, and socket calls straight on its port to the netstack (`netcall()`),
+ * naming socket ids it holds and ids other processes hold. Calls that block are left pending (the kernel must reclaim them when
  * the program exits). Prints "calls C errnos E ok K pending P raw R ms T".
  */
 import {
@@ -10,6 +11,7 @@ import {
   AF_INET6,
   AF_LOCAL,
   ErrnoError,
+  netcall,
   print,
   SOCK_DGRAM,
   SOCK_NONBLOCK,
@@ -56,8 +58,21 @@ const OPS = [
 
 /** Builds hostile calls, remembering the fds the kernel really handed out. */
 class Generator {
-  readonly fds: number[] = [];
-  constructor(readonly rng: Rng) {}
+  constructor(
+    readonly rng: Rng,
+    readonly fds: number[] = [],
+    /** Socket ids the netstack handed this process (through socket(..., direct)). */
+    readonly sids: number[] = [],
+    /** Draws for what later versions added, so saved seeds still replay the same calls. */
+    readonly extra: Rng = rng,
+  ) {}
+
+  /** A socket id: one of its own, a small id (likely another process's), or junk. */
+  sid(): unknown {
+    const r = this.rng;
+    if (this.sids.length && r.chance(0.5)) return r.pick(this.sids);
+    return r.chance(0.9) ? r.int(64) : r.pick(JUNK);
+  }
 
   fd(): unknown {
     const r = this.rng;
@@ -119,6 +134,7 @@ class Generator {
           domain: this.num([AF_LOCAL, AF_INET, AF_INET, AF_INET6, 0, 99]),
           type: this.num([SOCK_STREAM, SOCK_DGRAM, SOCK_RAW, 5, SOCK_STREAM | SOCK_NONBLOCK]),
           protocol: this.num([0, 0, 1, 6, 17, 255, 9999]),
+          ...(this.extra.chance(0.5) ? { direct: this.extra.chance(0.9) || JUNK[0] } : {}),
         };
       case "close":
       case "dup":
@@ -229,11 +245,48 @@ class Generator {
   }
 }
 
+const DIRECT_OPS = [
+  "bind",
+  "listen",
+  "connect",
+  "sendmsg",
+  "recvmsg",
+  "setsockopt",
+  "getsockopt",
+  "getsockname",
+  "getpeername",
+  "shutdown",
+  "poll",
+  "accept",
+  "close",
+];
+
+/** A call for the direct netstack port: a socket call naming a socket id (its own or not). */
+function directCall(gen: Generator, rng: Rng): Record<string, unknown> {
+  if (rng.chance(0.1)) {
+    return { op: "unread", fd: gen.sid(), data: rng.chance(0.8) ? new Uint8Array(rng.int(99)) : 3 };
+  }
+  for (;;) {
+    const body = gen.call();
+    if (!DIRECT_OPS.includes(body.op as string)) continue;
+    if ("fd" in body) body.fd = gen.sid();
+    if (Array.isArray(body.fds)) {
+      for (const p of body.fds as { fd: unknown }[]) {
+        if (p && typeof p === "object") p.fd = gen.sid();
+      }
+    }
+    return body;
+  }
+}
+
 export default async function main([count, seed, ms]: string[]): Promise<number> {
   const n = Number(count ?? 2000);
   const budget = Number(ms ?? 60_000);
   const rng = new Rng(Number(seed ?? 1));
-  const gen = new Generator(rng);
+  const extra = new Rng(Number(seed ?? 1) ^ 0x5eed);
+  const gen = new Generator(rng, [], [], extra);
+  // Direct calls come from their own stream: saved seeds replay the same kernel calls.
+  const direct = new Generator(extra, gen.fds, gen.sids);
   const start = Date.now();
   let calls = 0, errnos = 0, ok = 0, pending = 0, raw = 0;
   const inflight = new Set<Promise<void>>();
@@ -244,6 +297,9 @@ export default async function main([count, seed, ms]: string[]): Promise<number>
         // Remember real fds, so later calls use descriptors that exist.
         if (typeof v === "number" && v >= 3 && v < 1024 && gen.fds.length < 64) gen.fds.push(v);
         if (Array.isArray(v)) { for (const x of v) if (typeof x === "number") gen.fds.push(x); }
+        const got = v as { fd?: unknown; sid?: unknown } | null;
+        if (typeof got?.fd === "number" && gen.fds.length < 64) gen.fds.push(got.fd);
+        if (typeof got?.sid === "number" && gen.sids.length < 64) gen.sids.push(got.sid);
       },
       (e) => {
         if (e instanceof ErrnoError) errnos++;
@@ -264,6 +320,7 @@ export default async function main([count, seed, ms]: string[]): Promise<number>
       continue;
     }
     settle(syscall(body));
+    if (extra.chance(0.3)) settle(netcall(directCall(direct, extra)));
     if (inflight.size >= 32) {
       // Give calls a moment; the ones still blocked (accept, recv, waitpid...) stay pending.
       const before = inflight.size;
@@ -274,6 +331,7 @@ export default async function main([count, seed, ms]: string[]): Promise<number>
       }
     }
     if (gen.fds.length > 48) gen.fds.splice(0, 16);
+    if (gen.sids.length > 48) gen.sids.splice(0, 16);
   }
   await Promise.race([Promise.all([...inflight]), new Promise((r) => setTimeout(r, 50))]);
   pending += inflight.size;
