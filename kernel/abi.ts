@@ -76,6 +76,7 @@ export const IPV6_MULTICAST_LOOP = 19;
 export const IPV6_JOIN_GROUP = 20;
 export const IPV6_LEAVE_GROUP = 21;
 export const IPV6_V6ONLY = 26;
+export const IPV6_RECVHOPLIMIT = 51;
 
 /** IPPROTO_TCP options. */
 export const TCP_NODELAY = 1;

@@ -12,6 +12,7 @@ import {
   IPPROTO_ICMPV6,
   IPPROTO_IP,
   IPPROTO_IPV6,
+  IPV6_RECVHOPLIMIT,
   IPV6_UNICAST_HOPS,
   recvmsg,
   sendto,
@@ -163,6 +164,7 @@ async function ping(args: string[]): Promise<number> {
   const v6 = target.family === AF_INET6;
   const fd = await socket(target.family, SOCK_RAW, v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP);
   try {
+    if (v6) await setsockopt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1);
     if (o.ttl !== undefined) {
       await setsockopt(fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_UNICAST_HOPS : IP_TTL, o.ttl);
     }
@@ -242,7 +244,9 @@ async function session(
         stats.rtts.push(rtt);
       }
       const from = icmpSource(family, r.data, r.addr) + zone;
-      if (!o.quiet) console.log(formatReply(ev.icmpLen, from, ev.seq, ev.ttl, rtt, dup));
+      // IPv4 replies carry their header; IPv6 ones bring the hop limit as ancillary data.
+      const ttl = ev.ttl ?? r.hopLimit;
+      if (!o.quiet) console.log(formatReply(ev.icmpLen, from, ev.seq, ttl, rtt, dup));
     } else if (ev.kind === "error") {
       const q = ev.quote;
       if (q.id !== id || q.dst !== addr || q.seq === undefined || !sentAt.has(q.seq)) continue;

@@ -59,6 +59,8 @@ export interface RecvResult {
   flags: number;
   /** Receive time in ms (SO_TIMESTAMP). */
   timestamp?: number;
+  /** The datagram's IPv6 hop limit (IPV6_HOPLIMIT ancillary data, with IPV6_RECVHOPLIMIT). */
+  hopLimit?: number;
 }
 
 /** Socket calls that act on one open socket; the netstack serves these with `fd` = socket id. */

@@ -461,7 +461,7 @@ export class Ipv6Stack {
     if (proto === NH.ICMPV6) {
       for (const s of this.raw) {
         if (s.matches(r.ip.src, r.ip.dst, payload)) {
-          s.deliver(payload.slice(), r.ip.src, r.iface.index);
+          s.deliver(payload.slice(), r.ip.src, r.iface.index, r.ip.hopLimit);
           rawTaken = true;
         }
       }
@@ -502,12 +502,14 @@ export class Ipv6Stack {
         continue;
       }
       if (r.kind === "multicast") {
-        u.deliver6(udp.payload.slice(), r.ip.src, udp.srcPort, r.iface.index);
+        u.deliver6(udp.payload.slice(), r.ip.src, udp.srcPort, r.iface.index, r.ip.hopLimit);
         delivered = true;
       } else if (!best || u.score6() > best.score6()) best = u;
     }
     if (best) {
-      delivered = best.deliver6(udp.payload.slice(), r.ip.src, udp.srcPort, r.iface.index) || true;
+      delivered =
+        best.deliver6(udp.payload.slice(), r.ip.src, udp.srcPort, r.iface.index, r.ip.hopLimit) ||
+        true;
     }
     if (delivered) return;
     this.task.count("udp: no-port");

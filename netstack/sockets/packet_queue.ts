@@ -12,6 +12,8 @@ export interface QueuedPacket {
   addr: SockAddr;
   /** Arrival time (ms), reported with SO_TIMESTAMP. */
   at: number;
+  /** IPv6 hop limit it arrived with, kept when the socket asked (IPV6_RECVHOPLIMIT). */
+  hopLimit?: number;
 }
 
 /** Limits of a {@link PacketQueue}. */
@@ -67,6 +69,7 @@ export class PacketQueue {
       flags: n < p.data.length ? MSG_TRUNC : 0,
     };
     if (timestamp) r.timestamp = p.at;
+    if (p.hopLimit !== undefined) r.hopLimit = p.hopLimit;
     return r;
   }
 

@@ -89,10 +89,15 @@ export class Raw6Socket extends RawBase implements SendOwner6 {
       (this.remoteAddr === undefined || equal6(this.remoteAddr, src));
   }
 
-  /** Queue a copy of a received message (no IPv6 header). */
-  deliver(data: Uint8Array, from: Uint8Array, ifindex: number): void {
+  /** Queue a copy of a received message (no IPv6 header) that arrived with `hopLimit`. */
+  deliver(data: Uint8Array, from: Uint8Array, ifindex: number, hopLimit?: number): void {
     const addr = sockAddr6(from, 0, isLinkLocal6(from) ? ifindex : 0);
-    const packet = { data, addr, at: this.stack.clock.now() };
+    const packet = {
+      data,
+      addr,
+      at: this.stack.clock.now(),
+      hopLimit: this.opts.recvHopLimit ? hopLimit : undefined,
+    };
     this.enqueue(packet, "raw6: rcvbuf-full");
   }
 

@@ -29,6 +29,8 @@ export interface CommonOptions {
   v6only: boolean;
   /** AF_INET6 only: IPV6_UNICAST_HOPS (-1 = the route's default). */
   unicastHops: number;
+  /** AF_INET6 only: IPV6_RECVHOPLIMIT (report each datagram's hop limit). */
+  recvHopLimit: boolean;
   /** AF_INET6 only: IPV6_MULTICAST_HOPS. */
   multicastHops: number;
 }
@@ -101,6 +103,7 @@ export abstract class InetSocket {
     multicastLoop: true,
     v6only: false,
     unicastHops: -1,
+    recvHopLimit: false,
     multicastHops: 1,
   };
   /** AF_INET or AF_INET6. */
@@ -236,6 +239,9 @@ export abstract class InetSocket {
         case abi.IPV6_MULTICAST_LOOP:
           this.opts.multicastLoop = num() !== 0;
           return;
+        case abi.IPV6_RECVHOPLIMIT:
+          this.opts.recvHopLimit = num() !== 0;
+          return;
       }
     } else if (level === abi.IPPROTO_IP) {
       switch (name) {
@@ -312,6 +318,8 @@ export abstract class InetSocket {
           return this.opts.multicastHops;
         case abi.IPV6_MULTICAST_LOOP:
           return Number(this.opts.multicastLoop);
+        case abi.IPV6_RECVHOPLIMIT:
+          return Number(this.opts.recvHopLimit);
       }
     } else if (level === abi.IPPROTO_IP) {
       switch (name) {

@@ -235,8 +235,15 @@ export class Udp6Socket extends UdpSocket implements SendOwner6 {
   }
 
   /** Queue a received datagram (or drop and count when the receive buffer is full). */
-  deliver6(data: Uint8Array, from: Uint8Array, port: number, ifindex: number): boolean {
-    return this.enqueue(data, sockAddr6(from, port, isLinkLocal6(from) ? ifindex : 0));
+  deliver6(
+    data: Uint8Array,
+    from: Uint8Array,
+    port: number,
+    ifindex: number,
+    hopLimit?: number,
+  ): boolean {
+    const addr = sockAddr6(from, port, isLinkLocal6(from) ? ifindex : 0);
+    return this.enqueue(data, addr, this.opts.recvHopLimit ? hopLimit : undefined);
   }
 
   protected override get connected(): boolean {

@@ -149,9 +149,14 @@ export class UdpSocket extends InetSocket implements PortUser, SendOwner {
   }
 
   /** Queue a datagram from `addr`, or drop and count it when the receive buffer is full. */
-  protected enqueue(data: Uint8Array, addr: SockAddr): boolean {
+  protected enqueue(data: Uint8Array, addr: SockAddr, hopLimit?: number): boolean {
     const at = this.stack.clock.now();
-    if (!this.rq.push({ data, addr, at }, { bytes: this.opts.rcvbuf, allowOneOversize: true })) {
+    if (
+      !this.rq.push({ data, addr, at, hopLimit }, {
+        bytes: this.opts.rcvbuf,
+        allowOneOversize: true,
+      })
+    ) {
       this.drops++;
       this.stack.count("udp: rcvbuf-full");
       return false;
