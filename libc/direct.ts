@@ -36,6 +36,8 @@ export class DirectSocket {
   sndtimeo = false;
   /** Bytes of pipelined sends not yet confirmed. */
   inflight = 0;
+  /** Handed to another process (SCM_RIGHTS) at some point: no longer this process's alone. */
+  passed = false;
   /** A pipelined send's failure, thrown by the next send. */
   error?: ErrnoError;
   readonly #pending = new Set<Promise<void>>();

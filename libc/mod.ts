@@ -81,8 +81,10 @@ async function sockcall(body: SocketCall, context: string): Promise<unknown> {
     // A socket handed to another process goes with its sends landed and its bytes read ahead.
     for (const fd of body.rights) {
       const r = direct.get(fd);
-      await r?.drain();
-      await r?.unread();
+      if (!r) continue;
+      r.passed = true;
+      await r.drain();
+      await r.unread();
     }
   }
   const s = direct?.get(body.fd);
@@ -291,7 +293,11 @@ export async function close(fd: number): Promise<void> {
   // Bytes already "sent" reach the socket buffer before it closes, as they would in a kernel,
   // and bytes read ahead go back (closing with unread data resets the connection, as on Linux).
   await s?.drain();
-  if (s && !direct!.holds(s)) await s.unread().catch(() => {});
+  const last = s !== undefined && !direct!.holds(s);
+  if (last) await s.unread().catch(() => {});
+  // A socket this process alone ever held is released straight away (one hop, not two: the
+  // peer sees the FIN sooner); the kernel's own release of it later finds nothing to do.
+  if (last && !s.passed) direct!.rpc.call({ op: "release", fd: s.sid }).catch(() => {});
   const closing = syscall({ op: "close", fd }, `Cannot close ${fd}`);
   // libc made this fd itself, so the kernel cannot refuse to close it: later calls queue
   // behind the close on the kernel port, so there is nothing to wait for.

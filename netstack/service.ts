@@ -124,7 +124,16 @@ const DIRECT_OPS: ReadonlySet<string> = new Set<DirectCall["op"]>([
   "shutdown",
   "poll",
   "unread",
+  "release",
 ]);
+
+/** Whether `body` is a well-formed release call (not a syscall either). */
+function isRelease(body: unknown): body is { op: "release"; fd: number } {
+  const b = body as Record<string, unknown> | null;
+  if (b?.op !== "release") return false;
+  if (!Number.isSafeInteger(b.fd)) throw new ErrnoError("EBADF", "release: bad socket");
+  return true;
+}
 
 /** Whether `body` is a well-formed unread call (it is not a syscall, so validated here). */
 function isUnread(body: unknown): body is { op: "unread"; fd: number; data: Uint8Array } {
@@ -148,7 +157,7 @@ export async function serveDirect(
   body: unknown,
   ctx: RequestContext,
 ): Promise<unknown> {
-  const req = (isUnread(body) ? body : validateSyscall(body)) as DirectCall;
+  const req = (isUnread(body) || isRelease(body) ? body : validateSyscall(body)) as DirectCall;
   if (!DIRECT_OPS.has(req.op)) throw new ErrnoError("ENOSYS", `No direct call ${req.op}`);
   if (req.op === "poll") {
     const fds = req.fds.map((p) => ({
@@ -168,6 +177,12 @@ export async function serveDirect(
   }
   if (req.op === "sendmsg" && req.rights?.length) {
     throw new ErrnoError("EOPNOTSUPP", "Handles can only be passed over local sockets");
+  }
+  if (req.op === "release") {
+    if (s.owners.size !== 1) return null; // shared: the kernel releases it with the last fd
+    host.forget(req.fd);
+    s.release();
+    return null;
   }
   if (req.op === "unread") {
     if (!(s instanceof TcpSocket)) throw new ErrnoError("EOPNOTSUPP", "Not a stream socket");

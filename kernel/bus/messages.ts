@@ -142,7 +142,12 @@ export type DirectCall =
   | Exclude<SocketCall, { op: "accept" }>
   | { op: "poll"; fds: PollFd[]; timeout: number }
   /** Put bytes libc read ahead back in front of a stream socket's receive queue. */
-  | { op: "unread"; fd: number; data: Uint8Array };
+  | { op: "unread"; fd: number; data: Uint8Array }
+  /**
+   * The caller's last fd to a socket it alone ever held is closing: release it now (ignored
+   * when another process holds it; the kernel's close then releases it as usual).
+   */
+  | { op: "release"; fd: number };
 
 /**
  * Sent by the kernel to a netstack (structured clone, not CBOR: it carries a port) when a
