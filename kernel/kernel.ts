@@ -14,7 +14,12 @@ import type {
   ProcessInfo,
   ProcessSignal,
 } from "./bus/messages.ts";
-import { type RequestContext, RpcPeer } from "./bus/rpc.ts";
+import {
+  PROCESS_MAX_CALLS,
+  PROCESS_MAX_HELD_BYTES,
+  type RequestContext,
+  RpcPeer,
+} from "./bus/rpc.ts";
 import type { Clock } from "./clock.ts";
 import { ErrnoError } from "./errno.ts";
 import { DEFAULT_FD_LIMIT } from "./fd_table.ts";
@@ -208,6 +213,7 @@ export class Kernel {
     p.runtime = runtime;
     p.rpc = new RpcPeer(runtime.endpoint, {
       clock: this.clock,
+      maxServing: PROCESS_MAX_CALLS,
       serve: (body, ctx) => this.#syscall(p, body, ctx),
     });
     runtime.endpoint.onClose(() => this.exit(p, p.exitStatus ?? 1));
@@ -217,12 +223,20 @@ export class Kernel {
 
   async #syscall(p: Process, body: unknown, ctx: RequestContext): Promise<unknown> {
     if (p.exiting) throw new ErrnoError("ESRCH", "Process has exited");
+    const call = validateSyscall(body);
+    // Bytes of sends still blocked are held here: bounded per process, like SO_SNDBUF is.
+    const held = call.op === "sendmsg" || call.op === "write" ? call.data.length : 0;
+    if (held > 0 && p.heldBytes + held > PROCESS_MAX_HELD_BYTES) {
+      throw new ErrnoError("ENOBUFS", "Too many bytes in blocked sends");
+    }
     this.#pendingSyscalls++;
     p.syscalls++;
+    p.heldBytes += held;
     try {
-      return await dispatch(this, p, validateSyscall(body), ctx);
+      return await dispatch(this, p, call, ctx);
     } finally {
       this.#pendingSyscalls--;
+      p.heldBytes -= held;
     }
   }
 

@@ -32,6 +32,8 @@ export class Process {
   runtime?: ProcessRuntime;
   /** System calls the kernel has served for this process. */
   syscalls = 0;
+  /** Bytes held by this process's send calls still in progress. */
+  heldBytes = 0;
   readonly fds: FdTable<Handle>;
   readonly #exitWaiters: Array<(status: number) => void> = [];
 

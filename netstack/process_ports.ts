@@ -4,7 +4,7 @@
  * kernel reports the process gone, which abandons whatever it still had blocked here.
  */
 import type { Endpoint } from "../kernel/bus/endpoint.ts";
-import { RpcPeer } from "../kernel/bus/rpc.ts";
+import { PROCESS_MAX_CALLS, RpcPeer } from "../kernel/bus/rpc.ts";
 import { type DirectCaller, serveDirect, type SocketHost } from "./service.ts";
 
 /** Direct ports by process id. */
@@ -21,9 +21,10 @@ export class ProcessPorts {
   /** Serve `pid`'s direct calls on `ep` (a second attach for the same pid replaces the first). */
   attach(pid: number, caps: readonly string[], ep: Endpoint): void {
     this.#peers.get(pid)?.close();
-    const caller: DirectCaller = { pid, caps: new Set(caps), sends: new Map() };
+    const caller: DirectCaller = { pid, caps: new Set(caps), sends: new Map(), heldBytes: 0 };
     const rpc = new RpcPeer(ep, {
       serve: (body, ctx) => serveDirect(this.host, caller, body, ctx),
+      maxServing: PROCESS_MAX_CALLS,
     });
     this.#peers.set(pid, rpc);
     ep.onClose(() => {

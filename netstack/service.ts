@@ -4,7 +4,7 @@
  */
 import * as abi from "../kernel/abi.ts";
 import type { DirectCall, NetCtl, NetRequest, PollFd } from "../kernel/bus/messages.ts";
-import type { RequestContext } from "../kernel/bus/rpc.ts";
+import { PROCESS_MAX_HELD_BYTES, type RequestContext } from "../kernel/bus/rpc.ts";
 import { ErrnoError } from "../kernel/errno.ts";
 import { MAX_IO, validateSyscall } from "../kernel/validate.ts";
 import { TcpSocket } from "./sockets/tcp_socket.ts";
@@ -109,6 +109,8 @@ export interface DirectCaller {
   caps: ReadonlySet<string>;
   /** The tail of each socket's sends, so pipelined sends run in the order they were posted. */
   sends: Map<InetSocket, Promise<unknown>>;
+  /** Bytes held by its send calls in progress (bounded by PROCESS_MAX_HELD_BYTES). */
+  heldBytes: number;
 }
 
 const DIRECT_OPS: ReadonlySet<string> = new Set<DirectCall["op"]>([
@@ -188,6 +190,11 @@ export async function serveDirect(
     if (!(s instanceof TcpSocket)) throw new ErrnoError("EOPNOTSUPP", "Not a stream socket");
     return s.unread(req.data), null;
   }
+  const held = req.op === "sendmsg" ? req.data.length : 0;
+  if (held > 0 && caller.heldBytes + held > PROCESS_MAX_HELD_BYTES) {
+    throw new ErrnoError("ENOBUFS", "Too many bytes in blocked sends");
+  }
+  caller.heldBytes += held;
   try {
     if (req.op !== "sendmsg") return await serveNet(host, req, ctx);
     const prev = caller.sends.get(s);
@@ -201,6 +208,8 @@ export async function serveDirect(
       s.soError = err.errno;
     }
     throw err;
+  } finally {
+    caller.heldBytes -= held;
   }
 }
 

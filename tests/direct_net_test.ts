@@ -63,3 +63,14 @@ Deno.test("closing with bytes read ahead but unread resets the connection, as on
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^client ECONNRESET$/m);
 });
+
+Deno.test("blocked sends on the direct port hold at most 64 MiB per process (ENOBUFS beyond)", async () => {
+  await using sys = await boot();
+  const r = await sys.run(PROG, ["hoard", "7107"]);
+  assert.equal(r.status, 0, r.stderr);
+  // 64 MiB held: of 100 sends of 1 MiB, 36 or more are refused, depending on how many the
+  // socket buffers had already taken.
+  const n = Number(/^enobufs (\d+)$/m.exec(r.stdout)?.[1]);
+  assert.ok(n >= 30 && n <= 36, r.stdout);
+  assert.match(r.stdout, /^alive$/m);
+});

@@ -44,7 +44,17 @@ export interface RpcOptions {
   clock?: Clock;
   /** Called for input that is not a valid envelope (counted and dropped). */
   onBadInput?: (reason: string) => void;
+  /**
+   * Most requests served at once (default: no limit); beyond it a request gets EAGAIN at once,
+   * so an untrusted peer cannot pile up blocked calls (and the memory they hold) without bound.
+   */
+  maxServing?: number;
 }
+
+/** The {@link RpcOptions.maxServing} of a process's ports (to the kernel and to its netstack). */
+export const PROCESS_MAX_CALLS = 4096;
+/** Most bytes a process's send calls in progress may hold, on either port (ENOBUFS beyond). */
+export const PROCESS_MAX_HELD_BYTES = 64 << 20;
 
 interface Pending {
   resolve: (v: unknown) => void;
@@ -189,6 +199,17 @@ export class RpcPeer {
   }
 
   async #serve(id: number, body: unknown) {
+    if (this.#serving.has(id)) {
+      // A second request under an id still being served would orphan the first (it could no
+      // longer be cancelled, or aborted when the peer goes): refuse it.
+      this.#bad("request id in use");
+      this.#ep.post(errorReply(id, new ErrnoError("EINVAL", "Request id already in use")));
+      return;
+    }
+    if (this.#serving.size >= (this.#opts.maxServing ?? Infinity)) {
+      this.#ep.post(errorReply(id, new ErrnoError("EAGAIN", "Too many calls in progress")));
+      return;
+    }
     const ac = new AbortController();
     this.#serving.set(id, ac);
     let reply: Envelope;

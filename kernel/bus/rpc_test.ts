@@ -86,3 +86,27 @@ Deno.test("a reply that arrives after the call was given up reaches onLateReply"
   assert.deepEqual(late, [{ fd: 42 }]);
   assert.equal(client.badInputs, 0);
 });
+
+Deno.test("an untrusted peer cannot pile up blocked calls or reuse a request id", async () => {
+  const [a, b] = localPair();
+  const client = new RpcPeer(a);
+  let aborted = 0;
+  const server = new RpcPeer(b, {
+    maxServing: 3,
+    serve: (_body, ctx) =>
+      new Promise(() => ctx.signal.addEventListener("abort", () => aborted++, { once: true })),
+  });
+  const blocked = [1, 2, 3].map(() =>
+    client.call({ op: "wait" }).then(() => "ok", (e: ErrnoError) => e.code)
+  );
+  await assert.rejects(client.call({ op: "wait" }), (e: ErrnoError) => e.code === "EAGAIN");
+  // A forged request reusing the id of one still being served is refused, not served twice.
+  a.post({ t: "req", id: 1, body: { op: "wait" } });
+  assert.equal(await blocked[0], "EINVAL");
+  assert.equal(server.badInputs, 1);
+  // When the peer goes, every call it had blocked is aborted.
+  a.close();
+  await new Promise((r) => setTimeout(r, 0));
+  assert.equal(aborted, 3);
+  assert.deepEqual(await Promise.all(blocked.slice(1)), ["ECONNRESET", "ECONNRESET"]);
+});

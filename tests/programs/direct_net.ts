@@ -12,6 +12,9 @@
  *                   ("take" mode) and closes it; the child prints what it reads to EOF
  *   take PATH       (child of handoff) receives the socket and prints "took TEXT"
  *   unreadclose PORT  the server reads 4 of 100 bytes and closes: the client sees ECONNRESET
+ *   hoard PORT      posts 100 sends of 1 MiB on its direct port without waiting, into a
+ *                   connection nobody reads: prints "enobufs N" (refused past the per-process
+ *                   cap) and "alive" once the netstack still serves it
  *   probe           names every socket id 0..511 on its direct port (holding none itself) and
  *                   sends malformed calls: prints "ebadf N", "errors N", then "alive" if its
  *                   own socket still works
@@ -220,6 +223,41 @@ async function unreadClose(port: number): Promise<number> {
   return 0;
 }
 
+/** The socket id behind `fd`, found by asking the netstack for each id's name. */
+async function sidOf(fd: number): Promise<number> {
+  const want = JSON.stringify(await getsockname(fd));
+  for (let sid = 0; sid < 4096; sid++) {
+    const name = await netcall({ op: "getsockname", fd: sid }).catch(() => undefined);
+    if (JSON.stringify(name) === want) return sid;
+  }
+  throw new Error("no socket id found");
+}
+
+async function hoard(port: number): Promise<number> {
+  const { client, server, listener } = await pair(port);
+  const sid = await sidOf(client);
+  const calls = Array.from(
+    { length: 100 },
+    () =>
+      netcall({ op: "sendmsg", fd: sid, data: new Uint8Array(1 << 20), flags: 0 }).then(
+        () => "sent",
+        (e: ErrnoError) => e.code,
+      ),
+  );
+  // The refused ones answer at once; the rest stay blocked until the connection goes.
+  await new Promise((r) => setTimeout(r, 500));
+  let enobufs = 0;
+  for (const c of calls) {
+    if (await Promise.race([c, Promise.resolve("blocked")]) === "ENOBUFS") enobufs++;
+  }
+  print(`enobufs ${enobufs}`);
+  for (const fd of [client, server, listener]) await close(fd);
+  const fd = await socket(AF_INET, SOCK_STREAM);
+  await bind(fd, inet("127.0.0.1", 0));
+  print("alive");
+  return 0;
+}
+
 /** Run the mode named by the first argument. */
 export default async function main([mode, a, b]: string[]): Promise<number> {
   switch (mode) {
@@ -235,6 +273,8 @@ export default async function main([mode, a, b]: string[]): Promise<number> {
       return await handoff(a);
     case "take":
       return await take(a);
+    case "hoard":
+      return await hoard(Number(a));
     case "unreadclose":
       return await unreadClose(Number(a));
     default:
