@@ -54,6 +54,8 @@ Deno.test("bytes libc read ahead go with a socket passed to another process, and
   assert.match(r.stdout, /^head 0123$/m);
   assert.match(r.stdout, /^poll ready$/m);
   assert.match(r.stdout, /^took 456789abcdef$/m);
+  const holders = /^holders (\S+) me (\d+)$/m.exec(r.stdout);
+  assert.deepEqual(JSON.parse(holders![1]), [Number(holders![2])], r.stdout);
   assert.match(r.stdout, /^child 0$/m);
 });
 

@@ -33,6 +33,7 @@ import {
   listen,
   local,
   netcall,
+  netctl,
   poll,
   POLLIN,
   print,
@@ -46,6 +47,7 @@ import {
   SO_LINGER,
   SOCK_STREAM,
   socket,
+  type SocketInfo,
   SOL_SOCKET,
   spawn,
   waitpid,
@@ -200,6 +202,13 @@ async function take(path: string): Promise<number> {
     text += new TextDecoder().decode(d);
   }
   print(`took ${text}`);
+  // netstat's owners follow the socket: this process holds it now, the one that passed it not.
+  const me = (await getinfo()).pid;
+  const name = await getsockname(fd);
+  const port = name.family === AF_INET ? name.port : -1;
+  const rows = await netctl({ op: "sockets" }) as SocketInfo[];
+  const row = rows.find((r) => r.local.endsWith(`:${port}`) && r.state !== "LISTEN");
+  print(`holders ${JSON.stringify(row?.pids)} me ${me}`);
   await close(fd);
   await close(s);
   return 0;
