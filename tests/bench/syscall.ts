@@ -1,6 +1,7 @@
 /**
- * Syscall round trip: a trivial getsockopt from a process to the kernel worker and back, next
- * to a bare postMessage round trip between two workers measured in the same run.
+ * Syscall round trip: a trivial getsockopt from a process to the kernel worker and back, and one
+ * on an INET socket to the netstack over the process's direct port, next to a bare postMessage
+ * round trip between two workers measured in the same run.
  */
 import { boot } from "../../kernel/mod.ts";
 import { encodeMessage } from "../../kernel/bus/codec.ts";
@@ -13,7 +14,7 @@ export async function benchSyscall(n = 20000): Promise<void> {
   const status = await sys.spawn("tests/bench/syscall_prog.ts", [String(n)]);
   await sys.shutdown();
   if (status !== 0) throw new Error(`syscall benchmark failed: ${out}`);
-  const times = JSON.parse(out) as number[];
+  const { kernel: times, direct } = JSON.parse(out) as { kernel: number[]; direct: number[] };
 
   const w = new Worker(new URL("./_echo_worker.ts", import.meta.url), { type: "module" });
   const ch = new MessageChannel();
@@ -37,6 +38,8 @@ export async function benchSyscall(n = 20000): Promise<void> {
   report("syscall round trip", [
     { name: "getsockopt p50", value: us(percentile(times, 50)), unit: "µs" },
     { name: "getsockopt p99", value: us(percentile(times, 99)), unit: "µs" },
+    { name: "INET getsockopt, direct port p50", value: us(percentile(direct, 50)), unit: "µs" },
+    { name: "INET getsockopt, direct port p99", value: us(percentile(direct, 99)), unit: "µs" },
     {
       name: "postMessage p50",
       value: us(percentile(rtts, 50)),
