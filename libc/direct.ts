@@ -120,9 +120,11 @@ export class DirectSocket {
     return r;
   }
 
-  /** Give bytes received ahead back to the socket (before it leaves this process's hands). */
+  /**
+   * Give bytes received ahead back to the socket (before it leaves this process's hands). A
+   * receive still waiting is not waited for: closing or exiting must not hang on a quiet peer.
+   */
   async unread(): Promise<void> {
-    await this.#reading;
     if (this.#ahead.length === 0) return;
     const data = this.#ahead;
     this.#ahead = new Uint8Array(0);

@@ -76,3 +76,15 @@ Deno.test("blocked sends on the direct port hold at most 64 MiB per process (ENO
   assert.ok(n >= 30 && n <= 36, r.stdout);
   assert.match(r.stdout, /^alive$/m);
 });
+
+Deno.test("close and exit do not wait for a receive still pending on a silent connection", async () => {
+  await using sys = await boot();
+  let timer = 0;
+  const hung = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error("the program hung in close or exit")), 10_000);
+  });
+  const r = await Promise.race([sys.run(PROG, ["quiet", "7108"]), hung]);
+  clearTimeout(timer);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^closed$/m);
+});

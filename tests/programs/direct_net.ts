@@ -15,6 +15,8 @@
  *   hoard PORT      posts 100 sends of 1 MiB on its direct port without waiting, into a
  *                   connection nobody reads: prints "enobufs N" (refused past the per-process
  *                   cap) and "alive" once the netstack still serves it
+ *   quiet PORT      a receive waits on a connection that stays silent while the program closes
+ *                   the socket and returns: prints "closed" and exits at once
  *   probe           names every socket id 0..511 on its direct port (holding none itself) and
  *                   sends malformed calls: prints "ebadf N", "errors N", then "alive" if its
  *                   own socket still works
@@ -267,6 +269,17 @@ async function hoard(port: number): Promise<number> {
   return 0;
 }
 
+async function quiet(port: number): Promise<number> {
+  const { client, server, listener } = await pair(port);
+  recv(server).catch(() => {}); // never answered: the peer sends nothing
+  await new Promise((r) => setTimeout(r, 50));
+  await close(server);
+  print("closed");
+  recv(client).catch(() => {}); // still waiting when main returns
+  await close(listener);
+  return 0;
+}
+
 /** Run the mode named by the first argument. */
 export default async function main([mode, a, b]: string[]): Promise<number> {
   switch (mode) {
@@ -282,6 +295,8 @@ export default async function main([mode, a, b]: string[]): Promise<number> {
       return await handoff(a);
     case "take":
       return await take(a);
+    case "quiet":
+      return await quiet(Number(a));
     case "hoard":
       return await hoard(Number(a));
     case "unreadclose":
