@@ -25,7 +25,7 @@ const { extra } = await receiveStart();
 const boot = extra as DriverBoot;
 const driver = createDriver(boot.resources);
 driver.init();
-const link = messagePortLink(boot.link);
+const link = messagePortLink(boot.link, { shared: true });
 const backlog: Uint8Array[] = [];
 let backlogDrops = 0;
 

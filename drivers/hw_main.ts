@@ -12,6 +12,7 @@ import type { LinkPort } from "./link/port.ts";
 import { VirtualSwitch } from "./link/switch.ts";
 import { withFaults } from "./link/faults.ts";
 import { openTap } from "./link/tap.ts";
+import { attachTapThreads } from "./link/tap_threads.ts";
 import { openCapture } from "./link/capture_file.ts";
 import { createDevice } from "./nic_models.ts";
 import { runDeviceLoop } from "./hw/loops.ts";
@@ -41,13 +42,18 @@ async function farEnd(link: string): Promise<LinkPort> {
 }
 
 for (const p of boot.ports) {
+  // A TAP straight to a netstack, with nothing in between: its own threads, no event loop.
+  if ("port" in p && p.link.startsWith("tap:") && !boot.faults && !capture) {
+    await attachTapThreads(p.link.slice(4), p.port).ready;
+    continue;
+  }
   // Each frame is captured once: as it leaves a host, and for a TAP also as Linux sends it.
   const tap = p.link.startsWith("tap:");
   let cable = await farEnd(p.link);
   if (boot.faults) cable = withFaults(cable, boot.faults, clock);
   if (capture) cable = capture.wrap(cable, tap ? ["in", "out"] : ["out"]);
   if ("port" in p) {
-    join(messagePortLink(p.port), cable);
+    join(messagePortLink(p.port, { shared: true }), cable);
     continue;
   }
   const device = createDevice(p.model, cable, parseMac(p.mac) ?? new Uint8Array(6));

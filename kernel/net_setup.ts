@@ -173,8 +173,13 @@ export async function attachNetstacks(
       {
         name: "hardware",
         url: url("../drivers/hw_main.ts"),
+        // TAPs need FFI, and read access to drivers/ for the modules of their own threads.
         permissions: taps || setup.pcap
-          ? { ffi: taps, write: setup.pcap ? [setup.pcap] : false, read: false }
+          ? {
+            ffi: taps,
+            write: setup.pcap ? [setup.pcap] : false,
+            read: taps ? [new URL("../drivers/", import.meta.url).pathname] : false,
+          }
           : "none",
       },
       bus.port2,

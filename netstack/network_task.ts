@@ -62,6 +62,8 @@ export class NetworkTask implements Stack, Stack6, SocketHost {
   #drainScheduled = false;
   #timer?: Timer;
   #timerAt = Infinity;
+  /** Nesting of {@link batch}; while positive, {@link rearm} waits for the batch to end. */
+  #batchDepth = 0;
 
   constructor(opts: NetworkTaskOptions) {
     this.clock = opts.clock;
@@ -85,7 +87,12 @@ export class NetworkTask implements Stack, Stack6, SocketHost {
 
   /** Attach an interface; frames arriving on it are queued for the next drain. */
   addInterface(opts: InterfaceOptions): NetInterface {
-    const iface = new NetInterface(this.interfaces.length + 1, opts, (i, f) => this.#enqueue(i, f));
+    const iface = new NetInterface(
+      this.interfaces.length + 1,
+      opts,
+      (i, f) => this.#enqueue(i, f),
+      () => this.#burstEnd(),
+    );
     this.interfaces.push(iface);
     if (this.#ipv6Auto || iface.loopback) this.ipv6.ifaceUp(iface);
     return iface;
@@ -95,18 +102,39 @@ export class NetworkTask implements Stack, Stack6, SocketHost {
     this.#rxQueue.push([iface, frame]);
     if (!this.#drainScheduled) {
       this.#drainScheduled = true;
-      this.clock.schedule(0, () => this.drain());
+      this.clock.schedule(0, () => {
+        if (this.#drainScheduled) this.drain();
+      });
     }
+  }
+
+  /** A link finished handing over a burst: process it now rather than on the next turn. */
+  #burstEnd() {
+    if (this.#rxQueue.length > 0) this.drain();
   }
 
   /** Process every queued frame (the NetworkTask's loop body), then re-arm timers. */
   drain(): void {
     this.#drainScheduled = false;
-    const batch = this.#rxQueue;
+    const queue = this.#rxQueue;
     this.#rxQueue = [];
-    for (const [iface, frame] of batch) this.input(iface, frame);
-    this.ipv4.flush();
-    this.rearm();
+    this.batch(() => {
+      for (const [iface, frame] of queue) this.input(iface, frame);
+      this.ipv4.flush();
+    });
+  }
+
+  /**
+   * Run `fn` with timer re-arming deferred to its end: protocols ask for a re-arm after every
+   * packet, but within one synchronous run of work the timer cannot fire, so once is enough.
+   */
+  batch<T>(fn: () => T): T {
+    this.#batchDepth++;
+    try {
+      return fn();
+    } finally {
+      if (--this.#batchDepth === 0) this.rearm();
+    }
   }
 
   /** Handle one received frame. */
@@ -188,6 +216,7 @@ export class NetworkTask implements Stack, Stack6, SocketHost {
 
   /** Re-arm the single timer at the earliest deadline any protocol needs. */
   rearm(): void {
+    if (this.#batchDepth > 0) return; // the batch re-arms when it ends
     const a4 = this.ipv4.nextDeadline();
     const a6 = this.ipv6.nextDeadline();
     const at = a4 === undefined ? a6 : a6 === undefined ? a4 : Math.min(a4, a6);

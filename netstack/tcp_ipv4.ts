@@ -46,6 +46,8 @@ export const MAX_TCP_CONNECTIONS = 65536;
 /** The TCP layer of one host. */
 export class TcpIpv4 implements TcpLayer, Tcp6Layer {
   #conns = new Map<string, Entry>();
+  /** The connection the last IPv4 segment went to: a bulk flow skips building its key. */
+  #last?: { src: number; sport: number; dst: number; dport: number; entry: Entry };
   #listeners = new Map<number, TcpSocket[]>();
   #isn: IsnGenerator;
 
@@ -89,6 +91,17 @@ export class TcpIpv4 implements TcpLayer, Tcp6Layer {
     };
   }
 
+  #peerCache?: { key: string; peer: ReturnType<typeof parsePeerKey> };
+
+  /** {@link parsePeerKey}, remembering the last answer (every segment of a flow asks again). */
+  #peer(key: string): ReturnType<typeof parsePeerKey> {
+    const c = this.#peerCache;
+    if (c?.key === key) return c.peer;
+    const peer = parsePeerKey(key);
+    this.#peerCache = { key, peer };
+    return peer;
+  }
+
   /** Start listening on `sock`'s port. */
   listen(sock: TcpSocket, backlog: number): TcpListener {
     // Our MSS follows the interface that leads back to the peer (65495 over loopback).
@@ -101,7 +114,7 @@ export class TcpIpv4 implements TcpLayer, Tcp6Layer {
       backlog,
       isn: (now, peer) => this.#isn.next(now, `${peer.key}|${peer.port}|${sock.localPort}`),
       emit: (seg, peer) => {
-        const p = parsePeerKey(peer.key);
+        const p = this.#peer(peer.key);
         this.#send(p.local, p.remote, seg, hops(sock), p.scope);
       },
       options: (peer) => {
@@ -184,9 +197,10 @@ export class TcpIpv4 implements TcpLayer, Tcp6Layer {
   kick(sock: TcpSocket): void {
     const c = sock.conn;
     if (!c) return;
-    c.poll(this.task.clock.now());
-    this.#after(sock, c);
-    this.#rearm();
+    this.task.batch(() => {
+      c.poll(this.task.clock.now());
+      this.#after(sock, c);
+    });
   }
 
   /** The socket's last handle is gone; its connection may linger until CLOSED. */
@@ -220,14 +234,18 @@ export class TcpIpv4 implements TcpLayer, Tcp6Layer {
         : pseudoHeaderSum4(ip.src, ip.dst, IpProtocol.TCP, ip.payload.length),
     });
     const now = this.task.clock.now();
-    const key = keyOf(ip.src, seg.srcPort, ip.dst, seg.dstPort);
-    let e = this.#conns.get(key);
+    let e = this.#lookup4(ip.src, seg.srcPort, ip.dst, seg.dstPort);
+    const key = e?.key ?? keyOf(ip.src, seg.srcPort, ip.dst, seg.dstPort);
+    e ??= this.#conns.get(key);
     if (e && e.conn.acceptsNewSyn(seg) && this.#listeners.has(seg.dstPort)) {
       // A new SYN for a connection in TIME-WAIT starts a fresh one (RFC 9293 §3.10.7.4 note).
       this.#conns.delete(key);
       e = undefined;
     }
     if (e) {
+      if (this.#last?.entry !== e) {
+        this.#last = { src: ip.src, sport: seg.srcPort, dst: ip.dst, dport: seg.dstPort, entry: e };
+      }
       e.conn.input(now, seg);
       e.sock?.wq.wake();
       if (e.conn.state === "CLOSED" && !e.sock) this.#conns.delete(key);
@@ -247,6 +265,15 @@ export class TcpIpv4 implements TcpLayer, Tcp6Layer {
     this.task.count("tcp: no-socket");
     const rst = resetReplyFor(seg);
     if (rst) this.#send(ip.dst, ip.src, rst, 64);
+  }
+
+  /** The entry for an IPv4 4-tuple if it is the one the previous segment found (and still held). */
+  #lookup4(src: number, sport: number, dst: number, dport: number): Entry | undefined {
+    const l = this.#last;
+    if (!l || l.src !== src || l.sport !== sport || l.dst !== dst || l.dport !== dport) {
+      return undefined;
+    }
+    return this.#conns.get(l.entry.key) === l.entry ? l.entry : undefined;
   }
 
   /** A TCP segment arrived over IPv6. */

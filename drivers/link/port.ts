@@ -11,6 +11,17 @@ export interface LinkPort {
   send(frame: Uint8Array): void;
   /** Register the single receiver of frames arriving from the cable (replaces any earlier one). */
   onFrame(handler: (frame: Uint8Array) => void): void;
+  /**
+   * Optional: register a callback run after each burst of frames given to the `onFrame` handler
+   * (one message, or one drain of a shared ring), so the receiver can process the burst at once
+   * instead of scheduling a wake-up of its own.
+   */
+  onBurstEnd?(callback: () => void): void;
+  /**
+   * Optional: frames the link itself lost, by reason ("link: rx-ring-full", ...), for the
+   * interface counters: `rx` reasons were on their way in, `tx` ones on their way out.
+   */
+  linkDrops?(): Record<string, number>;
   /** Disconnect; later sends are dropped. */
   close(): void;
 }

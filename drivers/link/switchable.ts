@@ -8,6 +8,7 @@ import type { LinkPort } from "./port.ts";
 export class SwitchablePort implements LinkPort {
   #inner: LinkPort;
   #handler?: (frame: Uint8Array) => void;
+  #burstEnd?: () => void;
   /** Frames sent while no cable was plugged in. */
   dropped = 0;
 
@@ -20,6 +21,7 @@ export class SwitchablePort implements LinkPort {
     this.#inner.close();
     this.#inner = inner;
     if (this.#handler) inner.onFrame(this.#handler);
+    if (this.#burstEnd) inner.onBurstEnd?.(this.#burstEnd);
   }
 
   send(frame: Uint8Array): void {
@@ -29,6 +31,17 @@ export class SwitchablePort implements LinkPort {
   onFrame(handler: (frame: Uint8Array) => void): void {
     this.#handler = handler;
     this.#inner.onFrame(handler);
+  }
+
+  linkDrops(): Record<string, number> {
+    const drops = { ...this.#inner.linkDrops?.() };
+    if (this.dropped > 0) drops["link: tx-unplugged"] = this.dropped;
+    return drops;
+  }
+
+  onBurstEnd(callback: () => void): void {
+    this.#burstEnd = callback;
+    this.#inner.onBurstEnd?.(callback);
   }
 
   close(): void {

@@ -18,6 +18,7 @@
 
 import { ErrnoError, errnoName } from "../../kernel/errno.ts";
 import type { LinkPort } from "./port.ts";
+import { EAGAIN, EINTR, POLLERR, POLLHUP, POLLIN, POLLNVAL } from "./tap_thread_abi.ts";
 
 /** Why a TAP link dropped a frame. */
 export type TapDropReason = "closed" | "full" | "writeError" | "noHandler";
@@ -67,12 +68,6 @@ const IFNAMSIZ = 16;
 /** struct ifreq: 16-byte name, then a union whose first member is `short ifr_flags`. */
 const IFREQ_LEN = 40;
 const IFREQ_FLAGS = 16;
-const POLLIN = 0x001;
-const POLLERR = 0x008;
-const POLLHUP = 0x010;
-const POLLNVAL = 0x020;
-const EINTR = 4;
-const EAGAIN = 11;
 
 const _SYMBOLS = {
   open: { parameters: ["buffer", "i32", "i32"], result: "i32" },
@@ -104,26 +99,41 @@ function _errno(lib: _Libc): number {
  * Throws {@link ErrnoError} if /dev/net/tun cannot be opened or the interface attached.
  */
 export function openTap(name: string, opts: TapOptions = {}): Promise<TapLink> {
+  try {
+    return Promise.resolve(new _Tap(_lib(), openTapDescriptor(name), name, opts));
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+/**
+ * Open (or create) the TAP interface `name` and return its nonblocking descriptor, for callers
+ * that run their own I/O loop (tap_threads.ts); close it with {@link closeTapDescriptor}.
+ * Throws {@link ErrnoError} if /dev/net/tun cannot be opened or the interface attached.
+ */
+export function openTapDescriptor(name: string): number {
   const nameBytes = new TextEncoder().encode(name);
   if (nameBytes.length === 0 || nameBytes.length >= IFNAMSIZ || nameBytes.includes(0)) {
-    return Promise.reject(new ErrnoError("EINVAL", `Cannot open TAP "${name}": bad name`));
+    throw new ErrnoError("EINVAL", `Cannot open TAP "${name}": bad name`);
   }
   const lib = _lib();
   const path = new TextEncoder().encode("/dev/net/tun\0");
   const fd = lib.open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC, 0);
-  if (fd < 0) {
-    const code = errnoName(_errno(lib));
-    return Promise.reject(new ErrnoError(code, "Cannot open /dev/net/tun"));
-  }
+  if (fd < 0) throw new ErrnoError(errnoName(_errno(lib)), "Cannot open /dev/net/tun");
   const ifr = new Uint8Array(IFREQ_LEN);
   ifr.set(nameBytes, 0);
   new DataView(ifr.buffer).setUint16(IFREQ_FLAGS, IFF_TAP | IFF_NO_PI, true);
   if (lib.ioctl(fd, BigInt(TUNSETIFF), ifr) < 0) {
     const code = errnoName(_errno(lib));
     lib.close(fd);
-    return Promise.reject(new ErrnoError(code, `Cannot attach TAP "${name}"`));
+    throw new ErrnoError(code, `Cannot attach TAP "${name}"`);
   }
-  return Promise.resolve(new _Tap(lib, fd, name, opts));
+  return fd;
+}
+
+/** Close a descriptor from {@link openTapDescriptor}. */
+export function closeTapDescriptor(fd: number): void {
+  _lib().close(fd);
 }
 
 class _Tap implements TapLink {

@@ -5,35 +5,10 @@
  */
 
 import assert from "node:assert/strict";
+import { CAN_RUN, sh, skipNotice } from "./_tap_test_env.ts";
 import { openTap, type TapLink } from "./tap.ts";
 
-const SKIP_MESSAGE = "SKIPPED: needs root and /dev/net/tun";
-
-function _canRun(): boolean {
-  try {
-    if (Deno.build.os !== "linux" || Deno.uid() !== 0) return false;
-    Deno.statSync("/dev/net/tun");
-    return new Deno.Command("ip", { args: ["-V"], stdout: "null", stderr: "null" }).outputSync()
-      .success;
-  } catch {
-    return false;
-  }
-}
-
-const CAN_RUN = _canRun();
-if (!CAN_RUN) console.error(`\n*** tap_test.ts ${SKIP_MESSAGE} ***\n`);
-/** Suffix for the names of tests that cannot run here, so the skip shows in the report. */
-const SKIPPED = CAN_RUN ? "" : ` (${SKIP_MESSAGE})`;
-
-/** Run a command; throws with its stderr unless `allowFail`. Returns stdout. */
-async function sh(args: string[], allowFail = false): Promise<string> {
-  const out = await new Deno.Command(args[0], { args: args.slice(1), stdin: "null" }).output();
-  const text = new TextDecoder();
-  if (!out.success && !allowFail) {
-    throw new Error(`${args.join(" ")} failed: ${text.decode(out.stderr).trim()}`);
-  }
-  return text.decode(out.stdout);
-}
+const SKIPPED = skipNotice("tap_test.ts");
 
 function rand(n: number): number {
   return Math.floor(Math.random() * n);

@@ -743,19 +743,17 @@ export class Ipv4Stack {
 
   /** Earliest time any IPv4-layer timer needs to run. */
   nextDeadline(): number | undefined {
-    const ds = [
-      ...[...this.#arp.values()].map((c) => c.nextDeadline()),
-      this.routes.nextDeadline(),
-      this.reassembly.nextDeadline(),
-      this.tcp?.nextDeadline(),
-    ]
-      .filter((d): d is number => d !== undefined);
-    return ds.length ? Math.min(...ds) : undefined;
+    let best = Infinity;
+    for (const c of this.#arp.values()) best = _earlier(best, c.nextDeadline());
+    best = _earlier(best, this.routes.nextDeadline());
+    best = _earlier(best, this.reassembly.nextDeadline());
+    best = _earlier(best, this.tcp?.nextDeadline());
+    return best === Infinity ? undefined : best;
   }
 
+  /** Ask the task to re-arm its timer (deferred to the end of a drain or batch). */
   #rearm() {
-    const at = this.nextDeadline();
-    if (at !== undefined) this.task.wakeAt(Math.max(at, this.task.clock.now()));
+    this.task.rearm();
   }
 
   /** A TCP socket (TCP attaches itself as {@link tcp}). */
@@ -763,6 +761,10 @@ export class Ipv4Stack {
     if (!this.tcp) throw new ErrnoError("EPROTONOSUPPORT", "TCP is not available yet");
     return this.tcp.createSocket(sid);
   }
+}
+
+function _earlier(best: number, d: number | undefined): number {
+  return d !== undefined && d < best ? d : best;
 }
 
 function score(s: UdpSocket): number {

@@ -71,6 +71,7 @@ export class NetInterface {
     readonly index: number,
     opts: InterfaceOptions,
     onFrame: (i: NetInterface, f: Uint8Array) => void,
+    onBurstEnd?: (i: NetInterface) => void,
   ) {
     this.name = opts.name;
     this.driver = opts.driver;
@@ -84,6 +85,7 @@ export class NetInterface {
       this.stats.rxBytes += frame.length;
       onFrame(this, frame);
     });
+    if (onBurstEnd) opts.port.onBurstEnd?.(() => onBurstEnd(this));
   }
 
   /** Put a frame on the link (counted; dropped with a reason when down). */
@@ -137,6 +139,17 @@ export class NetInterface {
     this.#port.close();
   }
 
+  /** The counters, with the frames the link itself lost (e.g. a full ring) added in. */
+  #withLinkDrops(): IfaceStats {
+    const stats = { ...this.stats, drops: { ...this.stats.drops } };
+    for (const [reason, n] of Object.entries(this.#port.linkDrops?.() ?? {})) {
+      stats.drops[reason] = (stats.drops[reason] ?? 0) + n;
+      if (reason.startsWith("link: rx")) stats.rxDropped += n;
+      else stats.txDropped += n;
+    }
+    return stats;
+  }
+
   /** The `netctl ifaces` view. */
   info(): IfaceInfo {
     return {
@@ -160,7 +173,7 @@ export class NetInterface {
         scope: scope6(a.addr),
         state: a.state,
       }))),
-      stats: { ...this.stats, drops: { ...this.stats.drops } },
+      stats: this.#withLinkDrops(),
     };
   }
 }

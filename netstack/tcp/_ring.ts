@@ -6,11 +6,18 @@
 
 /** Smallest storage allocated. */
 export const MIN_RING = 4096;
+/**
+ * Largest size a ring starts at again after a release. A flow that fills and drains its buffer
+ * in turns (bulk transfer) would otherwise regrow 4 KiB → 8 KiB → … with a copy at each step.
+ */
+export const RESTART_LIMIT = 65536;
 
 /** A growable byte ring addressed by offset from its head. */
 export class GrowableRing {
   #buf: Uint8Array | undefined;
   #head = 0;
+  /** Size the storage had when last released: where the next allocation starts. */
+  #lastSize = MIN_RING;
 
   constructor(readonly capacity: number) {}
 
@@ -23,7 +30,7 @@ export class GrowableRing {
   ensure(extent: number): Uint8Array {
     const cur = this.#buf;
     if (cur && cur.length >= extent) return cur;
-    let size = cur ? cur.length : Math.min(MIN_RING, this.capacity);
+    let size = cur ? cur.length : Math.min(this.#lastSize, this.capacity);
     while (size < extent) size = Math.min(size * 2, this.capacity);
     const next = new Uint8Array(size);
     if (cur) {
@@ -71,6 +78,7 @@ export class GrowableRing {
 
   /** Give the storage back (nothing is held). */
   release(): void {
+    if (this.#buf) this.#lastSize = Math.min(Math.max(this.#buf.length, MIN_RING), RESTART_LIMIT);
     this.#buf = undefined;
     this.#head = 0;
   }

@@ -89,15 +89,24 @@ async function cleanUp(n: ReturnType<typeof names>): Promise<void> {
 
 const gbits = (bytes: number, ms: number) => (bytes * 8) / (ms * 1e6);
 
-/** Parse iputils' "rtt min/avg/max/mdev = a/b/c/d ms" into µs (avg and max). */
-function pingRtt(out: string): { avg: number; max: number; received: number } {
+/**
+ * Parse iputils' "rtt min/avg/max/mdev = a/b/c/d ms" into µs (avg and max), and the median of
+ * the per-reply "time=" figures (the first reply also waits for ARP both ways).
+ */
+function pingRtt(out: string): { avg: number; max: number; median: number; received: number } {
   const m = out.match(/= ([\d.]+)\/([\d.]+)\/([\d.]+)\/([\d.]+) ms/);
   const r = out.match(/(\d+) received/);
   if (!m || !r) throw new Error(`cannot parse ping output: ${out}`);
-  return { avg: Number(m[2]) * 1000, max: Number(m[3]) * 1000, received: Number(r[1]) };
+  const times = [...out.matchAll(/time=([\d.]+) ms/g)].map((t) => Number(t[1]) * 1000)
+    .sort((a, b) => a - b);
+  const median = times.length ? times[times.length >> 1] : NaN;
+  return { avg: Number(m[2]) * 1000, max: Number(m[3]) * 1000, median, received: Number(r[1]) };
 }
 
-async function ping(ns: string, addr: string): Promise<{ avg: number; max: number }> {
+async function ping(
+  ns: string,
+  addr: string,
+): Promise<{ avg: number; max: number; median: number }> {
   const out = await sh(
     "ip",
     "netns",
@@ -105,7 +114,6 @@ async function ping(ns: string, addr: string): Promise<{ avg: number; max: numbe
     ns,
     "ping",
     "-n",
-    "-q",
     "-c",
     "20",
     "-i",
@@ -335,6 +343,7 @@ async function measure(
   if (sp) {
     rows.push({ name: "ping Linux → Serin avg (20)", value: sp.avg, unit: "µs" });
     rows.push({ name: "ping Linux → Serin max (20)", value: sp.max, unit: "µs" });
+    rows.push({ name: "ping Linux → Serin median (20)", value: sp.median, unit: "µs" });
   }
   if (lp) {
     rows.push({ name: "ping Linux → Linux avg (20)", value: lp.avg, unit: "µs", reference: ref });
