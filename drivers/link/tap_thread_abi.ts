@@ -41,4 +41,6 @@ export interface TapThreadStart {
   pollTimeoutMs: number;
   batchLimit: number;
   bufferBytes: number;
+  /** Every frame read or written carries a virtio-net header (the TAP has offloads on). */
+  vnet: boolean;
 }

@@ -4,6 +4,7 @@
  * other ring and writes what arrives. It runs with FFI and read access to drivers/link/ only.
  */
 import { FrameRing, RingWord } from "./frame_ring.ts";
+import { completeChecksum, parseVnetHdr, VNET_F_NEEDS_CSUM, VNET_HDR_LEN } from "./vnet_hdr.ts";
 import {
   EAGAIN,
   EINTR,
@@ -38,11 +39,28 @@ export function tapThread(): void {
     const ring = new FrameRing(s.ring);
     const txRing = new FrameRing(s.txRing);
     const counters = new Int32Array(s.counters);
+    // With offloads on, each frame goes out behind an all-zero virtio-net header.
+    const out = new Uint8Array(VNET_HDR_LEN + s.bufferBytes);
     const write = (frame: Uint8Array) => {
-      const k = Number(f.write(s.fd, frame, BigInt(frame.length)));
+      let bytes = frame;
+      if (s.vnet) {
+        out.set(frame, VNET_HDR_LEN);
+        bytes = out.subarray(0, VNET_HDR_LEN + frame.length);
+      }
+      const k = Number(f.write(s.fd, bytes, BigInt(bytes.length)));
       if (k >= 0) Atomics.add(counters, C.TX_FRAMES, 1);
       else if (errno() === EAGAIN) Atomics.add(counters, C.TX_FULL, 1);
       else Atomics.add(counters, C.WRITE_ERRORS, 1);
+    };
+    /** The frame behind a virtio-net header, its checksum finished if Linux left it partial. */
+    const received = (b: Uint8Array): Uint8Array | undefined => {
+      if (b.length <= VNET_HDR_LEN) return undefined;
+      const h = parseVnetHdr(b);
+      const frame = b.subarray(VNET_HDR_LEN);
+      if ((h.flags & VNET_F_NEEDS_CSUM) && !completeChecksum(frame, h.csumStart, h.csumOffset)) {
+        return undefined;
+      }
+      return frame;
     };
     const stopped = () => Atomics.load(counters, C.STOP) !== 0 || ring.closed;
     scope.postMessage("started");
@@ -70,7 +88,9 @@ export function tapThread(): void {
               }
               if (k === 0) break;
               n++;
-              if (ring.push(buf.subarray(0, k))) Atomics.add(counters, C.RX_FRAMES, 1);
+              const frame = s.vnet ? received(buf.subarray(0, k)) : buf.subarray(0, k);
+              if (!frame) Atomics.add(counters, C.READ_ERRORS, 1);
+              else if (ring.push(frame)) Atomics.add(counters, C.RX_FRAMES, 1);
               else Atomics.add(counters, C.RX_RING_FULL, 1);
             }
             if (n > 0) ring.wakeConsumer();
