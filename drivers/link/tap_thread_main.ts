@@ -4,7 +4,13 @@
  * other ring and writes what arrives. It runs with FFI and read access to drivers/link/ only.
  */
 import { FrameRing, RingWord } from "./frame_ring.ts";
-import { completeChecksum, parseVnetHdr, VNET_F_NEEDS_CSUM, VNET_HDR_LEN } from "./vnet_hdr.ts";
+import {
+  completeChecksum,
+  GsoBuilder,
+  parseVnetHdr,
+  VNET_F_NEEDS_CSUM,
+  VNET_HDR_LEN,
+} from "./vnet_hdr.ts";
 import {
   EAGAIN,
   EINTR,
@@ -15,6 +21,9 @@ import {
   TapThreadCounter,
   type TapThreadStart,
 } from "./tap_thread_abi.ts";
+
+/** Longest a partly gathered GSO packet waits for more segments before it is sent (ms). */
+const GSO_HOLD_MS = 0.1;
 
 /** Serve the start message: run the receive or transmit loop until told to stop. */
 export function tapThread(): void {
@@ -39,18 +48,24 @@ export function tapThread(): void {
     const ring = new FrameRing(s.ring);
     const txRing = new FrameRing(s.txRing);
     const counters = new Int32Array(s.counters);
-    // With offloads on, each frame goes out behind an all-zero virtio-net header.
-    const out = new Uint8Array(VNET_HDR_LEN + s.bufferBytes);
-    const write = (frame: Uint8Array) => {
-      let bytes = frame;
-      if (s.vnet) {
-        out.set(frame, VNET_HDR_LEN);
-        bytes = out.subarray(0, VNET_HDR_LEN + frame.length);
-      }
+    const put = (bytes: Uint8Array) => {
       const k = Number(f.write(s.fd, bytes, BigInt(bytes.length)));
       if (k >= 0) Atomics.add(counters, C.TX_FRAMES, 1);
       else if (errno() === EAGAIN) Atomics.add(counters, C.TX_FULL, 1);
       else Atomics.add(counters, C.WRITE_ERRORS, 1);
+    };
+    // With offloads on, frames go out behind a virtio-net header, and a run of full-sized
+    // segments of one TCP flow goes out as one GSO packet (GsoBuilder).
+    const gso = new GsoBuilder(new Uint8Array(VNET_HDR_LEN + 65_535 + 14));
+    const flush = () => {
+      const bytes = gso.take();
+      if (bytes) put(bytes);
+    };
+    const write = (frame: Uint8Array) => {
+      if (!s.vnet) return put(frame);
+      if (gso.add(frame)) return;
+      flush();
+      if (!gso.add(frame)) Atomics.add(counters, C.WRITE_ERRORS, 1); // larger than any frame
     };
     /** The frame behind a virtio-net header, its checksum finished if Linux left it partial. */
     const received = (b: Uint8Array): Uint8Array | undefined => {
@@ -99,6 +114,7 @@ export function tapThread(): void {
             let until = performance.now() + s.spinMs;
             while (performance.now() < until && !stopped()) {
               if (txRing.consumeLocked(write)) until = performance.now() + s.spinMs;
+              flush();
               view.setInt16(6, 0, true);
               if (f.poll(pfd, 1n, 0) !== 0) break;
             }
@@ -112,6 +128,13 @@ export function tapThread(): void {
       } else {
         while (!stopped()) {
           while (ring.consumeLocked(write));
+          if (gso.open) {
+            // The netstack sends a burst a segment at a time: give the rest a moment to join.
+            const seq = ring.prepareSleep();
+            if (seq !== undefined) Atomics.wait(ring.words, RingWord.WAKE, seq, GSO_HOLD_MS);
+            if (!ring.empty) continue;
+          }
+          flush();
           const seq = ring.prepareSleep();
           if (seq !== undefined) Atomics.wait(ring.words, RingWord.WAKE, seq, s.pollTimeoutMs);
         }

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { completeChecksum, parseVnetHdr, VNET_F_NEEDS_CSUM, VNET_GSO_TCPV4 } from "./vnet_hdr.ts";
+import {
+  completeChecksum,
+  GsoBuilder,
+  parseVnetHdr,
+  VNET_F_NEEDS_CSUM,
+  VNET_GSO_TCPV4,
+} from "./vnet_hdr.ts";
 import { checksum, pseudoHeaderSum4 } from "../../netstack/wire/checksum.ts";
 
 /** An Ethernet/IPv4/TCP frame with `payload` bytes; the TCP checksum is left to the caller. */
@@ -40,4 +46,86 @@ Deno.test("positions outside the frame are refused; the header parses little-end
     csumStart: 34,
     csumOffset: 16,
   });
+});
+
+/** A complete Ethernet/IPv4/TCP frame (timestamps option, flags ACK unless given). */
+function segment(seq: number, payload: number, flags = 0x10, ack = 777): Uint8Array {
+  const hdr = 32;
+  const f = new Uint8Array(14 + 20 + hdr + payload);
+  const v = new DataView(f.buffer);
+  f.set([2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x08, 0x00]);
+  v.setUint8(14, 0x45);
+  v.setUint16(16, 20 + hdr + payload);
+  v.setUint16(18, seq & 0xffff);
+  v.setUint16(20, 0x4000);
+  v.setUint8(22, 64);
+  v.setUint8(23, 6);
+  v.setUint32(26, 0x0a4d0002);
+  v.setUint32(30, 0x0a4d0001);
+  v.setUint16(24, checksum(f.subarray(14, 34)));
+  const t = 34;
+  v.setUint16(t, 5001);
+  v.setUint16(t + 2, 80);
+  v.setUint32(t + 4, seq);
+  v.setUint32(t + 8, ack);
+  v.setUint8(t + 12, (hdr / 4) << 4);
+  v.setUint8(t + 13, flags);
+  v.setUint16(t + 14, 65535);
+  f.set([1, 1, 8, 10, 0, 0, 0, 9, 0, 0, 0, 7], t + 20);
+  for (let i = t + hdr; i < f.length; i++) f[i] = (seq + i) & 0xff;
+  v.setUint16(
+    t + 16,
+    checksum(f.subarray(t), pseudoHeaderSum4(0x0a4d0002, 0x0a4d0001, 6, hdr + payload)),
+  );
+  return f;
+}
+
+Deno.test("consecutive full segments of a flow become one GSO packet Linux can split again", () => {
+  const gso = new GsoBuilder(new Uint8Array(70_000));
+  const segs = [segment(1000, 1448), segment(2448, 1448), segment(3896, 300)];
+  for (const s of segs) assert.ok(gso.add(s));
+  assert.equal(gso.add(segment(4196, 1448)), false); // nothing follows a short segment
+  const out = gso.take()!;
+  const h = parseVnetHdr(out);
+  assert.deepEqual(h, {
+    flags: VNET_F_NEEDS_CSUM,
+    gsoType: VNET_GSO_TCPV4,
+    hdrLen: 66,
+    gsoSize: 1448,
+    csumStart: 34,
+    csumOffset: 16,
+  });
+  const frame = out.subarray(10);
+  const v = new DataView(frame.buffer, frame.byteOffset, frame.length);
+  assert.equal(frame.length, 66 + 1448 * 2 + 300);
+  assert.equal(v.getUint16(16), frame.length - 14);
+  assert.equal(checksum(frame.subarray(14, 34)), 0);
+  // The payload is the three payloads in order; finishing the checksum makes it valid.
+  for (let i = 0; i < 3; i++) {
+    const want = segs[i].subarray(66);
+    const at = 66 + 1448 * i;
+    assert.deepEqual(frame.subarray(at, at + want.length), want);
+  }
+  assert.ok(completeChecksum(frame, h.csumStart, h.csumOffset));
+  assert.equal(
+    checksum(frame.subarray(34), pseudoHeaderSum4(0x0a4d0002, 0x0a4d0001, 6, frame.length - 34)),
+    0,
+  );
+  assert.equal(gso.take(), undefined);
+});
+
+Deno.test("a lone segment, a PSH, another ACK or a gap goes out unchanged, behind a zero header", () => {
+  const gso = new GsoBuilder(new Uint8Array(70_000));
+  const first = segment(1000, 1448);
+  assert.ok(gso.add(first));
+  assert.equal(gso.add(segment(2448, 1448, 0x18)), false); // PSH
+  assert.equal(gso.add(segment(2448, 1448, 0x10, 778)), false); // another ACK number
+  assert.equal(gso.add(segment(9999, 1448)), false); // not the next sequence number
+  const out = gso.take()!;
+  assert.deepEqual(out.subarray(0, 10), new Uint8Array(10));
+  assert.deepEqual(out.subarray(10), first);
+  const syn = segment(5, 0, 0x02);
+  assert.ok(gso.add(syn));
+  assert.equal(gso.add(segment(6, 0, 0x02)), false);
+  assert.deepEqual(gso.take()!.subarray(10), syn);
 });
