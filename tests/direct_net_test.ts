@@ -79,7 +79,7 @@ Deno.test("blocked sends on the direct port hold at most 64 MiB per process (ENO
 
 Deno.test("close and exit do not wait for a receive still pending on a silent connection", async () => {
   await using sys = await boot();
-  let timer = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const hung = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error("the program hung in close or exit")), 10_000);
   });
