@@ -5,7 +5,7 @@
  * TIME-WAIT) until the state machine reaches CLOSED. Addresses are numbers (IPv4) or 16-byte
  * arrays (IPv6); an AF_INET6 socket talking to an IPv4 peer uses the IPv4 path (v4-mapped).
  */
-import type { ErrnoCode } from "../kernel/errno.ts";
+import { type ErrnoCode, ErrnoError } from "../kernel/errno.ts";
 import type { NetInterface } from "./link/interface.ts";
 import type { NetworkTask } from "./network_task.ts";
 import { TcpSocket } from "./sockets/tcp_socket.ts";
@@ -136,7 +136,10 @@ export class TcpIpv4 implements TcpLayer, Tcp6Layer {
     const key = keyOf(remote, sock.remotePort, local, sock.localPort);
     const old = this.#conns.get(key);
     if (old) {
-      if (old.conn.state !== "TIME-WAIT") throw new Error("connection exists");
+      // A finished attempt (TIME-WAIT, or CLOSED after a refused connect being retried) yields.
+      if (old.conn.state !== "TIME-WAIT" && old.conn.state !== "CLOSED") {
+        throw new ErrnoError("EADDRINUSE", "Cannot connect: connection exists");
+      }
       this.#conns.delete(key);
     }
     const now = this.task.clock.now();

@@ -107,6 +107,22 @@ Deno.test("TCP: connecting to a closed port is refused (RST)", async () => {
   );
 });
 
+Deno.test("TCP: after a refused connect the same socket can connect again (as on Linux)", async () => {
+  const { sim, a, b, ctx } = setup();
+  const c = a.createSocket(abi.AF_INET, abi.SOCK_STREAM, 0) as TcpSocket;
+  await assert.rejects(
+    sim.until(c.connect(in4("10.0.0.2", 5002), ctx)),
+    (e: ErrnoError) => e.code === "ECONNREFUSED",
+  );
+  const l = b.createSocket(abi.AF_INET, abi.SOCK_STREAM, 0) as TcpSocket;
+  l.bind(in4("0.0.0.0", 5002));
+  l.listen(1);
+  const accepted = l.accept(ctx);
+  await sim.until(c.connect(in4("10.0.0.2", 5002), ctx));
+  const { addr } = await sim.until(accepted);
+  assert.deepEqual(addr, in4("10.0.0.1", c.localPort));
+});
+
 Deno.test("TCP: nonblocking connect returns EINPROGRESS, then becomes writable", async () => {
   const { sim, a, b, ctx } = setup();
   const l = b.createSocket(abi.AF_INET, abi.SOCK_STREAM, 0) as TcpSocket;

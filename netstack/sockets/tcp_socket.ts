@@ -184,8 +184,9 @@ export class TcpSocket extends InetSocket implements PortUser {
     const deadline = this.sendDeadline();
     for (;;) {
       const c = this.conn!;
+      // A failed attempt leaves the socket unconnected: connect() may be tried again, as on Linux.
       if (c.error) {
-        this.phase = "closed";
+        this.phase = "idle";
         this.soError = 0;
         throw new ErrnoError(c.error, what);
       }
@@ -194,7 +195,7 @@ export class TcpSocket extends InetSocket implements PortUser {
         return;
       }
       if (c.state === "CLOSED") {
-        this.phase = "closed";
+        this.phase = "idle";
         throw new ErrnoError("ECONNREFUSED", what);
       }
       await this.sleep(deadline, ctx, what);
@@ -230,7 +231,7 @@ export class TcpSocket extends InetSocket implements PortUser {
   #settleConnect() {
     if (this.phase === "connecting" && this.conn) {
       if (this.conn.error) {
-        this.phase = "closed";
+        this.phase = "idle"; // unconnected again: SO_ERROR says why, connect() may be retried
         this.soError = Errno[this.conn.error];
       } else if (this.conn.state !== "SYN-SENT") this.phase = "connected";
     }
