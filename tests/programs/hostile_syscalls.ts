@@ -245,38 +245,19 @@ class Generator {
   }
 }
 
-const DIRECT_OPS = [
-  "bind",
-  "listen",
-  "connect",
-  "sendmsg",
-  "recvmsg",
-  "setsockopt",
-  "getsockopt",
-  "getsockname",
-  "getpeername",
-  "shutdown",
-  "poll",
-  "accept",
-  "close",
-];
-
-/** A call for the direct netstack port: a socket call naming a socket id (its own or not). */
+/** A call for the direct netstack port, naming socket ids (its own or not) for fds. */
 function directCall(gen: Generator, rng: Rng): Record<string, unknown> {
   if (rng.chance(0.1)) {
     return { op: "unread", fd: gen.sid(), data: rng.chance(0.8) ? new Uint8Array(rng.int(99)) : 3 };
   }
-  for (;;) {
-    const body = gen.call();
-    if (!DIRECT_OPS.includes(body.op as string)) continue;
-    if ("fd" in body) body.fd = gen.sid();
-    if (Array.isArray(body.fds)) {
-      for (const p of body.fds as { fd: unknown }[]) {
-        if (p && typeof p === "object") p.fd = gen.sid();
-      }
-    }
-    return body;
+  // Any call, socket calls or not: the netstack must refuse what it does not serve (ENOSYS).
+  const body = gen.call();
+  if ("fd" in body) body.fd = gen.sid();
+  if (Array.isArray(body.fds)) {
+    for (const p of body.fds as { fd: unknown }[]) if (p && typeof p === "object") p.fd = gen.sid();
   }
+  if (rng.chance(0.05)) return { op: "release", fd: gen.sid() };
+  return body;
 }
 
 export default async function main([count, seed, ms]: string[]): Promise<number> {
