@@ -44,7 +44,7 @@ async function farEnd(link: string): Promise<LinkPort> {
 for (const p of boot.ports) {
   // A TAP straight to a netstack, with nothing in between: its own threads, no event loop.
   if ("port" in p && p.link.startsWith("tap:") && !boot.faults && !capture) {
-    await attachTapThreads(p.link.slice(4), p.port).ready;
+    await attachTapThreads(p.link.slice(4), p.port, { mtu: p.mtu }).ready;
     continue;
   }
   // Each frame is captured once: as it leaves a host, and for a TAP also as Linux sends it.

@@ -58,14 +58,20 @@ export interface NetSetup {
 export interface HostBoot {
   name: string;
   index: number;
-  ifaces: Array<Required<Omit<IfaceSetup, "link">> & { link: MessagePort }>;
+  ifaces: Array<
+    Required<Omit<IfaceSetup, "link">> & {
+      link: MessagePort;
+      /** The link takes TCP super-segments (a TAP with offloads): TCP may send up to 64 KB. */
+      gso: boolean;
+    }
+  >;
   routes: RouteSetup[];
   forwarding: boolean;
 }
 
 /** One cable end in the hardware worker: joined to a netstack directly, or to a NIC model. */
 export type HardwarePort =
-  | { link: string; label: string; port: MessagePort }
+  | { link: string; label: string; port: MessagePort; mtu: number }
   | { link: string; label: string; model: NicModel; mac: string };
 
 /** What the hardware worker receives at start-up. */
@@ -141,20 +147,24 @@ export async function attachNetstacks(
       const mac = f.mac ?? defaultMac(hi + 1, fi);
       const label = `${h.name}/${name}`;
       const nic = isNicModel(driver);
+      const mtu = nic ? Math.min(f.mtu ?? 1500, 1500) : f.mtu ?? 1500;
       boot.ifaces.push({
         name,
         driver,
         mac,
-        mtu: nic ? Math.min(f.mtu ?? 1500, 1500) : f.mtu ?? 1500,
+        mtu,
         addrs: f.addrs ?? [],
         link: ch.port1,
+        // A TAP wired straight to the host runs with offloads (drivers/link/tap_threads.ts)
+        // unless faults or a capture put the hardware worker in the path.
+        gso: !nic && f.link.startsWith("tap:") && !setup.faults && !setup.pcap,
       });
       transfer.push(ch.port1);
       if (nic) {
         hw.ports.push({ link: f.link, label, model: driver, mac });
         nics.push({ label, iface: name, port: ch.port2 });
       } else {
-        hw.ports.push({ link: f.link, label, port: ch.port2 });
+        hw.ports.push({ link: f.link, label, port: ch.port2, mtu });
         hwTransfer.push(ch.port2);
       }
     });

@@ -36,6 +36,7 @@ for (const f of boot.ifaces) {
     mac: parseMac(f.mac) ?? new Uint8Array(6),
     mtu: f.mtu,
     port: cable,
+    gsoMax: f.gso ? 65535 : 0,
   });
   for (const cidr of f.addrs) {
     try {

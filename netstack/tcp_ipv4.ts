@@ -76,11 +76,13 @@ export class TcpIpv4 implements TcpLayer, Tcp6Layer {
     return new TcpSocket(sid, this, 10);
   }
 
-  #options(sock: TcpSocket, mtu: number, v6 = false): Partial<TcpConnectionOptions> {
+  #options(sock: TcpSocket, mtu: number, v6 = false, gsoMax = 0): Partial<TcpConnectionOptions> {
     // An IPv4 datagram tops out at 65535 bytes: 65495 is the largest MSS (as on Linux lo).
     const mss = Math.min(mtu - (v6 ? 60 : 40), 65495, sock.maxseg ?? Infinity);
     return {
       mss,
+      // Room for the IPv4 and TCP headers (with options) inside the 65535-byte datagram.
+      gsoMax: !v6 && gsoMax > 0 && sock.maxseg === undefined ? gsoMax - 20 - 60 : 0,
       sndBuf: sock.opts.sndbuf,
       rcvBuf: sock.opts.rcvbuf,
       nodelay: sock.nodelay,
@@ -109,6 +111,8 @@ export class TcpIpv4 implements TcpLayer, Tcp6Layer {
       (typeof remote === "number"
         ? this.task.route4(remote)?.iface.mtu
         : this.task.route6(remote, { scopeId: scope })?.iface.mtu) ?? 1500;
+    const gsoTo = (remote: TcpAddr) =>
+      typeof remote === "number" ? this.task.route4(remote)?.iface.gsoMax ?? 0 : 0;
     const listener = new TcpListener({
       localPort: sock.localPort,
       backlog,
@@ -119,7 +123,8 @@ export class TcpIpv4 implements TcpLayer, Tcp6Layer {
       },
       options: (peer) => {
         const p = parsePeerKey(peer.key);
-        return this.#options(sock, mtuTo(p.remote, p.scope), typeof p.remote !== "number");
+        const v6 = typeof p.remote !== "number";
+        return this.#options(sock, mtuTo(p.remote, p.scope), v6, gsoTo(p.remote));
       },
     });
     const list = this.#listeners.get(sock.localPort) ?? [];
@@ -129,7 +134,7 @@ export class TcpIpv4 implements TcpLayer, Tcp6Layer {
   }
 
   /** Active open for `sock` (addresses and ports already set; IPv6 when `sock.remote6` is). */
-  connect(sock: TcpSocket, mtu: number): TcpConnection {
+  connect(sock: TcpSocket, mtu: number, gsoMax = 0): TcpConnection {
     const v6 = sock.remote6 !== undefined && !isV4Mapped(sock.remote6);
     const local: TcpAddr = v6 ? sock.local6! : sock.localAddr;
     const remote: TcpAddr = v6 ? sock.remote6! : sock.remoteAddr;
@@ -150,7 +155,7 @@ export class TcpIpv4 implements TcpLayer, Tcp6Layer {
       iss,
       tsOffset: this.#isn.next(now, `ts|${key}`),
       emit: (seg) => this.#send(local, remote, seg, hops(sock), sock.remoteScope),
-      options: this.#options(sock, mtu, v6),
+      options: this.#options(sock, mtu, v6, gsoMax),
     });
     this.#conns.set(key, {
       key,

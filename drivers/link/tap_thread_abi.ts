@@ -43,4 +43,6 @@ export interface TapThreadStart {
   bufferBytes: number;
   /** Every frame read or written carries a virtio-net header (the TAP has offloads on). */
   vnet: boolean;
+  /** The interface MTU (sizes the segments of a TCP super-segment sent as one frame). */
+  mtu: number;
 }

@@ -56,7 +56,7 @@ export function tapThread(): void {
     };
     // With offloads on, frames go out behind a virtio-net header, and a run of full-sized
     // segments of one TCP flow goes out as one GSO packet (GsoBuilder).
-    const gso = new GsoBuilder(new Uint8Array(VNET_HDR_LEN + 65_535 + 14));
+    const gso = new GsoBuilder(new Uint8Array(VNET_HDR_LEN + 65_535 + 14), s.mtu);
     const flush = () => {
       const bytes = gso.take();
       if (bytes) put(bytes);

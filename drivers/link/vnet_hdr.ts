@@ -86,6 +86,9 @@ const IP4 = 20;
  * exactly as long as the first. Anything else (ARP, UDP, SYN, PSH, FIN, IPv4 options,
  * fragments, IPv6) goes out alone, unchanged.
  *
+ * A TCP frame longer than the MTU (the netstack's own TSO super-segment) goes out alone as a GSO
+ * packet cut at `mtu`.
+ *
  * `add` copies a frame in (false: it cannot join; flush with `take` and add it again); `take`
  * returns header plus frame, ready to write, in a view of the buffer given to the constructor.
  */
@@ -100,8 +103,10 @@ export class GsoBuilder {
   #nextSeq = 0;
   /** The last segment joined was short: nothing may follow it. */
   #closed = false;
+  /** The gathered frame is one super-segment longer than the MTU. */
+  #oversize = false;
 
-  constructor(out: Uint8Array) {
+  constructor(out: Uint8Array, readonly mtu = 1500) {
     this.#out = out;
     this.#v = new DataView(out.buffer, out.byteOffset, out.length);
   }
@@ -115,6 +120,7 @@ export class GsoBuilder {
       this.#len = VNET_HDR_LEN + frame.length;
       this.#segs = 1;
       this.#closed = false;
+      this.#oversize = false;
       const tcp = this.#tcpAt(frame);
       if (tcp < 0) {
         this.#closed = true; // not TCP over plain IPv4: it travels alone
@@ -122,6 +128,12 @@ export class GsoBuilder {
       }
       const v = new DataView(frame.buffer, frame.byteOffset, frame.length);
       this.#tcpHdr = (v.getUint8(tcp + 12) >> 4) * 4;
+      if (frame.length - ETH > this.mtu) {
+        // Linux cuts it into segments that fill the MTU.
+        this.#oversize = this.#closed = true;
+        this.#mss = this.mtu - IP4 - this.#tcpHdr;
+        return true;
+      }
       this.#mss = frame.length - tcp - this.#tcpHdr;
       this.#nextSeq = (v.getUint32(tcp + 4) + this.#mss) >>> 0;
       if (v.getUint8(tcp + 13) !== 0x10 || this.#mss === 0) this.#closed = true;
@@ -147,7 +159,7 @@ export class GsoBuilder {
     if (this.#len === 0) return undefined;
     const len = this.#len;
     this.#len = 0;
-    if (this.#segs > 1) this.#finish(len);
+    if (this.#segs > 1 || this.#oversize) this.#finish(len);
     return this.#out.subarray(0, len);
   }
 

@@ -129,3 +129,19 @@ Deno.test("a lone segment, a PSH, another ACK or a gap goes out unchanged, behin
   assert.equal(gso.add(segment(6, 0, 0x02)), false);
   assert.deepEqual(gso.take()!.subarray(10), syn);
 });
+
+Deno.test("a super-segment longer than the MTU goes out alone as GSO, cut at the MTU", () => {
+  const gso = new GsoBuilder(new Uint8Array(70_000), 1500);
+  const big = segment(1000, 1448 * 10, 0x18); // ACK|PSH, as the netstack's TSO sends it
+  assert.ok(gso.add(big));
+  assert.equal(gso.add(segment(1000 + 14480, 1448)), false);
+  const out = gso.take()!;
+  const h = parseVnetHdr(out);
+  assert.equal(h.gsoType, VNET_GSO_TCPV4);
+  assert.equal(h.gsoSize, 1500 - 20 - 32);
+  const frame = out.subarray(10);
+  assert.equal(frame.length, big.length);
+  assert.equal(checksum(frame.subarray(14, 34)), 0);
+  assert.ok(completeChecksum(frame, h.csumStart, h.csumOffset));
+  assert.deepEqual(frame, big);
+});

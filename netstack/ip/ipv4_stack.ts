@@ -518,10 +518,11 @@ export class Ipv4Stack {
 
   /** Send a datagram along `route`, fragmenting to the interface MTU unless DF. */
   output(route: Route4, d: Ipv4Send, owner?: SendOwner): ErrnoCode | undefined {
-    const mtu = Math.min(
-      route.iface.mtu,
-      this.#pathMtu(d.dst) ?? Infinity,
-    );
+    const pathMtu = this.#pathMtu(d.dst);
+    // A TCP super-segment goes whole to a link that cuts it up (TSO), unless a smaller path MTU
+    // was learned (TCP then sends smaller segments anyway).
+    const gso = d.protocol === IpProtocol.TCP && route.iface.gsoMax > 0 && pathMtu === undefined;
+    const mtu = gso ? route.iface.gsoMax : Math.min(route.iface.mtu, pathMtu ?? Infinity);
     const options = d.options ?? new Uint8Array(0);
     const total = IPV4_HEADER_LEN + options.length + d.payload.length;
     if (total > 65535) return "EMSGSIZE";

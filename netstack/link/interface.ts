@@ -39,6 +39,11 @@ export interface InterfaceOptions {
   /** Where frames go; the interface registers itself as the port's receiver. */
   port: LinkPort;
   loopback?: boolean;
+  /**
+   * Largest IPv4 TCP datagram the link takes in one frame, cut to the MTU further on (a TAP with
+   * offloads: Linux does the cutting). 0 or absent: every frame fits the MTU.
+   */
+  gsoMax?: number;
 }
 
 /** One network interface with its configuration and counters. */
@@ -48,6 +53,8 @@ export class NetInterface {
   readonly mac: Uint8Array;
   readonly loopback: boolean;
   mtu: number;
+  /** See {@link InterfaceOptions.gsoMax}. */
+  readonly gsoMax: number;
   up = true;
   linkUp = true;
   readonly addrs4: Ipv4Address[] = [];
@@ -77,6 +84,7 @@ export class NetInterface {
     this.driver = opts.driver;
     this.mac = opts.mac;
     this.mtu = opts.mtu;
+    this.gsoMax = opts.gsoMax ?? 0;
     this.loopback = opts.loopback ?? false;
     this.#port = opts.port;
     opts.port.onFrame((frame) => {

@@ -176,7 +176,7 @@ export class TcpSocket extends InetSocket implements PortUser {
           this.local6 = mappedFromV4(this.localAddr);
           this.remote6 = six.addr;
         }
-        this.conn = this.layer.connect(this, route.iface.mtu);
+        this.conn = this.layer.connect(this, route.iface.mtu, route.iface.gsoMax);
         this.phase = "connecting";
         if (this.nonblock) throw new ErrnoError("EINPROGRESS", what);
       }

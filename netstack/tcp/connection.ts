@@ -104,6 +104,7 @@ export class TcpConnection extends TcpControlBlock {
     if (target >= this._sndMss) return false;
     this._sndMss = target;
     this._cc.setMss(target);
+    this.options.gsoMax = 0; // a path narrower than the link: segments leave at the MSS again
     return true;
   }
 

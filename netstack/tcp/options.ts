@@ -14,6 +14,11 @@ export interface KeepaliveOptions {
 export interface TcpConnectionOptions {
   /** Our MSS: advertised in the SYN and the cap on segments we send. Default 1460. */
   mss: number;
+  /**
+   * Largest segment payload to hand the link when it cuts segments to the MSS itself (TSO:
+   * a TAP with offloads); 0, the default, sends MSS-sized segments.
+   */
+  gsoMax: number;
   /** Send buffer capacity in bytes (SO_SNDBUF). Default 262144. */
   sndBuf: number;
   /** Receive buffer capacity in bytes (SO_RCVBUF), the largest window offered. Default 131072. */
@@ -55,6 +60,7 @@ export interface TcpConnectionOptions {
 /** Default connection options. */
 export const DEFAULT_TCP_OPTIONS: Readonly<TcpConnectionOptions> = Object.freeze({
   mss: 1460,
+  gsoMax: 0,
   sndBuf: 262144,
   rcvBuf: 131072,
   nodelay: false,

@@ -271,6 +271,10 @@ export abstract class TcpControlBlock {
   protected _transmit(now: number, force = false): void {
     if (!this._sendsData()) return;
     const mss = this._sndMss;
+    // With TSO, new data goes out in whole multiples of the MSS (the link cuts them); not while
+    // recovering from loss, where segments are the unit that gets lost and resent.
+    const gso = this.options.gsoMax;
+    const seg = gso > mss && !this._inRecovery ? Math.floor(gso / mss) * mss : mss;
     const sackRecovery = this._inRecovery && this._sackOk;
     if (sackRecovery) {
       // RFC 6675 §5 step (C): retransmit lost pieces while pipe allows.
@@ -295,7 +299,7 @@ export abstract class TcpControlBlock {
       // RFC 3042 limited transmit: the first two duplicate ACKs each release one new segment.
       const limited = !this._inRecovery && this._dupAcks < 3 ? this._dupAcks * mss : 0;
       const cwndRoom = Math.floor(this._cc.cwnd + limited - flight);
-      let len = Math.max(0, Math.min(mss, unsent, wndRoom, cwndRoom));
+      let len = Math.max(0, Math.min(seg, unsent, wndRoom, cwndRoom));
       if (force) len = Math.max(0, Math.min(mss, unsent, wndRoom));
       const fin = finPending && len === unsent && (cwndRoom > 0 || force || unsent === 0);
       if (len === 0 && !fin) {
