@@ -287,3 +287,26 @@ Deno.test("ESTABLISHED: a window shrunk to zero under in-flight data hands over 
   assert.equal(data[0].seq, D);
   assert.equal(data[0].payload.length, 1000);
 });
+
+// ---- TSO: a link that cuts segments itself --------------------------------------------------
+
+Deno.test("ESTABLISHED with TSO: new data leaves in whole multiples of the MSS up to gsoMax", () => {
+  const h = established({ gsoMax: 65_000, sndBuf: 1 << 20 });
+  // The initial window is 10 MSS: one super-segment of exactly that.
+  const first = write(h, 100_000);
+  assert.deepEqual(first.map((s) => s.payload.length), [14_600]);
+  // As the window opens, segments grow to the largest multiple of the MSS under gsoMax.
+  const after = h.input(seg({ seq: P, ack: D + 14_600, window: 65535 }));
+  const sizes = after.map((s) => s.payload.length).filter((n) => n > 0);
+  assert.ok(
+    sizes.every((n) => n % 1460 === 0 || n < 1460) && sizes.some((n) => n > 1460),
+    `${sizes}`,
+  );
+  assert.ok(sizes.every((n) => n <= 44 * 1460), `${sizes}`);
+});
+
+Deno.test("ESTABLISHED with TSO: a lower path MTU turns TSO off", () => {
+  const h = established({ gsoMax: 65_000 });
+  assert.ok(h.conn.lowerSendMss(1000));
+  assert.deepEqual(write(h, 5000).map((s) => s.payload.length), [1000, 1000, 1000, 1000, 1000]);
+});
