@@ -82,7 +82,7 @@ export class TcpIpv4 implements TcpLayer, Tcp6Layer {
     return {
       mss,
       // Room for the IPv4 and TCP headers (with options) inside the 65535-byte datagram.
-      gsoMax: !v6 && gsoMax > 0 && sock.maxseg === undefined ? gsoMax - 20 - 60 : 0,
+      gsoMax: gsoMax > 0 && sock.maxseg === undefined ? gsoMax - (v6 ? 40 : 20) - 60 : 0,
       sndBuf: sock.opts.sndbuf,
       rcvBuf: sock.opts.rcvbuf,
       nodelay: sock.nodelay,
@@ -111,8 +111,10 @@ export class TcpIpv4 implements TcpLayer, Tcp6Layer {
       (typeof remote === "number"
         ? this.task.route4(remote)?.iface.mtu
         : this.task.route6(remote, { scopeId: scope })?.iface.mtu) ?? 1500;
-    const gsoTo = (remote: TcpAddr) =>
-      typeof remote === "number" ? this.task.route4(remote)?.iface.gsoMax ?? 0 : 0;
+    const gsoTo = (remote: TcpAddr, scope: number) =>
+      (typeof remote === "number"
+        ? this.task.route4(remote)?.iface.gsoMax
+        : this.task.route6(remote, { scopeId: scope })?.iface.gsoMax) ?? 0;
     const listener = new TcpListener({
       localPort: sock.localPort,
       backlog,
@@ -124,7 +126,7 @@ export class TcpIpv4 implements TcpLayer, Tcp6Layer {
       options: (peer) => {
         const p = parsePeerKey(peer.key);
         const v6 = typeof p.remote !== "number";
-        return this.#options(sock, mtuTo(p.remote, p.scope), v6, gsoTo(p.remote));
+        return this.#options(sock, mtuTo(p.remote, p.scope), v6, gsoTo(p.remote, p.scope));
       },
     });
     const list = this.#listeners.get(sock.localPort) ?? [];

@@ -75,6 +75,7 @@ function sum16(v: DataView, start: number, end: number, initial = 0): number {
 
 const ETH = 14;
 const IP4 = 20;
+const IP6 = 40;
 
 /**
  * Gathers consecutive full-sized segments of one IPv4 TCP flow, as a NIC driver with TSO hands
@@ -86,8 +87,8 @@ const IP4 = 20;
  * exactly as long as the first. Anything else (ARP, UDP, SYN, PSH, FIN, IPv4 options,
  * fragments, IPv6) goes out alone, unchanged.
  *
- * A TCP frame longer than the MTU (the netstack's own TSO super-segment) goes out alone as a GSO
- * packet cut at `mtu`.
+ * A TCP frame longer than the MTU (the netstack's own TSO super-segment, over IPv4 or IPv6 with
+ * no extension headers) goes out alone as a GSO packet cut at `mtu`.
  *
  * `add` copies a frame in (false: it cannot join; flush with `take` and add it again); `take`
  * returns header plus frame, ready to write, in a view of the buffer given to the constructor.
@@ -105,6 +106,8 @@ export class GsoBuilder {
   #closed = false;
   /** The gathered frame is one super-segment longer than the MTU. */
   #oversize = false;
+  /** The gathered frame is IPv6 (only ever a lone super-segment). */
+  #v6 = false;
 
   constructor(out: Uint8Array, readonly mtu = 1500) {
     this.#out = out;
@@ -121,6 +124,13 @@ export class GsoBuilder {
       this.#segs = 1;
       this.#closed = false;
       this.#oversize = false;
+      this.#v6 = false;
+      if (frame.length - ETH > this.mtu && this.#tcpAt6(frame) > 0) {
+        this.#oversize = this.#closed = this.#v6 = true;
+        this.#tcpHdr = (frame[ETH + IP6 + 12] >> 4) * 4;
+        this.#mss = this.mtu - IP6 - this.#tcpHdr;
+        return true;
+      }
       const tcp = this.#tcpAt(frame);
       if (tcp < 0) {
         this.#closed = true; // not TCP over plain IPv4: it travels alone
@@ -163,6 +173,14 @@ export class GsoBuilder {
     return this.#out.subarray(0, len);
   }
 
+  /** Offset of the TCP header in an IPv6 frame whose next header is TCP, else -1. */
+  #tcpAt6(f: Uint8Array): number {
+    if (f.length < ETH + IP6 + 20 || f[12] !== 0x86 || f[13] !== 0xdd) return -1;
+    if ((f[ETH] >> 4) !== 6 || f[ETH + 6] !== 6) return -1;
+    const payload = (f[ETH + 4] << 8) | f[ETH + 5];
+    return payload === f.length - ETH - IP6 ? ETH + IP6 : -1;
+  }
+
   /** Offset of the TCP header in a plain IPv4 (no options, unfragmented) TCP frame, else -1. */
   #tcpAt(f: Uint8Array): number {
     if (f.length < ETH + IP4 + 20 || f[12] !== 0x08 || f[13] !== 0x00) return -1;
@@ -199,6 +217,7 @@ export class GsoBuilder {
 
   /** Turn the gathered bytes into a GSO packet: lengths, IP checksum, partial TCP checksum. */
   #finish(len: number): void {
+    if (this.#v6) return this.#finish6(len);
     const v = this.#v;
     const base = VNET_HDR_LEN;
     const ip = base + ETH;
@@ -216,6 +235,23 @@ export class GsoBuilder {
     v.setUint16(2, ETH + IP4 + this.#tcpHdr, true);
     v.setUint16(4, this.#mss, true);
     v.setUint16(6, ETH + IP4, true);
+    v.setUint16(8, 16, true);
+  }
+
+  /** {@link #finish} for an IPv6 super-segment (no IP checksum; a 40-byte pseudo-header). */
+  #finish6(len: number): void {
+    const v = this.#v;
+    const ip = VNET_HDR_LEN + ETH;
+    const tcp = ip + IP6;
+    const tcpLen = len - tcp;
+    let pseudo = sum16(v, ip + 8, ip + 40) + 6 + tcpLen;
+    while (pseudo > 0xffff) pseudo = (pseudo & 0xffff) + (pseudo >>> 16);
+    v.setUint16(tcp + 16, pseudo);
+    v.setUint8(0, VNET_F_NEEDS_CSUM);
+    v.setUint8(1, VNET_GSO_TCPV6);
+    v.setUint16(2, ETH + IP6 + this.#tcpHdr, true);
+    v.setUint16(4, this.#mss, true);
+    v.setUint16(6, ETH + IP6, true);
     v.setUint16(8, 16, true);
   }
 }

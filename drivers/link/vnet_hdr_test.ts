@@ -5,8 +5,9 @@ import {
   parseVnetHdr,
   VNET_F_NEEDS_CSUM,
   VNET_GSO_TCPV4,
+  VNET_GSO_TCPV6,
 } from "./vnet_hdr.ts";
-import { checksum, pseudoHeaderSum4 } from "../../netstack/wire/checksum.ts";
+import { checksum, pseudoHeaderSum4, pseudoHeaderSum6 } from "../../netstack/wire/checksum.ts";
 
 /** An Ethernet/IPv4/TCP frame with `payload` bytes; the TCP checksum is left to the caller. */
 function tcpFrame(payload: number): { frame: Uint8Array; tcpAt: number; tcpLen: number } {
@@ -144,4 +145,40 @@ Deno.test("a super-segment longer than the MTU goes out alone as GSO, cut at the
   assert.equal(checksum(frame.subarray(14, 34)), 0);
   assert.ok(completeChecksum(frame, h.csumStart, h.csumOffset));
   assert.deepEqual(frame, big);
+});
+
+Deno.test("an IPv6 super-segment goes out as TCPv6 GSO with a partial checksum", () => {
+  const hdr = 32;
+  const payload = 1440 * 8;
+  const f = new Uint8Array(14 + 40 + hdr + payload);
+  const v = new DataView(f.buffer);
+  f.set([2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x86, 0xdd]);
+  v.setUint8(14, 0x60);
+  v.setUint16(18, hdr + payload);
+  v.setUint8(20, 6);
+  v.setUint8(21, 64);
+  const src = new Uint8Array(16).fill(0x11);
+  const dst = new Uint8Array(16).fill(0x22);
+  f.set(src, 22);
+  f.set(dst, 38);
+  const t = 54;
+  v.setUint16(t, 5001);
+  v.setUint16(t + 2, 80);
+  v.setUint32(t + 4, 1000);
+  v.setUint8(t + 12, (hdr / 4) << 4);
+  v.setUint8(t + 13, 0x18);
+  for (let i = t + hdr; i < f.length; i++) f[i] = i & 0xff;
+  const pseudo = pseudoHeaderSum6(src, dst, 6, hdr + payload);
+  v.setUint16(t + 16, checksum(f.subarray(t), pseudo));
+  const want = f.slice();
+  const gso = new GsoBuilder(new Uint8Array(70_000), 1500);
+  assert.ok(gso.add(f));
+  const out = gso.take()!;
+  const h = parseVnetHdr(out);
+  assert.equal(h.gsoType, VNET_GSO_TCPV6);
+  assert.equal(h.gsoSize, 1500 - 40 - 32);
+  assert.equal(h.csumStart, 54);
+  const frame = out.subarray(10);
+  assert.ok(completeChecksum(frame, h.csumStart, h.csumOffset));
+  assert.deepEqual(frame, want);
 });

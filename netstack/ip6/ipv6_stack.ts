@@ -610,7 +610,10 @@ export class Ipv6Stack {
   /** Send a datagram along `route`, fragmenting to the path MTU when needed. */
   output(route: Route6, d: Ipv6Send, owner?: SendOwner6): ErrnoCode | undefined {
     if (d.payload.length > 65535) return "EMSGSIZE";
-    const mtu = Math.max(IPV6_MIN_MTU, this.mtuFor(route.iface, d.dst));
+    // A TCP super-segment goes whole to a link that cuts it up (TSO) unless the path is narrower.
+    const pathMtu = this.mtuFor(route.iface, d.dst);
+    const gso = d.nextHeader === NH.TCP && route.iface.gsoMax > 0 && pathMtu === route.iface.mtu;
+    const mtu = gso ? route.iface.gsoMax : Math.max(IPV6_MIN_MTU, pathMtu);
     const base: Ipv6Repr = {
       trafficClass: d.trafficClass ?? 0,
       flowLabel: 0,

@@ -223,7 +223,7 @@ export class TcpSocket extends InetSocket implements PortUser {
     this.remote6 = dst;
     this.remotePort = port;
     this.remoteScope = scopeId || (isLinkLocal6(dst) ? route.iface.index : 0);
-    this.conn = this.layer.connect(this, task.ipv6.mtuFor(route.iface, dst));
+    this.conn = this.layer.connect(this, task.ipv6.mtuFor(route.iface, dst), route.iface.gsoMax);
     this.phase = "connecting";
   }
 
