@@ -53,7 +53,7 @@ for (const r of boot.routes) {
     problems.push(`route ${r.dest}: ${(err as Error).message}`);
   }
 }
-const processes = new ProcessPorts(task);
+const processes = new ProcessPorts(task, (what) => task.count(what));
 // Ports arrive as raw (structured-clone) messages: a restarted driver worker's, or a new
 // process's direct port.
 const onRaw = (data: unknown) => {

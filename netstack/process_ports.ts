@@ -11,7 +11,8 @@ import { type DirectCaller, serveDirect, type SocketHost } from "./service.ts";
 export class ProcessPorts {
   #peers = new Map<number, RpcPeer>();
 
-  constructor(readonly host: SocketHost) {}
+  /** `count` keeps the netstack's counters ("direct ports: opened" / "direct ports: closed"). */
+  constructor(readonly host: SocketHost, readonly count: (what: string) => void = () => {}) {}
 
   /** Number of processes attached. */
   get size(): number {
@@ -27,7 +28,9 @@ export class ProcessPorts {
       maxServing: PROCESS_MAX_CALLS,
     });
     this.#peers.set(pid, rpc);
+    this.count("direct ports: opened");
     ep.onClose(() => {
+      this.count("direct ports: closed");
       if (this.#peers.get(pid) === rpc) this.#peers.delete(pid);
     });
   }

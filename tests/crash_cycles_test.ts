@@ -18,14 +18,17 @@ Deno.test("crash cycles: every crash is cleaned up (kernel stats and netstack so
     output: (pid, _fd, d) => out.set(pid, (out.get(pid) ?? "") + new TextDecoder().decode(d)),
   });
   let last = "";
+  let ports = 0;
   const count = async () => {
     const r = await sys.run(PROG, ["count"]);
     assert.equal(r.status, 0, r.stderr);
     last = r.stdout;
+    ports = Number(r.stdout.match(/direct ports (\d+)/)![1]);
     return Number(r.stdout.match(/sockets (\d+)/)![1]);
   };
   const base = await sys.stats();
   const baseSockets = await count();
+  const basePorts = ports;
   const rng = new Rng(Number(Deno.env.get("SERIN_CRASH_SEED") ?? 1));
   const started = Date.now();
   const statuses = new Map<number, number>();
@@ -66,7 +69,8 @@ Deno.test("crash cycles: every crash is cleaned up (kernel stats and netstack so
   // The kernel reclaims asynchronously (netstack releases travel over a port): allow a moment.
   let after = await sys.stats();
   let sockets = await count();
-  for (let i = 0; i < 200 && (after.fds !== base.fds || sockets !== baseSockets); i++) {
+  const settled = () => after.fds === base.fds && sockets === baseSockets && ports === basePorts;
+  for (let i = 0; i < 200 && !settled(); i++) {
     await new Promise((r) => setTimeout(r, 10));
     after = await sys.stats();
     sockets = await count();
@@ -74,6 +78,8 @@ Deno.test("crash cycles: every crash is cleaned up (kernel stats and netstack so
   // Bound AF_LOCAL paths persist like files until unlinked; everything else is back.
   assert.deepEqual({ ...after, localPaths: 0 }, { ...base, localPaths: 0 });
   assert.equal(sockets, baseSockets, `netstack sockets back to the starting count: ${last}`);
+  // Every dead process's direct port to the netstack was closed there (only the counter's own).
+  assert.equal(ports, basePorts, `direct ports back to the starting count: ${last}`);
 });
 
 // SCM_RIGHTS reference cycles (a socket sent into its own receive queue) are reclaimed by the

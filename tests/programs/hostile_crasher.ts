@@ -45,6 +45,10 @@ export default async function main([action, stepArg, portArg]: string[]): Promis
   if (action === "count") {
     const list = await netctl({ op: "sockets" }) as Array<Record<string, unknown>>;
     print(`sockets ${list.length}`);
+    // Ports processes had to the netstack and no longer have are closed there too.
+    const { counters } = await netctl({ op: "stats" }) as { counters: Record<string, number> };
+    const open = (counters["direct ports: opened"] ?? 0) - (counters["direct ports: closed"] ?? 0);
+    print(`direct ports ${open}`);
     for (const s of list) print(`${s.proto} ${s.local} ${s.remote} ${s.state}`);
     return 0;
   }
