@@ -35,7 +35,7 @@ import {
   SOCK_NONBLOCK,
   SOL_SOCKET,
 } from "../kernel/abi.ts";
-import { DirectNet } from "./direct.ts";
+import { DirectNet, type DirectSocket } from "./direct.ts";
 import { formatSockAddr } from "./inet.ts";
 
 export * from "../kernel/abi.ts";
@@ -89,16 +89,25 @@ async function sockcall(body: SocketCall, context: string): Promise<unknown> {
   }
   const s = direct?.get(body.fd);
   if (!direct || !s) return await syscall(body, context);
+  return await inContext(directCall(direct, s, body), context);
+}
+
+async function directCall(net: DirectNet, s: DirectSocket, body: SocketCall): Promise<unknown> {
+  if (body.op === "sendmsg" && !body.addr && body.data.length > 0 && s.pipelines(body.flags)) {
+    return await s.pipeline(body.data);
+  }
+  if (body.op === "recvmsg") return await s.recv(body.len, body.flags);
+  await s.drain();
+  if (body.op === "sendmsg") s.throwError();
+  return await net.rpc.call({ ...body, fd: s.sid });
+}
+
+/** Await `p`, rethrowing an ErrnoError with `context` as its message prefix. */
+async function inContext<T>(p: Promise<T>, context?: string): Promise<T> {
   try {
-    if (body.op === "sendmsg" && !body.addr && body.data.length > 0 && s.pipelines(body.flags)) {
-      return await s.pipeline(body.data);
-    }
-    if (body.op === "recvmsg") return await s.recv(body.len, body.flags);
-    await s.drain();
-    if (body.op === "sendmsg") s.throwError();
-    return await direct.rpc.call({ ...body, fd: s.sid });
+    return await p;
   } catch (err) {
-    if (err instanceof ErrnoError) throw new ErrnoError(err.code, context);
+    if (context && err instanceof ErrnoError) throw new ErrnoError(err.code, context);
     throw err;
   }
 }
@@ -132,12 +141,7 @@ export function syscallRaw(bytes: Uint8Array): void {
  */
 export async function syscall(body: Syscall | Record<string, unknown>, context?: string) {
   if (!kernel) throw new ErrnoError("ENOSYS", "Not running as a Serin process");
-  try {
-    return await kernel.call(body);
-  } catch (err) {
-    if (context && err instanceof ErrnoError) throw new ErrnoError(err.code, context);
-    throw err;
-  }
+  return await inContext(kernel.call(body), context);
 }
 
 const enc = new TextEncoder();
@@ -341,12 +345,8 @@ export async function poll(fds: PollFd[], timeout = -1) {
   let r: { count: number; revents: number[] };
   if (direct && fds.length > 0 && socks.every((s) => s !== undefined)) {
     const list = fds.map((p, i) => ({ fd: socks[i]!.sid, events: p.events }));
-    try {
-      r = await direct.rpc.call({ op: "poll", fds: list, timeout: wait }) as typeof r;
-    } catch (err) {
-      if (err instanceof ErrnoError) throw new ErrnoError(err.code, "Cannot poll");
-      throw err;
-    }
+    const call = direct.rpc.call({ op: "poll", fds: list, timeout: wait });
+    r = await inContext(call, "Cannot poll") as typeof r;
   } else r = await syscall({ op: "poll", fds, timeout: wait }, "Cannot poll") as typeof r;
   if (!readable) return r;
   const revents = r.revents.map((v, i) => v | ahead[i]);
