@@ -14,7 +14,8 @@
  *   unreadclose PORT  the server reads 4 of 100 bytes and closes: the client sees ECONNRESET
  *   hoard PORT      posts 100 sends of 1 MiB on its direct port without waiting, into a
  *                   connection nobody reads: prints "enobufs N" (refused past the per-process
- *                   cap) and "alive" once the netstack still serves it
+ *                   cap), then the same through the kernel ("kernel enobufs N", port PORT+1),
+ *                   and "alive" once the netstack still serves it
  *   quiet PORT      a receive waits on a connection that stays silent while the program closes
  *                   the socket and returns: prints "closed" and exits at once
  *   probe           names every socket id 0..511 on its direct port (holding none itself) and
@@ -52,6 +53,7 @@ import {
   type SocketInfo,
   SOL_SOCKET,
   spawn,
+  syscall,
   waitpid,
 } from "../../libc/mod.ts";
 
@@ -244,16 +246,11 @@ async function sidOf(fd: number): Promise<number> {
   throw new Error("no socket id found");
 }
 
-async function hoard(port: number): Promise<number> {
-  const { client, server, listener } = await pair(port);
-  const sid = await sidOf(client);
+/** Post 100 blocking sends of 1 MiB with `send`; how many were refused with ENOBUFS. */
+async function flood(send: (data: Uint8Array) => Promise<unknown>): Promise<number> {
   const calls = Array.from(
     { length: 100 },
-    () =>
-      netcall({ op: "sendmsg", fd: sid, data: new Uint8Array(1 << 20), flags: 0 }).then(
-        () => "sent",
-        (e: ErrnoError) => e.code,
-      ),
+    () => send(new Uint8Array(1 << 20)).then(() => "sent", (e: ErrnoError) => e.code),
   );
   // The refused ones answer at once; the rest stay blocked until the connection goes.
   await new Promise((r) => setTimeout(r, 500));
@@ -261,8 +258,21 @@ async function hoard(port: number): Promise<number> {
   for (const c of calls) {
     if (await Promise.race([c, Promise.resolve("blocked")]) === "ENOBUFS") enobufs++;
   }
-  print(`enobufs ${enobufs}`);
-  for (const fd of [client, server, listener]) await close(fd);
+  return enobufs;
+}
+
+async function hoard(port: number): Promise<number> {
+  const direct = await pair(port);
+  const sid = await sidOf(direct.client);
+  print(`enobufs ${await flood((data) => netcall({ op: "sendmsg", fd: sid, data, flags: 0 }))}`);
+  // The same through the kernel, which holds the bytes of blocked sends itself.
+  const viaKernel = await pair(port + 1);
+  const fd0 = viaKernel.client;
+  const n = await flood((data) => syscall({ op: "sendmsg", fd: fd0, data, flags: 0 }));
+  print(`kernel enobufs ${n}`);
+  for (const p of [direct, viaKernel]) {
+    for (const fd of [p.client, p.server, p.listener]) await close(fd);
+  }
   const fd = await socket(AF_INET, SOCK_STREAM);
   await bind(fd, inet("127.0.0.1", 0));
   print("alive");
