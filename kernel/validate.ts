@@ -19,7 +19,8 @@ type Kind =
   | "bool"
   | "object";
 
-type Schema = Record<string, Kind | `${Kind}?`>;
+/** The fields of a request and their kinds ("?" marks optional ones). */
+export type Schema = Record<string, Kind | `${Kind}?`>;
 
 const SCHEMAS: Record<Syscall["op"], Schema> = {
   socket: { domain: "int", type: "int", protocol: "int", direct: "bool?" },
@@ -64,15 +65,23 @@ export const MAX_IO = 16 << 20;
 
 /** Validate an untrusted request body as a {@link Syscall}; throws an ErrnoError otherwise. */
 export function validateSyscall(body: unknown): Syscall {
+  return validateRequest(body, SCHEMAS) as Syscall;
+}
+
+/**
+ * Validate an untrusted request body against `schemas` (by its `op`): ENOSYS for an unknown op,
+ * EINVAL/EFAULT/EBADF for wrong fields, as for syscalls. Returns the body.
+ */
+export function validateRequest(body: unknown, schemas: Record<string, Schema>): unknown {
   if (body === null || typeof body !== "object" || Array.isArray(body)) {
     throw new ErrnoError("EINVAL", "Malformed system call");
   }
   const b = body as Record<string, unknown>;
   const op = b.op;
-  if (typeof op !== "string" || !Object.hasOwn(SCHEMAS, op)) {
+  if (typeof op !== "string" || !Object.hasOwn(schemas, op)) {
     throw new ErrnoError("ENOSYS", `Unknown system call ${String(op).slice(0, 40)}`);
   }
-  const schema = SCHEMAS[op as Syscall["op"]];
+  const schema = schemas[op];
   for (const [field, spec] of Object.entries(schema)) {
     const optional = spec.endsWith("?");
     const kind = (optional ? spec.slice(0, -1) : spec) as Kind;
@@ -86,7 +95,7 @@ export function validateSyscall(body: unknown): Syscall {
     }
     check(op, field, kind, v);
   }
-  return b as unknown as Syscall;
+  return b;
 }
 
 function isInt(v: unknown): v is number {

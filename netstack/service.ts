@@ -6,7 +6,7 @@ import * as abi from "../kernel/abi.ts";
 import type { DirectCall, NetCtl, NetRequest, PollFd } from "../kernel/bus/messages.ts";
 import { PROCESS_MAX_HELD_BYTES, type RequestContext } from "../kernel/bus/rpc.ts";
 import { ErrnoError } from "../kernel/errno.ts";
-import { MAX_IO, validateSyscall } from "../kernel/validate.ts";
+import { type Schema, validateRequest, validateSyscall } from "../kernel/validate.ts";
 import { TcpSocket } from "./sockets/tcp_socket.ts";
 import { waitAny } from "../kernel/wait_queue.ts";
 import type { InetSocket } from "./sockets/socket.ts";
@@ -129,24 +129,11 @@ const DIRECT_OPS: ReadonlySet<string> = new Set<DirectCall["op"]>([
   "release",
 ]);
 
-/** Whether `body` is a well-formed release call (not a syscall either). */
-function isRelease(body: unknown): body is { op: "release"; fd: number } {
-  const b = body as Record<string, unknown> | null;
-  if (b?.op !== "release") return false;
-  if (!Number.isSafeInteger(b.fd)) throw new ErrnoError("EBADF", "release: bad socket");
-  return true;
-}
-
-/** Whether `body` is a well-formed unread call (it is not a syscall, so validated here). */
-function isUnread(body: unknown): body is { op: "unread"; fd: number; data: Uint8Array } {
-  const b = body as Record<string, unknown> | null;
-  if (b?.op !== "unread") return false;
-  if (!Number.isSafeInteger(b.fd) || !(b.data instanceof Uint8Array)) {
-    throw new ErrnoError("EINVAL", "unread: bad arguments");
-  }
-  if (b.data.length > MAX_IO) throw new ErrnoError("EMSGSIZE", "unread: too long");
-  return true;
-}
+/** Direct calls that are not syscalls: their fields, checked like a syscall's. */
+const DIRECT_ONLY: Record<string, Schema> = {
+  unread: { fd: "fd", data: "bytes" },
+  release: { fd: "fd" },
+};
 
 /**
  * Serve one call a process made on its direct port. The request is as untrusted as a syscall:
@@ -159,7 +146,11 @@ export async function serveDirect(
   body: unknown,
   ctx: RequestContext,
 ): Promise<unknown> {
-  const req = (isUnread(body) || isRelease(body) ? body : validateSyscall(body)) as DirectCall;
+  const op = (body as { op?: unknown } | null)?.op;
+  const req =
+    (typeof op === "string" && Object.hasOwn(DIRECT_ONLY, op)
+      ? validateRequest(body, DIRECT_ONLY)
+      : validateSyscall(body)) as DirectCall;
   if (!DIRECT_OPS.has(req.op)) throw new ErrnoError("ENOSYS", `No direct call ${req.op}`);
   if (req.op === "poll") {
     const fds = req.fds.map((p) => ({
