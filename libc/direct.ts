@@ -199,34 +199,44 @@ export class DirectNet {
     return typeof fd === "number" ? this.#fds.get(fd) : undefined;
   }
 
+  /** How many fds name each socket. */
+  readonly #names = new Map<DirectSocket, number>();
+
+  #set(fd: number, s: DirectSocket | undefined): void {
+    this.forget(fd);
+    if (!s) return;
+    this.#fds.set(fd, s);
+    this.#names.set(s, (this.#names.get(s) ?? 0) + 1);
+  }
+
   /** Record that `fd` is socket `sid`. */
   add(fd: number, sid: number, type: number, nonblock: boolean): void {
-    this.#fds.set(fd, new DirectSocket(this.rpc, sid, type, nonblock));
+    this.#set(fd, new DirectSocket(this.rpc, sid, type, nonblock));
   }
 
   /** `to` now names the same socket as `from` (dup). */
   dup(from: number, to: number): void {
-    const s = this.#fds.get(from);
-    if (s) this.#fds.set(to, s);
-    else this.#fds.delete(to);
+    this.#set(to, this.#fds.get(from));
   }
 
   /** Whether some fd still names `s`. */
   holds(s: DirectSocket): boolean {
-    for (const v of this.#fds.values()) if (v === s) return true;
-    return false;
+    return this.#names.has(s);
   }
 
   /** `fd` is closed or about to be reused. */
   forget(fd: number): void {
+    const s = this.#fds.get(fd);
+    if (!s) return;
     this.#fds.delete(fd);
+    const n = this.#names.get(s)! - 1;
+    if (n > 0) this.#names.set(s, n);
+    else this.#names.delete(s);
   }
 
   /** Before exit: let every socket's pipelined sends land and give back bytes read ahead. */
   async drainAll(): Promise<void> {
-    await Promise.all(
-      [...new Set(this.#fds.values())].map((s) => s.drain().then(() => s.unread())),
-    );
+    await Promise.all([...this.#names.keys()].map((s) => s.drain().then(() => s.unread())));
   }
 }
 
