@@ -90,3 +90,10 @@ Deno.test("close and exit do not wait for a receive still pending on a silent co
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^closed$/m);
 });
+
+Deno.test("a dup keeps the socket alive after the original fd closes; its data arrives", async () => {
+  await using sys = await boot();
+  const r = await sys.run(PROG, ["dup", "7109"]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^dup got through the copy$/m);
+});

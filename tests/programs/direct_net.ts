@@ -18,6 +18,8 @@
  *                   and "alive" once the netstack still serves it
  *   quiet PORT      a receive waits on a connection that stays silent while the program closes
  *                   the socket and returns: prints "closed" and exits at once
+ *   dup PORT        dups the client socket, closes the original, sends through the copy:
+ *                   prints "dup got TEXT" (the socket lives while any fd names it)
  *   probe           names every socket id 0..511 on its direct port (holding none itself) and
  *                   sends malformed calls: prints "ebadf N", "errors N", then "alive" if its
  *                   own socket still works
@@ -29,6 +31,7 @@ import {
   bind,
   close,
   connect,
+  dup,
   ErrnoError,
   getinfo,
   getsockname,
@@ -279,6 +282,22 @@ async function hoard(port: number): Promise<number> {
   return 0;
 }
 
+async function dupThenClose(port: number): Promise<number> {
+  const { client, server, listener } = await pair(port);
+  const copy = await dup(client);
+  await close(client);
+  await send(copy, "through the copy");
+  await close(copy);
+  let text = "";
+  for (let d = await recv(server); d.length > 0; d = await recv(server)) {
+    text += new TextDecoder().decode(d);
+  }
+  print(`dup got ${text}`);
+  await close(server);
+  await close(listener);
+  return 0;
+}
+
 async function quiet(port: number): Promise<number> {
   const { client, server, listener } = await pair(port);
   recv(server).catch(() => {}); // never answered: the peer sends nothing
@@ -305,6 +324,8 @@ export default async function main([mode, a, b]: string[]): Promise<number> {
       return await handoff(a);
     case "take":
       return await take(a);
+    case "dup":
+      return await dupThenClose(Number(a));
     case "quiet":
       return await quiet(Number(a));
     case "hoard":
