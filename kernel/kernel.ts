@@ -225,7 +225,10 @@ export class Kernel {
     if (p.exiting) throw new ErrnoError("ESRCH", "Process has exited");
     const call = validateSyscall(body);
     // Bytes of sends still blocked are held here: bounded per process, like SO_SNDBUF is.
-    const held = call.op === "sendmsg" || call.op === "write" ? call.data.length : 0;
+    // (Console writes never block: they do not count.)
+    const sends = call.op === "sendmsg" ||
+      (call.op === "write" && p.fds.peek(call.fd)?.kind !== "stdio");
+    const held = sends ? call.data.length : 0;
     if (held > 0 && p.heldBytes + held > PROCESS_MAX_HELD_BYTES) {
       throw new ErrnoError("ENOBUFS", "Too many bytes in blocked sends");
     }
