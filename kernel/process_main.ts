@@ -19,7 +19,7 @@ let init: ProcessInit | undefined;
 
 const { port, extra } = await receiveStart();
 const net = (extra as { net?: unknown } | undefined)?.net;
-if (net instanceof MessagePort) _attachNet(new RpcPeer(portEndpoint(net)));
+if (net instanceof MessagePort) _attachNet(new RpcPeer(portEndpoint(net)), net);
 const ep = portEndpoint(port);
 const rpc = new RpcPeer(ep, {
   onEvent: (body) => {

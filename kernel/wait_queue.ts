@@ -10,12 +10,19 @@ export type WakeReason = "woken" | "timeout" | "aborted";
 /** A set of sleepers woken together. */
 export class WaitQueue {
   #sleepers = new Set<() => void>();
+  #watcher?: () => void;
 
-  /** Wake every sleeper (they re-check their conditions). */
+  /** Wake every sleeper (they re-check their conditions), after the watcher has run. */
   wake(): void {
+    this.#watcher?.();
     const all = [...this.#sleepers];
     this.#sleepers.clear();
     for (const s of all) s();
+  }
+
+  /** Run `fn` at every wake, before the sleepers (undefined: stop). */
+  watch(fn: (() => void) | undefined): void {
+    this.#watcher = fn;
   }
 
   /** Number of sleepers, for leak checks. */

@@ -14,12 +14,24 @@
  * want for the next one, as stdio buffers a read(2): fewer round trips for small reads. Those
  * bytes count as readable for poll(), and go back to the socket (in front of anything newer)
  * before the socket is passed to another process or closed, so nothing is lost on the way.
+ *
+ * Once a TCP socket has moved {@link SHARE_AFTER} bytes, libc asks for shared rings
+ * (kernel/bus/shared_stream.ts): from then on sends copy into the tx ring and receives copy out
+ * of the rx ring with no message at all while there is room or data; a message goes only to wait
+ * (ring full or empty) or to ring the bell the netstack asked for. The rings are given up before
+ * the socket is passed to another process, and the netstack revokes them when it must.
  */
 import type { RpcPeer } from "../kernel/bus/rpc.ts";
 import type { RecvResult } from "../kernel/bus/messages.ts";
 import { MSG_DONTWAIT, MSG_PEEK, MSG_WAITALL, SOCK_STREAM } from "../kernel/abi.ts";
 import { ErrnoError } from "../kernel/errno.ts";
 import { setImmediate } from "node:timers";
+import {
+  SHARE_REVOKED,
+  SHARE_RING,
+  SHARE_WRITE_END,
+  SharedStream,
+} from "../kernel/bus/shared_stream.ts";
 
 /** Most bytes of pipelined sends in flight on one socket. */
 export const PIPELINE_BYTES = 1 << 20;
@@ -27,6 +39,11 @@ export const PIPELINE_BYTES = 1 << 20;
 export const BATCH_BYTES = 256 << 10;
 /** Fewest bytes a stream receive asks the netstack for. */
 export const READ_AHEAD = 256 << 10;
+/** Bytes a stream socket moves by message before libc asks for shared rings. */
+export const SHARE_AFTER = 256 << 10;
+
+/** Posts a structured-clone message (a SharedArrayBuffer) on the direct port. */
+export type RawPost = (msg: unknown) => void;
 
 /** What libc knows of one INET socket (shared by fds that dup it). */
 export class DirectSocket {
@@ -49,14 +66,109 @@ export class DirectSocket {
   #ahead: Uint8Array = new Uint8Array(0);
   /** The receive in progress: receives on one socket run one at a time, in order. */
   #reading: Promise<unknown> = Promise.resolve();
+  /** The shared rings, once the netstack took them. */
+  share?: SharedStream;
+  /** Bytes moved by message, counted until the rings are asked for. */
+  #moved = 0;
+  /** The one request for shared rings (made or refused). */
+  #sharing?: Promise<boolean>;
 
   constructor(
     readonly net: RpcPeer,
     readonly sid: number,
     readonly type: number,
     nonblock: boolean,
+    readonly raw?: RawPost,
   ) {
     this.nonblock = nonblock;
+  }
+
+  /** Ask for shared rings once enough bytes went by message; true while they are in use. */
+  async #shared(moved: number): Promise<boolean> {
+    if (this.share) {
+      if (!(this.share.state & SHARE_REVOKED)) return true;
+      this.share = undefined; // revoked for good: another holder, or the socket closed
+      return false;
+    }
+    this.#moved += moved;
+    if (this.#moved < SHARE_AFTER || !this.raw || this.passed) return false;
+    this.#sharing ??= this.#askShare();
+    return await this.#sharing;
+  }
+
+  async #askShare(): Promise<boolean> {
+    await this.drain(); // pipelined sends land before any byte of the ring
+    if (this.passed) return false;
+    const stream = SharedStream.create();
+    try {
+      this.raw!({ share: { fd: this.sid, sab: stream.sab } });
+      await this.net.call({ op: "share", fd: this.sid });
+    } catch {
+      return false; // refused (another holder, not connected): messages it stays
+    }
+    this.share = stream;
+    return true;
+  }
+
+  /** Give the shared rings back before the socket leaves this process (bytes keep their order). */
+  async unshare(): Promise<void> {
+    await this.#sharing;
+    if (!this.share) return;
+    this.share = undefined;
+    await this.net.call({ op: "unshare", fd: this.sid }).catch(() => {});
+  }
+
+  /**
+   * A stream send through the shared tx ring; undefined when it must go by message (no rings,
+   * flags or SO_SNDTIMEO that need the netstack).
+   */
+  async sendShared(data: Uint8Array, flags: number): Promise<number | undefined> {
+    if (this.type !== SOCK_STREAM || this.sndtimeo || (flags & ~MSG_DONTWAIT) !== 0) {
+      return undefined;
+    }
+    if (!(await this.#shared(data.length))) return undefined;
+    const sh = this.share!;
+    const nonblock = this.nonblock || (flags & MSG_DONTWAIT) !== 0;
+    let sent = 0;
+    while (sent < data.length && !(sh.state & (SHARE_REVOKED | SHARE_WRITE_END))) {
+      const n = sh.txWrite(data.subarray(sent));
+      if (n > 0) {
+        sent += n;
+        if (sh.txTakeBell()) this.net.emit({ op: "bell", fd: this.sid });
+        continue;
+      }
+      if (nonblock) break;
+      try {
+        await this.net.call({ op: "txwait", fd: this.sid });
+      } catch (err) {
+        if (sent > 0) break;
+        throw err;
+      }
+    }
+    if (sent > 0) return sent;
+    if (sh.state & SHARE_REVOKED) return undefined;
+    if (sh.state & SHARE_WRITE_END) {
+      // The connection takes no more: the netstack's own send says why (EPIPE, ECONNRESET…).
+      return await this.net.call({ op: "sendmsg", fd: this.sid, data, flags }) as number;
+    }
+    throw new ErrnoError("EAGAIN", "Cannot send");
+  }
+
+  /** A stream receive from the shared rx ring, waiting by message only when it is empty. */
+  async #recvShared(len: number, flags: number): Promise<RecvResult | undefined> {
+    for (;;) {
+      const sh = this.share;
+      if (!sh || sh.state & SHARE_REVOKED) return undefined;
+      const data = sh.rxRead(len);
+      if (data.length > 0) {
+        if (sh.rxUsed() <= SHARE_RING / 2 && sh.rxTakeBell()) {
+          this.net.emit({ op: "bell", fd: this.sid });
+        }
+        return { data, flags: 0 };
+      }
+      const r = await this.net.call({ op: "rxwait", fd: this.sid, len, flags }) as RecvResult;
+      if (!r.ring) return r;
+    }
   }
 
   /** Whether a send with `flags` may return before the netstack confirms it. */
@@ -112,7 +224,12 @@ export class DirectSocket {
       }
     }
     if (flags & ~MSG_DONTWAIT) return await call(len, flags);
+    if (await this.#shared(0)) {
+      const r = await this.#recvShared(len, flags);
+      if (r) return r;
+    }
     const r = await call(Math.max(len, READ_AHEAD), flags);
+    this.#moved += r.data.length;
     if (r.data.length > len) {
       this.#ahead = r.data.subarray(len);
       r.data = r.data.subarray(0, len);
@@ -192,7 +309,7 @@ export class DirectSocket {
 export class DirectNet {
   readonly #fds = new Map<number, DirectSocket>();
 
-  constructor(readonly rpc: RpcPeer) {}
+  constructor(readonly rpc: RpcPeer, readonly raw?: RawPost) {}
 
   /** The socket behind `fd`, when it is reachable directly. */
   get(fd: unknown): DirectSocket | undefined {
@@ -211,7 +328,7 @@ export class DirectNet {
 
   /** Record that `fd` is socket `sid`. */
   add(fd: number, sid: number, type: number, nonblock: boolean): void {
-    this.#set(fd, new DirectSocket(this.rpc, sid, type, nonblock));
+    this.#set(fd, new DirectSocket(this.rpc, sid, type, nonblock, this.raw));
   }
 
   /** `to` now names the same socket as `from` (dup). */

@@ -68,8 +68,8 @@ export function _attachKernel(rpc: RpcPeer, port?: MessagePort): void {
 }
 
 /** @internal Give libc its own port to the host's netstack (done by the process entry point). */
-export function _attachNet(rpc: RpcPeer): void {
-  direct = new DirectNet(rpc);
+export function _attachNet(rpc: RpcPeer, port?: MessagePort): void {
+  direct = new DirectNet(rpc, port && ((msg) => port.postMessage(msg)));
 }
 
 /**
@@ -84,6 +84,7 @@ async function sockcall(body: SocketCall, context: string): Promise<unknown> {
       if (!r) continue;
       r.passed = true;
       await r.drain();
+      await r.unshare();
       await r.unread();
     }
   }
@@ -93,8 +94,10 @@ async function sockcall(body: SocketCall, context: string): Promise<unknown> {
 }
 
 async function directCall(net: DirectNet, s: DirectSocket, body: SocketCall): Promise<unknown> {
-  if (body.op === "sendmsg" && !body.addr && body.data.length > 0 && s.pipelines(body.flags)) {
-    return await s.pipeline(body.data);
+  if (body.op === "sendmsg" && !body.addr && !body.rights && body.data.length > 0) {
+    const sent = await s.sendShared(body.data, body.flags);
+    if (sent !== undefined) return sent;
+    if (s.pipelines(body.flags)) return await s.pipeline(body.data);
   }
   if (body.op === "recvmsg") return await s.recv(body.len, body.flags);
   await s.drain();
@@ -119,6 +122,15 @@ async function inContext<T>(p: Promise<T>, context?: string): Promise<T> {
 export async function netcall(body: Record<string, unknown>): Promise<unknown> {
   if (!direct) throw new ErrnoError("ENOSYS", "No direct port to a network stack");
   return await direct.rpc.call(body);
+}
+
+/**
+ * Post a structured-clone message on this process's port to its netstack (a SharedArrayBuffer
+ * offered for shared rings). For tests and fuzzers; libc does this itself when it shares.
+ */
+export function netpost(msg: unknown): void {
+  if (!direct?.raw) throw new ErrnoError("ENOSYS", "No direct port to a network stack");
+  direct.raw(msg);
 }
 
 /** Let pipelined sends on `fd` land before the kernel acts on it. */

@@ -63,7 +63,8 @@ const onRaw = (data: unknown) => {
   const pid = p?.process?.pid;
   if (p?.port instanceof MessagePort && Number.isSafeInteger(pid)) {
     const caps = Array.isArray(p.process?.caps) ? p.process.caps.map(String) : [];
-    processes.attach(pid!, caps, portEndpoint(p.port));
+    const onRaw = (d: unknown) => processes.raw(pid!, d);
+    processes.attach(pid!, caps, portEndpoint(p.port, { onRaw }));
   }
 };
 const rpc = new RpcPeer(portEndpoint(port, { onRaw }), {

@@ -5,11 +5,18 @@
  */
 import type { Endpoint } from "../kernel/bus/endpoint.ts";
 import { PROCESS_MAX_CALLS, RpcPeer } from "../kernel/bus/rpc.ts";
-import { type DirectCaller, serveDirect, type SocketHost } from "./service.ts";
+import {
+  type DirectCaller,
+  offerShare,
+  ringBell,
+  serveDirect,
+  type SocketHost,
+} from "./service.ts";
 
 /** Direct ports by process id. */
 export class ProcessPorts {
   #peers = new Map<number, RpcPeer>();
+  #callers = new Map<number, DirectCaller>();
 
   /** `count` keeps the netstack's counters ("direct ports: opened" / "direct ports: closed"). */
   constructor(readonly host: SocketHost, readonly count: (what: string) => void = () => {}) {}
@@ -22,23 +29,44 @@ export class ProcessPorts {
   /** Serve `pid`'s direct calls on `ep` (a second attach for the same pid replaces the first). */
   attach(pid: number, caps: readonly string[], ep: Endpoint): void {
     this.#peers.get(pid)?.close();
-    const caller: DirectCaller = { pid, caps: new Set(caps), sends: new Map(), heldBytes: 0 };
+    const caller: DirectCaller = {
+      pid,
+      caps: new Set(caps),
+      sends: new Map(),
+      heldBytes: 0,
+      offered: new Map(),
+    };
     const rpc = new RpcPeer(ep, {
       serve: (body, ctx) => serveDirect(this.host, caller, body, ctx),
+      onEvent: (body) => ringBell(this.host, caller, body),
       maxServing: PROCESS_MAX_CALLS,
     });
     this.#peers.set(pid, rpc);
+    this.#callers.set(pid, caller);
     this.count("direct ports: opened");
     ep.onClose(() => {
       this.count("direct ports: closed");
-      if (this.#peers.get(pid) === rpc) this.#peers.delete(pid);
+      if (this.#peers.get(pid) === rpc) {
+        this.#peers.delete(pid);
+        this.#callers.delete(pid);
+      }
     });
+  }
+
+  /**
+   * A structured-clone message on `pid`'s port: a SharedArrayBuffer for its next `share`
+   * call. Anything else is counted as bad input.
+   */
+  raw(pid: number, data: unknown): void {
+    const caller = this.#callers.get(pid);
+    if (!caller || !offerShare(caller, data)) this.count("direct ports: bad raw messages");
   }
 
   /** The process has exited: close its port (calls still blocked are aborted). */
   exited(pid: number): void {
     const rpc = this.#peers.get(pid);
     this.#peers.delete(pid);
+    this.#callers.delete(pid);
     rpc?.close();
   }
 }

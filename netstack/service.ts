@@ -3,7 +3,15 @@
  * socket table. Socket ids are the netstack's own; the kernel maps fds to them.
  */
 import * as abi from "../kernel/abi.ts";
-import type { DirectCall, NetCtl, NetRequest, PollFd } from "../kernel/bus/messages.ts";
+import type {
+  DirectCall,
+  DirectEvent,
+  DirectShare,
+  NetCtl,
+  NetRequest,
+  PollFd,
+} from "../kernel/bus/messages.ts";
+import { SharedStream } from "../kernel/bus/shared_stream.ts";
 import { PROCESS_MAX_HELD_BYTES, type RequestContext } from "../kernel/bus/rpc.ts";
 import { ErrnoError } from "../kernel/errno.ts";
 import { type Schema, validateRequest, validateSyscall } from "../kernel/validate.ts";
@@ -59,6 +67,8 @@ export async function serveNet(
       const s = sock(req.fd);
       if (req.add) s.owners.add(req.pid);
       else s.owners.delete(req.pid);
+      // Shared rings have one writer: a second holder sends and receives by message.
+      if (s instanceof TcpSocket && s.owners.size > 1) s.unshare();
       return null;
     }
     case "setnonblock":
@@ -111,6 +121,33 @@ export interface DirectCaller {
   sends: Map<InetSocket, Promise<unknown>>;
   /** Bytes held by its send calls in progress (bounded by PROCESS_MAX_HELD_BYTES). */
   heldBytes: number;
+  /** SharedArrayBuffers it sent for its next `share` calls, by socket id. */
+  offered: Map<number, SharedArrayBuffer>;
+}
+
+/** Most SharedArrayBuffers a process may have offered and not yet used. */
+const MAX_OFFERED = 16;
+
+/** A process sent a SharedArrayBuffer for a coming `share` call (anything else is ignored). */
+export function offerShare(caller: DirectCaller, data: unknown): boolean {
+  const share = (data as Partial<DirectShare> | null)?.share;
+  if (!share || !Number.isSafeInteger(share.fd) || !(share.sab instanceof SharedArrayBuffer)) {
+    return false;
+  }
+  caller.offered.delete(share.fd);
+  caller.offered.set(share.fd, share.sab);
+  while (caller.offered.size > MAX_OFFERED) {
+    caller.offered.delete(caller.offered.keys().next().value!);
+  }
+  return true;
+}
+
+/** A process rang a socket's bell: move what its shared rings hold (bad events are ignored). */
+export function ringBell(host: SocketHost, caller: DirectCaller, body: unknown): void {
+  const e = body as Partial<DirectEvent> | null;
+  if (e?.op !== "bell" || !Number.isSafeInteger(e.fd)) return;
+  const s = host.socket(e.fd!);
+  if (s instanceof TcpSocket && s.owners.has(caller.pid)) s.pump();
 }
 
 const DIRECT_OPS: ReadonlySet<string> = new Set<DirectCall["op"]>([
@@ -127,12 +164,20 @@ const DIRECT_OPS: ReadonlySet<string> = new Set<DirectCall["op"]>([
   "poll",
   "unread",
   "release",
+  "share",
+  "unshare",
+  "txwait",
+  "rxwait",
 ]);
 
 /** Direct calls that are not syscalls: their fields, checked like a syscall's. */
 const DIRECT_ONLY: Record<string, Schema> = {
   unread: { fd: "fd", data: "bytes" },
   release: { fd: "fd" },
+  share: { fd: "fd" },
+  unshare: { fd: "fd" },
+  txwait: { fd: "fd" },
+  rxwait: { fd: "fd", len: "int", flags: "int" },
 };
 
 /**
@@ -177,9 +222,25 @@ export async function serveDirect(
     s.release();
     return null;
   }
-  if (req.op === "unread") {
+  if (req.op === "unread" || req.op === "share" || req.op === "unshare" || req.op === "txwait") {
     if (!(s instanceof TcpSocket)) throw new ErrnoError("EOPNOTSUPP", "Not a stream socket");
-    return s.unread(req.data), null;
+    if (req.op === "unread") return s.unread(req.data), null;
+    if (req.op === "unshare") return s.unshare(), null;
+    if (req.op === "txwait") return await s.txwait(ctx), null;
+    const sab = caller.offered.get(req.fd);
+    caller.offered.delete(req.fd);
+    let stream: SharedStream;
+    try {
+      stream = new SharedStream(sab!);
+    } catch {
+      throw new ErrnoError("EINVAL", "Cannot share: no shared buffer of the right size was sent");
+    }
+    return s.share(caller.pid, stream), null;
+  }
+  if (req.op === "rxwait") {
+    if (!(s instanceof TcpSocket)) throw new ErrnoError("EOPNOTSUPP", "Not a stream socket");
+    if (req.len < 0) throw new ErrnoError("EINVAL", "Negative length");
+    return await s.recvmsg(req.len, req.flags, ctx, true);
   }
   const held = req.op === "sendmsg" ? req.data.length : 0;
   if (held > 0 && caller.heldBytes + held > PROCESS_MAX_HELD_BYTES) {

@@ -55,6 +55,8 @@ export interface RecvResult {
   rights?: number[];
   /** Sender credentials (SCM_CREDENTIALS), when the receiver enabled SO_PASSCRED. */
   creds?: Creds;
+  /** rxwait only: bytes are waiting in the shared rx ring (data is empty). */
+  ring?: boolean;
   /** MSG_TRUNC etc. */
   flags: number;
   /** Receive time in ms (SO_TIMESTAMP). */
@@ -147,7 +149,35 @@ export type DirectCall =
    * The caller's last fd to a socket it alone ever held is closing: release it now (ignored
    * when another process holds it; the kernel's close then releases it as usual).
    */
-  | { op: "release"; fd: number };
+  | { op: "release"; fd: number }
+  /**
+   * Use the SharedArrayBuffer sent just before as a {@link DirectShare} as this stream socket's
+   * shared rings (kernel/bus/shared_stream.ts). EBUSY when another process holds the socket.
+   */
+  | { op: "share"; fd: number }
+  /** Stop using the shared rings (before the socket is passed on): their bytes stay in order. */
+  | { op: "unshare"; fd: number }
+  /** Wait until the shared tx ring is at most half full, or takes no more bytes. */
+  | { op: "txwait"; fd: number }
+  /**
+   * A receive that leaves bytes in the shared rx ring: answers `{ ring: true }` as soon as rx
+   * holds some, otherwise what recvmsg would (EOF, an error, EAGAIN, bytes from elsewhere).
+   */
+  | { op: "rxwait"; fd: number; len: number; flags: number };
+
+/**
+ * One-way events a process sends on its direct port: `bell` tells the netstack a shared ring
+ * changed after it asked to be told (new tx bytes, or room in rx).
+ */
+export type DirectEvent = { op: "bell"; fd: number };
+
+/**
+ * Sent by a process on its direct port (structured clone, not CBOR: it carries a
+ * SharedArrayBuffer) right before the {@link DirectCall} `share` that uses it.
+ */
+export interface DirectShare {
+  share: { fd: number; sab: SharedArrayBuffer };
+}
 
 /**
  * Sent by the kernel to a netstack (structured clone, not CBOR: it carries a port) when a

@@ -20,6 +20,13 @@ import {
   v4FromMapped,
 } from "../ip6/addr6.ts";
 import { portKey6 } from "../udp/udp6_socket.ts";
+import {
+  SHARE_READ_END,
+  SHARE_REVOKED,
+  SHARE_RING,
+  SHARE_WRITE_END,
+  type SharedStream,
+} from "../../kernel/bus/shared_stream.ts";
 
 /** Default SO_RCVBUF and SO_SNDBUF of a TCP socket. */
 export const TCP_DEFAULT_BUF = 1 << 20;
@@ -264,7 +271,8 @@ export class TcpSocket extends InetSocket implements PortUser {
         throw new ErrnoError("EPIPE", "Cannot send");
       }
       if (data.length === 0) return 0;
-      const n = c.send(data.subarray(sent));
+      // Bytes the holder already wrote to the shared ring go first.
+      const n = this.#txPending() ? 0 : c.send(data.subarray(sent));
       if (n > 0) {
         sent += n;
         this.layer.kick(this);
@@ -284,7 +292,7 @@ export class TcpSocket extends InetSocket implements PortUser {
     return sent;
   }
 
-  async recvmsg(len: number, flags: number, ctx: WaitCtx): Promise<RecvResult> {
+  async recvmsg(len: number, flags: number, ctx: WaitCtx, ringOnly = false): Promise<RecvResult> {
     this.#settleConnect();
     if (this.phase === "listening" || this.phase === "idle") {
       throw new ErrnoError("ENOTCONN", "Cannot receive");
@@ -297,8 +305,13 @@ export class TcpSocket extends InetSocket implements PortUser {
     for (;;) {
       const c = this.conn;
       if (!c) throw new ErrnoError("ENOTCONN", "Cannot receive");
+      this.pump();
+      const inRing = this.#share?.rxUsed() ?? 0;
+      if (ringOnly && inRing > 0 && got === 0) {
+        return { data: new Uint8Array(0), flags: 0, ring: true };
+      }
       // Data first; an error (c.readable is true for it too) is reported below, not as EOF.
-      if ((c.recvQueue > 0 || this.#peeked.length > 0) && len > 0) {
+      if ((c.recvQueue > 0 || this.#peeked.length > 0 || inRing > 0) && len > 0) {
         const d = (flags & abi.MSG_PEEK) ? this.#peek(c, len - got) : this.#take(c, len - got);
         parts.push(d);
         got += d.length;
@@ -336,6 +349,7 @@ export class TcpSocket extends InetSocket implements PortUser {
   }
 
   #peek(c: TcpConnection, max: number): Uint8Array {
+    if ((this.#share?.rxUsed() ?? 0) > 0) return this.#share!.rxRead(max, true);
     if (this.#peeked.length < max && c.recvQueue > 0) {
       const more = c.recv(max - this.#peeked.length);
       this.#peeked = concat([this.#peeked, more], this.#peeked.length + more.length);
@@ -345,6 +359,11 @@ export class TcpSocket extends InetSocket implements PortUser {
   }
 
   #take(c: TcpConnection, max: number): Uint8Array {
+    if ((this.#share?.rxUsed() ?? 0) > 0) {
+      const d = this.#share!.rxRead(max);
+      this.pump(); // room in rx: refill it (and open the window)
+      return d;
+    }
     if (this.#peeked.length > 0) {
       const d = this.#peeked.subarray(0, max);
       this.#peeked = this.#peeked.subarray(d.length);
@@ -353,6 +372,143 @@ export class TcpSocket extends InetSocket implements PortUser {
     const d = c.recv(max);
     this.layer.kick(this);
     return d;
+  }
+
+  // ---- Shared rings (kernel/bus/shared_stream.ts) -----------------------------------------
+
+  /** The holder's shared rings, while it uses them. */
+  #share?: SharedStream;
+  #pumping = false;
+
+  /** Whether this socket's bytes go through shared rings. */
+  get shared(): boolean {
+    return this.#share !== undefined;
+  }
+
+  /** Let process `pid`, the socket's only holder, move its bytes through `stream`. */
+  share(pid: number, stream: SharedStream): void {
+    if (this.#share) throw new ErrnoError("EBUSY", "Cannot share: already shared");
+    if (this.phase !== "connected" || !this.conn) throw new ErrnoError("ENOTCONN", "Cannot share");
+    if (this.owners.size !== 1 || !this.owners.has(pid)) {
+      throw new ErrnoError("EBUSY", "Cannot share a socket another process holds");
+    }
+    if (stream.txUsed() !== 0 || stream.rxUsed() !== 0 || stream.state !== 0) {
+      throw new ErrnoError("EINVAL", "Cannot share: rings not empty");
+    }
+    this.#share = stream;
+    this.stack.count("tcp: shared rings");
+    this.wq.watch(() => this.pump());
+    this.pump();
+  }
+
+  /**
+   * Stop sharing (the socket is being passed on, released, or another process got it). Bytes
+   * written to tx join the send buffer; bytes still in rx go back in front of the receive
+   * queue. The holder finds the share revoked and goes by message from then on.
+   */
+  unshare(): void {
+    const sh = this.#share;
+    if (!sh) return;
+    this.#flushShare();
+    const used = sh.rxUsed();
+    if (used > 0) this.unread(sh.rxRead(used));
+    sh.setState(SHARE_REVOKED);
+    this.#share = undefined;
+    this.wq.watch(undefined);
+    this.wq.wake();
+  }
+
+  /** Take everything written to tx now, past the send buffer's capacity if need be. */
+  #flushShare(): void {
+    const sh = this.#share;
+    const c = this.conn;
+    if (!sh || !c) return;
+    for (let u = sh.txUsed(); u > 0; u = sh.txUsed()) {
+      const run = sh.txPeek(u);
+      c.send(run, true);
+      sh.txConsume(run.length);
+    }
+    if (sh.txUsed() < 0) this.#corrupt();
+    this.layer.kick(this);
+  }
+
+  /** Bytes written to the shared tx ring and not yet in the send buffer (after a pump). */
+  #txPending(): boolean {
+    if (!this.#share) return false;
+    this.pump();
+    return (this.#share?.txUsed() ?? 0) > 0;
+  }
+
+  /** Wait until tx is at most half full or takes no more (the holder's send found it full). */
+  async txwait(ctx: WaitCtx): Promise<void> {
+    for (;;) {
+      this.pump();
+      const sh = this.#share;
+      if (!sh || sh.state & (SHARE_REVOKED | SHARE_WRITE_END) || this.closed) return;
+      if (sh.txUsed() <= SHARE_RING / 2) return;
+      await this.sleep(undefined, ctx, "Cannot send");
+    }
+  }
+
+  /**
+   * Move bytes between the shared rings and the connection: tx into the send buffer as far as
+   * it has room, in-order received bytes into rx as far as it has room. Where a ring runs dry
+   * (tx) or full (rx) the holder is asked to ring the bell when that changes. Runs at every
+   * wake of the socket (segments arrived, ACKs freed room) and on each bell.
+   */
+  pump(): void {
+    const sh = this.#share;
+    const c = this.conn;
+    if (!sh || !c || this.#pumping) return;
+    this.#pumping = true;
+    try {
+      let moved = false;
+      for (;;) {
+        const u = sh.txUsed();
+        if (u < 0) return this.#corrupt();
+        if (u === 0) {
+          // New bytes would queue behind unsent ones anyway: the ACK that lets those go wakes
+          // us, so the holder need not ring. Otherwise ask for a bell on its next write.
+          if (c.unsentQueue === 0 && sh.txArmBell()) continue;
+          break;
+        }
+        if (c.error || c.writeClosed) {
+          sh.txConsume(u); // nowhere to go: the holder's next send learns why by message
+          break;
+        }
+        const n = c.send(sh.txPeek(u));
+        if (n === 0) break; // send buffer full: the ACK that frees room wakes us again
+        sh.txConsume(n);
+        moved = true;
+      }
+      while (this.#peeked.length === 0 && c.recvQueue > 0) {
+        const room = sh.rxSpace(c.recvQueue);
+        if (room.length === 0) {
+          if (sh.rxUsed() < 0) return this.#corrupt();
+          if (sh.rxArmBell()) continue;
+          break;
+        }
+        sh.rxCommit(c.recvInto(room));
+        moved = true;
+      }
+      if (c.error || c.writeClosed || c.state === "CLOSED") sh.setState(SHARE_WRITE_END);
+      const drained = c.recvQueue === 0 && this.#peeked.length === 0;
+      if (drained && (c.eof || c.error || c.state === "CLOSED")) sh.setState(SHARE_READ_END);
+      if (moved) this.layer.kick(this);
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  /** The holder scribbled over the control words: stop sharing; the connection fails. */
+  #corrupt(): void {
+    const sh = this.#share!;
+    this.#share = undefined;
+    this.wq.watch(undefined);
+    sh.setState(SHARE_REVOKED | SHARE_READ_END | SHARE_WRITE_END);
+    this.stack.count("tcp: shared ring corrupt");
+    this.conn?.abort();
+    this.layer.kick(this);
   }
 
   getsockname(): SockAddr {
@@ -385,6 +541,7 @@ export class TcpSocket extends InetSocket implements PortUser {
       throw new ErrnoError("ENOTCONN", "Cannot shut down");
     }
     if (how !== abi.SHUT_RD) {
+      this.#flushShare();
       this.conn.shutdownWrite();
       this.layer.kick(this);
     }
@@ -402,9 +559,12 @@ export class TcpSocket extends InetSocket implements PortUser {
     if (!c) return this.phase === "closed" ? abi.POLLHUP : abi.POLLOUT;
     let ev = 0;
     if (this.phase === "connecting") return c.error ? abi.POLLERR | abi.POLLOUT : 0;
-    if (c.readable || this.#peeked.length > 0 || c.eof || this.readShut) ev |= abi.POLLIN;
+    this.pump();
+    const sh = this.#share;
+    const inRing = sh ? sh.rxUsed() !== 0 : false;
+    if (c.readable || inRing || this.#peeked.length > 0 || c.eof || this.readShut) ev |= abi.POLLIN;
     if (c.eof) ev |= abi.POLLRDHUP;
-    if (c.writable) ev |= abi.POLLOUT;
+    if (sh ? !c.writeClosed && sh.txUsed() < SHARE_RING : c.writable) ev |= abi.POLLOUT;
     if (c.error) ev |= abi.POLLERR | abi.POLLIN | abi.POLLOUT;
     if (c.state === "CLOSED" || (c.eof && c.writeClosed)) ev |= abi.POLLHUP;
     return ev;
@@ -412,8 +572,9 @@ export class TcpSocket extends InetSocket implements PortUser {
 
   override queues() {
     return {
-      recvQ: this.conn?.recvQueue ?? this.listener?.queued ?? 0,
-      sendQ: this.conn?.sendQueue ?? 0,
+      recvQ: (this.conn?.recvQueue ?? this.listener?.queued ?? 0) +
+        Math.max(0, this.#share?.rxUsed() ?? 0),
+      sendQ: (this.conn?.sendQueue ?? 0) + Math.max(0, this.#share?.txUsed() ?? 0),
     };
   }
 
@@ -509,6 +670,7 @@ export class TcpSocket extends InetSocket implements PortUser {
     if (this.closed) return;
     this.closed = true;
     if (this.listener) this.listener.close();
+    this.unshare(); // bytes still in rx come back as unread ones
     if (this.conn) {
       // Closing with unread data resets the connection (RFC 2525 §2.17, as Linux does).
       const unread = this.#peeked.length > 0;

@@ -12,6 +12,32 @@ export const MIN_RING = 4096;
  */
 export const RESTART_LIMIT = 65536;
 
+/** Most bytes of released storage kept for reuse by the rings of one thread. */
+export const POOL_BYTES = 16 << 20;
+const pool = new Map<number, Uint8Array[]>();
+let pooledBytes = 0;
+
+/**
+ * Storage of `size` bytes: a released block of that size when one is kept (its old contents
+ * are never read: rings read only what they wrote), else a new one. A bulk flow empties and
+ * refills its buffers at every segment, and a fresh zeroed 64 KiB block each time costs more
+ * than the TCP work.
+ */
+function takeBlock(size: number): Uint8Array {
+  const b = pool.get(size)?.pop();
+  if (!b) return new Uint8Array(size);
+  pooledBytes -= size;
+  return b;
+}
+
+function giveBlock(b: Uint8Array): void {
+  if (pooledBytes + b.length > POOL_BYTES) return;
+  let list = pool.get(b.length);
+  if (!list) pool.set(b.length, list = []);
+  list.push(b);
+  pooledBytes += b.length;
+}
+
 /** A growable byte ring addressed by offset from its head. */
 export class GrowableRing {
   #buf: Uint8Array | undefined;
@@ -31,11 +57,13 @@ export class GrowableRing {
     const cur = this.#buf;
     if (cur && cur.length >= extent) return cur;
     let size = cur ? cur.length : Math.min(this.#lastSize, this.capacity);
-    while (size < extent) size = Math.min(size * 2, this.capacity);
-    const next = new Uint8Array(size);
+    const limit = Math.max(this.capacity, extent); // a forced append may pass the capacity
+    while (size < extent) size = Math.min(size * 2, limit);
+    const next = takeBlock(size);
     if (cur) {
       next.set(cur.subarray(this.#head), 0);
       next.set(cur.subarray(0, this.#head), cur.length - this.#head);
+      giveBlock(cur);
     }
     this.#buf = next;
     this.#head = 0;
@@ -71,6 +99,14 @@ export class GrowableRing {
     }
   }
 
+  /** A view of `n` bytes from `offset` after the head when they lie in one run, else undefined. */
+  viewAt(offset: number, n: number): Uint8Array | undefined {
+    const buf = this.#buf;
+    if (!buf) return n === 0 ? new Uint8Array(0) : undefined;
+    const pos = (this.#head + offset) % buf.length;
+    return pos + n <= buf.length ? buf.subarray(pos, pos + n) : undefined;
+  }
+
   /** Move the head forward by `n` bytes. */
   advance(n: number): void {
     if (this.#buf) this.#head = (this.#head + n) % this.#buf.length;
@@ -78,7 +114,10 @@ export class GrowableRing {
 
   /** Give the storage back (nothing is held). */
   release(): void {
-    if (this.#buf) this.#lastSize = Math.min(Math.max(this.#buf.length, MIN_RING), RESTART_LIMIT);
+    if (this.#buf) {
+      this.#lastSize = Math.min(Math.max(this.#buf.length, MIN_RING), RESTART_LIMIT);
+      giveBlock(this.#buf);
+    }
     this.#buf = undefined;
     this.#head = 0;
   }

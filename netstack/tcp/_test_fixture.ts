@@ -48,7 +48,7 @@ export class Harness {
       localPort: 5000,
       remotePort: 80,
       iss,
-      emit: (s) => this.out.push(s),
+      emit: (s) => this.out.push({ ...s, payload: s.payload.slice() }),
       options,
     });
   }

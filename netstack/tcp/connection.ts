@@ -76,6 +76,11 @@ export class TcpConnection extends TcpControlBlock {
     return this._sndBuf.length;
   }
 
+  /** Bytes in the send buffer never transmitted yet (held back by the windows or Nagle). */
+  get unsentQueue(): number {
+    return Math.max(0, this._sndBuf.length - Math.max(0, seqSub(this._sndNxt, this._dataStart())));
+  }
+
   /** Effective send MSS (payload bytes per segment). */
   get mss(): number {
     return this._sndMss;
@@ -149,9 +154,9 @@ export class TcpConnection extends TcpControlBlock {
   }
 
   /** Queue bytes for sending; returns how many were taken (0: buffer full or writing closed). */
-  send(data: Uint8Array): number {
+  send(data: Uint8Array, beyondCapacity = false): number {
     if (!this._canQueue()) return 0;
-    const n = this._sndBuf.write(data);
+    const n = this._sndBuf.write(data, beyondCapacity);
     if (n > 0) this._wantOutput = true;
     return n;
   }
@@ -159,14 +164,26 @@ export class TcpConnection extends TcpControlBlock {
   /** Take up to `max` bytes received in order. */
   recv(max = Infinity): Uint8Array {
     const out = this._rcvBuf.read(max);
-    if (out.length > 0 && this._synchronized()) {
+    this.#afterRead(out.length);
+    return out;
+  }
+
+  /** Move up to `dest.length` bytes received in order into `dest`; returns the count. */
+  recvInto(dest: Uint8Array): number {
+    const n = this._rcvBuf.readInto(dest);
+    this.#afterRead(n);
+    return n;
+  }
+
+  /** A read freed `n` bytes: offer the larger window once it is worth a segment. */
+  #afterRead(n: number): void {
+    if (n > 0 && this._synchronized()) {
       const cur = Math.max(0, seqSub(this._rcvAdvRight, this._rcvNxt));
       const threshold = Math.min(this._rcvBuf.capacity / 2, 2 * this.options.mss);
       if (this._rcvBuf.window - cur >= threshold && !this._finReceived) {
         this._ackNow = true; // window update
       }
     }
-    return out;
   }
 
   /** Half-close (SHUT_WR): send FIN after the queued data. */

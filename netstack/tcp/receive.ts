@@ -128,14 +128,20 @@ export class ReceiveBuffer {
 
   /** Take up to `max` in-order bytes out of the buffer. */
   read(max = Infinity): Uint8Array {
-    const n = Math.max(0, Math.min(max, this.#len));
-    const out = new Uint8Array(n);
-    if (n === 0) return out;
-    this.#ring.readAt(0, n, out);
+    const out = new Uint8Array(Math.max(0, Math.min(max, this.#len)));
+    this.readInto(out);
+    return out;
+  }
+
+  /** Move up to `dest.length` in-order bytes into `dest`; returns the count. */
+  readInto(dest: Uint8Array): number {
+    const n = Math.min(dest.length, this.#len);
+    if (n === 0) return 0;
+    this.#ring.readAt(0, n, dest);
     this.#ring.advance(n);
     this.#len -= n;
     if (this.#len === 0 && this.#ranges.length === 0) this.#ring.release();
-    return out;
+    return n;
   }
 
   /** SACK blocks (RFC 2018 §4): the most recently changed range first, at most `max`. */

@@ -25,7 +25,7 @@ export class SendBuffer {
 
   /** Bytes that can still be written. */
   get free(): number {
-    return this.capacity - this.#len;
+    return Math.max(0, this.capacity - this.#len);
   }
 
   /** Bytes of storage allocated now. */
@@ -33,13 +33,27 @@ export class SendBuffer {
     return this.#ring.allocated;
   }
 
-  /** Append as much of `data` as fits; returns the number of bytes taken (0 when full). */
-  write(data: Uint8Array): number {
-    const n = Math.min(data.length, this.free);
+  /**
+   * Append as much of `data` as fits; returns the number of bytes taken (0 when full). With
+   * `beyondCapacity` all of it is taken: bytes a closing socket's process already wrote to its
+   * shared ring count as sent, as bytes in a kernel's socket buffer do.
+   */
+  write(data: Uint8Array, beyondCapacity = false): number {
+    const n = beyondCapacity ? data.length : Math.min(data.length, this.free);
     if (n === 0) return 0;
     this.#ring.writeAt(this.#len, data.subarray(0, n));
     this.#len += n;
     return n;
+  }
+
+  /**
+   * `len` bytes starting `offset` bytes after the oldest one (clamped to what is held), without
+   * a copy when they lie in one run: valid only until the buffer next changes.
+   */
+  view(offset: number, len: number): Uint8Array {
+    const start = Math.max(0, Math.min(offset, this.#len));
+    const n = Math.max(0, Math.min(len, this.#len - start));
+    return this.#ring.viewAt(start, n) ?? this.read(start, n);
   }
 
   /** Copy of `len` bytes starting `offset` bytes after the oldest one (clamped to what is held). */

@@ -36,7 +36,10 @@ export interface TcpConnectionInit {
   remotePort: number;
   /** Initial send sequence number, e.g. from {@link IsnGenerator}. */
   iss: number;
-  /** Called with each outgoing segment; the IP layer adds addresses and checksum. */
+  /**
+   * Called with each outgoing segment; the IP layer adds addresses and checksum. The payload
+   * may be a view into the send buffer: valid during the call only (copy it to keep it).
+   */
   emit: (seg: TcpRepr) => void;
   /** Called after input/poll/abort so the socket layer can re-check readiness. */
   onChange?: () => void;
@@ -337,7 +340,7 @@ export abstract class TcpControlBlock {
   }
 
   protected _sendRange(now: number, seq: number, len: number, fin: boolean): void {
-    const payload = this._sndBuf.read(seqSub(seq, this._dataStart()), len);
+    const payload = this._sndBuf.view(seqSub(seq, this._dataStart()), len);
     let flags = ACK;
     if (fin) flags |= FIN;
     if (len > 0 && seqAdd(seq, len) === this._dataEnd()) flags |= PSH;

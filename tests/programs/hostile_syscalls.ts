@@ -12,6 +12,7 @@ import {
   AF_LOCAL,
   ErrnoError,
   netcall,
+  netpost,
   print,
   SOCK_DGRAM,
   SOCK_NONBLOCK,
@@ -21,6 +22,7 @@ import {
   syscallRaw,
 } from "../../libc/mod.ts";
 import { encodeMessage } from "../../kernel/bus/codec.ts";
+import { SHARE_BYTES } from "../../kernel/bus/shared_stream.ts";
 import { Rng } from "../fuzz/rng.ts";
 
 // Not 0-2: closing or overwriting its own stdout would silence the summary line.
@@ -257,6 +259,15 @@ function directCall(gen: Generator, rng: Rng): Record<string, unknown> {
     for (const p of body.fds as { fd: unknown }[]) if (p && typeof p === "object") p.fd = gen.sid();
   }
   if (rng.chance(0.05)) return { op: "release", fd: gen.sid() };
+  if (rng.chance(0.1)) {
+    // Shared rings: offer a buffer (right size or not, sane or scribbled), then name any socket.
+    const fd = gen.sid();
+    const sab = new SharedArrayBuffer(rng.chance(0.7) ? SHARE_BYTES : rng.int(SHARE_BYTES * 2));
+    if (rng.chance(0.3)) new Int32Array(sab, 0, 8).fill(rng.int(1 << 30));
+    netpost(rng.chance(0.9) ? { share: { fd, sab } } : { share: fd, sab: rng.int(9) });
+    const op = ["share", "unshare", "txwait", "rxwait"][rng.int(4)];
+    return { op, fd, len: rng.chance(0.9) ? rng.int(1 << 20) : -1, flags: rng.int(3) };
+  }
   return body;
 }
 

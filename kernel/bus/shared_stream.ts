@@ -1,0 +1,185 @@
+/**
+ * The shared-memory window of one TCP socket between a process and its netstack: two byte rings
+ * in one SharedArrayBuffer the process allocates and hands over. The process writes what it
+ * sends into `tx` and the netstack moves it into the connection; the netstack puts what arrives
+ * in order into `rx` and the process reads it there. Neither side waits for the other while a
+ * ring has room or bytes: a message ("bell") is needed only when the other side asked for one
+ * because it ran dry, so bulk data crosses without a message per write.
+ *
+ * Indexes are running byte counts (mod 2^32) in Int32 words, read and written with Atomics so
+ * the bytes copied before a publish are visible after it. tx has one writer per share (the
+ * process that made it) and one reader (the netstack); rx has one writer (the netstack) and
+ * readers that claim bytes with compare-exchange, so the netstack may serve a receive from the
+ * same ring. Everything read from the control words is untrusted by the netstack: a count that
+ * makes no sense marks the share corrupt instead of being used.
+ */
+
+/** Bytes in each ring. */
+export const SHARE_RING = 256 << 10;
+const CTL_BYTES = 64;
+/** Size of the SharedArrayBuffer behind one share. */
+export const SHARE_BYTES = CTL_BYTES + 2 * SHARE_RING;
+
+const TX_HEAD = 0;
+const TX_TAIL = 1;
+const TX_BELL = 2;
+const RX_HEAD = 3;
+const RX_TAIL = 4;
+const RX_BELL = 5;
+const STATE = 6;
+
+/** State bit: the netstack dropped the share; every call goes by message again. */
+export const SHARE_REVOKED = 1;
+/** State bit: tx takes no more bytes (shut down, reset or failed); a send by message says why. */
+export const SHARE_WRITE_END = 2;
+/** State bit: rx gets no more bytes; once it is empty a receive by message gives EOF or the error. */
+export const SHARE_READ_END = 4;
+
+/** The two rings of one socket's share, as either side sees them. */
+export class SharedStream {
+  readonly ctl: Int32Array;
+  readonly tx: Uint8Array;
+  readonly rx: Uint8Array;
+
+  /** Views over `sab`, which must be exactly {@link SHARE_BYTES} long. */
+  constructor(readonly sab: SharedArrayBuffer) {
+    if (!(sab instanceof SharedArrayBuffer) || sab.byteLength !== SHARE_BYTES) {
+      throw new RangeError("not a stream share");
+    }
+    this.ctl = new Int32Array(sab, 0, CTL_BYTES / 4);
+    this.tx = new Uint8Array(sab, CTL_BYTES, SHARE_RING);
+    this.rx = new Uint8Array(sab, CTL_BYTES + SHARE_RING, SHARE_RING);
+  }
+
+  /** A new, empty share (made by the process). */
+  static create(): SharedStream {
+    return new SharedStream(new SharedArrayBuffer(SHARE_BYTES));
+  }
+
+  /** The state bits. */
+  get state(): number {
+    return Atomics.load(this.ctl, STATE);
+  }
+
+  /** Set state bits (netstack). */
+  setState(bits: number): void {
+    Atomics.or(this.ctl, STATE, bits);
+  }
+
+  // ---- tx: the process writes, the netstack reads -----------------------------------------
+
+  /** Bytes in tx not yet taken by the netstack; -1 if the counts are corrupt. */
+  txUsed(): number {
+    return used(this.ctl, TX_HEAD, TX_TAIL);
+  }
+
+  /** Copy as much of `data` into tx as fits and publish it; returns the count (process). */
+  txWrite(data: Uint8Array): number {
+    const u = this.txUsed();
+    if (u < 0) return 0;
+    const n = Math.min(data.length, SHARE_RING - u);
+    if (n === 0) return 0;
+    const head = Atomics.load(this.ctl, TX_HEAD);
+    copyIn(this.tx, head, data.subarray(0, n));
+    Atomics.store(this.ctl, TX_HEAD, (head + n) | 0);
+    return n;
+  }
+
+  /** Whether the netstack asked to be told of new tx bytes; clears the request (process). */
+  txTakeBell(): boolean {
+    return Atomics.exchange(this.ctl, TX_BELL, 0) !== 0;
+  }
+
+  /** The contiguous run of tx bytes at the tail, at most `max` long (netstack; no copy). */
+  txPeek(max: number): Uint8Array {
+    const u = this.txUsed();
+    if (u <= 0) return this.tx.subarray(0, 0);
+    const at = ringPos(Atomics.load(this.ctl, TX_TAIL));
+    return this.tx.subarray(at, at + Math.min(u, max, SHARE_RING - at));
+  }
+
+  /** Mark `n` tx bytes taken (netstack). */
+  txConsume(n: number): void {
+    Atomics.add(this.ctl, TX_TAIL, n);
+  }
+
+  /**
+   * Ask for a bell on the next tx write (netstack, when tx ran dry). Returns true if bytes
+   * arrived meanwhile, so the caller takes them now instead of waiting.
+   */
+  txArmBell(): boolean {
+    Atomics.store(this.ctl, TX_BELL, 1);
+    return this.txUsed() !== 0;
+  }
+
+  // ---- rx: the netstack writes, readers claim ----------------------------------------------
+
+  /** Bytes in rx not yet read; -1 if the counts are corrupt. */
+  rxUsed(): number {
+    return used(this.ctl, RX_HEAD, RX_TAIL);
+  }
+
+  /** The contiguous free run of rx at the head, at most `max` long, to fill in place (netstack). */
+  rxSpace(max: number): Uint8Array {
+    const u = this.rxUsed();
+    if (u < 0) return this.rx.subarray(0, 0);
+    const at = ringPos(Atomics.load(this.ctl, RX_HEAD));
+    return this.rx.subarray(at, at + Math.min(SHARE_RING - u, max, SHARE_RING - at));
+  }
+
+  /** Publish `n` bytes written into {@link rxSpace} (netstack). */
+  rxCommit(n: number): void {
+    Atomics.add(this.ctl, RX_HEAD, n);
+  }
+
+  /**
+   * Take up to `max` bytes out of rx (a copy); with `peek` they stay. Safe against another
+   * reader: bytes are claimed by compare-exchange after they are copied.
+   */
+  rxRead(max: number, peek = false): Uint8Array {
+    for (;;) {
+      const tail = Atomics.load(this.ctl, RX_TAIL);
+      const u = this.rxUsed();
+      const n = Math.min(Math.max(u, 0), max);
+      const out = new Uint8Array(n);
+      copyOut(this.rx, tail, out);
+      if (peek || n === 0) return out;
+      if (Atomics.compareExchange(this.ctl, RX_TAIL, tail, (tail + n) | 0) === tail) return out;
+    }
+  }
+
+  /** Ask for a bell once a reader frees room in rx (netstack, when rx is full). */
+  rxArmBell(): boolean {
+    Atomics.store(this.ctl, RX_BELL, 1);
+    return this.rxUsed() < SHARE_RING;
+  }
+
+  /** Whether the netstack asked to be told rx has room; clears the request (reader). */
+  rxTakeBell(): boolean {
+    return Atomics.exchange(this.ctl, RX_BELL, 0) !== 0;
+  }
+}
+
+/** Bytes between tail and head, or -1 when that is more than a ring can hold. */
+function used(ctl: Int32Array, head: number, tail: number): number {
+  const u = (Atomics.load(ctl, head) - Atomics.load(ctl, tail)) >>> 0;
+  return u <= SHARE_RING ? u : -1;
+}
+
+function ringPos(count: number): number {
+  return (count >>> 0) % SHARE_RING;
+}
+
+function copyIn(ring: Uint8Array, at: number, data: Uint8Array): void {
+  const pos = ringPos(at);
+  const first = Math.min(data.length, SHARE_RING - pos);
+  ring.set(data.subarray(0, first), pos);
+  if (first < data.length) ring.set(data.subarray(first), 0);
+}
+
+function copyOut(ring: Uint8Array, at: number, out: Uint8Array): void {
+  const pos = ringPos(at);
+  const first = Math.min(out.length, SHARE_RING - pos);
+  out.set(ring.subarray(pos, pos + first));
+  if (first < out.length) out.set(ring.subarray(0, out.length - first), first);
+}

@@ -1,0 +1,43 @@
+/**
+ * Shared socket rings as a program sees them: bulk both ways intact, a socket passed on after
+ * sharing keeps its byte order, closing with unread bytes still resets, nonblocking sends get
+ * EAGAIN and poll follows the rings.
+ */
+import assert from "node:assert/strict";
+import { boot } from "../kernel/mod.ts";
+
+const PROG = "tests/programs/shared_stream.ts";
+
+Deno.test("shared rings: 8 MiB each way at once over loopback arrive intact, through rings", async () => {
+  await using sys = await boot();
+  const r = await sys.run(PROG, ["duplex", "7201", "8"]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^a2b ok 8388608$/m);
+  assert.match(r.stdout, /^b2a ok 8388608$/m);
+  assert.match(r.stdout, /^shared [24]$/m, r.stdout); // both ends asked (one may be gone again)
+});
+
+Deno.test("shared rings: a socket passed to another process mid-stream keeps every byte in order", async () => {
+  await using sys = await boot();
+  const r = await sys.run(PROG, ["handoff", "/run/shared-handoff"]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^head ok 600000$/m);
+  assert.match(r.stdout, /^shared [12]$/m, r.stdout); // passed while its rings were in use
+  assert.match(r.stdout, /^took 1497152 ok$/m);
+  assert.match(r.stdout, /^child 0$/m);
+});
+
+Deno.test("shared rings: closing with bytes unread in the rings resets the connection", async () => {
+  await using sys = await boot();
+  const r = await sys.run(PROG, ["unread", "7203"]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^writer (ECONNRESET|EPIPE)$/m);
+});
+
+Deno.test("shared rings: a nonblocking send gets EAGAIN when full; POLLOUT follows the rings", async () => {
+  await using sys = await boot();
+  const r = await sys.run(PROG, ["nonblock", "7204"]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^eagain$/m);
+  assert.match(r.stdout, /^pollout 0\ndrained\npollout 4$/m);
+});
