@@ -26,12 +26,7 @@ import type { RecvResult } from "../kernel/bus/messages.ts";
 import { MSG_DONTWAIT, MSG_PEEK, MSG_WAITALL, SOCK_STREAM } from "../kernel/abi.ts";
 import { ErrnoError } from "../kernel/errno.ts";
 import { setImmediate } from "node:timers";
-import {
-  SHARE_REVOKED,
-  SHARE_RING,
-  SHARE_WRITE_END,
-  SharedStream,
-} from "../kernel/bus/shared_stream.ts";
+import { SHARE_REVOKED, SHARE_WRITE_END, SharedStream } from "../kernel/bus/shared_stream.ts";
 
 /** Most bytes of pipelined sends in flight on one socket. */
 export const PIPELINE_BYTES = 1 << 20;
@@ -161,7 +156,7 @@ export class DirectSocket {
       if (!sh || sh.state & SHARE_REVOKED) return undefined;
       const data = sh.rxRead(len);
       if (data.length > 0) {
-        if (sh.rxUsed() <= SHARE_RING / 2 && sh.rxTakeBell()) {
+        if (sh.rxUsed() <= sh.ring / 2 && sh.rxTakeBell()) {
           this.net.emit({ op: "bell", fd: this.sid });
         }
         return { data, flags: 0 };

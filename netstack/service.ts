@@ -231,7 +231,7 @@ export async function serveDirect(
     caller.offered.delete(req.fd);
     let stream: SharedStream;
     try {
-      stream = new SharedStream(sab!);
+      stream = new SharedStream(sab!, true);
     } catch {
       throw new ErrnoError("EINVAL", "Cannot share: no shared buffer of the right size was sent");
     }

@@ -14,11 +14,18 @@
  * makes no sense marks the share corrupt instead of being used.
  */
 
-/** Bytes in each ring. */
-export const SHARE_RING = 256 << 10;
+/** Bytes in each ring of a share libc makes (each ring may be 64 KiB to 4 MiB, a power of two). */
+export const SHARE_RING = 2 << 20;
+/** Smallest ring a share may have. */
+export const MIN_SHARE_RING = 64 << 10;
+/** Largest ring a share may have. */
+export const MAX_SHARE_RING = 4 << 20;
 const CTL_BYTES = 64;
-/** Size of the SharedArrayBuffer behind one share. */
-export const SHARE_BYTES = CTL_BYTES + 2 * SHARE_RING;
+
+/** Size of the SharedArrayBuffer behind a share whose rings hold `ring` bytes each. */
+export function shareBytes(ring = SHARE_RING): number {
+  return CTL_BYTES + 2 * ring;
+}
 
 const TX_HEAD = 0;
 const TX_TAIL = 1;
@@ -40,20 +47,47 @@ export class SharedStream {
   readonly ctl: Int32Array;
   readonly tx: Uint8Array;
   readonly rx: Uint8Array;
+  /** Bytes in each ring. */
+  readonly ring: number;
 
-  /** Views over `sab`, which must be exactly {@link SHARE_BYTES} long. */
-  constructor(readonly sab: SharedArrayBuffer) {
-    if (!(sab instanceof SharedArrayBuffer) || sab.byteLength !== SHARE_BYTES) {
+  /**
+   * The netstack's own copies of the indexes only it writes (tx tail, rx head): what the
+   * holder writes there is never believed. Undefined on the process side.
+   */
+  #own?: { txTail: number; rxHead: number };
+
+  /**
+   * Views over `sab`: {@link shareBytes} long for a ring size between the limits. The netstack
+   * opens it `asNetstack`, keeping its own indexes (the holder may scribble over the words).
+   */
+  constructor(readonly sab: SharedArrayBuffer, asNetstack = false) {
+    const ring = sab instanceof SharedArrayBuffer ? (sab.byteLength - CTL_BYTES) / 2 : 0;
+    if (ring < MIN_SHARE_RING || ring > MAX_SHARE_RING || (ring & (ring - 1)) !== 0) {
       throw new RangeError("not a stream share");
     }
+    this.ring = ring;
     this.ctl = new Int32Array(sab, 0, CTL_BYTES / 4);
-    this.tx = new Uint8Array(sab, CTL_BYTES, SHARE_RING);
-    this.rx = new Uint8Array(sab, CTL_BYTES + SHARE_RING, SHARE_RING);
+    this.tx = new Uint8Array(sab, CTL_BYTES, ring);
+    this.rx = new Uint8Array(sab, CTL_BYTES + ring, ring);
+    if (asNetstack) {
+      this.#own = {
+        txTail: Atomics.load(this.ctl, TX_TAIL),
+        rxHead: Atomics.load(this.ctl, RX_HEAD),
+      };
+    }
   }
 
-  /** A new, empty share (made by the process). */
-  static create(): SharedStream {
-    return new SharedStream(new SharedArrayBuffer(SHARE_BYTES));
+  #txTail(): number {
+    return this.#own ? this.#own.txTail : Atomics.load(this.ctl, TX_TAIL);
+  }
+
+  #rxHead(): number {
+    return this.#own ? this.#own.rxHead : Atomics.load(this.ctl, RX_HEAD);
+  }
+
+  /** A new, empty share with rings of `ring` bytes (made by the process). */
+  static create(ring = SHARE_RING): SharedStream {
+    return new SharedStream(new SharedArrayBuffer(shareBytes(ring)));
   }
 
   /** The state bits. */
@@ -70,14 +104,14 @@ export class SharedStream {
 
   /** Bytes in tx not yet taken by the netstack; -1 if the counts are corrupt. */
   txUsed(): number {
-    return used(this.ctl, TX_HEAD, TX_TAIL);
+    return used(Atomics.load(this.ctl, TX_HEAD), this.#txTail(), this.ring);
   }
 
   /** Copy as much of `data` into tx as fits and publish it; returns the count (process). */
   txWrite(data: Uint8Array): number {
     const u = this.txUsed();
     if (u < 0) return 0;
-    const n = Math.min(data.length, SHARE_RING - u);
+    const n = Math.min(data.length, this.ring - u);
     if (n === 0) return 0;
     const head = Atomics.load(this.ctl, TX_HEAD);
     copyIn(this.tx, head, data.subarray(0, n));
@@ -94,13 +128,15 @@ export class SharedStream {
   txPeek(max: number): Uint8Array {
     const u = this.txUsed();
     if (u <= 0) return this.tx.subarray(0, 0);
-    const at = ringPos(Atomics.load(this.ctl, TX_TAIL));
-    return this.tx.subarray(at, at + Math.min(u, max, SHARE_RING - at));
+    const at = (this.#txTail() >>> 0) % this.ring;
+    return this.tx.subarray(at, at + Math.min(u, max, this.ring - at));
   }
 
   /** Mark `n` tx bytes taken (netstack). */
   txConsume(n: number): void {
-    Atomics.add(this.ctl, TX_TAIL, n);
+    const tail = (this.#txTail() + n) | 0;
+    if (this.#own) this.#own.txTail = tail;
+    Atomics.store(this.ctl, TX_TAIL, tail);
   }
 
   /**
@@ -116,20 +152,22 @@ export class SharedStream {
 
   /** Bytes in rx not yet read; -1 if the counts are corrupt. */
   rxUsed(): number {
-    return used(this.ctl, RX_HEAD, RX_TAIL);
+    return used(this.#rxHead(), Atomics.load(this.ctl, RX_TAIL), this.ring);
   }
 
   /** The contiguous free run of rx at the head, at most `max` long, to fill in place (netstack). */
   rxSpace(max: number): Uint8Array {
     const u = this.rxUsed();
     if (u < 0) return this.rx.subarray(0, 0);
-    const at = ringPos(Atomics.load(this.ctl, RX_HEAD));
-    return this.rx.subarray(at, at + Math.min(SHARE_RING - u, max, SHARE_RING - at));
+    const at = (this.#rxHead() >>> 0) % this.ring;
+    return this.rx.subarray(at, at + Math.min(this.ring - u, max, this.ring - at));
   }
 
   /** Publish `n` bytes written into {@link rxSpace} (netstack). */
   rxCommit(n: number): void {
-    Atomics.add(this.ctl, RX_HEAD, n);
+    const head = (this.#rxHead() + n) | 0;
+    if (this.#own) this.#own.rxHead = head;
+    Atomics.store(this.ctl, RX_HEAD, head);
   }
 
   /**
@@ -151,7 +189,7 @@ export class SharedStream {
   /** Ask for a bell once a reader frees room in rx (netstack, when rx is full). */
   rxArmBell(): boolean {
     Atomics.store(this.ctl, RX_BELL, 1);
-    return this.rxUsed() < SHARE_RING;
+    return this.rxUsed() < this.ring;
   }
 
   /** Whether the netstack asked to be told rx has room; clears the request (reader). */
@@ -160,26 +198,24 @@ export class SharedStream {
   }
 }
 
-/** Bytes between tail and head, or -1 when that is more than a ring can hold. */
-function used(ctl: Int32Array, head: number, tail: number): number {
-  const u = (Atomics.load(ctl, head) - Atomics.load(ctl, tail)) >>> 0;
-  return u <= SHARE_RING ? u : -1;
+/** Bytes between tail and head, or -1 when that is more than the ring can hold. */
+function used(head: number, tail: number, ring: number): number {
+  const u = (head - tail) >>> 0;
+  return u <= ring ? u : -1;
 }
 
-function ringPos(count: number): number {
-  return (count >>> 0) % SHARE_RING;
-}
-
+/** Copy `data` into `ring` at running count `at`, wrapping. */
 function copyIn(ring: Uint8Array, at: number, data: Uint8Array): void {
-  const pos = ringPos(at);
-  const first = Math.min(data.length, SHARE_RING - pos);
+  const pos = (at >>> 0) % ring.length;
+  const first = Math.min(data.length, ring.length - pos);
   ring.set(data.subarray(0, first), pos);
   if (first < data.length) ring.set(data.subarray(first), 0);
 }
 
+/** Fill `out` from `ring` at running count `at`, wrapping. */
 function copyOut(ring: Uint8Array, at: number, out: Uint8Array): void {
-  const pos = ringPos(at);
-  const first = Math.min(out.length, SHARE_RING - pos);
+  const pos = (at >>> 0) % ring.length;
+  const first = Math.min(out.length, ring.length - pos);
   out.set(ring.subarray(pos, pos + first));
   if (first < out.length) out.set(ring.subarray(0, out.length - first), first);
 }

@@ -1,6 +1,6 @@
 /** The shared rings' protocol: wrap-around, bells, claims by compare-exchange, corrupt counts. */
 import assert from "node:assert/strict";
-import { SHARE_BYTES, SHARE_RING, SharedStream } from "./shared_stream.ts";
+import { SHARE_RING, shareBytes, SharedStream } from "./shared_stream.ts";
 
 const bytes = (n: number, from = 0) => Uint8Array.from({ length: n }, (_, i) => (from + i) & 255);
 
@@ -64,7 +64,7 @@ Deno.test("rx: two readers never get the same byte (claims by compare-exchange)"
 
 Deno.test("counts that make no sense read as corrupt (-1), and views stay empty", () => {
   const s = SharedStream.create();
-  s.ctl[0] = SHARE_RING + 1; // TX_HEAD past what a ring can hold
+  s.ctl[0] = SHARE_RING + 1; // TX_HEAD past what the ring can hold
   assert.equal(s.txUsed(), -1);
   assert.equal(s.txPeek(100).length, 0);
   assert.equal(s.txWrite(bytes(10)), 0);
@@ -74,10 +74,30 @@ Deno.test("counts that make no sense read as corrupt (-1), and views stay empty"
   assert.equal(s.rxRead(100).length, 0);
 });
 
-Deno.test("only a SharedArrayBuffer of the exact size is a share", () => {
-  assert.throws(() => new SharedStream(new SharedArrayBuffer(SHARE_BYTES - 1)), RangeError);
+Deno.test("a share is a SharedArrayBuffer with two rings of a power of two, 64 KiB to 4 MiB", () => {
+  assert.equal(new SharedStream(new SharedArrayBuffer(shareBytes(65536))).ring, 65536);
+  for (const bad of [shareBytes() - 1, shareBytes(32768), shareBytes(8 << 20), shareBytes(98304)]) {
+    assert.throws(() => new SharedStream(new SharedArrayBuffer(bad)), RangeError);
+  }
   assert.throws(
-    () => new SharedStream(new ArrayBuffer(SHARE_BYTES) as unknown as SharedArrayBuffer),
+    () => new SharedStream(new ArrayBuffer(shareBytes()) as unknown as SharedArrayBuffer),
     RangeError,
   );
+});
+
+Deno.test("the netstack believes only its own tx tail and rx head", () => {
+  const proc = SharedStream.create(65536);
+  const net = new SharedStream(proc.sab, true);
+  proc.txWrite(bytes(1000));
+  assert.equal(net.txUsed(), 1000);
+  proc.ctl[1] = 1000; // the holder pretends the netstack took everything
+  assert.equal(net.txUsed(), 1000);
+  net.txConsume(400);
+  assert.equal(proc.txUsed(), 600);
+  const room = net.rxSpace(100);
+  room.fill(7);
+  net.rxCommit(100);
+  proc.ctl[3] = 5000; // and that more arrived than did
+  assert.equal(net.rxUsed(), 100);
+  assert.equal(net.rxSpace(1 << 20).length, 65536 - 100);
 });

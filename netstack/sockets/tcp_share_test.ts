@@ -54,7 +54,7 @@ async function readN(sim: Sim, s: TcpSocket, n: number, ctx: { signal: AbortSign
 Deno.test("shared rings: bytes written to tx reach the peer, the peer's bytes appear in rx", async () => {
   const { sim, c, peer, ctx } = await connected();
   const sh = SharedStream.create();
-  c.share(PID, sh);
+  c.share(PID, new SharedStream(sh.sab, true));
   // 600 KB through a 256 KiB ring: the netstack asks for bells as it runs dry.
   let put = 0;
   const total = 600_000;
@@ -80,7 +80,7 @@ Deno.test("shared rings: bytes written to tx reach the peer, the peer's bytes ap
 Deno.test("shared rings: a reset connection ends tx, and the send by message says why", async () => {
   const { sim, c, peer, ctx } = await connected();
   const sh = SharedStream.create();
-  c.share(PID, sh);
+  c.share(PID, new SharedStream(sh.sab, true));
   peer.setsockopt(abi.SOL_SOCKET, abi.SO_LINGER, { onoff: true, linger: 0 });
   peer.release();
   await sim.run(10);
@@ -96,7 +96,7 @@ Deno.test("shared rings: a reset connection ends tx, and the send by message say
 Deno.test("shared rings: revoking keeps order: tx bytes are sent, rx bytes are read first", async () => {
   const { sim, c, peer, ctx } = await connected();
   const sh = SharedStream.create();
-  c.share(PID, sh);
+  c.share(PID, new SharedStream(sh.sab, true));
   await sim.until(peer.sendmsg(bytes(5000), 0, undefined, ctx));
   await sim.run(10);
   assert.deepEqual(sh.rxRead(1000), bytes(1000)); // the holder read some itself
@@ -127,7 +127,7 @@ Deno.test("shared rings: only the sole holder of a connected socket gets them", 
 Deno.test("shared rings: scribbled control words end only that connection, counted", async () => {
   const { sim, a, c, peer, ctx } = await connected();
   const sh = SharedStream.create();
-  c.share(PID, sh);
+  c.share(PID, new SharedStream(sh.sab, true));
   sh.ctl[0] = 0x7fff_0000; // TX_HEAD far past anything a ring can hold
   c.pump();
   assert.equal(sh.state & SHARE_REVOKED, SHARE_REVOKED);

@@ -5,6 +5,7 @@
  */
 import * as abi from "../../kernel/abi.ts";
 import type { OptValue, RecvResult, SockAddr } from "../../kernel/bus/messages.ts";
+import type { Timer } from "../../kernel/clock.ts";
 import { Errno, ErrnoError } from "../../kernel/errno.ts";
 import { type TcpConnection, type TcpListener } from "../tcp/mod.ts";
 import type { PortUser } from "./ports.ts";
@@ -23,10 +24,12 @@ import { portKey6 } from "../udp/udp6_socket.ts";
 import {
   SHARE_READ_END,
   SHARE_REVOKED,
-  SHARE_RING,
   SHARE_WRITE_END,
   type SharedStream,
 } from "../../kernel/bus/shared_stream.ts";
+
+/** Longest a reader waiting on its shared rx ring is kept waiting for more bytes. */
+export const READER_HOLD_MS = 1;
 
 /** Default SO_RCVBUF and SO_SNDBUF of a TCP socket. */
 export const TCP_DEFAULT_BUF = 1 << 20;
@@ -307,7 +310,8 @@ export class TcpSocket extends InetSocket implements PortUser {
       if (!c) throw new ErrnoError("ENOTCONN", "Cannot receive");
       this.pump();
       const inRing = this.#share?.rxUsed() ?? 0;
-      if (ringOnly && inRing > 0 && got === 0) {
+      if (ringOnly && inRing > 0 && got === 0 && this.#wakeReader(c, inRing, deadline)) {
+        this.#holdUntil = undefined;
         return { data: new Uint8Array(0), flags: 0, ring: true };
       }
       // Data first; an error (c.readable is true for it too) is reported below, not as EOF.
@@ -337,6 +341,33 @@ export class TcpSocket extends InetSocket implements PortUser {
     }
     return { data: concat(parts, got), flags: 0 };
   }
+
+  /**
+   * Whether a reader waiting on its rx ring (holding `inRing` bytes) should be told now. Every
+   * wake costs both threads a switch, so a bulk reader is woken once rx is half full, not per
+   * segment; but at once when the peer pushed (it sent all it had: nothing more may come), when
+   * nothing more can arrive, or when bytes wait behind a full ring. A deadline (SO_RCVTIMEO)
+   * wakes it with what there is, and it never waits past {@link READER_HOLD_MS} for more.
+   */
+  #wakeReader(c: TcpConnection, inRing: number, deadline: number | undefined): boolean {
+    if (inRing >= this.#share!.ring / 2 || c.pushed || c.eof || c.error || c.recvQueue > 0) {
+      return true;
+    }
+    if (c.state !== "ESTABLISHED" && c.state !== "FIN-WAIT-1" && c.state !== "FIN-WAIT-2") {
+      return true;
+    }
+    const now = this.stack.clock.now();
+    this.#holdUntil ??= now + READER_HOLD_MS;
+    if (now >= this.#holdUntil || (deadline !== undefined && now >= deadline)) return true;
+    this.#holdTimer ??= this.stack.clock.schedule(this.#holdUntil - now, () => {
+      this.#holdTimer = undefined;
+      this.wq.wake();
+    });
+    return false;
+  }
+
+  #holdUntil?: number;
+  #holdTimer?: Timer;
 
   /** Bytes taken from the connection by MSG_PEEK and not yet read. */
   #peeked: Uint8Array = new Uint8Array(0);
@@ -399,6 +430,22 @@ export class TcpSocket extends InetSocket implements PortUser {
     this.stack.count("tcp: shared rings");
     this.wq.watch(() => this.pump());
     this.pump();
+    this.conn.receiveSink = (d) => this.#toRing(d);
+  }
+
+  /** Put arriving in-order bytes straight into rx (as many as fit); returns how many. */
+  #toRing(data: Uint8Array): number {
+    const sh = this.#share;
+    if (!sh || this.#peeked.length > 0) return 0;
+    let n = 0;
+    while (n < data.length) {
+      const room = sh.rxSpace(data.length - n);
+      if (room.length === 0) break;
+      room.set(data.subarray(n, n + room.length));
+      sh.rxCommit(room.length);
+      n += room.length;
+    }
+    return n;
   }
 
   /**
@@ -414,6 +461,7 @@ export class TcpSocket extends InetSocket implements PortUser {
     if (used > 0) this.unread(sh.rxRead(used));
     sh.setState(SHARE_REVOKED);
     this.#share = undefined;
+    if (this.conn) this.conn.receiveSink = undefined;
     this.wq.watch(undefined);
     this.wq.wake();
   }
@@ -445,7 +493,7 @@ export class TcpSocket extends InetSocket implements PortUser {
       this.pump();
       const sh = this.#share;
       if (!sh || sh.state & (SHARE_REVOKED | SHARE_WRITE_END) || this.closed) return;
-      if (sh.txUsed() <= SHARE_RING / 2) return;
+      if (sh.txUsed() <= sh.ring / 2) return;
       await this.sleep(undefined, ctx, "Cannot send");
     }
   }
@@ -504,6 +552,7 @@ export class TcpSocket extends InetSocket implements PortUser {
   #corrupt(): void {
     const sh = this.#share!;
     this.#share = undefined;
+    if (this.conn) this.conn.receiveSink = undefined;
     this.wq.watch(undefined);
     sh.setState(SHARE_REVOKED | SHARE_READ_END | SHARE_WRITE_END);
     this.stack.count("tcp: shared ring corrupt");
@@ -564,7 +613,7 @@ export class TcpSocket extends InetSocket implements PortUser {
     const inRing = sh ? sh.rxUsed() !== 0 : false;
     if (c.readable || inRing || this.#peeked.length > 0 || c.eof || this.readShut) ev |= abi.POLLIN;
     if (c.eof) ev |= abi.POLLRDHUP;
-    if (sh ? !c.writeClosed && sh.txUsed() < SHARE_RING : c.writable) ev |= abi.POLLOUT;
+    if (sh ? !c.writeClosed && sh.txUsed() < sh.ring : c.writable) ev |= abi.POLLOUT;
     if (c.error) ev |= abi.POLLERR | abi.POLLIN | abi.POLLOUT;
     if (c.state === "CLOSED" || (c.eof && c.writeClosed)) ev |= abi.POLLHUP;
     return ev;

@@ -25,7 +25,7 @@ import { earliest } from "./timers.ts";
 
 export type { TcpConnectionInit, TcpErrno } from "./tcb.ts";
 
-const { FIN, SYN, RST, ACK } = TcpFlag;
+const { FIN, SYN, RST, ACK, PSH } = TcpFlag;
 
 /** One TCP connection: the public API and segment arrival processing (RFC 9293 §3.10). */
 export class TcpConnection extends TcpControlBlock {
@@ -74,6 +74,22 @@ export class TcpConnection extends TcpControlBlock {
   /** Bytes in the send buffer (unacknowledged plus unsent). */
   get sendQueue(): number {
     return this._sndBuf.length;
+  }
+
+  /**
+   * Where in-order data goes straight away when nothing is queued before it (see
+   * ReceiveBuffer.sink); undefined: everything is buffered here until `recv`.
+   */
+  set receiveSink(sink: ((data: Uint8Array) => number) | undefined) {
+    this._rcvBuf.sink = sink;
+  }
+
+  /**
+   * The latest segment with data carried PSH: the peer sent all it had queued, so a reader
+   * waiting for more than this should be woken now rather than when more arrives.
+   */
+  get pushed(): boolean {
+    return this._pushed;
   }
 
   /** Bytes in the send buffer never transmitted yet (held back by the windows or Nagle). */
@@ -417,6 +433,7 @@ export class TcpConnection extends TcpControlBlock {
       payload = payload.subarray(cut);
       seq = seqAdd(seq, cut);
     }
+    if (payload.length > 0) this._pushed = (f & PSH) !== 0;
     this.#processText(now, seq, payload, fin);
   }
 

@@ -37,6 +37,11 @@ export class ReceiveBuffer {
   #ring: GrowableRing;
   #len = 0;
   #next = 0;
+  /**
+   * Where in-order bytes go when nothing is queued before them (a socket's shared rx ring):
+   * returns how many it took; those count as received and already read.
+   */
+  sink?: (data: Uint8Array) => number;
   #ranges: Range[] = [];
   #stamp = 0;
 
@@ -101,6 +106,15 @@ export class ReceiveBuffer {
     }
     if (bytes.length > room) bytes = bytes.subarray(0, room);
     if (bytes.length === 0) return result;
+    if (off === 0 && this.sink && this.#len === 0 && this.#ranges.length === 0) {
+      // In order with nothing queued before it: the reader's own ring takes what fits, and
+      // only the rest is stored here.
+      const n = Math.max(0, Math.min(this.sink(bytes), bytes.length));
+      this.#next = seqAdd(this.#next, n);
+      result.accepted = result.advanced = n;
+      bytes = bytes.subarray(n);
+      if (bytes.length === 0) return result;
+    }
     const start = seqAdd(this.#next, off);
     const end = seqAdd(start, bytes.length);
     if (off > 0) {
@@ -111,7 +125,7 @@ export class ReceiveBuffer {
       return result;
     }
     this.#put(0, bytes);
-    result.accepted = bytes.length;
+    result.accepted += bytes.length;
     let newNext = end;
     while (this.#ranges.length > 0) {
       const first = this.#lowestRange();
@@ -120,8 +134,9 @@ export class ReceiveBuffer {
       this.#ranges.splice(this.#ranges.indexOf(first), 1);
       result.filledHole = true;
     }
-    result.advanced = seqSub(newNext, this.#next);
-    this.#len += result.advanced;
+    const advanced = seqSub(newNext, this.#next);
+    result.advanced += advanced;
+    this.#len += advanced;
     this.#next = newNext;
     return result;
   }

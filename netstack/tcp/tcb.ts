@@ -80,6 +80,8 @@ export abstract class TcpControlBlock {
   protected _rcvNxt = 0;
   protected _rcvAdvRight = 0;
   protected _rcvBuf: ReceiveBuffer;
+  /** The latest segment with data carried PSH. */
+  protected _pushed = false;
   protected _finRcvSeq: number | undefined;
   protected _finReceived = false;
 

@@ -22,7 +22,7 @@ import {
   syscallRaw,
 } from "../../libc/mod.ts";
 import { encodeMessage } from "../../kernel/bus/codec.ts";
-import { SHARE_BYTES } from "../../kernel/bus/shared_stream.ts";
+import { shareBytes } from "../../kernel/bus/shared_stream.ts";
 import { Rng } from "../fuzz/rng.ts";
 
 // Not 0-2: closing or overwriting its own stdout would silence the summary line.
@@ -262,7 +262,8 @@ function directCall(gen: Generator, rng: Rng): Record<string, unknown> {
   if (rng.chance(0.1)) {
     // Shared rings: offer a buffer (right size or not, sane or scribbled), then name any socket.
     const fd = gen.sid();
-    const sab = new SharedArrayBuffer(rng.chance(0.7) ? SHARE_BYTES : rng.int(SHARE_BYTES * 2));
+    const size = rng.chance(0.7) ? shareBytes(65536 << rng.int(7)) : rng.int(shareBytes() * 2);
+    const sab = new SharedArrayBuffer(size);
     if (rng.chance(0.3)) new Int32Array(sab, 0, 8).fill(rng.int(1 << 30));
     netpost(rng.chance(0.9) ? { share: { fd, sab } } : { share: fd, sab: rng.int(9) });
     const op = ["share", "unshare", "txwait", "rxwait"][rng.int(4)];
