@@ -183,12 +183,18 @@ export async function attachNetstacks(
       {
         name: "hardware",
         url: url("../drivers/hw_main.ts"),
-        // TAPs need FFI, and read access to drivers/ for the modules of their own threads.
+        // TAPs need FFI, and read access to drivers/ (and the copy routine of the frame rings)
+        // for the modules of their own threads.
         permissions: taps || setup.pcap
           ? {
             ffi: taps,
             write: setup.pcap ? [setup.pcap] : false,
-            read: taps ? [new URL("../drivers/", import.meta.url).pathname] : false,
+            read: taps
+              ? [
+                new URL("../drivers/", import.meta.url).pathname,
+                new URL("./bus/shared_copy.ts", import.meta.url).pathname,
+              ]
+              : false,
           }
           : "none",
       },

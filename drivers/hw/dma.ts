@@ -6,6 +6,7 @@
  * Plain (non-atomic) accesses are ordered by the Atomics operations on MMIO registers and ring
  * indices that publish them, as with a real write barrier before a doorbell.
  */
+import { copyBytes } from "../../kernel/bus/shared_copy.ts";
 
 /** A DMA-able memory region with little-endian accessors and an aligned bump allocator. */
 export class DmaMemory {
@@ -108,11 +109,13 @@ export class DmaMemory {
 
   /** Copy `len` bytes out of the region into a fresh array. */
   copyOut(addr: number, len: number): Uint8Array {
-    return this.bytes.slice(addr, addr + len);
+    const out = new Uint8Array(len);
+    copyBytes(out, this.bytes.subarray(addr, addr + len));
+    return out;
   }
 
   /** Copy `data` into the region at `addr`. */
   copyIn(addr: number, data: Uint8Array): void {
-    this.bytes.set(data, addr);
+    copyBytes(this.bytes.subarray(addr), data);
   }
 }

@@ -18,6 +18,7 @@
  * ring.push(frame); ring.wakeConsumer();
  * for (let f = ring.pop(); f; f = ring.pop()) handle(f);
  */
+import { copyBytes } from "../../kernel/bus/shared_copy.ts";
 
 /** Indices of the header words. */
 export const RingWord = {
@@ -122,7 +123,7 @@ export class FrameRing {
       at = 0;
     }
     this.#view.setUint32(at, frame.length, true);
-    this.#bytes.set(frame, at + 4);
+    copyBytes(this.#bytes.subarray(at + 4), frame);
     Atomics.store(w, RingWord.HEAD, (head + skip + size) | 0);
     return true;
   }
@@ -130,7 +131,7 @@ export class FrameRing {
   /** Consumer: the next frame (a fresh copy the caller owns), or undefined when empty. */
   pop(): Uint8Array | undefined {
     let frame: Uint8Array | undefined;
-    this.consume((f) => (frame = f.slice()));
+    this.consume((f) => copyBytes(frame = new Uint8Array(f.length), f));
     return frame;
   }
 

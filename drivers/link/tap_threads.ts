@@ -141,7 +141,11 @@ function _startThreads(
 /** FFI, and reading this directory's modules (the thread's own code). */
 const _FFI_ONLY = {
   ffi: true,
-  read: [new URL(".", import.meta.url).pathname],
+  // This folder's modules, and the copy routine the frame rings use.
+  read: [
+    new URL(".", import.meta.url).pathname,
+    new URL("../../kernel/bus/shared_copy.ts", import.meta.url).pathname,
+  ],
   write: false,
   net: false,
   env: false,

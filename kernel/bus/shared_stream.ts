@@ -14,6 +14,8 @@
  * makes no sense marks the share corrupt instead of being used.
  */
 
+import { copyBytes } from "./shared_copy.ts";
+
 /** Bytes in each ring of a share libc makes (each ring may be 64 KiB to 4 MiB, a power of two). */
 export const SHARE_RING = 2 << 20;
 /** Smallest ring a share may have. */
@@ -132,6 +134,21 @@ export class SharedStream {
     return this.tx.subarray(at, at + Math.min(u, max, this.ring - at));
   }
 
+  /** Copy `n` tx bytes from `offset` after the tail into `out` at `o` (netstack). */
+  txReadAt(offset: number, n: number, out: Uint8Array, o = 0): void {
+    copyOut(this.tx, (this.#txTail() >>> 0) + offset, out.subarray(o, o + n));
+  }
+
+  /**
+   * Put bytes at `offset` after the tail and publish them as written (netstack, before the
+   * holder writes anything: the bytes a connection already held when its rings were shared).
+   */
+  txPlace(offset: number, data: Uint8Array): void {
+    const at = (this.#txTail() >>> 0) + offset;
+    copyIn(this.tx, at, data);
+    Atomics.store(this.ctl, TX_HEAD, (at + data.length) | 0);
+  }
+
   /** Mark `n` tx bytes taken (netstack). */
   txConsume(n: number): void {
     const tail = (this.#txTail() + n) | 0;
@@ -140,12 +157,13 @@ export class SharedStream {
   }
 
   /**
-   * Ask for a bell on the next tx write (netstack, when tx ran dry). Returns true if bytes
-   * arrived meanwhile, so the caller takes them now instead of waiting.
+   * Ask for a bell on the next tx write (netstack, when it has taken all but the `held` bytes
+   * its send buffer keeps there). Returns true if bytes arrived meanwhile, so the caller takes
+   * them now instead of waiting.
    */
-  txArmBell(): boolean {
+  txArmBell(held = 0): boolean {
     Atomics.store(this.ctl, TX_BELL, 1);
-    return this.txUsed() !== 0;
+    return this.txUsed() > held;
   }
 
   // ---- rx: the netstack writes, readers claim ----------------------------------------------
@@ -208,14 +226,14 @@ function used(head: number, tail: number, ring: number): number {
 function copyIn(ring: Uint8Array, at: number, data: Uint8Array): void {
   const pos = (at >>> 0) % ring.length;
   const first = Math.min(data.length, ring.length - pos);
-  ring.set(data.subarray(0, first), pos);
-  if (first < data.length) ring.set(data.subarray(first), 0);
+  copyBytes(ring.subarray(pos), data.subarray(0, first));
+  if (first < data.length) copyBytes(ring, data.subarray(first));
 }
 
 /** Fill `out` from `ring` at running count `at`, wrapping. */
 function copyOut(ring: Uint8Array, at: number, out: Uint8Array): void {
   const pos = (at >>> 0) % ring.length;
   const first = Math.min(out.length, ring.length - pos);
-  out.set(ring.subarray(pos, pos + first));
-  if (first < out.length) out.set(ring.subarray(0, out.length - first), first);
+  copyBytes(out, ring.subarray(pos, pos + first));
+  if (first < out.length) copyBytes(out.subarray(first), ring.subarray(0, out.length - first));
 }

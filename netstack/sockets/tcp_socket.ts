@@ -21,6 +21,8 @@ import {
   v4FromMapped,
 } from "../ip6/addr6.ts";
 import { portKey6 } from "../udp/udp6_socket.ts";
+import { SharedSendStorage } from "./shared_send_storage.ts";
+import { copyBytes } from "../../kernel/bus/shared_copy.ts";
 import {
   SHARE_READ_END,
   SHARE_REVOKED,
@@ -260,6 +262,9 @@ export class TcpSocket extends InetSocket implements PortUser {
     if (this.phase !== "connected" || !this.conn) {
       throw new ErrnoError(this.phase === "connecting" ? "EAGAIN" : "ENOTCONN", "Cannot send");
     }
+    // The send buffer is the holder's tx ring while shared: a send by message (the holder
+    // learning why tx ended, or a call through the kernel) takes the socket back first.
+    this.unshare();
     const nonblock = this.nonblock || (flags & abi.MSG_DONTWAIT) !== 0;
     const deadline = this.sendDeadline();
     let sent = 0;
@@ -274,8 +279,7 @@ export class TcpSocket extends InetSocket implements PortUser {
         throw new ErrnoError("EPIPE", "Cannot send");
       }
       if (data.length === 0) return 0;
-      // Bytes the holder already wrote to the shared ring go first.
-      const n = this.#txPending() ? 0 : c.send(data.subarray(sent));
+      const n = c.send(data.subarray(sent));
       if (n > 0) {
         sent += n;
         this.layer.kick(this);
@@ -426,6 +430,11 @@ export class TcpSocket extends InetSocket implements PortUser {
     if (stream.txUsed() !== 0 || stream.rxUsed() !== 0 || stream.state !== 0) {
       throw new ErrnoError("EINVAL", "Cannot share: rings not empty");
     }
+    // What the connection holds moves into tx: from now on the process writes the send
+    // buffer itself and segments leave straight from the ring.
+    if (!this.conn.shareSendBuffer(new SharedSendStorage(stream), stream.ring)) {
+      throw new ErrnoError("EAGAIN", "Cannot share: the send buffer holds more than the ring");
+    }
     this.#share = stream;
     this.stack.count("tcp: shared rings");
     this.wq.watch(() => this.pump());
@@ -441,7 +450,7 @@ export class TcpSocket extends InetSocket implements PortUser {
     while (n < data.length) {
       const room = sh.rxSpace(data.length - n);
       if (room.length === 0) break;
-      room.set(data.subarray(n, n + room.length));
+      copyBytes(room, data.subarray(n, n + room.length));
       sh.rxCommit(room.length);
       n += room.length;
     }
@@ -456,35 +465,24 @@ export class TcpSocket extends InetSocket implements PortUser {
   unshare(): void {
     const sh = this.#share;
     if (!sh) return;
-    this.#flushShare();
+    this.#share = undefined;
+    this.wq.watch(undefined);
+    const c = this.conn;
+    if (c) {
+      c.receiveSink = undefined;
+      sh.txConsume(c.unshareSendBuffer()); // the bytes it held are its own copies now
+      // What the holder wrote since joins them, past SO_SNDBUF if need be.
+      for (let u = sh.txUsed(); u > 0; u = sh.txUsed()) {
+        const run = sh.txPeek(u);
+        c.send(run, true);
+        sh.txConsume(run.length);
+      }
+      this.layer.kick(this);
+    }
     const used = sh.rxUsed();
     if (used > 0) this.unread(sh.rxRead(used));
     sh.setState(SHARE_REVOKED);
-    this.#share = undefined;
-    if (this.conn) this.conn.receiveSink = undefined;
-    this.wq.watch(undefined);
     this.wq.wake();
-  }
-
-  /** Take everything written to tx now, past the send buffer's capacity if need be. */
-  #flushShare(): void {
-    const sh = this.#share;
-    const c = this.conn;
-    if (!sh || !c) return;
-    for (let u = sh.txUsed(); u > 0; u = sh.txUsed()) {
-      const run = sh.txPeek(u);
-      c.send(run, true);
-      sh.txConsume(run.length);
-    }
-    if (sh.txUsed() < 0) this.#corrupt();
-    this.layer.kick(this);
-  }
-
-  /** Bytes written to the shared tx ring and not yet in the send buffer (after a pump). */
-  #txPending(): boolean {
-    if (!this.#share) return false;
-    this.pump();
-    return (this.#share?.txUsed() ?? 0) > 0;
   }
 
   /** Wait until tx is at most half full or takes no more (the holder's send found it full). */
@@ -499,10 +497,10 @@ export class TcpSocket extends InetSocket implements PortUser {
   }
 
   /**
-   * Move bytes between the shared rings and the connection: tx into the send buffer as far as
-   * it has room, in-order received bytes into rx as far as it has room. Where a ring runs dry
-   * (tx) or full (rx) the holder is asked to ring the bell when that changes. Runs at every
-   * wake of the socket (segments arrived, ACKs freed room) and on each bell.
+   * Move bytes between the shared rings and the connection: the holder's new tx bytes join the
+   * send buffer (which lives in tx: no copy), in-order received bytes go into rx as far as it
+   * has room. Where tx runs dry or rx full, the holder is asked to ring the bell when that
+   * changes. Runs at every wake of the socket (segments arrived, ACKs freed room), on each bell.
    */
   pump(): void {
     const sh = this.#share;
@@ -513,21 +511,22 @@ export class TcpSocket extends InetSocket implements PortUser {
       let moved = false;
       for (;;) {
         const u = sh.txUsed();
-        if (u < 0) return this.#corrupt();
-        if (u === 0) {
+        // tx holds the send buffer and then what the holder wrote since; less than the send
+        // buffer means the holder took back bytes the connection already owns.
+        if (u < 0 || u < c.sendQueue) return this.#corrupt();
+        const fresh = u - c.sendQueue;
+        if (fresh === 0) {
           // New bytes would queue behind unsent ones anyway: the ACK that lets those go wakes
           // us, so the holder need not ring. Otherwise ask for a bell on its next write.
-          if (c.unsentQueue === 0 && sh.txArmBell()) continue;
+          if (c.unsentQueue === 0 && sh.txArmBell(c.sendQueue)) continue;
           break;
         }
-        if (c.error || c.writeClosed) {
-          sh.txConsume(u); // nowhere to go: the holder's next send learns why by message
-          break;
-        }
-        const n = c.send(sh.txPeek(u));
-        if (n === 0) break; // send buffer full: the ACK that frees room wakes us again
-        sh.txConsume(n);
+        // Writing closed or failed: the bytes stay unadopted; the holder's next send goes by
+        // message and learns why.
+        if (c.error || c.writeClosed) break;
+        c.adopt(fresh);
         moved = true;
+        break;
       }
       while (this.#peeked.length === 0 && c.recvQueue > 0) {
         const room = sh.rxSpace(c.recvQueue);
@@ -551,6 +550,7 @@ export class TcpSocket extends InetSocket implements PortUser {
   /** The holder scribbled over the control words: stop sharing; the connection fails. */
   #corrupt(): void {
     const sh = this.#share!;
+    this.conn?.unshareSendBuffer();
     this.#share = undefined;
     if (this.conn) this.conn.receiveSink = undefined;
     this.wq.watch(undefined);
@@ -590,7 +590,7 @@ export class TcpSocket extends InetSocket implements PortUser {
       throw new ErrnoError("ENOTCONN", "Cannot shut down");
     }
     if (how !== abi.SHUT_RD) {
-      this.#flushShare();
+      this.pump(); // what the holder wrote goes before the FIN
       this.conn.shutdownWrite();
       this.layer.kick(this);
     }
@@ -623,7 +623,7 @@ export class TcpSocket extends InetSocket implements PortUser {
     return {
       recvQ: (this.conn?.recvQueue ?? this.listener?.queued ?? 0) +
         Math.max(0, this.#share?.rxUsed() ?? 0),
-      sendQ: (this.conn?.sendQueue ?? 0) + Math.max(0, this.#share?.txUsed() ?? 0),
+      sendQ: Math.max(this.conn?.sendQueue ?? 0, this.#share?.txUsed() ?? 0),
     };
   }
 

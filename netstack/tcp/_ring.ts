@@ -4,6 +4,8 @@
  * data actually queued rather than SO_SNDBUF/SO_RCVBUF (10,000 idle connections stay cheap).
  */
 
+import { copyBytes } from "../../kernel/bus/shared_copy.ts";
+
 /** Smallest storage allocated. */
 export const MIN_RING = 4096;
 /**
@@ -93,7 +95,7 @@ export class GrowableRing {
     let done = 0;
     while (done < n) {
       const chunk = Math.min(n - done, size - pos);
-      out.set(buf.subarray(pos, pos + chunk), at + done);
+      copyBytes(out.subarray(at + done), buf.subarray(pos, pos + chunk)); // out may be shared
       done += chunk;
       pos = (pos + chunk) % size;
     }

@@ -22,6 +22,7 @@ import {
   TS_OVERHEAD,
 } from "./tcb.ts";
 import { earliest } from "./timers.ts";
+import type { SendStorage } from "./send.ts";
 
 export type { TcpConnectionInit, TcpErrno } from "./tcb.ts";
 
@@ -175,6 +176,27 @@ export class TcpConnection extends TcpControlBlock {
     const n = this._sndBuf.write(data, beyondCapacity);
     if (n > 0) this._wantOutput = true;
     return n;
+  }
+
+  /**
+   * Keep the send buffer in `storage` (a shared ring of `capacity` bytes) from now on; false if
+   * what it holds does not fit there.
+   */
+  shareSendBuffer(storage: SendStorage, capacity: number): boolean {
+    return this._sndBuf.moveTo(storage, capacity);
+  }
+
+  /** Back to a send buffer of the connection's own (SO_SNDBUF); returns the bytes it held. */
+  unshareSendBuffer(): number {
+    this._sndBuf.moveToOwn(this.options.sndBuf);
+    return this._sndBuf.length;
+  }
+
+  /** `n` more bytes the owner of the send buffer's storage wrote there join it (no copy). */
+  adopt(n: number): void {
+    if (n <= 0 || !this._canQueue()) return;
+    this._sndBuf.adopt(n);
+    this._wantOutput = true;
   }
 
   /** Take up to `max` bytes received in order. */

@@ -2,20 +2,72 @@
  * Send buffer: a byte ring of fixed capacity (SO_SNDBUF) holding every byte from SND.UNA on.
  * Offset 0 is the oldest unacknowledged byte; the connection knows how many of the bytes are
  * already in flight (unacked) and which are still unsent. Storage grows with what is held
- * and is released when everything is acknowledged (see _ring.ts).
+ * and is released when everything is acknowledged (see _ring.ts) — or is a process's shared tx
+ * ring, which the process fills itself and the buffer only {@link SendBuffer.adopt}s.
  */
 
 import { GrowableRing } from "./_ring.ts";
 
+/** Where a send buffer's bytes live, addressed by offset from the oldest one. */
+export interface SendStorage {
+  /** Bytes of memory it holds for the buffer (0 when the memory is someone else's). */
+  readonly allocated: number;
+  /** Store `data` at `offset`. */
+  writeAt(offset: number, data: Uint8Array): void;
+  /** Copy `n` bytes from `offset` into `out` at `at`. */
+  readAt(offset: number, n: number, out: Uint8Array, at?: number): void;
+  /** A view of `n` bytes from `offset` when they lie in one run, else undefined. */
+  viewAt(offset: number, n: number): Uint8Array | undefined;
+  /** The `n` oldest bytes are gone. */
+  advance(n: number): void;
+  /** Nothing is held: memory may go. */
+  release(): void;
+}
+
 /** Outgoing bytes of one connection, from the oldest unacknowledged one on. */
 export class SendBuffer {
-  readonly capacity: number;
-  #ring: GrowableRing;
+  #capacity: number;
+  #ring: SendStorage;
   #len = 0;
 
   constructor(capacity: number) {
-    this.capacity = Math.max(1, Math.floor(capacity));
-    this.#ring = new GrowableRing(this.capacity);
+    this.#capacity = Math.max(1, Math.floor(capacity));
+    this.#ring = new GrowableRing(this.#capacity);
+  }
+
+  /** Most bytes it holds (SO_SNDBUF, or the size of the shared ring it lives in). */
+  get capacity(): number {
+    return this.#capacity;
+  }
+
+  /**
+   * Move the bytes held into `storage` (of `capacity` bytes) and keep them there from now on;
+   * returns false, changing nothing, when they do not fit.
+   */
+  moveTo(storage: SendStorage, capacity: number): boolean {
+    if (this.#len > capacity) return false;
+    const held = new Uint8Array(this.#len);
+    this.#ring.readAt(0, this.#len, held);
+    this.#ring.release();
+    storage.writeAt(0, held);
+    this.#ring = storage;
+    this.#capacity = capacity;
+    return true;
+  }
+
+  /** Back to private storage of SO_SNDBUF `capacity` bytes (the shared ring is given up). */
+  moveToOwn(capacity: number): void {
+    const own = new GrowableRing(Math.max(1, Math.floor(capacity)));
+    const held = new Uint8Array(this.#len);
+    this.#ring.readAt(0, this.#len, held);
+    if (held.length > 0) own.writeAt(0, held);
+    this.#ring = own;
+    this.#capacity = own.capacity;
+  }
+
+  /** `n` bytes the storage's owner wrote after the ones held join them (no copy). */
+  adopt(n: number): void {
+    this.#len += n;
   }
 
   /** Bytes held (unacknowledged plus unsent). */
@@ -25,7 +77,7 @@ export class SendBuffer {
 
   /** Bytes that can still be written. */
   get free(): number {
-    return Math.max(0, this.capacity - this.#len);
+    return Math.max(0, this.#capacity - this.#len);
   }
 
   /** Bytes of storage allocated now. */
@@ -75,6 +127,7 @@ export class SendBuffer {
 
   /** Drop everything (connection reset). */
   clear(): void {
+    this.#ring.advance(this.#len);
     this.#len = 0;
     this.#ring.release();
   }
