@@ -26,7 +26,7 @@ import {
 } from "./wire/ethernet.ts";
 import { Ipv4Stack } from "./ip/ipv4_stack.ts";
 import { runNetctl } from "./netctl.ts";
-import { growFront } from "./link/headroom.ts";
+import { growFront, recyclePacket } from "./link/headroom.ts";
 import { TcpIpv4 } from "./tcp_ipv4.ts";
 import { Ipv6Stack } from "./ip6/ipv6_stack.ts";
 import type { Ipv6Send, Route6, Route6Constraint, SendOwner6, Stack6 } from "./ip6/stack6.ts";
@@ -119,9 +119,24 @@ export class NetworkTask implements Stack, Stack6, SocketHost {
     const queue = this.#rxQueue;
     this.#rxQueue = [];
     this.batch(() => {
-      for (const [iface, frame] of queue) this.input(iface, frame);
+      for (const [iface, frame] of queue) {
+        this.#consumed = false;
+        this.input(iface, frame);
+        // Over loopback the frame is ours alone: once TCP copied its payload out, reuse it.
+        if (this.#consumed && iface.loopback) recyclePacket(frame);
+      }
       this.ipv4.flush();
     });
+  }
+
+  #consumed = false;
+
+  /**
+   * The frame being processed was only read (TCP copied its payload out; nothing keeps a view
+   * of it): its buffer may be reused.
+   */
+  frameConsumed(): void {
+    this.#consumed = true;
   }
 
   /**

@@ -257,6 +257,7 @@ export class TcpIpv4 implements TcpLayer, Tcp6Layer {
         this.#last = { src: ip.src, sport: seg.srcPort, dst: ip.dst, dport: seg.dstPort, entry: e };
       }
       e.conn.input(now, seg);
+      this.task.frameConsumed(); // a connection copies what it keeps of a segment
       e.sock?.wq.wake();
       if (e.conn.state === "CLOSED" && !e.sock) this.#conns.delete(key);
       this.#rearm();
