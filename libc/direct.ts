@@ -36,6 +36,16 @@ export const BATCH_BYTES = 256 << 10;
 export const READ_AHEAD = 256 << 10;
 /** Bytes a stream socket moves by message before libc asks for shared rings. */
 export const SHARE_AFTER = 256 << 10;
+/**
+ * Most sockets of one process with shared rings at once (each takes 4 MiB of its memory);
+ * more bulk sockets than that go by message.
+ */
+export const MAX_SHARED_SOCKETS = 64;
+
+/** How many of a process's sockets hold shared rings now. */
+export interface ShareCount {
+  shares: number;
+}
 
 /** Posts a structured-clone message (a SharedArrayBuffer) on the direct port. */
 export type RawPost = (msg: unknown) => void;
@@ -74,6 +84,7 @@ export class DirectSocket {
     readonly type: number,
     nonblock: boolean,
     readonly raw?: RawPost,
+    readonly count: ShareCount = { shares: 0 },
   ) {
     this.nonblock = nonblock;
   }
@@ -82,7 +93,7 @@ export class DirectSocket {
   async #shared(moved: number): Promise<boolean> {
     if (this.share) {
       if (!(this.share.state & SHARE_REVOKED)) return true;
-      this.share = undefined; // revoked for good: another holder, or the socket closed
+      this.dropShare(); // revoked for good: another holder, or the socket closed
       return false;
     }
     this.#moved += moved;
@@ -93,7 +104,7 @@ export class DirectSocket {
 
   async #askShare(): Promise<boolean> {
     await this.drain(); // pipelined sends land before any byte of the ring
-    if (this.passed) return false;
+    if (this.passed || this.count.shares >= MAX_SHARED_SOCKETS) return false;
     const stream = SharedStream.create();
     try {
       this.raw!({ share: { fd: this.sid, sab: stream.sab } });
@@ -102,14 +113,22 @@ export class DirectSocket {
       return false; // refused (another holder, not connected): messages it stays
     }
     this.share = stream;
+    this.count.shares++;
     return true;
+  }
+
+  /** Forget the shared rings (given up, revoked, or the socket's last fd closed). */
+  dropShare(): void {
+    if (!this.share) return;
+    this.share = undefined;
+    this.count.shares--;
   }
 
   /** Give the shared rings back before the socket leaves this process (bytes keep their order). */
   async unshare(): Promise<void> {
     await this.#sharing;
     if (!this.share) return;
-    this.share = undefined;
+    this.dropShare();
     await this.net.call({ op: "unshare", fd: this.sid }).catch(() => {});
   }
 
@@ -306,6 +325,9 @@ export class DirectNet {
 
   constructor(readonly rpc: RpcPeer, readonly raw?: RawPost) {}
 
+  /** Sockets holding shared rings now (bounded by {@link MAX_SHARED_SOCKETS}). */
+  readonly sharing: ShareCount = { shares: 0 };
+
   /** The socket behind `fd`, when it is reachable directly. */
   get(fd: unknown): DirectSocket | undefined {
     return typeof fd === "number" ? this.#fds.get(fd) : undefined;
@@ -323,7 +345,7 @@ export class DirectNet {
 
   /** Record that `fd` is socket `sid`. */
   add(fd: number, sid: number, type: number, nonblock: boolean): void {
-    this.#set(fd, new DirectSocket(this.rpc, sid, type, nonblock, this.raw));
+    this.#set(fd, new DirectSocket(this.rpc, sid, type, nonblock, this.raw, this.sharing));
   }
 
   /** `to` now names the same socket as `from` (dup). */
@@ -343,7 +365,10 @@ export class DirectNet {
     this.#fds.delete(fd);
     const n = this.#names.get(s)! - 1;
     if (n > 0) this.#names.set(s, n);
-    else this.#names.delete(s);
+    else {
+      this.#names.delete(s);
+      s.dropShare(); // the netstack gives the rings up when it releases the socket
+    }
   }
 
   /** Before exit: let every socket's pipelined sends land and give back bytes read ahead. */
