@@ -38,7 +38,7 @@ Deno.test("a pipelined send into a reset connection fails a later send instead o
 Deno.test("a process cannot name sockets it does not hold on its direct port; bad calls get errnos", async () => {
   await using sys = await boot();
   // Another process holds sockets the prober could guess the ids of.
-  const holder = await sys.start(PROG, ["bulk", "7104", "64"]);
+  const holder = await sys.start(PROG, ["hold", "7104"]);
   const r = await sys.run(PROG, ["probe"]);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^ebadf 512$/m);

@@ -20,6 +20,7 @@
  *                   the socket and returns: prints "closed" and exits at once
  *   dup PORT        dups the client socket, closes the original, sends through the copy:
  *                   prints "dup got TEXT" (the socket lives while any fd names it)
+ *   hold PORT       opens a loopback connection, prints "holding" and waits to be killed
  *   probe           names every socket id 0..511 on its direct port (holding none itself) and
  *                   sends malformed calls: prints "ebadf N", "errors N", then "alive" if its
  *                   own socket still works
@@ -320,6 +321,10 @@ export default async function main([mode, a, b]: string[]): Promise<number> {
       return await order(Number(a));
     case "probe":
       return await probe();
+    case "hold":
+      await pair(Number(a));
+      print("holding");
+      return await new Promise<number>(() => {});
     case "handoff":
       return await handoff(a);
     case "take":
