@@ -41,3 +41,23 @@ Deno.test("shared rings: a nonblocking send gets EAGAIN when full; POLLOUT follo
   assert.match(r.stdout, /^eagain$/m);
   assert.match(r.stdout, /^pollout 0\ndrained\npollout 4$/m);
 });
+
+Deno.test("shared rings: over ::1 too, 8 MiB each way intact", async () => {
+  await using sys = await boot();
+  const r = await sys.run(PROG, ["duplex", "7207", "8", "6"]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^a2b ok 8388608$/m);
+  assert.match(r.stdout, /^b2a ok 8388608$/m);
+  assert.match(r.stdout, /^shared 2$/m, r.stdout);
+});
+
+Deno.test("shared rings: MSG_PEEK, MSG_WAITALL, SO_RCVTIMEO and SHUT_WR keep their meaning", async () => {
+  await using sys = await boot();
+  const r = await sys.run(PROG, ["calls", "7206"]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^shared 2$/m, r.stdout);
+  assert.match(r.stdout, /^peek ok$/m);
+  assert.match(r.stdout, /^waitall ok$/m);
+  assert.match(r.stdout, /^timeout EAGAIN$/m); // as Linux reports an SO_RCVTIMEO expiry
+  assert.match(r.stdout, /^eof after 300000 ok$/m);
+});

@@ -1,7 +1,11 @@
 /**
  * Test program for shared socket rings (libc/direct.ts, kernel/bus/shared_stream.ts). Modes:
- *   duplex PORT MB   a loopback connection inside one process: MB MiB each way at once; prints
- *                    "a2b ok|bad N", "b2a ok|bad N" and "shared N" (rings the netstack holds)
+ *   duplex PORT MB [6]  a loopback connection inside one process (over ::1 with "6"): MB MiB
+ *                    each way at once; prints "a2b ok|bad N", "b2a ok|bad N" and "shared N"
+ *                    (rings the netstack holds)
+ *   calls PORT       calls that need the netstack on a shared socket: MSG_PEEK, MSG_WAITALL,
+ *                    SO_RCVTIMEO on a quiet one, then SHUT_WR after ring writes; prints a line
+ *                    for each ("peek ok", "waitall ok", "timeout CODE", "eof after N ok")
  *   handoff PATH     2 MiB over loopback; the reader takes 600,000 bytes (rings shared by then),
  *                    passes the socket to a child ("take" mode), which checks the rest
  *   take PATH        (child of handoff) prints "took N ok|bad" (bytes and their order)
@@ -13,6 +17,7 @@
 import {
   accept,
   AF_INET,
+  AF_INET6,
   AF_LOCAL,
   bind,
   close,
@@ -22,8 +27,11 @@ import {
   F_SETFL,
   fcntl,
   inet,
+  inet6,
   listen,
   local,
+  MSG_PEEK,
+  MSG_WAITALL,
   netctl,
   O_NONBLOCK,
   poll,
@@ -33,19 +41,29 @@ import {
   recvmsg,
   send,
   sendmsg,
+  setsockopt,
+  SHUT_WR,
+  shutdown,
+  SO_RCVTIMEO,
   SOCK_STREAM,
   socket,
+  SOL_SOCKET,
   spawn,
   waitpid,
 } from "../../libc/mod.ts";
 
-async function pair(port: number): Promise<{ client: number; server: number; listener: number }> {
-  const listener = await socket(AF_INET, SOCK_STREAM);
-  await bind(listener, inet("127.0.0.1", port));
+async function pair(
+  port: number,
+  six = false,
+): Promise<{ client: number; server: number; listener: number }> {
+  const family = six ? AF_INET6 : AF_INET;
+  const addr = six ? inet6("::1", port) : inet("127.0.0.1", port);
+  const listener = await socket(family, SOCK_STREAM);
+  await bind(listener, addr);
   await listen(listener, 4);
-  const client = await socket(AF_INET, SOCK_STREAM);
+  const client = await socket(family, SOCK_STREAM);
   const accepted = accept(listener);
-  await connect(client, inet("127.0.0.1", port));
+  await connect(client, addr);
   return { client, server: (await accepted).fd, listener };
 }
 
@@ -80,8 +98,8 @@ async function sharedRings(): Promise<number> {
   return stats.counters["tcp: shared rings"] ?? 0;
 }
 
-async function duplex(port: number, mb: number): Promise<number> {
-  const { client, server, listener } = await pair(port);
+async function duplex(port: number, mb: number, six: boolean): Promise<number> {
+  const { client, server, listener } = await pair(port, six);
   const total = mb << 20;
   const [, , a2b, b2a] = await Promise.all([
     write(client, total, 0, 50_000),
@@ -92,6 +110,35 @@ async function duplex(port: number, mb: number): Promise<number> {
   print(`a2b ${a2b.ok ? "ok" : "bad"} ${a2b.got}`);
   print(`b2a ${b2a.ok ? "ok" : "bad"} ${b2a.got}`);
   print(`shared ${await sharedRings()}`);
+  for (const fd of [client, server, listener]) await close(fd);
+  return 0;
+}
+
+async function calls(port: number): Promise<number> {
+  const { client, server, listener } = await pair(port);
+  await Promise.all([write(client, 400_000), check(server, 0, 0, 400_000)]); // rings shared now
+  print(`shared ${await sharedRings()}`);
+  // MSG_PEEK leaves the bytes; MSG_WAITALL waits for all it asked for, across writes.
+  await write(client, 1000, 0, 1000);
+  const peeked = await recv(server, 600, MSG_PEEK);
+  const taken = await recv(server, 600);
+  print(`peek ${peeked.length > 0 && peeked.every((v, i) => v === taken[i]) ? "ok" : "bad"}`);
+  const rest = recv(server, 3400, MSG_WAITALL);
+  await write(client, 3000, 0, 1000);
+  print(`waitall ${(await rest).length === 3400 ? "ok" : "bad"}`);
+  // A receive timeout on a shared socket that stays quiet.
+  await setsockopt(server, SOL_SOCKET, SO_RCVTIMEO, 100);
+  try {
+    await recv(server, 100);
+    print("timeout none");
+  } catch (err) {
+    print(`timeout ${(err as ErrnoError).code}`);
+  }
+  // Ring writes then SHUT_WR: every byte arrives before EOF.
+  await write(client, 300_000, 3);
+  await shutdown(client, SHUT_WR);
+  const tail = await check(server, 0, 3);
+  print(`eof after ${tail.got} ${tail.ok ? "ok" : "bad"}`);
   for (const fd of [client, server, listener]) await close(fd);
   return 0;
 }
@@ -183,10 +230,12 @@ async function nonblock(port: number): Promise<number> {
 }
 
 /** The program's entry point. */
-export default async function main([mode, a, b]: string[]): Promise<number> {
+export default async function main([mode, a, b, c]: string[]): Promise<number> {
   switch (mode) {
     case "duplex":
-      return await duplex(Number(a), Number(b));
+      return await duplex(Number(a), Number(b), c === "6");
+    case "calls":
+      return await calls(Number(a));
     case "handoff":
       return await handoff(a);
     case "take":
