@@ -61,3 +61,24 @@ Deno.test("shared rings: MSG_PEEK, MSG_WAITALL, SO_RCVTIMEO and SHUT_WR keep the
   assert.match(r.stdout, /^timeout EAGAIN$/m); // as Linux reports an SO_RCVTIMEO expiry
   assert.match(r.stdout, /^eof after 300000 ok$/m);
 });
+
+Deno.test("shared rings: a process killed mid-transfer leaves no socket, fd or port behind", async () => {
+  await using sys = await boot();
+  const count = async () => {
+    const r = await sys.run("tests/programs/hostile_crasher.ts", ["count"]);
+    return r.stdout.match(/^(sockets|direct ports) \d+$/gm)?.join(", ");
+  };
+  const base = await sys.stats();
+  const baseCount = await count();
+  const pid = await sys.start(PROG, ["duplex", "7208", "4096"]);
+  await new Promise((r) => setTimeout(r, 500)); // well into the transfer, rings in use
+  await sys.kill(pid);
+  assert.match((await sys.run(PROG, ["rings"])).stdout, /^shared 2$/m);
+  let now = "";
+  for (let i = 0; i < 50; i++) {
+    now = `${await count()} ${JSON.stringify(await sys.stats())}`;
+    if (now === `${baseCount} ${JSON.stringify(base)}`) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(now, `${baseCount} ${JSON.stringify(base)}`);
+});

@@ -3,6 +3,7 @@
  *   duplex PORT MB [6]  a loopback connection inside one process (over ::1 with "6"): MB MiB
  *                    each way at once; prints "a2b ok|bad N", "b2a ok|bad N" and "shared N"
  *                    (rings the netstack holds)
+ *   rings            prints "shared N": how many times the netstack took shared rings
  *   calls PORT       calls that need the netstack on a shared socket: MSG_PEEK, MSG_WAITALL,
  *                    SO_RCVTIMEO on a quiet one, then SHUT_WR after ring writes; prints a line
  *                    for each ("peek ok", "waitall ok", "timeout CODE", "eof after N ok")
@@ -100,7 +101,7 @@ async function sharedRings(): Promise<number> {
 
 async function duplex(port: number, mb: number, six: boolean): Promise<number> {
   const { client, server, listener } = await pair(port, six);
-  const total = mb << 20;
+  const total = mb * 1048576;
   const [, , a2b, b2a] = await Promise.all([
     write(client, total, 0, 50_000),
     write(server, total, 1),
@@ -236,6 +237,9 @@ export default async function main([mode, a, b, c]: string[]): Promise<number> {
       return await duplex(Number(a), Number(b), c === "6");
     case "calls":
       return await calls(Number(a));
+    case "rings":
+      print(`shared ${await sharedRings()}`);
+      return 0;
     case "handoff":
       return await handoff(a);
     case "take":
