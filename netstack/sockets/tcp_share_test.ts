@@ -138,3 +138,16 @@ Deno.test("shared rings: scribbled control words end only that connection, count
     (e: ErrnoError) => e.code === "ECONNRESET",
   );
 });
+
+Deno.test("shared rings: a waiting reader is told bytes are in rx; they stay there for it", async () => {
+  const { sim, c, peer, ctx } = await connected();
+  const sh = SharedStream.create();
+  c.share(PID, new SharedStream(sh.sab, true));
+  const waiting = c.recvmsg(65536, 0, ctx, true);
+  await sim.run(5);
+  await sim.until(peer.sendmsg(bytes(10), 0, undefined, ctx)); // ends with PSH: wake at once
+  const r = await sim.until(waiting);
+  assert.equal(r.ring, true);
+  assert.equal(r.data.length, 0);
+  assert.deepEqual(sh.rxRead(100), bytes(10));
+});

@@ -314,9 +314,14 @@ export class TcpSocket extends InetSocket implements PortUser {
       if (!c) throw new ErrnoError("ENOTCONN", "Cannot receive");
       this.pump();
       const inRing = this.#share?.rxUsed() ?? 0;
-      if (ringOnly && inRing > 0 && got === 0 && this.#wakeReader(c, inRing, deadline)) {
-        this.#holdUntil = undefined;
-        return { data: new Uint8Array(0), flags: 0, ring: true };
+      if (ringOnly && inRing > 0 && got === 0) {
+        // The reader takes its bytes from rx itself; tell it when enough are there.
+        if (nonblock || this.#wakeReader(c, inRing, deadline)) {
+          this.#holdUntil = undefined;
+          return { data: new Uint8Array(0), flags: 0, ring: true };
+        }
+        await this.sleep(undefined, ctx, "Cannot receive"); // #wakeReader armed a timer
+        continue;
       }
       // Data first; an error (c.readable is true for it too) is reported below, not as EOF.
       if ((c.recvQueue > 0 || this.#peeked.length > 0 || inRing > 0) && len > 0) {
