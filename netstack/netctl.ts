@@ -135,6 +135,7 @@ function socketInfo(s: InetSocket): SocketInfo {
     }
   };
   const q = s.queues();
+  const rings = s.rings();
   return {
     proto: s.proto,
     local: fmt(() => s.getsockname() as { family: number; addr: string; port: number }),
@@ -143,5 +144,6 @@ function socketInfo(s: InetSocket): SocketInfo {
     recvQ: q.recvQ,
     sendQ: q.sendQ,
     pids: [...s.owners],
+    ...(rings ? { rings } : {}),
   };
 }

@@ -7,11 +7,12 @@ import { netctl, ps } from "../libc/mod.ts";
 import { parseCommand, tool } from "./_args.ts";
 import { formatIfaceTable } from "./ifconfig.ts";
 
-const USAGE = `Usage: netstat [-t] [-u] [-w] [-l|-a] [-n] [-p] | netstat -i | netstat -s
+const USAGE = `Usage: netstat [-t] [-u] [-w] [-l|-a] [-n] [-p] [-e] | netstat -i | netstat -s
   -t, -u, -w  TCP, UDP, raw sockets (default: all three)
   -l          only listening sockets;  -a  all sockets (default: connected only)
   -n          numeric ports
   -p          show PID/program name
+  -e          show each socket's data path: messages, or shared rings with their fill
   -i          interface table
   -s          protocol statistics`;
 
@@ -53,18 +54,36 @@ export interface SocketFilter {
   all: boolean;
 }
 
-/** The socket table with its heading; `names` maps pids to program names for -p. */
+/** A socket's data path for -e: "messages", or its shared rings' fill ("rings 2M tx 1.5M rx 0"). */
+export function formatDataPath(s: SocketInfo): string {
+  const r = s.rings;
+  if (!r) return "messages";
+  const size = (n: number) =>
+    n >= 1 << 20
+      ? `${+(n / (1 << 20)).toFixed(1)}M`
+      : n >= 1024
+      ? `${Math.round(n / 1024)}K`
+      : `${n}`;
+  return `rings ${size(r.size)} tx ${size(r.tx)} rx ${size(r.rx)}`;
+}
+
+/**
+ * The socket table with its heading; `names` maps pids to program names for -p, `extended`
+ * adds the data path (-e).
+ */
 export function formatSockets(
   sockets: SocketInfo[],
   f: SocketFilter,
   numeric: boolean,
   names?: Map<number, string>,
+  extended = false,
 ): string[] {
   const which = f.all ? "servers and established" : f.listening ? "only servers" : "w/o servers";
   const out = [
     `Active Internet connections (${which})`,
     "Proto Recv-Q Send-Q Local Address           Foreign Address         State" +
-    (names ? "       PID/Program name" : ""),
+    (names ? "       PID/Program name" : "") +
+    (extended ? (names ? "  " : "       ") + "Data path" : ""),
   ];
   for (const s of sockets) {
     const kind = s.proto.startsWith("tcp") ? f.tcp : s.proto.startsWith("udp") ? f.udp : f.raw;
@@ -76,7 +95,13 @@ export function formatSockets(
       formatEndpoint(s.remote, numeric).padEnd(23)
     } ${s.state.padEnd(11)} `;
     if (names) {
-      line += s.pids.length ? s.pids.map((p) => `${p}/${names.get(p) ?? "?"}`).join(",") : "-";
+      const owners = s.pids.length
+        ? s.pids.map((p) => `${p}/${names.get(p) ?? "?"}`).join(",")
+        : "-";
+      line += extended ? owners.padEnd(17) + " " : owners;
+    }
+    if (extended) {
+      line += s.proto.startsWith("tcp") && s.state !== "LISTEN" ? formatDataPath(s) : "-";
     }
     out.push(line.trimEnd());
   }
@@ -129,7 +154,9 @@ async function netstat(args: string[]): Promise<number> {
   };
   const sockets = await netctl({ op: "sockets" }) as SocketInfo[];
   const names = values.p ? new Map((await ps()).map((p) => [p.pid, p.name])) : undefined;
-  console.log(formatSockets(sockets, filter, values.n === true, names).join("\n"));
+  console.log(
+    formatSockets(sockets, filter, values.n === true, names, values.e === true).join("\n"),
+  );
   return 0;
 }
 

@@ -1,6 +1,12 @@
 import { deepEqual, equal } from "node:assert/strict";
 import type { SocketInfo } from "../kernel/bus/messages.ts";
-import { formatEndpoint, formatSockets, formatStats, isListening } from "./netstat.ts";
+import {
+  formatDataPath,
+  formatEndpoint,
+  formatSockets,
+  formatStats,
+  isListening,
+} from "./netstat.ts";
 
 const SOCKETS: SocketInfo[] = [
   {
@@ -80,5 +86,17 @@ Deno.test("statistics print as nested name: value lines", () => {
     "tcp:",
     "    activeOpens: 2",
     "drops: 1",
+  ]);
+});
+
+Deno.test("-e shows each TCP connection's data path: messages, or shared rings and their fill", () => {
+  const bulk = { ...SOCKETS[1], rings: { size: 2 << 20, tx: 1536 << 10, rx: 212 } };
+  equal(formatDataPath(SOCKETS[1]), "messages");
+  equal(formatDataPath(bulk), "rings 2M tx 1.5M rx 212");
+  deepEqual(formatSockets([SOCKETS[0], bulk], { ...ALL, all: true }, true, undefined, true), [
+    "Active Internet connections (servers and established)",
+    "Proto Recv-Q Send-Q Local Address           Foreign Address         State       Data path",
+    "tcp        0      0 0.0.0.0:80              0.0.0.0:*               LISTEN      -",
+    "tcp        5   1000 10.0.0.1:80             10.0.0.2:40000          ESTABLISHED rings 2M tx 1.5M rx 212",
   ]);
 });

@@ -327,4 +327,9 @@ export interface SocketInfo {
   sendQ: number;
   /** Processes holding the socket. */
   pids: number[];
+  /**
+   * A stream socket whose bytes go through shared rings: the ring size and the bytes in tx
+   * (the send buffer plus what the process wrote since) and rx (waiting for the process).
+   */
+  rings?: { size: number; tx: number; rx: number };
 }

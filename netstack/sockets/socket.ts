@@ -159,6 +159,11 @@ export abstract class InetSocket {
     return { recvQ: 0, sendQ: 0 };
   }
 
+  /** The shared rings' fill, when the socket's bytes go through them (netstat -e). */
+  rings(): { size: number; tx: number; rx: number } | undefined {
+    return undefined;
+  }
+
   /** netstat state column. */
   stateName(): string {
     return "";

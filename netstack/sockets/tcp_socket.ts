@@ -425,6 +425,11 @@ export class TcpSocket extends InetSocket implements PortUser {
     return this.#share !== undefined;
   }
 
+  override rings(): { size: number; tx: number; rx: number } | undefined {
+    const sh = this.#share;
+    return sh && { size: sh.ring, tx: Math.max(0, sh.txUsed()), rx: Math.max(0, sh.rxUsed()) };
+  }
+
   /** Let process `pid`, the socket's only holder, move its bytes through `stream`. */
   share(pid: number, stream: SharedStream): void {
     if (this.#share) throw new ErrnoError("EBUSY", "Cannot share: already shared");
