@@ -150,15 +150,17 @@ async function socket(k: Kernel, proc: Process, domain: number, type: number, pr
       throw new ErrnoError("ESOCKTNOSUPPORT", "Cannot create socket");
     }
     const net = k.net(proc.host);
+    const nonblock = (flags & abi.SOCK_NONBLOCK) !== 0; // set at creation: no second round trip
     const sid = await net.call(
-      { op: "socket", pid: proc.pid, domain, type: base, protocol } satisfies NetRequest,
+      { op: "socket", pid: proc.pid, domain, type: base, protocol, nonblock } satisfies NetRequest,
     ) as number;
     h = new InetHandle(proc.host, sid, net, base, proc.pid);
+    h.nonblock = nonblock;
   } else {
     throw new ErrnoError("EAFNOSUPPORT", "Cannot create socket");
   }
   try {
-    if (flags & abi.SOCK_NONBLOCK) await setNonblock(h, true);
+    if (flags & abi.SOCK_NONBLOCK && h.kind !== "inet") await setNonblock(h, true);
     return proc.fds.install(h);
   } catch (err) {
     if (h.refs === 0) h.release();
@@ -284,7 +286,8 @@ async function inetCall(
     // The netstack recorded this process as the new socket's holder before replying.
     const child = new InetHandle(h.host, r.fd, h.net, h.type, proc.pid);
     try {
-      if (call.flags & abi.SOCK_NONBLOCK) await setNonblock(child, true);
+      // The netstack made the accepted socket nonblocking itself when asked (SOCK_NONBLOCK).
+      child.nonblock = (call.flags & abi.SOCK_NONBLOCK) !== 0;
       const fd = proc.fds.install(child);
       return { fd, addr: r.addr, sid: r.fd };
     } catch (err) {

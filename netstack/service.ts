@@ -53,6 +53,7 @@ export async function serveNet(
     case "socket": {
       const s = host.createSocket(req.domain, req.type, req.protocol);
       s.owners.add(req.pid);
+      if (req.nonblock) s.nonblock = true;
       return s.sid;
     }
     case "release": {
@@ -85,6 +86,7 @@ export async function serveNet(
     case "accept": {
       const r = await sock(req.fd).accept(ctx);
       host.adopt(r.socket);
+      if (req.flags & abi.SOCK_NONBLOCK) r.socket.nonblock = true;
       // Recorded before the reply so the caller's first direct call finds itself a holder.
       if (req.pid !== undefined) r.socket.owners.add(req.pid);
       return { fd: r.socket.sid, addr: r.addr };

@@ -35,6 +35,16 @@ Deno.test("a pipelined send into a reset connection fails a later send instead o
   assert.match(r.stdout, /^error (ECONNRESET|EPIPE)$/m);
 });
 
+Deno.test("SOCK_NONBLOCK on socket() and accept() takes effect at once, in one call each", async () => {
+  await using sys = await boot();
+  const r = await sys.run(PROG, ["sockflags", "7109"]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^connect EINPROGRESS$/m);
+  assert.match(r.stdout, /^recv EAGAIN$/m);
+  assert.match(r.stdout, new RegExp(`^flags ${0o4000} ${0o4000}$`, "m"));
+  assert.match(r.stdout, /^kernel calls 1$/m);
+});
+
 Deno.test("a process cannot name sockets it does not hold on its direct port; bad calls get errnos", async () => {
   await using sys = await boot();
   // Another process holds sockets the prober could guess the ids of.

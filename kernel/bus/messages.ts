@@ -192,7 +192,15 @@ export interface NetAttach {
 export type NetRequest =
   | Exclude<SocketCall, { op: "accept" }>
   | { op: "accept"; fd: number; flags: number; pid?: number }
-  | { op: "socket"; pid: number; domain: number; type: number; protocol: number }
+  /** Create a socket held by `pid`; `nonblock` creates it O_NONBLOCK (SOCK_NONBLOCK). */
+  | {
+    op: "socket";
+    pid: number;
+    domain: number;
+    type: number;
+    protocol: number;
+    nonblock?: boolean;
+  }
   | { op: "release"; fd: number }
   | { op: "exited"; pid: number }
   | { op: "owner"; fd: number; pid: number; add: boolean }

@@ -21,6 +21,8 @@
  *   dup PORT        dups the client socket, closes the original, sends through the copy:
  *                   prints "dup got TEXT" (the socket lives while any fd names it)
  *   hold PORT       opens a loopback connection, prints "holding" and waits to be killed
+ *   sockflags PORT  SOCK_NONBLOCK on socket() and accept(): prints "connect EINPROGRESS",
+ *                   "recv EAGAIN", "flags N M" (O_NONBLOCK of both fds) and "kernel calls N"
  *   probe           names every socket id 0..511 on its direct port (holding none itself) and
  *                   sends malformed calls: prints "ebadf N", "errors N", then "alive" if its
  *                   own socket still works
@@ -34,6 +36,8 @@ import {
   connect,
   dup,
   ErrnoError,
+  F_GETFL,
+  fcntl,
   getinfo,
   getsockname,
   inet,
@@ -41,6 +45,7 @@ import {
   local,
   netcall,
   netctl,
+  O_NONBLOCK,
   poll,
   POLLIN,
   print,
@@ -52,6 +57,7 @@ import {
   SHUT_WR,
   shutdown,
   SO_LINGER,
+  SOCK_NONBLOCK,
   SOCK_STREAM,
   socket,
   type SocketInfo,
@@ -101,6 +107,36 @@ async function bulk(port: number, mb: number): Promise<number> {
   await close(server);
   await close(listener);
   print(`syscalls ${(await getinfo()).syscalls}`);
+  return 0;
+}
+
+async function sockFlags(port: number): Promise<number> {
+  const listener = await socket(AF_INET, SOCK_STREAM);
+  await bind(listener, inet("127.0.0.1", port));
+  await listen(listener, 4);
+  const before = (await getinfo()).syscalls;
+  const client = await socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK);
+  const created = (await getinfo()).syscalls - before - 1; // not counting getinfo itself
+  try {
+    await connect(client, inet("127.0.0.1", port));
+    print("connect done");
+  } catch (err) {
+    print(`connect ${(err as ErrnoError).code}`);
+  }
+  const server = (await accept(listener, SOCK_NONBLOCK)).fd;
+  try {
+    await recv(server, 10);
+    print("recv data");
+  } catch (err) {
+    print(`recv ${(err as ErrnoError).code}`);
+  }
+  print(
+    `flags ${(await fcntl(client, F_GETFL)) & O_NONBLOCK} ${
+      (await fcntl(server, F_GETFL)) & O_NONBLOCK
+    }`,
+  );
+  print(`kernel calls ${created}`);
+  for (const fd of [client, server, listener]) await close(fd);
   return 0;
 }
 
@@ -321,6 +357,8 @@ export default async function main([mode, a, b]: string[]): Promise<number> {
       return await order(Number(a));
     case "probe":
       return await probe();
+    case "sockflags":
+      return await sockFlags(Number(a));
     case "hold":
       await pair(Number(a));
       print("holding");
