@@ -66,22 +66,13 @@ import {
   syscall,
   waitpid,
 } from "../../libc/mod.ts";
-
-async function pair(port: number): Promise<{ client: number; server: number; listener: number }> {
-  const listener = await socket(AF_INET, SOCK_STREAM);
-  await bind(listener, inet("127.0.0.1", port));
-  await listen(listener, 4);
-  const client = await socket(AF_INET, SOCK_STREAM);
-  const accepted = accept(listener);
-  await connect(client, inet("127.0.0.1", port));
-  return { client, server: (await accepted).fd, listener };
-}
+import { loopbackPair } from "./_loopback_pair.ts";
 
 /** Byte i of the test stream. */
 const pattern = (i: number) => (i * 7 + (i >> 16)) & 0xff;
 
 async function bulk(port: number, mb: number): Promise<number> {
-  const { client, server, listener } = await pair(port);
+  const { client, server, listener } = await loopbackPair(port);
   const total = mb << 20;
   const reader = (async () => {
     let got = 0;
@@ -141,7 +132,7 @@ async function sockFlags(port: number): Promise<number> {
 }
 
 async function reset(port: number): Promise<number> {
-  const { client, server, listener } = await pair(port);
+  const { client, server, listener } = await loopbackPair(port);
   await setsockopt(server, SOL_SOCKET, SO_LINGER, { onoff: true, linger: 0 });
   await close(server);
   const chunk = new Uint8Array(65536);
@@ -157,7 +148,7 @@ async function reset(port: number): Promise<number> {
 }
 
 async function order(port: number): Promise<number> {
-  const { client, server, listener } = await pair(port);
+  const { client, server, listener } = await loopbackPair(port);
   const n = 20000;
   const reader = (async () => {
     let text = "";
@@ -214,7 +205,7 @@ async function probe(): Promise<number> {
 }
 
 async function handoff(path: string): Promise<number> {
-  const { client, server, listener } = await pair(7105);
+  const { client, server, listener } = await loopbackPair(7105);
   await send(client, "0123456789");
   const head = new TextDecoder().decode(await recv(server, 4));
   print(`head ${head}`);
@@ -259,7 +250,7 @@ async function take(path: string): Promise<number> {
 }
 
 async function unreadClose(port: number): Promise<number> {
-  const { client, server, listener } = await pair(port);
+  const { client, server, listener } = await loopbackPair(port);
   await send(client, new Uint8Array(100));
   await recv(server, 4);
   await close(server);
@@ -302,11 +293,11 @@ async function flood(send: (data: Uint8Array) => Promise<unknown>): Promise<numb
 }
 
 async function hoard(port: number): Promise<number> {
-  const direct = await pair(port);
+  const direct = await loopbackPair(port);
   const sid = await sidOf(direct.client);
   print(`enobufs ${await flood((data) => netcall({ op: "sendmsg", fd: sid, data, flags: 0 }))}`);
   // The same through the kernel, which holds the bytes of blocked sends itself.
-  const viaKernel = await pair(port + 1);
+  const viaKernel = await loopbackPair(port + 1);
   const fd0 = viaKernel.client;
   const n = await flood((data) => syscall({ op: "sendmsg", fd: fd0, data, flags: 0 }));
   print(`kernel enobufs ${n}`);
@@ -320,7 +311,7 @@ async function hoard(port: number): Promise<number> {
 }
 
 async function dupThenClose(port: number): Promise<number> {
-  const { client, server, listener } = await pair(port);
+  const { client, server, listener } = await loopbackPair(port);
   const copy = await dup(client);
   await close(client);
   await send(copy, "through the copy");
@@ -336,7 +327,7 @@ async function dupThenClose(port: number): Promise<number> {
 }
 
 async function quiet(port: number): Promise<number> {
-  const { client, server, listener } = await pair(port);
+  const { client, server, listener } = await loopbackPair(port);
   recv(server).catch(() => {}); // never answered: the peer sends nothing
   await new Promise((r) => setTimeout(r, 50));
   await close(server);
@@ -360,7 +351,7 @@ export default async function main([mode, a, b]: string[]): Promise<number> {
     case "sockflags":
       return await sockFlags(Number(a));
     case "hold":
-      await pair(Number(a));
+      await loopbackPair(Number(a));
       print("holding");
       return await new Promise<number>(() => {});
     case "handoff":

@@ -17,8 +17,6 @@
  */
 import {
   accept,
-  AF_INET,
-  AF_INET6,
   AF_LOCAL,
   bind,
   close,
@@ -27,8 +25,6 @@ import {
   F_GETFL,
   F_SETFL,
   fcntl,
-  inet,
-  inet6,
   listen,
   local,
   MSG_PEEK,
@@ -52,21 +48,7 @@ import {
   spawn,
   waitpid,
 } from "../../libc/mod.ts";
-
-async function pair(
-  port: number,
-  six = false,
-): Promise<{ client: number; server: number; listener: number }> {
-  const family = six ? AF_INET6 : AF_INET;
-  const addr = six ? inet6("::1", port) : inet("127.0.0.1", port);
-  const listener = await socket(family, SOCK_STREAM);
-  await bind(listener, addr);
-  await listen(listener, 4);
-  const client = await socket(family, SOCK_STREAM);
-  const accepted = accept(listener);
-  await connect(client, addr);
-  return { client, server: (await accepted).fd, listener };
-}
+import { loopbackPair } from "./_loopback_pair.ts";
 
 /** Byte i of a test stream (`salt` tells the two directions apart). */
 const pattern = (i: number, salt = 0) => (i * 7 + (i >> 16) + salt) & 0xff;
@@ -100,7 +82,7 @@ async function sharedRings(): Promise<number> {
 }
 
 async function duplex(port: number, mb: number, six: boolean): Promise<number> {
-  const { client, server, listener } = await pair(port, six);
+  const { client, server, listener } = await loopbackPair(port, six);
   const total = mb * 1048576;
   const [, , a2b, b2a] = await Promise.all([
     write(client, total, 0, 50_000),
@@ -116,7 +98,7 @@ async function duplex(port: number, mb: number, six: boolean): Promise<number> {
 }
 
 async function calls(port: number): Promise<number> {
-  const { client, server, listener } = await pair(port);
+  const { client, server, listener } = await loopbackPair(port);
   await Promise.all([write(client, 400_000), check(server, 0, 0, 400_000)]); // rings shared now
   print(`shared ${await sharedRings()}`);
   // MSG_PEEK leaves the bytes; MSG_WAITALL waits for all it asked for, across writes.
@@ -145,7 +127,7 @@ async function calls(port: number): Promise<number> {
 }
 
 async function handoff(path: string): Promise<number> {
-  const { client, server, listener } = await pair(7205);
+  const { client, server, listener } = await loopbackPair(7205);
   const writing = write(client, 2 << 20).then(() => close(client));
   const head = await check(server, 0, 0, 600_000);
   print(`head ${head.ok ? "ok" : "bad"} ${head.got}`);
@@ -175,7 +157,7 @@ async function take(path: string): Promise<number> {
 }
 
 async function unread(port: number): Promise<number> {
-  const { client, server, listener } = await pair(port);
+  const { client, server, listener } = await loopbackPair(port);
   const writing = write(client, 1 << 20).then(
     () => "all written",
     (err) => (err as ErrnoError).code,
@@ -200,7 +182,7 @@ async function unread(port: number): Promise<number> {
 }
 
 async function nonblock(port: number): Promise<number> {
-  const { client, server, listener } = await pair(port);
+  const { client, server, listener } = await loopbackPair(port);
   await Promise.all([write(client, 400_000), check(server, 0, 0, 400_000)]); // rings shared now
   await fcntl(client, F_SETFL, (await fcntl(client, F_GETFL)) | O_NONBLOCK);
   const chunk = new Uint8Array(65536);
