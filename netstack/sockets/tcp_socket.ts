@@ -519,24 +519,22 @@ export class TcpSocket extends InetSocket implements PortUser {
     this.#pumping = true;
     try {
       let moved = false;
-      for (;;) {
-        const u = sh.txUsed();
-        // tx holds the send buffer and then what the holder wrote since; less than the send
-        // buffer means the holder took back bytes the connection already owns.
-        if (u < 0 || u < c.sendQueue) return this.#corrupt();
-        const fresh = u - c.sendQueue;
-        if (fresh === 0) {
-          // New bytes would queue behind unsent ones anyway: the ACK that lets those go wakes
-          // us, so the holder need not ring. Otherwise ask for a bell on its next write.
-          if (c.unsentQueue === 0 && sh.txArmBell(c.sendQueue)) continue;
-          break;
-        }
-        // Writing closed or failed: the bytes stay unadopted; the holder's next send goes by
-        // message and learns why.
-        if (c.error || c.writeClosed) break;
-        c.adopt(fresh);
+      // tx holds the send buffer and then what the holder wrote since; less than the send
+      // buffer means the holder took back bytes the connection already owns.
+      let used = sh.txUsed();
+      if (used < 0 || used < c.sendQueue) return this.#corrupt();
+      // Nothing new. If the send buffer still has unsent bytes, new ones would queue behind them
+      // anyway and the ACK that lets those go wakes us: no bell needed. Otherwise ask for one on
+      // the holder's next write, and look again (a write may have come before the request).
+      if (used === c.sendQueue && c.unsentQueue === 0 && sh.txArmBell(c.sendQueue)) {
+        used = sh.txUsed();
+        if (used < c.sendQueue) return this.#corrupt();
+      }
+      // Writing closed or failed: new bytes stay unadopted; the holder's next send goes by
+      // message and learns why.
+      if (used > c.sendQueue && !c.error && !c.writeClosed) {
+        c.adopt(used - c.sendQueue);
         moved = true;
-        break;
       }
       while (this.#peeked.length === 0 && c.recvQueue > 0) {
         const room = sh.rxSpace(c.recvQueue);

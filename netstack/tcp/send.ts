@@ -46,23 +46,22 @@ export class SendBuffer {
    */
   moveTo(storage: SendStorage, capacity: number): boolean {
     if (this.#len > capacity) return false;
-    const held = new Uint8Array(this.#len);
-    this.#ring.readAt(0, this.#len, held);
-    this.#ring.release();
-    storage.writeAt(0, held);
-    this.#ring = storage;
-    this.#capacity = capacity;
+    this.#move(storage, capacity);
     return true;
   }
 
   /** Back to private storage of SO_SNDBUF `capacity` bytes (the shared ring is given up). */
   moveToOwn(capacity: number): void {
     const own = new GrowableRing(Math.max(1, Math.floor(capacity)));
-    const held = new Uint8Array(this.#len);
-    this.#ring.readAt(0, this.#len, held);
-    if (held.length > 0) own.writeAt(0, held);
-    this.#ring = own;
-    this.#capacity = own.capacity;
+    this.#move(own, own.capacity); // may hold more than SO_SNDBUF: the ring grows past it
+  }
+
+  #move(storage: SendStorage, capacity: number): void {
+    const held = this.read(0, this.#len);
+    this.#ring.release();
+    if (held.length > 0) storage.writeAt(0, held);
+    this.#ring = storage;
+    this.#capacity = capacity;
   }
 
   /** `n` bytes the storage's owner wrote after the ones held join them (no copy). */
