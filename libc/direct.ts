@@ -42,9 +42,10 @@ export const SHARE_AFTER = 256 << 10;
  */
 export const MAX_SHARED_SOCKETS = 64;
 
-/** How many of a process's sockets hold shared rings now. */
+/** How many of a process's sockets hold shared rings now, and how many may. */
 export interface ShareCount {
   shares: number;
+  limit: number;
 }
 
 /** Posts a structured-clone message (a SharedArrayBuffer) on the direct port. */
@@ -84,7 +85,7 @@ export class DirectSocket {
     readonly type: number,
     nonblock: boolean,
     readonly raw?: RawPost,
-    readonly count: ShareCount = { shares: 0 },
+    readonly count: ShareCount = { shares: 0, limit: MAX_SHARED_SOCKETS },
   ) {
     this.nonblock = nonblock;
   }
@@ -104,7 +105,7 @@ export class DirectSocket {
 
   async #askShare(): Promise<boolean> {
     await this.drain(); // pipelined sends land before any byte of the ring
-    if (this.passed || this.count.shares >= MAX_SHARED_SOCKETS) return false;
+    if (this.passed || this.count.shares >= this.count.limit) return false;
     const stream = SharedStream.create();
     try {
       this.raw!({ share: { fd: this.sid, sab: stream.sab } });
@@ -323,10 +324,12 @@ export class DirectSocket {
 export class DirectNet {
   readonly #fds = new Map<number, DirectSocket>();
 
-  constructor(readonly rpc: RpcPeer, readonly raw?: RawPost) {}
+  /** Sockets holding shared rings now, at most `maxShares` ({@link MAX_SHARED_SOCKETS}). */
+  readonly sharing: ShareCount;
 
-  /** Sockets holding shared rings now (bounded by {@link MAX_SHARED_SOCKETS}). */
-  readonly sharing: ShareCount = { shares: 0 };
+  constructor(readonly rpc: RpcPeer, readonly raw?: RawPost, maxShares = MAX_SHARED_SOCKETS) {
+    this.sharing = { shares: 0, limit: maxShares };
+  }
 
   /** The socket behind `fd`, when it is reachable directly. */
   get(fd: unknown): DirectSocket | undefined {
