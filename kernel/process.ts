@@ -5,6 +5,14 @@ import type { ProcessInfo, ProcessInit } from "./bus/messages.ts";
 import type { RpcPeer } from "./bus/rpc.ts";
 import { FdTable } from "./fd_table.ts";
 import type { Handle } from "./handles.ts";
+import { ErrnoError } from "./errno.ts";
+
+/**
+ * Default memory budget of one process, in bytes, in each place that holds memory for it (the
+ * kernel, and its host's netstack): what it may keep queued, read ahead or pending there.
+ * Ordinary programs and the benchmarks stay far below it.
+ */
+export const DEFAULT_PROCESS_MEMORY = 256 << 20;
 
 /** A started process's runtime (a Worker, in practice): its bus endpoint and a kill switch. */
 export interface ProcessRuntime {
@@ -35,6 +43,10 @@ export class Process {
   /** Bytes held by this process's send calls still in progress. */
   heldBytes = 0;
   readonly fds: FdTable<Handle>;
+  /** Bytes of kernel memory held for this process (AF_LOCAL queues, pending calls, polls). */
+  memory = 0;
+  /** The most {@link memory} may reach; beyond it, charges fail with ENOBUFS. */
+  memoryLimit = DEFAULT_PROCESS_MEMORY;
   readonly #exitWaiters: Array<(status: number) => void> = [];
 
   constructor(
@@ -50,6 +62,22 @@ export class Process {
     this.fds = new FdTable<Handle>(fdLimit, (h, held) => {
       if (h.kind === "inet") h.hold(pid, held);
     });
+  }
+
+  /**
+   * Charge `bytes` of kernel memory to this process, or throw ENOBUFS (nothing charged) when
+   * that would take it past {@link memoryLimit}. Every charge is undone by {@link uncharge}.
+   */
+  charge(bytes: number, what = "memory"): void {
+    if (this.memory + bytes > this.memoryLimit) {
+      throw new ErrnoError("ENOBUFS", `Process ${this.pid} is over its memory budget (${what})`);
+    }
+    this.memory += bytes;
+  }
+
+  /** Give back bytes taken by {@link charge}. */
+  uncharge(bytes: number): void {
+    this.memory = Math.max(0, this.memory - bytes);
   }
 
   /** Resolve with the exit status once the process has exited. */

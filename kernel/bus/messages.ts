@@ -184,7 +184,8 @@ export interface DirectShare {
  * process starts on its host: the netstack serves {@link DirectCall}s from `pid` on `port`.
  */
 export interface NetAttach {
-  process: { pid: number; caps: string[] };
+  /** `memory`: the process's memory budget at the netstack, in bytes (default: the kernel's). */
+  process: { pid: number; caps: string[]; uid?: number; memory?: number };
   port: MessagePort;
 }
 
