@@ -55,6 +55,7 @@ export const Errno = {
   EHOSTUNREACH: 113,
   EALREADY: 114,
   EINPROGRESS: 115,
+  EDQUOT: 122,
 } as const;
 
 /** The name of an errno, e.g. "ECONNREFUSED". */
@@ -111,6 +112,7 @@ const MESSAGES: Record<ErrnoCode, string> = {
   EHOSTUNREACH: "no route to host",
   EALREADY: "operation already in progress",
   EINPROGRESS: "operation now in progress",
+  EDQUOT: "disk quota exceeded",
 };
 
 const BY_NUMBER = new Map<number, ErrnoCode>(

@@ -67,6 +67,8 @@ export interface KernelStats {
   localSockets: number;
   inflightHandles: number;
   localPaths: number;
+  /** Bytes queued in AF_LOCAL sockets, as charged to their senders' memory budgets. */
+  localMemory: number;
   pendingSyscalls: number;
 }
 
@@ -161,6 +163,7 @@ export class Kernel {
       signal: ctx.signal,
       install: (h: HandleBase) => p.fds.install(h as Handle),
       resolve: (fd: number) => p.fds.get(fd),
+      memory: p,
     };
   }
 
@@ -322,11 +325,12 @@ export class Kernel {
   stats(): KernelStats {
     let fds = 0;
     for (const p of this.#procs.values()) fds += p.fds.size;
-    let localSockets = 0, inflight = 0, paths = 0;
+    let localSockets = 0, inflight = 0, paths = 0, localMemory = 0;
     for (const h of this.#hosts.values()) {
       localSockets += h.open;
       inflight += h.inflight;
       paths += h.ns.size;
+      localMemory += h.memory;
     }
     return {
       processes: this.#procs.size,
@@ -334,6 +338,7 @@ export class Kernel {
       localSockets,
       inflightHandles: inflight,
       localPaths: paths,
+      localMemory,
       pendingSyscalls: this.#pendingSyscalls,
     };
   }

@@ -92,7 +92,7 @@ export async function dispatch(
       return (r as { data: Uint8Array }).data;
     }
     case "unlink":
-      k.localHost(proc.host).ns.unlink(call.path);
+      k.localHost(proc.host).ns.unlink(call.path, proc);
       return null;
     case "getinfo":
       return { ...proc.info(), fds: undefined };
@@ -212,7 +212,7 @@ async function socketCall(k: Kernel, proc: Process, call: SocketCall, ctx: Reque
 async function localCall(s: LocalSocket, proc: Process, call: SocketCall, caller: Caller) {
   switch (call.op) {
     case "bind":
-      return s.bind(call.addr), null;
+      return s.bind(call.addr, caller.creds), null;
     case "listen":
       return s.listen(call.backlog, caller), null;
     case "accept": {

@@ -10,6 +10,7 @@ import { type HandleBase, unref } from "../handle.ts";
 import type { Creds, OptValue, RecvResult, SockAddr } from "../bus/messages.ts";
 import { remaining, waitAny, WaitQueue } from "../wait_queue.ts";
 import { LocalNamespace } from "./namespace.ts";
+import { type MemoryAccount, ownBytes, retainedSize } from "./queue_memory.ts";
 
 /** Default receive buffer, as Linux's net.core.rmem_default. */
 export const LOCAL_RCVBUF = 212992;
@@ -33,6 +34,8 @@ export class LocalHost {
   inflight = 0;
   /** Sockets currently open on this host. */
   open = 0;
+  /** Bytes charged to senders for messages queued on this host (see queue_memory.ts). */
+  memory = 0;
   /** Open sockets, for the cycle collector. */
   readonly sockets = new Set<LocalSocket>();
   /** In-flight handles by sending pid. */
@@ -94,6 +97,8 @@ export interface Caller {
   install(h: HandleBase): number;
   /** Resolve one of the caller's fds to its handle (EBADF if not open). */
   resolve(fd: number): HandleBase;
+  /** The caller's kernel memory budget: what it sends is charged here until read or dropped. */
+  memory: MemoryAccount;
 }
 
 /** Handles carried by one message, and the process charged for them. */
@@ -108,6 +113,10 @@ interface Message {
   rights?: Rights;
   creds: Creds;
   from?: string;
+  /** Bytes charged for it (to the receiver's buffer and the sender's budget). */
+  cost: number;
+  /** Whom the cost is charged to: the sending process. */
+  payer: MemoryAccount;
 }
 
 /** One AF_LOCAL socket (an open file description). */
@@ -124,7 +133,10 @@ export class LocalSocket implements HandleBase {
   #backlog: LocalSocket[] = [];
   #backlogMax = 0;
   #rq: Message[] = [];
+  /** Unread bytes in #rq. */
   #rqBytes = 0;
+  /** Memory #rq keeps alive, as charged: what the receive buffer limit counts. */
+  #rqCost = 0;
   #peerGone = false;
   #resetPending = false;
   #shutRd = false;
@@ -166,11 +178,12 @@ export class LocalSocket implements HandleBase {
     return this.#rqBytes;
   }
 
-  bind(addr: SockAddr): void {
+  /** Bind to a path owned by `creds` (the binder's, as Linux uses the binder's fsuid). */
+  bind(addr: SockAddr, creds: Creds): void {
     if (addr.family !== abi.AF_LOCAL) throw new ErrnoError("EAFNOSUPPORT", "Cannot bind");
     const path = LocalNamespace.check(addr.path);
     if (this.path !== undefined) throw new ErrnoError("EINVAL", `Cannot bind to ${path}`);
-    this.host.ns.bind(path, this);
+    this.host.ns.bind(path, this, creds);
     this.path = path;
   }
 
@@ -188,7 +201,7 @@ export class LocalSocket implements HandleBase {
     if (addr.family !== abi.AF_LOCAL) throw new ErrnoError("EAFNOSUPPORT", "Cannot connect");
     const path = LocalNamespace.check(addr.path);
     const ctx = `Cannot connect to ${path}`;
-    const target = this.host.ns.lookup(path);
+    const target = this.host.ns.lookup(path, caller.creds);
     if (target.type !== this.type) throw new ErrnoError("EPROTOTYPE", ctx);
     if (this.type === abi.SOCK_DGRAM) {
       this.peer = target;
@@ -289,9 +302,17 @@ export class LocalSocket implements HandleBase {
 
   /** Drop every queued message and the handles it carries (the cycle collector's sweep). */
   purgeQueue(): void {
-    for (const m of this.#rq.splice(0)) this.#releaseRights(m.rights);
-    this.#rqBytes = 0;
+    this.#dropAll();
     this.wq.wake();
+  }
+
+  /** Drop every queued message: release its handles and give back its charge. */
+  #dropAll() {
+    for (const m of this.#rq.splice(0)) {
+      this.#releaseRights(m.rights);
+      this.#uncharge(m);
+    }
+    this.#rqBytes = 0;
   }
 
   async #sendDgram(
@@ -306,25 +327,27 @@ export class LocalSocket implements HandleBase {
     if (addr) {
       if (addr.family !== abi.AF_LOCAL) throw new ErrnoError("EAFNOSUPPORT", ctx);
       ctx = `Cannot send to ${addr.path}`;
-      target = this.host.ns.lookup(LocalNamespace.check(addr.path));
+      target = this.host.ns.lookup(LocalNamespace.check(addr.path), caller.creds);
       if (target.type !== abi.SOCK_DGRAM) throw new ErrnoError("EPROTOTYPE", ctx);
     } else {
       if (!this.peer) throw new ErrnoError("EDESTADDRREQ", ctx);
       target = this.peer;
     }
     if (data.length > this.#sndbuf) throw new ErrnoError("EMSGSIZE", ctx);
+    const own = ownBytes(data);
+    const cost = retainedSize(own);
     const deadline = this.#deadline(this.#sndtimeo);
     for (;;) {
       if (target.state === "closed") throw new ErrnoError("ECONNREFUSED", ctx);
       if (target.#shutRd) throw new ErrnoError("EPIPE", ctx);
       if (
         target.#rq.length < LOCAL_MAX_DGRAM_QUEUE &&
-        (target.#rqBytes + data.length <= target.#rcvbuf || target.#rq.length === 0)
+        (target.#rqCost + cost <= target.#rcvbuf || target.#rq.length === 0)
       ) break;
       if (nonblock) throw new ErrnoError("EAGAIN", ctx);
       await this.#sleep([target.wq], deadline, caller, ctx);
     }
-    target.#enqueue({ data, off: 0, rights, creds: caller.creds, from: this.path });
+    target.#enqueue(own, cost, rights, caller, this.path);
     return data.length;
   }
 
@@ -346,16 +369,16 @@ export class LocalSocket implements HandleBase {
         if (sent > 0) return sent;
         throw new ErrnoError("EPIPE", ctx);
       }
-      const room = peer.#rcvbuf - peer.#rqBytes;
+      const room = peer.#rcvbuf - peer.#rqCost;
       if (room > 0) {
         const n = Math.min(room, data.length - sent);
-        const chunk = data.subarray(sent, sent + n);
-        peer.#enqueue({
-          data: chunk,
-          off: 0,
-          rights: sent === 0 ? rights : undefined,
-          creds: caller.creds,
-        });
+        const chunk = ownBytes(data.subarray(sent, sent + n));
+        try {
+          peer.#enqueue(chunk, retainedSize(chunk), sent === 0 ? rights : undefined, caller);
+        } catch (err) {
+          if (sent > 0) return sent; // ENOBUFS: the sender's budget is spent
+          throw err;
+        }
         sent += n;
         if (data.length === 0) break;
         continue;
@@ -374,10 +397,27 @@ export class LocalSocket implements HandleBase {
     return sent;
   }
 
-  #enqueue(m: Message) {
-    this.#rq.push(m);
-    this.#rqBytes += m.data.length;
+  /** Queue `data` here, charging `cost` to the sender's budget first (ENOBUFS beyond it). */
+  #enqueue(
+    data: Uint8Array,
+    cost: number,
+    rights: Rights | undefined,
+    caller: Caller,
+    from?: string,
+  ) {
+    caller.memory.charge(cost, "AF_LOCAL queue");
+    this.#rq.push({ data, off: 0, rights, creds: caller.creds, from, cost, payer: caller.memory });
+    this.#rqBytes += data.length;
+    this.#rqCost += cost;
+    this.host.memory += cost;
     this.wq.wake();
+  }
+
+  /** Give back what a message dequeued or dropped was charged. */
+  #uncharge(m: Message) {
+    this.#rqCost -= m.cost;
+    this.host.memory -= m.cost;
+    m.payer.uncharge(m.cost);
   }
 
   async recvmsg(len: number, flags: number, caller: Caller): Promise<RecvResult> {
@@ -442,6 +482,7 @@ export class LocalSocket implements HandleBase {
     if (!peek) {
       this.#rq.shift();
       this.#rqBytes -= m.data.length;
+      this.#uncharge(m);
     }
     return res;
   }
@@ -463,8 +504,10 @@ export class LocalSocket implements HandleBase {
       if (!peek) {
         m.off += n;
         this.#rqBytes -= n;
+        // A partly read message keeps its whole charge, as Linux frees an skb only once read.
         if (m.off === m.data.length) {
           this.#rq.splice(i, 1);
+          this.#uncharge(m);
           continue;
         }
       }
@@ -502,11 +545,11 @@ export class LocalSocket implements HandleBase {
       if (this.#eofFromPeer()) ev |= abi.POLLIN | abi.POLLRDHUP;
       const p = this.peer;
       if (!p || p.state === "closed" || p.#shutRd) ev |= abi.POLLOUT | abi.POLLHUP;
-      else if (p.#rqBytes < p.#rcvbuf && !this.#shutWr) ev |= abi.POLLOUT;
+      else if (p.#rqCost < p.#rcvbuf && !this.#shutWr) ev |= abi.POLLOUT;
       return ev;
     }
     const t = this.peer;
-    if (!t || (t.#rq.length < LOCAL_MAX_DGRAM_QUEUE && t.#rqBytes < t.#rcvbuf)) ev |= abi.POLLOUT;
+    if (!t || (t.#rq.length < LOCAL_MAX_DGRAM_QUEUE && t.#rqCost < t.#rcvbuf)) ev |= abi.POLLOUT;
     return ev;
   }
 
@@ -586,7 +629,7 @@ export class LocalSocket implements HandleBase {
     }
   }
 
-  /** Last reference gone: free queues, tell the peer, leave the path to unlink. */
+  /** Last reference gone: free queues and their charges, release the path, tell the peer. */
   release(): void {
     if (this.state === "closed") return;
     const hadUnread = this.#rqBytes > 0;
@@ -594,8 +637,7 @@ export class LocalSocket implements HandleBase {
     this.host.open--;
     this.host.sockets.delete(this);
     if (this.path !== undefined) this.host.ns.detach(this.path, this);
-    for (const m of this.#rq.splice(0)) this.#releaseRights(m.rights);
-    this.#rqBytes = 0;
+    this.#dropAll();
     for (const embryo of this.#backlog.splice(0)) embryo.release();
     const peer = this.peer;
     this.peer = undefined;
