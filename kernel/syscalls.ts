@@ -152,7 +152,15 @@ async function socket(k: Kernel, proc: Process, domain: number, type: number, pr
     const net = k.net(proc.host);
     const nonblock = (flags & abi.SOCK_NONBLOCK) !== 0; // set at creation: no second round trip
     const sid = await net.call(
-      { op: "socket", pid: proc.pid, domain, type: base, protocol, nonblock } satisfies NetRequest,
+      {
+        op: "socket",
+        pid: proc.pid,
+        uid: proc.uid,
+        domain,
+        type: base,
+        protocol,
+        nonblock,
+      } satisfies NetRequest,
     ) as number;
     h = new InetHandle(proc.host, sid, net, base, proc.pid);
     h.nonblock = nonblock;

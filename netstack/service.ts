@@ -53,6 +53,7 @@ export async function serveNet(
     case "socket": {
       const s = host.createSocket(req.domain, req.type, req.protocol);
       s.owners.add(req.pid);
+      if (Number.isSafeInteger(req.uid)) s.uid = req.uid!;
       if (req.nonblock) s.nonblock = true;
       return s.sid;
     }

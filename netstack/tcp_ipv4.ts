@@ -197,6 +197,7 @@ export class TcpIpv4 implements TcpLayer, Tcp6Layer {
     child.phase = "connected";
     child.nodelay = listener.nodelay;
     Object.assign(child.opts, listener.opts);
+    child.uid = listener.uid;
     for (const o of listener.owners) child.owners.add(o);
     const key = keyOf(remote, conn.remotePort, local, listener.localPort);
     this.#conns.set(key, { key, conn, sock: child, local, remote, ttl: hops(listener), scope });
@@ -263,9 +264,12 @@ export class TcpIpv4 implements TcpLayer, Tcp6Layer {
       this.#rearm();
       return;
     }
-    const l = this.#listeners.get(seg.dstPort)?.find((s) =>
-      (s.localAddr === 0 || s.localAddr === ip.dst) && !(s.family === 10 && s.opts.v6only)
-    );
+    const l = this.#listenerFor(seg.dstPort, `${ip.src}:${seg.srcPort}`, (s) => {
+      if (s.family === 10 && s.opts.v6only) return -1;
+      if (s.localAddr !== 0 && s.localAddr !== ip.dst) return -1;
+      // Linux's compute_score: a specific address beats a wildcard, AF_INET beats AF_INET6.
+      return (s.localAddr !== 0 ? 4 : 0) + (s.family === 10 ? 1 : 2);
+    });
     if (l?.listener) {
       if (this.#conns.size >= MAX_TCP_CONNECTIONS) return iface.dropRx("tcp: table-full");
       l.listener.input(now, seg, { key: `${ip.src}>${ip.dst}`, port: seg.srcPort });
@@ -276,6 +280,36 @@ export class TcpIpv4 implements TcpLayer, Tcp6Layer {
     this.task.count("tcp: no-socket");
     const rst = resetReplyFor(seg);
     if (rst) this.#send(ip.dst, ip.src, rst, 64);
+  }
+
+  /**
+   * The listener a new connection on `port` goes to: the one `score` ranks highest (the most
+   * specific address; below 0 = does not match). Only an SO_REUSEPORT group of one uid can tie
+   * (the port table allows no other overlap between listeners): as on Linux, the peer's
+   * address and port pick one of them, so each client sticks to one listener.
+   */
+  #listenerFor(
+    port: number,
+    peer: string,
+    score: (s: TcpSocket) => number,
+  ): TcpSocket | undefined {
+    const list = this.#listeners.get(port);
+    if (!list) return undefined;
+    let best = -1;
+    let tied: TcpSocket[] = [];
+    for (const s of list) {
+      const v = score(s);
+      if (v < 0 || v < best) continue;
+      if (v > best) {
+        best = v;
+        tied = [];
+      }
+      tied.push(s);
+    }
+    if (tied.length <= 1) return tied[0];
+    let h = 2166136261;
+    for (let i = 0; i < peer.length; i++) h = Math.imul(h ^ peer.charCodeAt(i), 16777619);
+    return tied[(h >>> 0) % tied.length];
   }
 
   /** The entry for an IPv4 4-tuple if it is the one the previous segment found (and still held). */
@@ -306,10 +340,11 @@ export class TcpIpv4 implements TcpLayer, Tcp6Layer {
       this.#rearm();
       return;
     }
-    const l = this.#listeners.get(seg.dstPort)?.find((s) =>
-      s.family === 10 && (s.local6 === undefined || isUnspecified6(s.local6) ||
-        equal6(s.local6, dst))
-    );
+    const l = this.#listenerFor(seg.dstPort, `${key6(src)}:${seg.srcPort}`, (s) => {
+      if (s.family !== 10) return -1;
+      if (s.local6 === undefined || isUnspecified6(s.local6)) return 1;
+      return equal6(s.local6, dst) ? 5 : -1;
+    });
     const scope = (src[0] === 0xfe && (src[1] & 0xc0) === 0x80) ? iface.index : 0;
     if (l?.listener) {
       if (this.#conns.size >= MAX_TCP_CONNECTIONS) return iface.dropRx("tcp: table-full");

@@ -193,7 +193,10 @@ export interface NetAttach {
 export type NetRequest =
   | Exclude<SocketCall, { op: "accept" }>
   | { op: "accept"; fd: number; flags: number; pid?: number }
-  /** Create a socket held by `pid`; `nonblock` creates it O_NONBLOCK (SOCK_NONBLOCK). */
+  /**
+   * Create a socket held by `pid`; `nonblock` creates it O_NONBLOCK (SOCK_NONBLOCK); `uid`
+   * (default 0) is its creator's, for SO_REUSEPORT groups.
+   */
   | {
     op: "socket";
     pid: number;
@@ -201,6 +204,7 @@ export type NetRequest =
     type: number;
     protocol: number;
     nonblock?: boolean;
+    uid?: number;
   }
   | { op: "release"; fd: number }
   | { op: "exited"; pid: number }

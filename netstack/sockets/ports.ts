@@ -1,8 +1,21 @@
 /**
- * Local port bookkeeping per protocol: binding with EADDRINUSE/SO_REUSEADDR semantics and
- * ephemeral port allocation (Linux's default range 32768–60999).
+ * Local port bookkeeping per protocol: binding with Linux's EADDRINUSE rules (SO_REUSEADDR,
+ * SO_REUSEPORT, listeners, dual-stack AF_INET6) and ephemeral port allocation (Linux's default
+ * range 32768–60999).
+ *
+ * Two sockets on one port conflict when their addresses overlap (a wildcard overlaps every
+ * address of its family; an AF_INET6 `[::]` socket without IPV6_V6ONLY also every IPv4 one),
+ * unless (Linux's inet_csk_bind_conflict and udp_lib_lport_inuse):
+ * - both set SO_REUSEADDR and the one already there is not listening, or
+ * - both set SO_REUSEPORT and were created by the same uid, or
+ * - they are bound to different devices (SO_BINDTODEVICE).
+ * listen() checks again, with the listener-to-be counted as listening: so two sockets bound
+ * with SO_REUSEADDR may share an address and port, but only the first of them may listen, and
+ * nobody binds an address a listener covers. Linux differs here from the BSDs, where
+ * SO_REUSEADDR lets a specific address be bound beside a wildcard listener.
  */
 import { ErrnoError } from "../../kernel/errno.ts";
+import { equal6, isUnspecified6, isV4Mapped, v4FromMapped } from "../ip6/addr6.ts";
 
 /** Ephemeral range, as Linux's net.ipv4.ip_local_port_range default. */
 export const EPHEMERAL_LOW = 32768;
@@ -11,13 +24,68 @@ export const EPHEMERAL_HIGH = 60999;
 
 /** Something holding a local port. */
 export interface PortUser {
+  /** IPv4 address bound (0 = any); for AF_INET6 sockets a key of `local6`. */
   localAddr: number;
+  /** AF_INET (2, the default) or AF_INET6 (10). */
+  family?: number;
+  /** AF_INET6 sockets: the address bound (undefined or `::` = any). */
+  local6?: Uint8Array;
+  /** SO_REUSEADDR. */
   reuseAddr: boolean;
+  /** SO_REUSEPORT. */
+  reusePort?: boolean;
+  /** The uid that created the socket (SO_REUSEPORT is shared within one uid only). */
+  uid?: number;
+  /** AF_INET6 sockets: IPV6_V6ONLY. */
+  v6only?: boolean;
+  /** SO_BINDTODEVICE. */
+  device?: string;
+  /** In state LISTEN. */
+  listening?: boolean;
   /** TCP listeners and bound sockets conflict; established children share their port. */
   sharesPort?: boolean;
 }
 
 const EMPTY: ReadonlySet<PortUser> = new Set();
+
+/** The IPv4 and IPv6 addresses a socket's binding covers (`null` = all, undefined = none). */
+interface Covers {
+  v4?: number | null;
+  v6?: Uint8Array | null;
+}
+
+function covers(u: PortUser): Covers {
+  if (u.family !== 10) return { v4: u.localAddr === 0 ? null : u.localAddr };
+  const a = u.local6;
+  if (!a || isUnspecified6(a)) return u.v6only ? { v6: null } : { v4: null, v6: null };
+  if (isV4Mapped(a)) {
+    const v4 = v4FromMapped(a);
+    return { v4: v4 === 0 ? null : v4 };
+  }
+  return { v6: a };
+}
+
+/** Whether two bindings on one port share an address (Linux's inet_rcv_saddr_equal). */
+export function overlaps(a: PortUser, b: PortUser): boolean {
+  const x = covers(a), y = covers(b);
+  if (x.v4 !== undefined && y.v4 !== undefined) {
+    if (x.v4 === null || y.v4 === null || x.v4 === y.v4) return true;
+  }
+  if (x.v6 !== undefined && y.v6 !== undefined) {
+    if (x.v6 === null || y.v6 === null || equal6(x.v6, y.v6)) return true;
+  }
+  return false;
+}
+
+/** Whether `u` may not take a port `other` holds (Linux's bind conflict rules, see above). */
+export function conflicts(u: PortUser, other: PortUser): boolean {
+  if (other === u || other.sharesPort) return false;
+  if (u.device && other.device && u.device !== other.device) return false;
+  if (!overlaps(u, other)) return false;
+  if (u.reuseAddr && other.reuseAddr && !other.listening) return false;
+  if (u.reusePort && other.reusePort && (u.uid ?? 0) === (other.uid ?? 0)) return false;
+  return true;
+}
 
 /** Port tables for one protocol. */
 export class ProtocolPorts {
@@ -27,19 +95,20 @@ export class ProtocolPorts {
   /** Claim `port` for `u` (0 = pick an ephemeral one); returns the port. */
   bind(u: PortUser, port: number): number {
     if (port === 0) return this.#ephemeral(u);
-    const set = this.#users.get(port);
-    if (set) {
-      for (const other of set) {
-        if (other === u || other.sharesPort) continue;
-        const overlap = other.localAddr === 0 || u.localAddr === 0 ||
-          other.localAddr === u.localAddr;
-        if (overlap && !(u.reuseAddr && other.reuseAddr)) {
-          throw new ErrnoError("EADDRINUSE", `Cannot bind to port ${port}`);
-        }
-      }
-    }
+    this.check(u, port, `Cannot bind to port ${port}: address already in use`);
     this.#add(port, u);
     return port;
+  }
+
+  /**
+   * EADDRINUSE if `u` may not hold `port` beside its other users. listen() calls it once more
+   * with `u` about to listen: a socket bound beside others with SO_REUSEADDR may not listen
+   * where another one already does.
+   */
+  check(u: PortUser, port: number, what: string): void {
+    for (const other of this.#users.get(port) ?? EMPTY) {
+      if (conflicts(u, other)) throw new ErrnoError("EADDRINUSE", what);
+    }
   }
 
   #ephemeral(u: PortUser): number {

@@ -12,6 +12,8 @@ import type { Stack } from "../stack.ts";
 /** SOL_SOCKET and IPPROTO_IP options every INET socket has. */
 export interface CommonOptions {
   reuseAddr: boolean;
+  /** SO_REUSEPORT: shares a port with sockets of the same uid that set it too. */
+  reusePort: boolean;
   broadcast: boolean;
   keepalive: boolean;
   rcvtimeo?: number;
@@ -39,6 +41,14 @@ export interface CommonOptions {
 export const DEFAULT_RCVBUF = 212992;
 /** Default send buffer (Linux wmem_default). */
 export const DEFAULT_SNDBUF = 212992;
+/** Largest SO_SNDBUF a process may ask for (Linux net.core.wmem_max default); stored doubled. */
+export const WMEM_MAX = 212992;
+/** Largest SO_RCVBUF a process may ask for (Linux net.core.rmem_max default); stored doubled. */
+export const RMEM_MAX = 212992;
+/** Smallest send buffer (Linux SOCK_MIN_SNDBUF). */
+export const SOCK_MIN_SNDBUF = 4608;
+/** Smallest receive buffer (Linux SOCK_MIN_RCVBUF). */
+export const SOCK_MIN_RCVBUF = 2304;
 /** Default unicast TTL (Linux ip_default_ttl). */
 export const DEFAULT_TTL = 64;
 
@@ -90,8 +100,11 @@ export abstract class InetSocket {
   nonblock = false;
   soError = 0;
   closed = false;
+  /** The uid of the process that created the socket (Linux's sk_uid): SO_REUSEPORT groups. */
+  uid = 0;
   readonly opts: CommonOptions = {
     reuseAddr: false,
+    reusePort: false,
     broadcast: false,
     keepalive: false,
     rcvbuf: DEFAULT_RCVBUF,
@@ -115,6 +128,26 @@ export abstract class InetSocket {
     readonly type: number,
     readonly protocol: number,
   ) {}
+
+  /** SO_REUSEADDR (for the port table). */
+  get reuseAddr(): boolean {
+    return this.opts.reuseAddr;
+  }
+
+  /** SO_REUSEPORT (for the port table). */
+  get reusePort(): boolean {
+    return this.opts.reusePort;
+  }
+
+  /** IPV6_V6ONLY (for the port table). */
+  get v6only(): boolean {
+    return this.opts.v6only;
+  }
+
+  /** SO_BINDTODEVICE (for the port table). */
+  get device(): string | undefined {
+    return this.opts.bindToDevice;
+  }
 
   /** "tcp", "udp", "raw" — for netstat. */
   abstract get proto(): string;
@@ -175,8 +208,10 @@ export abstract class InetSocket {
     if (level === abi.SOL_SOCKET) {
       switch (name) {
         case abi.SO_REUSEADDR:
-        case abi.SO_REUSEPORT:
           this.opts.reuseAddr = num() !== 0;
+          return;
+        case abi.SO_REUSEPORT:
+          this.opts.reusePort = num() !== 0;
           return;
         case abi.SO_BROADCAST:
           this.opts.broadcast = num() !== 0;
@@ -185,12 +220,14 @@ export abstract class InetSocket {
           this.opts.keepalive = num() !== 0;
           this.onOptionsChanged();
           return;
+        // As Linux's sock_setsockopt: capped at rmem_max/wmem_max, doubled for bookkeeping
+        // overhead (getsockopt reports the doubled value), never below SOCK_MIN_*.
         case abi.SO_RCVBUF:
-          this.opts.rcvbuf = clamp(num() * 2, 2304, 16 << 20);
+          this.opts.rcvbuf = Math.max(Math.min(num(), RMEM_MAX) * 2, SOCK_MIN_RCVBUF);
           this.onOptionsChanged();
           return;
         case abi.SO_SNDBUF:
-          this.opts.sndbuf = clamp(num() * 2, 4608, 16 << 20);
+          this.opts.sndbuf = Math.max(Math.min(num(), WMEM_MAX) * 2, SOCK_MIN_SNDBUF);
           this.onOptionsChanged();
           return;
         case abi.SO_RCVTIMEO:
@@ -290,8 +327,9 @@ export abstract class InetSocket {
           return e;
         }
         case abi.SO_REUSEADDR:
-        case abi.SO_REUSEPORT:
           return Number(this.opts.reuseAddr);
+        case abi.SO_REUSEPORT:
+          return Number(this.opts.reusePort);
         case abi.SO_BROADCAST:
           return Number(this.opts.broadcast);
         case abi.SO_KEEPALIVE:

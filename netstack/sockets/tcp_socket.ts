@@ -76,8 +76,9 @@ export class TcpSocket extends InetSocket implements PortUser {
     return this.family === abi.AF_INET6 ? "tcp6" : "tcp";
   }
 
-  get reuseAddr(): boolean {
-    return this.opts.reuseAddr;
+  /** In state LISTEN (the port table's rules depend on it). */
+  get listening(): boolean {
+    return this.phase === "listening";
   }
 
   bind(addr: SockAddr): void {
@@ -125,6 +126,14 @@ export class TcpSocket extends InetSocket implements PortUser {
     if (this.localPort === 0) {
       this.localPort = this.stack.ports.tcp.bind(this, 0);
       this.#ownsPort = true;
+    } else {
+      // Bound beside others with SO_REUSEADDR: only one of them may listen (as Linux's
+      // inet_csk_get_port called again by inet_csk_listen_start).
+      this.stack.ports.tcp.check(
+        this,
+        this.localPort,
+        `Cannot listen on port ${this.localPort}: address already in use`,
+      );
     }
     this.listener = this.layer.listen(this, Math.min(4096, Math.max(1, backlog)));
     this.phase = "listening";

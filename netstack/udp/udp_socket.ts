@@ -37,10 +37,6 @@ export class UdpSocket extends InetSocket implements PortUser, SendOwner {
     return "udp";
   }
 
-  get reuseAddr(): boolean {
-    return this.opts.reuseAddr;
-  }
-
   bind(addr: SockAddr): void {
     const a = inAddr(addr, "Cannot bind");
     if (this.localPort !== 0) throw new ErrnoError("EINVAL", "Cannot bind: already bound");
