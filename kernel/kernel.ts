@@ -26,7 +26,9 @@ import { DEFAULT_FD_LIMIT } from "./fd_table.ts";
 import type { HandleBase } from "./handle.ts";
 import { type Handle, StdioHandle } from "./handles.ts";
 import { type Caller, LocalHost } from "./local/local_socket.ts";
-import { Process, type Spawner } from "./process.ts";
+import { DEFAULT_PROCESS_MEMORY, Process, type Spawner } from "./process.ts";
+import { fileCaps } from "./file_caps.ts";
+import { memoryCap, systemRss } from "./memory_cap.ts";
 import { dispatch } from "./syscalls.ts";
 import { validateSyscall } from "./validate.ts";
 import { DriverTable } from "./net_setup.ts";
@@ -46,7 +48,49 @@ export interface KernelOptions {
   fdLimit?: number;
   /** Most live processes (default 4096). */
   maxProcesses?: number;
+  /**
+   * Most live processes per uid, children included (RLIMIT_NPROC; default
+   * {@link DEFAULT_PROCESS_LIMIT}). Root is exempt, as on Linux.
+   */
+  processLimit?: number;
+  /** Memory budget of each process, in bytes (default {@link DEFAULT_PROCESS_MEMORY}). */
+  processMemory?: number;
 }
+
+/**
+ * Default most live processes per uid. Each process is a worker of 10–20 MB: 256 of them stay
+ * well under the default system memory cap.
+ */
+export const DEFAULT_PROCESS_LIMIT = 256;
+/**
+ * What the kernel charges a process for each system call in progress, in bytes: the decoded
+ * request, its promise and abort signal. Bytes the request carries (a send's data, a poll's
+ * entries) are charged on top.
+ */
+export const PENDING_CALL_BYTES = 1024;
+/** Calls served without waiting: they hold nothing, and are not charged. */
+const NEVER_WAITS: ReadonlySet<string> = new Set([
+  "close",
+  "exit",
+  "getinfo",
+  "ps",
+  "kill",
+  "dup",
+  "dup2",
+  "unlink",
+]);
+/** What a poll entry costs while its call is pending, in bytes. */
+const POLL_ENTRY_BYTES = 64;
+/**
+ * What a process worker is taken to cost before its memory shows in the RSS: spawns are
+ * counted against the system memory cap at once, not 100 ms later.
+ */
+export const PROCESS_START_BYTES = 24 << 20;
+/**
+ * Spawns by root are refused only past the system memory cap plus this share of it: the admin
+ * reserve that lets root still start `ps` and `kill` (Linux's `admin_reserve_kbytes`).
+ */
+export const ADMIN_RESERVE_SHARE = 1 / 8;
 
 /** What starting a process needs. */
 export interface SpawnRequest {
@@ -56,6 +100,8 @@ export interface SpawnRequest {
   uid?: number;
   caps?: string[];
   ppid?: number;
+  /** Memory budget in bytes (default: the kernel's `processMemory`). */
+  memory?: number;
   /** Share this process's stdin/stdout/stderr (a child of a shell). */
   stdio?: Process;
 }
@@ -125,7 +171,10 @@ export class Kernel {
     if (!raw || !this.#opts.spawner.netPorts) return undefined;
     const ch = new MessageChannel();
     try {
-      raw({ process: { pid: p.pid, caps: [...p.caps] }, port: ch.port1 }, [ch.port1]);
+      raw({
+        process: { pid: p.pid, caps: [...p.caps], uid: p.uid, memory: p.memoryLimit },
+        port: ch.port1,
+      }, [ch.port1]);
     } catch {
       return undefined;
     }
@@ -167,23 +216,46 @@ export class Kernel {
     };
   }
 
-  /** Start a process; resolves to its pid once it is running. */
+  /**
+   * Start a process; resolves to its pid once it is running. It gets the capabilities asked for
+   * plus the file capabilities of its module ({@link fileCaps}). EAGAIN past the process limits
+   * (the system's, and its uid's unless root), ENOMEM while the system is over its memory cap.
+   */
   spawn(req: SpawnRequest): number {
     const url = this.#opts.resolveProgram(req.module, req.stdio !== undefined);
     if (!url) throw new ErrnoError("ENOENT", `Cannot run ${req.module}`);
-    const running = [...this.#procs.values()].filter((p) => p.state === "running").length;
+    const uid = req.uid ?? 0;
+    const memory = req.memory ?? this.#opts.processMemory ?? DEFAULT_PROCESS_MEMORY;
+    if (!Number.isSafeInteger(memory) || memory <= 0) {
+      throw new ErrnoError("EINVAL", `Cannot run ${req.module}: bad memory budget ${memory}`);
+    }
+    let running = 0, mine = 0, starting = 0;
+    for (const p of this.#procs.values()) {
+      if (p.state !== "running") continue;
+      running++;
+      if (p.uid === uid) mine++;
+      if (p.syscalls === 0) starting++;
+    }
     if (running >= (this.#opts.maxProcesses ?? 4096)) {
       throw new ErrnoError("EAGAIN", `Cannot run ${req.module}: too many processes`);
     }
-    const caps = new Set<Capability>();
+    if (uid !== 0 && mine >= (this.#opts.processLimit ?? DEFAULT_PROCESS_LIMIT)) {
+      throw new ErrnoError("EAGAIN", `Cannot run ${req.module}: too many processes for uid ${uid}`);
+    }
+    // Workers not yet running are not in the RSS yet: count them at an estimate.
+    const rss = systemRss() + starting * PROCESS_START_BYTES;
+    if (rss > memoryCap() * (uid === 0 ? 1 + ADMIN_RESERVE_SHARE : 1)) {
+      throw new ErrnoError("ENOMEM", `Cannot run ${req.module}: system memory cap reached`);
+    }
+    const ambient = new Set<Capability>();
     for (const c of req.caps ?? []) {
       if (!(CAPABILITIES as readonly string[]).includes(c)) {
         throw new ErrnoError("EINVAL", `Unknown capability ${c}`);
       }
-      caps.add(c as Capability);
+      ambient.add(c as Capability);
     }
+    const caps = new Set<Capability>([...ambient, ...fileCaps(url)]);
     const pid = this.#nextPid++;
-    const uid = req.uid ?? 0;
     const name = req.module.split("/").pop()!.replace(/\.ts$/, "");
     const p = new Process(
       pid,
@@ -195,6 +267,8 @@ export class Kernel {
       caps,
       this.#opts.fdLimit ?? DEFAULT_FD_LIMIT,
     );
+    p.memoryLimit = memory;
+    p.ambientCaps = ambient;
     this.#procs.set(pid, p);
     for (const fd of [0, 1, 2] as const) {
       const parentHandle = req.stdio?.fds.peek(fd);
@@ -202,14 +276,14 @@ export class Kernel {
     }
     const runtime = this.#opts.spawner.start(
       { kind: "init", pid, module: url, args: req.args },
-      (message) => {
+      (message, status = 1) => {
         this.#opts.emit({
           ev: "output",
           pid,
           fd: 2,
           data: new TextEncoder().encode(message + "\n"),
         });
-        this.exit(p, 1);
+        this.exit(p, status);
       },
       this.#netPort(p),
     );
@@ -235,6 +309,13 @@ export class Kernel {
     if (held > 0 && p.heldBytes + held > PROCESS_MAX_HELD_BYTES) {
       throw new ErrnoError("ENOBUFS", "Too many bytes in blocked sends");
     }
+    // The call and what it carries are charged to the process while it is pending. Calls that
+    // never wait (and close, which frees memory) are not: a process at its budget can still
+    // close, look at itself, print and exit.
+    const charged = NEVER_WAITS.has(call.op) || (call.op === "write" && !sends)
+      ? 0
+      : PENDING_CALL_BYTES + held + (call.op === "poll" ? call.fds.length * POLL_ENTRY_BYTES : 0);
+    p.charge(charged, `${call.op} in progress`);
     this.#pendingSyscalls++;
     p.syscalls++;
     p.heldBytes += held;
@@ -243,6 +324,7 @@ export class Kernel {
     } finally {
       this.#pendingSyscalls--;
       p.heldBytes -= held;
+      p.uncharge(charged);
     }
   }
 

@@ -11,6 +11,7 @@ import { WorkerSpawner } from "./worker_spawner.ts";
 import { attachNetstacks, type NetSetup } from "./net_setup.ts";
 import { RelayWorkerFactory, type WorkerHostMessage } from "./worker_host.ts";
 import { receivePort, workerScope } from "./worker_port.ts";
+import { setMemoryCap } from "./memory_cap.ts";
 
 const factory = new RelayWorkerFactory((msg: WorkerHostMessage, transfer: Transferable[]) =>
   workerScope.postMessage(msg, transfer)
@@ -19,10 +20,18 @@ const ep = portEndpoint(await receivePort((data) => factory.receive(data)));
 let kernel: Kernel | undefined;
 const rpc: RpcPeer = new RpcPeer(ep, {
   serve: async (body) => {
-    const b = body as { op?: string; setup?: NetSetup; cwd?: string };
+    const b = body as {
+      op?: string;
+      setup?: NetSetup;
+      cwd?: string;
+      limits?: { processLimit?: number; processMemory?: number; memoryCap?: number };
+    };
     if (b?.op === "boot") {
       if (kernel) throw new Error("kernel already booted");
+      if (b.limits?.memoryCap !== undefined) setMemoryCap(b.limits.memoryCap);
       kernel = new Kernel({
+        processLimit: b.limits?.processLimit,
+        processMemory: b.limits?.processMemory,
         clock: new RealClock(),
         spawner: new WorkerSpawner(factory),
         emit: (ev) => rpc.emit(ev),

@@ -2,6 +2,12 @@
  * The programmatic API for tests and embedders: boot a system, run programs in it as
  * permission-less processes, inspect it, shut it down.
  *
+ * Privileges here are the embedder's to choose: {@link System.start} runs a program as uid 0
+ * with only the capabilities in `caps` (plus its module's file capabilities, see
+ * kernel/file_caps.ts) unless told otherwise, so tests keep their meaning. `deno task run`
+ * (tools/boot.ts) is the one that runs programs unprivileged by default (uid 1000, no
+ * capabilities).
+ *
  * @example
  * await using sys = await boot();
  * const { status, stdout } = await sys.run("tools/hello.ts", ["world"]);
@@ -12,6 +18,7 @@ import { RpcPeer } from "./bus/rpc.ts";
 import type { KernelStats } from "./kernel.ts";
 import type { NetSetup } from "./net_setup.ts";
 import { WorkerHost } from "./worker_host.ts";
+import { defaultMemoryCap } from "./memory_cap.ts";
 
 /** How to boot. */
 export interface BootConfig {
@@ -21,13 +28,33 @@ export interface BootConfig {
   output?: (pid: number, fd: number, data: Uint8Array) => void;
   /** Kernel log lines (default: ignored). */
   log?: (line: string) => void;
+  /**
+   * Most live processes per uid, children included (RLIMIT_NPROC; default 256); spawning past
+   * it fails with EAGAIN. Root (uid 0) is exempt, as on Linux.
+   */
+  processLimit?: number;
+  /**
+   * Memory budget of each process in bytes, in the kernel and again in its host's netstack
+   * (default 256 MiB); past it, what would need more fails with ENOBUFS or ENOMEM.
+   */
+  processMemory?: number;
+  /**
+   * The system's memory cap in bytes: while the whole OS process's RSS is above it, spawns
+   * (and new sockets and buffers) fail with ENOMEM. Default min(8 GiB, 60% of the RAM).
+   */
+  memoryCap?: number;
 }
 
 /** Options for starting a process. */
 export interface SpawnOptions {
+  /** The host it runs on (default "local"). */
   host?: string;
+  /** Its uid (default 0: root). */
   uid?: number;
+  /** Capabilities it gets besides its module's file capabilities (default none). */
   caps?: string[];
+  /** Its memory budget in bytes (default: the boot's `processMemory`). */
+  memory?: number;
 }
 
 /** What {@link System.run} returns. */
@@ -63,6 +90,12 @@ export interface System extends AsyncDisposable {
 
 /** Boot a system: the kernel worker (and, with a net config, netstacks and drivers). */
 export async function boot(config: BootConfig = {}): Promise<System> {
+  for (const k of ["processLimit", "processMemory", "memoryCap"] as const) {
+    const v = config[k];
+    if (v !== undefined && !(Number.isSafeInteger(v) && v > 0)) {
+      throw new RangeError(`${k} must be a positive integer, not ${v}`);
+    }
+  }
   const worker = new Worker(new URL("./kernel_main.ts", import.meta.url), {
     type: "module",
     name: "kernel",
@@ -108,6 +141,11 @@ export async function boot(config: BootConfig = {}): Promise<System> {
     op: "boot",
     setup: config.net ?? { hosts: [{ name: "local" }] },
     cwd: Deno.cwd(),
+    limits: {
+      processLimit: config.processLimit,
+      processMemory: config.processMemory,
+      memoryCap: config.memoryCap ?? defaultMemoryCap(),
+    },
   });
 
   const sys: System = {

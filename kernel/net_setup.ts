@@ -10,6 +10,7 @@ import type { WorkerFactory } from "./worker_host.ts";
 import type { DeviceResources } from "../drivers/hw/resources.ts";
 import { isNicModel, type NicModel } from "../drivers/nic_models.ts";
 import type { DriverBoot } from "../drivers/driver_main.ts";
+import { memoryCap } from "./memory_cap.ts";
 
 /** One interface of a host. */
 export interface IfaceSetup {
@@ -67,6 +68,8 @@ export interface HostBoot {
   >;
   routes: RouteSetup[];
   forwarding: boolean;
+  /** The system memory cap in bytes, for the netstack's `setMemoryCap` (kernel/memory_cap.ts). */
+  memoryCap?: number;
 }
 
 /** One cable end in the hardware worker: joined to a netstack directly, or to a NIC model. */
@@ -137,6 +140,7 @@ export async function attachNetstacks(
       ifaces: [],
       routes: h.routes ?? [],
       forwarding: h.forwarding ?? false,
+      memoryCap: memoryCap(),
     };
     const transfer: Transferable[] = [];
     const nics: Array<{ label: string; iface: string; port: MessagePort }> = [];

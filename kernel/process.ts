@@ -21,13 +21,18 @@ export interface ProcessRuntime {
 }
 
 /**
- * Starts process runtimes; `onCrash` reports an exception that escaped the program. A spawner
+ * Starts process runtimes; `onCrash` reports an exception that escaped the program (or a program
+ * that could not start, with its exit status). A spawner
  * that can hand a process a port to its host's netstack says so with `netPorts`; `start` then
  * gets the port as `net`.
  */
 export interface Spawner {
   readonly netPorts?: boolean;
-  start(init: ProcessInit, onCrash: (message: string) => void, net?: MessagePort): ProcessRuntime;
+  start(
+    init: ProcessInit,
+    onCrash: (message: string, status?: number) => void,
+    net?: MessagePort,
+  ): ProcessRuntime;
 }
 
 /** One row of the process table. */
@@ -47,6 +52,11 @@ export class Process {
   memory = 0;
   /** The most {@link memory} may reach; beyond it, charges fail with ENOBUFS. */
   memoryLimit = DEFAULT_PROCESS_MEMORY;
+  /**
+   * The capabilities its starter gave it, which its children inherit (Linux's ambient set);
+   * {@link caps} adds its module's file capabilities, which children do not inherit.
+   */
+  ambientCaps: ReadonlySet<Capability> = new Set();
   readonly #exitWaiters: Array<(status: number) => void> = [];
 
   constructor(
@@ -108,6 +118,8 @@ export class Process {
       fds: this.fds.size,
       caps: [...this.caps],
       syscalls: this.syscalls,
+      memory: this.memory,
+      memoryLimit: this.memoryLimit,
     };
   }
 }

@@ -3,12 +3,13 @@
  * netstack, when the kernel handed it a port there), route console output
  * through fd 1/2, wait for the kernel's init message, run the program's default export, then
  * exit with its status. The worker's main module imports this and the program, then calls
- * {@link start}.
+ * {@link start}. The first import locks the worker's global scope down before any module of the
+ * program runs.
  */
+import { started } from "./lockdown.ts";
 import { portEndpoint } from "./bus/endpoint.ts";
 import type { ProcessInit, ProcessSignal } from "./bus/messages.ts";
 import { RpcPeer } from "./bus/rpc.ts";
-import { receiveStart } from "./worker_port.ts";
 import { _attachKernel, _attachNet, _deliverSignal, _writeConsole, exit } from "../libc/mod.ts";
 
 /** A client program: a module whose default export is this function. */
@@ -17,7 +18,7 @@ export type Program = (args: string[]) => number | void | Promise<number | void>
 let program: Program | undefined;
 let init: ProcessInit | undefined;
 
-const { port, extra } = await receiveStart();
+const { port, extra } = await started;
 const net = (extra as { net?: unknown } | undefined)?.net;
 if (net instanceof MessagePort) _attachNet(new RpcPeer(portEndpoint(net)), net);
 const ep = portEndpoint(port);

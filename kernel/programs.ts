@@ -8,6 +8,7 @@ import { fromFileUrl, toFileUrl } from "./_path.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const TOOLS = new URL("tools/", ROOT);
+const ROOT_REAL = Deno.realPathSync(fromFileUrl(ROOT)) + "/";
 
 /** Resolve `name` to a module URL that exists, or undefined. */
 export function resolveProgram(
@@ -23,11 +24,12 @@ export function resolveProgram(
   else if (name.includes("/") || name.endsWith(".ts") || name.endsWith(".js")) {
     url = name.startsWith("/") ? toFileUrl(name) : new URL(name, toFileUrl(cwd + "/"));
   } else return undefined;
-  if (fromProcess && (!url.href.startsWith(ROOT.href) || !/\.(ts|js)$/.test(url.pathname))) {
-    return undefined;
-  }
   try {
-    return Deno.statSync(fromFileUrl(url)).isFile ? url.href : undefined;
+    if (!Deno.statSync(fromFileUrl(url)).isFile) return undefined;
+    // Decoded and through links: "..%2F" in a URL or a link must not lead out of the tree.
+    const real = Deno.realPathSync(fromFileUrl(url));
+    if (fromProcess && (!real.startsWith(ROOT_REAL) || !/\.(ts|js)$/.test(real))) return undefined;
+    return url.href;
   } catch {
     return undefined;
   }

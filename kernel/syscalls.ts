@@ -107,7 +107,10 @@ export async function dispatch(
         args: call.args,
         host: proc.host,
         uid: proc.uid,
-        caps: [...proc.caps],
+        // Like Linux's ambient capabilities: what the parent was given passes on, its own
+        // module's file capabilities do not. Its memory budget passes on like an rlimit.
+        caps: [...proc.ambientCaps],
+        memory: proc.memoryLimit,
         ppid: proc.pid,
         stdio: proc,
       });

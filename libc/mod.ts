@@ -429,11 +429,14 @@ export async function netctl(req: NetCtl): Promise<unknown> {
 /** End the process now with `status`. */
 export async function exit(status: number): Promise<never> {
   await direct?.drainAll();
-  return await exitNow(status);
+  return await _exitNow(status);
 }
 
-/** End the process without waiting for pipelined sends (a signal's default action). */
-async function exitNow(status: number): Promise<never> {
+/**
+ * @internal End the process without waiting for pipelined sends (a signal's default action, and
+ * what a program's `Deno.exit` does): the exit request is posted before this returns.
+ */
+export async function _exitNow(status: number): Promise<never> {
   await syscall({ op: "exit", status }).catch(() => {});
   return await new Promise<never>(() => {});
 }
@@ -458,7 +461,7 @@ export function signal(sig: number, handler: (() => void) | undefined): void {
 export function _deliverSignal(sig: number): void {
   const h = handlers.get(sig);
   if (h) h();
-  else exitNow(128 + sig);
+  else _exitNow(128 + sig);
 }
 
 /** Print a line to stdout (console.log in a process does the same). */

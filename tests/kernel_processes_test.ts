@@ -120,15 +120,17 @@ Deno.test("10,000 malformed messages get errno replies and the kernel keeps serv
   }
 });
 
-Deno.test("a process runs without any Deno permission", async () => {
+Deno.test("a process runs without any Deno permission, and without the Deno APIs that need them", async () => {
   await using sys = await boot();
   const r = await sys.run(`${P}/sandbox.ts`);
   assert.equal(r.status, 0);
+  // kernel/lockdown.ts removes them (TypeError: not a function); the worker's permissions
+  // ("none") would refuse them anyway (NotCapable).
   assert.deepEqual(r.stdout.trim().split("\n"), [
-    "connect: NotCapable",
-    "readFile: NotCapable",
-    "env: NotCapable",
-    "run: NotCapable",
+    "connect: TypeError",
+    "readFile: TypeError",
+    "env: TypeError",
+    "run: TypeError",
   ]);
 });
 

@@ -56,8 +56,11 @@ export function portEndpoint(port: PortLike, opts: PortEndpointOptions = {}): En
       port.close?.();
       return;
     }
-    if (opts.onRaw && !(ev.data instanceof ArrayBuffer)) {
-      opts.onRaw(ev.data);
+    if (!(ev.data instanceof ArrayBuffer)) {
+      // Only a transferred ArrayBuffer is ours alone. Anything else (a SharedArrayBuffer above
+      // all: its sender could rewrite a message after posting it) is raw or refused.
+      if (opts.onRaw) opts.onRaw(ev.data);
+      else badHandler?.(new TypeError("Message is not a transferred ArrayBuffer"));
       return;
     }
     let msg: unknown;

@@ -223,6 +223,8 @@ export type ControlRequest =
     uid?: number;
     caps?: string[];
     ppid?: number;
+    /** The process's memory budget in bytes (default: the boot's `processMemory`). */
+    memory?: number;
   }
   | { op: "ps" }
   | { op: "kill"; pid: number; signal: number }
@@ -266,6 +268,10 @@ export interface ProcessInfo {
   caps: string[];
   /** System calls the kernel served (calls on the direct netstack port are not counted). */
   syscalls: number;
+  /** Bytes of kernel memory charged to the process now (queues, pending calls). */
+  memory: number;
+  /** Its memory budget in bytes, in the kernel and again in its host's netstack. */
+  memoryLimit: number;
 }
 
 /** An interface address as `netctl ifaces` reports it. */
