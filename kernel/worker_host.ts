@@ -4,6 +4,7 @@
  * and the kernel asks for them: it hands a MessagePort to the new worker through the main thread,
  * after which the two talk directly and the main thread is out of the path.
  */
+import { checkProgram } from "./module_check.ts";
 
 /** What worker to start, with which Deno permissions. */
 export interface WorkerSpec {
@@ -13,6 +14,11 @@ export interface WorkerSpec {
   url: string;
   /** Deno permissions; "none" for client processes. */
   permissions: "none" | "inherit" | Record<string, unknown>;
+  /**
+   * A program's module URL to check first (kernel/module_check.ts): the worker starts only if
+   * every module it loads at start is allowed, else `onError` gets why, with status 126.
+   */
+  check?: string;
 }
 
 /** A started worker. */
@@ -31,35 +37,48 @@ export interface WorkerFactory {
   create(
     spec: WorkerSpec,
     port: MessagePort,
-    onError: (message: string) => void,
+    onError: (message: string, status?: number) => void,
     extra?: WorkerExtra,
   ): WorkerHandle;
 }
 
-/** Creates workers in this thread (the main thread). */
+/** Creates workers in this thread (the main thread), checking programs' code first. */
 export class DirectWorkerFactory implements WorkerFactory {
   create(
     spec: WorkerSpec,
     port: MessagePort,
-    onError: (message: string) => void,
+    onError: (message: string, status?: number) => void,
     extra?: WorkerExtra,
   ): WorkerHandle {
-    const w = new Worker(spec.url, {
-      type: "module",
-      name: spec.name,
-      deno: { permissions: spec.permissions as Deno.PermissionOptions },
-    });
+    let w: Worker | undefined;
     let dead = false;
-    w.onerror = (e) => {
-      e.preventDefault();
-      if (!dead) onError(`${spec.name}: ${e.message}`);
+    const start = () => {
+      if (dead) return;
+      w = new Worker(spec.url, {
+        type: "module",
+        name: spec.name,
+        deno: { permissions: spec.permissions as Deno.PermissionOptions },
+      });
+      w.onerror = (e) => {
+        e.preventDefault();
+        if (!dead) onError(`${spec.name}: ${e.message}`);
+      };
+      w.onmessageerror = () => onError(`${spec.name}: undeliverable message`);
+      w.postMessage({ port, extra: extra?.data }, [port, ...(extra?.transfer ?? [])]);
     };
-    w.onmessageerror = () => onError(`${spec.name}: undeliverable message`);
-    w.postMessage({ port, extra: extra?.data }, [port, ...(extra?.transfer ?? [])]);
+    if (spec.check === undefined) start();
+    else {
+      checkProgram(spec.check).then(start, (err) => {
+        port.close();
+        for (const t of extra?.transfer ?? []) if (t instanceof MessagePort) t.close();
+        // Like a shell's "cannot execute": status 126.
+        if (!dead) onError(err instanceof Error ? err.message : String(err), 126);
+      });
+    }
     return {
       terminate: () => {
         dead = true;
-        w.terminate();
+        w?.terminate();
       },
     };
   }
@@ -69,19 +88,19 @@ export class DirectWorkerFactory implements WorkerFactory {
 export type WorkerHostMessage =
   | { wh: "create"; id: number; spec: WorkerSpec; port: MessagePort; extra?: WorkerExtra }
   | { wh: "terminate"; id: number }
-  | { wh: "error"; id: number; message: string };
+  | { wh: "error"; id: number; message: string; status?: number };
 
 /** Inside the kernel worker: asks the main thread to create workers. */
 export class RelayWorkerFactory implements WorkerFactory {
   #nextId = 1;
-  #errors = new Map<number, (message: string) => void>();
+  #errors = new Map<number, (message: string, status?: number) => void>();
 
   constructor(readonly post: (msg: WorkerHostMessage, transfer: Transferable[]) => void) {}
 
   create(
     spec: WorkerSpec,
     port: MessagePort,
-    onError: (message: string) => void,
+    onError: (message: string, status?: number) => void,
     extra?: WorkerExtra,
   ): WorkerHandle {
     const id = this.#nextId++;
@@ -99,7 +118,7 @@ export class RelayWorkerFactory implements WorkerFactory {
   receive(msg: unknown): boolean {
     const m = msg as WorkerHostMessage;
     if (m?.wh !== "error") return false;
-    this.#errors.get(m.id)?.(m.message);
+    this.#errors.get(m.id)?.(m.message, m.status);
     return true;
   }
 }
@@ -116,8 +135,8 @@ export class WorkerHost {
     const m = msg as WorkerHostMessage;
     switch (m?.wh) {
       case "create": {
-        const h = this.#direct.create(m.spec, m.port, (message) => {
-          this.reply({ wh: "error", id: m.id, message });
+        const h = this.#direct.create(m.spec, m.port, (message, status) => {
+          this.reply({ wh: "error", id: m.id, message, status });
         }, m.extra);
         this.#workers.set(m.id, h);
         return true;

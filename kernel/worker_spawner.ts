@@ -1,15 +1,14 @@
 /**
  * Starts each process as a Deno Worker with no permissions at all: its bus port is its world.
- * The program's code is checked first (kernel/module_check.ts): Deno loads a worker's static
+ * The program's code is checked first, by the thread that creates the worker
+ * (kernel/module_check.ts): Deno loads a worker's static
  * imports with its creator's permissions, so nothing outside Serin's tree and the program's own
  * directory may be among them.
  */
 import { portEndpoint } from "./bus/endpoint.ts";
-import { checkProgram } from "./module_check.ts";
-import { ErrnoError } from "./errno.ts";
 import type { ProcessInit } from "./bus/messages.ts";
 import type { ProcessRuntime, Spawner } from "./process.ts";
-import type { WorkerFactory, WorkerHandle } from "./worker_host.ts";
+import type { WorkerFactory } from "./worker_host.ts";
 
 /** The {@link Spawner} used outside tests: one permission-less Worker per process. */
 export class WorkerSpawner implements Spawner {
@@ -27,31 +26,20 @@ export class WorkerSpawner implements Spawner {
     const src = `import { start } from ${JSON.stringify(main)};\n` +
       `import program from ${JSON.stringify(init.module)};\nstart(program);\n`;
     const ch = new MessageChannel();
-    let handle: WorkerHandle | undefined;
-    let ended = false;
-    checkProgram(init.module).then(() => {
-      if (ended) return;
-      handle = this.factory.create(
-        {
-          name: `pid ${init.pid}`,
-          url: `data:application/javascript,${encodeURIComponent(src)}`,
-          permissions: "none",
-        },
-        ch.port2,
-        onCrash,
-        net ? { data: { net }, transfer: [net] } : undefined,
-      );
-    }, (err) => {
-      net?.close();
-      // Like a shell's "cannot execute": status 126.
-      onCrash(err instanceof ErrnoError ? err.message : `Cannot run ${init.module}`, 126);
-    });
+    const handle = this.factory.create(
+      {
+        name: `pid ${init.pid}`,
+        url: `data:application/javascript,${encodeURIComponent(src)}`,
+        permissions: "none",
+        check: init.module,
+      },
+      ch.port2,
+      onCrash,
+      net ? { data: { net }, transfer: [net] } : undefined,
+    );
     return {
       endpoint: portEndpoint(ch.port1),
-      terminate: () => {
-        ended = true;
-        handle?.terminate();
-      },
+      terminate: () => handle.terminate(),
     };
   }
 }
