@@ -1,7 +1,9 @@
 /**
  * AF_LOCAL sockets, stream and datagram, as the kernel serves them: path binding, listen and
  * accept, socketpair, SCM_RIGHTS handle passing, SO_PEERCRED and SCM_CREDENTIALS-style
- * credentials, shutdown, nonblocking mode and SO_RCVTIMEO/SO_SNDTIMEO blocking.
+ * credentials, shutdown, nonblocking mode and SO_RCVTIMEO/SO_SNDTIMEO blocking. A queued message
+ * is charged at the memory it keeps to the receiver's buffer and its sender's budget
+ * (queue_memory.ts); a path is released when its socket closes (namespace.ts).
  */
 import * as abi from "../abi.ts";
 import { ErrnoError } from "../errno.ts";
