@@ -1,8 +1,15 @@
 /**
  * `deno task run`: boot Serin. With no arguments, a two-host network and a short demonstration;
  * with `-- PROG ARGS`, run one program as a process on the first host and exit with its status.
+ *
+ * Programs run as an unprivileged user, uid {@link USER_UID}, with no capabilities, as a login
+ * shell's programs do on Linux. Serin's tools that need a capability carry it
+ * (kernel/file_caps.ts: ping and traceroute `net_raw`, httpd, echo and discard
+ * `net_bind_service`), services started with `--exec` get `net_bind_service`, `--caps LIST` adds
+ * capabilities to everything started, and `--root` runs everything as uid 0 with all of them.
  */
 import { parseArgs } from "node:util";
+import { CAPABILITIES } from "../kernel/abi.ts";
 import { boot, type System } from "../kernel/mod.ts";
 import type { HostSetup, NetSetup } from "../kernel/net_setup.ts";
 import { runShell, toTerminal } from "./shell.ts";
@@ -27,11 +34,18 @@ Topology:
 
 Programs:
   --exec "PROG ARGS"    start a program at boot (repeatable); PROG is a tool name (ping, httpd,
-                        nc, ...) or a module path; it runs on the first host
+                        nc, ...) or a module path; it runs on the first host with
+                        net_bind_service (it may listen on ports below 1024)
   --host NAME           run --exec and -- programs on this host instead of the first
   --for SECONDS         with --exec: stay up this long (default: until Ctrl-C)
   --shell               an interactive shell (alpha$ ...): run programs on any host, ps, kill
   -- PROGRAM ARGS       run PROGRAM in the foreground and exit with its status
+
+Privileges (programs run as uid 1000 with no capabilities; ping and traceroute carry net_raw,
+httpd, echo and discard net_bind_service, as setcap gives them on Linux):
+  --caps LIST           also grant these capabilities, comma-separated: net_bind_service,
+                        net_raw, net_admin (net_admin changes addresses, routes, neighbours)
+  --root                run as root (uid 0) with every capability
 
   -h, --help            show this help
 `;
@@ -44,7 +58,30 @@ export const DEFAULT_NET: NetSetup = {
   ],
 };
 
-const ALL_CAPS = ["net_bind_service", "net_raw", "net_admin"];
+/** The uid programs run as unless `--root`: the first user of a Linux system. */
+export const USER_UID = 1000;
+
+/** Who programs run as: uid and the capabilities they are given (besides file capabilities). */
+interface Privileges {
+  uid: number;
+  caps: string[];
+}
+
+/** The privileges `--root` and `--caps LIST` ask for, or an error message. */
+export function privileges(root: boolean, caps: string | undefined): Privileges | string {
+  if (root) return { uid: 0, caps: [...CAPABILITIES] };
+  const list = caps === undefined ? [] : caps.split(",").map((c) => c.trim()).filter(Boolean);
+  const bad = list.find((c) => !(CAPABILITIES as readonly string[]).includes(c));
+  if (bad !== undefined) {
+    return `--caps: unknown capability ${bad} (one of ${CAPABILITIES.join(", ")})`;
+  }
+  return { uid: USER_UID, caps: [...new Set(list)] };
+}
+
+/** What a service started with `--exec` (or a topology's "exec") gets: it may bind ports < 1024. */
+function serviceOf(p: Privileges): Privileges {
+  return { uid: p.uid, caps: [...new Set([...p.caps, "net_bind_service"])] };
+}
 
 /** Parse the command line and run. Returns the exit status. */
 export async function main(argv: string[]): Promise<number> {
@@ -71,6 +108,8 @@ export async function main(argv: string[]): Promise<number> {
         host: { type: "string" },
         for: { type: "string" },
         shell: { type: "boolean" },
+        root: { type: "boolean" },
+        caps: { type: "string" },
       },
     }));
   } catch (err) {
@@ -82,6 +121,11 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length && !prog.length) prog.push(...positionals);
+  const user = privileges(values.root === true, values.caps);
+  if (typeof user === "string") {
+    console.error(`serin: ${user}`);
+    return 2;
+  }
   let topo: Topology;
   try {
     topo = await topology(values);
@@ -114,15 +158,16 @@ export async function main(argv: string[]): Promise<number> {
     },
   });
   const bootMs = performance.now() - t0;
-  for (const e of topo.exec) await sys.start(...splitCmd(e.cmd), { host: e.host, caps: ALL_CAPS });
+  const service = serviceOf(user);
+  for (const e of topo.exec) await sys.start(...splitCmd(e.cmd), { host: e.host, ...service });
   for (const line of values.exec ?? []) {
-    await sys.start(...splitCmd(line), { host, caps: ALL_CAPS });
+    await sys.start(...splitCmd(line), { host, ...service });
   }
-  if (prog.length) return await sys.spawn(prog[0], prog.slice(1), { host, caps: ALL_CAPS });
+  if (prog.length) return await sys.spawn(prog[0], prog.slice(1), { host, ...user });
   if (values.shell) {
     const hosts = [host, ...topo.net.hosts.map((h) => h.name).filter((h) => h !== host)];
     console.log(`serin: ${hosts.length} hosts up in ${bootMs.toFixed(0)} ms; type "help"`);
-    return await runShell(sys, { hosts, caps: ALL_CAPS });
+    return await runShell(sys, { hosts, ...user });
   }
   if (values.exec?.length || topo.exec.length || values.tap || values.config) {
     const secs = values.for === undefined ? Infinity : Number(values.for);
@@ -138,20 +183,20 @@ export async function main(argv: string[]): Promise<number> {
     await waitFor(secs);
     return 0;
   }
-  return await demo(sys, bootMs);
+  return await demo(sys, bootMs, user);
 }
 
 /** The default run: show the hosts, ping, a TCP transfer, a handle pass, the counters. */
-async function demo(sys: System, bootMs: number): Promise<number> {
+async function demo(sys: System, bootMs: number, user: Privileges): Promise<number> {
   const run = (host: string, prog: string, ...args: string[]) =>
-    sys.spawn(prog, args, { host, caps: ALL_CAPS });
+    sys.spawn(prog, args, { host, ...user });
   console.log(`serin: kernel, 2 netstacks and the switch up in ${bootMs.toFixed(0)} ms`);
   await run("alpha", "demo", "ifaces");
   await run("beta", "demo", "ifaces");
   console.log("\n== ping from alpha to beta ==");
   let status = await run("alpha", "ping", "-c", "3", "-i", "0.2", "10.0.0.2");
   console.log("\n== TCP: 8 MB from alpha to beta ==");
-  const sink = await sys.start("demo", ["tcp-sink", "5001"], { host: "beta", caps: ALL_CAPS });
+  const sink = await sys.start("demo", ["tcp-sink", "5001"], { host: "beta", ...user });
   status ||= await run("alpha", "demo", "tcp-send", "10.0.0.2", "5001", "8");
   status ||= await sys.wait(sink);
   console.log("\n== LocalSocket: passing a socket between processes on alpha ==");

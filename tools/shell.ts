@@ -3,6 +3,11 @@
  * that runs Serin programs as processes. Built-ins: `hosts`, `use HOST`, `ps`, `kill PID [SIG]`,
  * `history`, `help`, `exit`. Ctrl-C interrupts the running program, not the system; Ctrl-D on
  * an empty line leaves. A trailing `&` runs a program in the background.
+ *
+ * The shell is the console's login shell: it is not a process itself, and every program it starts
+ * runs as its user (`uid`, 1000 unless `--root`) with its capabilities (`caps`, from `--caps`)
+ * plus the program's file capabilities, as from a shell on Linux. Its `kill` follows kill(2):
+ * another user's processes are refused unless the shell is root.
  */
 import type { System } from "../kernel/mod.ts";
 
@@ -15,7 +20,7 @@ const HELP = `Built-ins:
   help               this text
   exit               leave (Ctrl-D too)
 Anything else runs a program on the current host, e.g. "ping -c 3 10.0.0.2", "ifconfig",
-"nc -l -p 7", "httpd -p 80 &". Ctrl-C interrupts the program in the foreground.`;
+"nc -l -p 7000", "httpd -p 80 &". Ctrl-C interrupts the program in the foreground.`;
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -23,6 +28,9 @@ const dec = new TextDecoder();
 /** Options of the shell. */
 export interface ShellOptions {
   hosts: string[];
+  /** The user programs run as (default 1000). */
+  uid?: number;
+  /** Capabilities every program gets besides its file capabilities. */
   caps: string[];
   /** Input (default stdin) and output (default stdout) for tests. */
   input?: ReadableStream<Uint8Array>;
@@ -40,6 +48,7 @@ export async function runShell(sys: System, opts: ShellOptions): Promise<number>
   // Full raw mode: Ctrl-C arrives as a byte for the shell to handle, not as SIGINT.
   if (raw) Deno.stdin.setRaw(true);
   let host = opts.hosts[0];
+  const uid = opts.uid ?? 1000;
   const history: string[] = [];
   let status = 0;
   let foreground: number | undefined;
@@ -89,6 +98,10 @@ export async function runShell(sys: System, opts: ShellOptions): Promise<number>
           continue;
         case "kill":
           try {
+            const target = (await sys.ps()).find((p) => p.pid === Number(args[0]));
+            if (target && uid !== 0 && target.uid !== uid) {
+              throw new Error(`(${target.pid}) - Operation not permitted`);
+            }
             await sys.kill(Number(args[0]), Number(args[1] ?? 15));
           } catch (err) {
             write(`kill: ${(err as Error).message}\n`);
@@ -98,7 +111,7 @@ export async function runShell(sys: System, opts: ShellOptions): Promise<number>
       const background = args.at(-1) === "&";
       if (background) args.pop();
       try {
-        const pid = await sys.start(cmd, args, { host, caps: opts.caps });
+        const pid = await sys.start(cmd, args, { host, uid, caps: opts.caps });
         if (background) {
           write(`[${pid}]\n`);
           sys.wait(pid).then((s) => write(`[${pid}] done, status ${s}\n`));
