@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { boot } from "../../kernel/mod.ts";
+import { runShell } from "../../tools/shell.ts";
 
 const WHOAMI = "tests/security/programs/res_whoami.ts";
 const FAKE_PING = "tests/security/programs/res_fake_ping.ts";
@@ -81,4 +82,22 @@ Deno.test("file capabilities belong to the tool's module: a user's copy of ping 
   // A capability the embedder gives passes on to children (as Linux's ambient set does).
   const both = await sys.run(WHOAMI, ["spawn", WHOAMI], { ...opts, caps: ["net_raw"] });
   assert.equal(both.stdout.match(/^uid 1000 caps net_raw raw ok bind80 EACCES$/gm)?.length, 2);
+});
+
+Deno.test("the shell runs programs as its user, and its kill refuses another user's processes", async () => {
+  let out = "";
+  const dec = new TextDecoder();
+  await using sys = await boot({
+    output: (_pid, _fd, data) => out += dec.decode(data),
+    net: { hosts: [{ name: "h" }] },
+  });
+  const rootPid = await sys.start("tests/security/programs/res_forkbomb.ts", ["hold"], {
+    host: "h",
+  });
+  let shell = "";
+  const input = new Blob([`${WHOAMI}\nkill ${rootPid}\nexit\n`]).stream();
+  await runShell(sys, { hosts: ["h"], caps: [], input, write: (t) => shell += t, raw: false });
+  assert.match(out, /^uid 1000 caps - raw EPERM bind80 EACCES$/m);
+  assert.match(shell, new RegExp(`kill: \\(${rootPid}\\) - Operation not permitted`));
+  assert.ok((await sys.ps()).some((p) => p.pid === rootPid), "the shell killed root's process");
 });
