@@ -13,6 +13,7 @@ import type {
   NetRequest,
   ProcessInfo,
   ProcessSignal,
+  Syscall,
 } from "./bus/messages.ts";
 import {
   PROCESS_MAX_CALLS,
@@ -69,7 +70,7 @@ export const DEFAULT_PROCESS_LIMIT = 256;
  */
 export const PENDING_CALL_BYTES = 1024;
 /** Calls served without waiting: they hold nothing, and are not charged. */
-const NEVER_WAITS: ReadonlySet<string> = new Set([
+const NEVER_WAITS: ReadonlySet<Syscall["op"]> = new Set<Syscall["op"]>([
   "close",
   "exit",
   "getinfo",
