@@ -83,13 +83,15 @@ const NEVER_WAITS: ReadonlySet<Syscall["op"]> = new Set<Syscall["op"]>([
 /** What a poll entry costs while its call is pending, in bytes. */
 const POLL_ENTRY_BYTES = 64;
 /**
- * What a process worker is taken to cost before its memory shows in the RSS: spawns are
- * counted against the system memory cap at once, not 100 ms later.
+ * What a process worker is taken to cost until it makes its first call (about what one costs,
+ * measured: 12 MB), so that a burst of spawns counts against the system memory cap at once,
+ * before the workers' memory shows in the RSS.
  */
-export const PROCESS_START_BYTES = 24 << 20;
+export const PROCESS_START_BYTES = 16 << 20;
 /**
- * Spawns by root are refused only past the system memory cap plus this share of it: the admin
- * reserve that lets root still start `ps` and `kill` (Linux's `admin_reserve_kbytes`).
+ * Spawns by root are refused only past the system memory cap plus this share of it, on the RSS
+ * alone (not on the estimate for other users' workers still starting): the admin reserve that
+ * lets root still start `ps` and `kill` (Linux's `admin_reserve_kbytes`).
  */
 export const ADMIN_RESERVE_SHARE = 1 / 8;
 
@@ -244,8 +246,10 @@ export class Kernel {
       throw new ErrnoError("EAGAIN", `Cannot run ${req.module}: too many processes for uid ${uid}`);
     }
     // Workers not yet running are not in the RSS yet: count them at an estimate.
-    const rss = systemRss() + starting * PROCESS_START_BYTES;
-    if (rss > memoryCap() * (uid === 0 ? 1 + ADMIN_RESERVE_SHARE : 1)) {
+    const over = uid === 0
+      ? systemRss() > memoryCap() * (1 + ADMIN_RESERVE_SHARE)
+      : systemRss() + starting * PROCESS_START_BYTES > memoryCap();
+    if (over) {
       throw new ErrnoError("ENOMEM", `Cannot run ${req.module}: system memory cap reached`);
     }
     const ambient = new Set<Capability>();
