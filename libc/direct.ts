@@ -255,6 +255,8 @@ export class DirectSocket {
   /**
    * Give bytes received ahead back to the socket (before it leaves this process's hands). A
    * receive still waiting is not waited for: closing or exiting must not hang on a quiet peer.
+   * The netstack takes back only the tail of this process's last receive on the socket, with
+   * nothing read since (EINVAL otherwise), which is exactly what `#ahead` holds.
    */
   async unread(): Promise<void> {
     if (this.#ahead.length === 0) return;

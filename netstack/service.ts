@@ -200,6 +200,8 @@ export async function serveDirect(
       ? validateRequest(body, DIRECT_ONLY)
       : validateSyscall(body)) as DirectCall;
   if (!DIRECT_OPS.has(req.op)) throw new ErrnoError("ENOSYS", `No direct call ${req.op}`);
+  // A receive remembers who took its bytes: only that process may give them back (unread).
+  ctx = { signal: ctx.signal, pid: caller.pid } as RequestContext;
   if (req.op === "poll") {
     const fds = req.fds.map((p) => ({
       fd: host.socket(p.fd)?.owners.has(caller.pid) ? p.fd : -1,
@@ -227,7 +229,7 @@ export async function serveDirect(
   }
   if (req.op === "unread" || req.op === "share" || req.op === "unshare" || req.op === "txwait") {
     if (!(s instanceof TcpSocket)) throw new ErrnoError("EOPNOTSUPP", "Not a stream socket");
-    if (req.op === "unread") return s.unread(req.data), null;
+    if (req.op === "unread") return s.unread(req.data, caller.pid), null;
     if (req.op === "unshare") return s.unshare(), null;
     if (req.op === "txwait") return await s.txwait(ctx), null;
     const sab = caller.offered.get(req.fd);

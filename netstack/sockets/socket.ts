@@ -3,7 +3,11 @@
  * options, SO_ERROR, blocking with timeouts. Protocols fill narrow hooks.
  */
 import * as abi from "../../kernel/abi.ts";
-import type { OptValue, RecvResult, SockAddr } from "../../kernel/bus/messages.ts";
+import type {
+  OptValue,
+  RecvResult,
+  SockAddr,
+} from "../../kernel/bus/messages.ts";
 import { Errno, type ErrnoCode, ErrnoError } from "../../kernel/errno.ts";
 import { remaining, waitAny, WaitQueue } from "../../kernel/wait_queue.ts";
 import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from "../wire/addr.ts";
@@ -53,10 +57,15 @@ export const SOCK_MIN_RCVBUF = 2304;
 export const DEFAULT_TTL = 64;
 
 /** Parse an AF_INET socket address to (addr, port), EAFNOSUPPORT/EINVAL otherwise. */
-export function inAddr(a: SockAddr, what: string): { addr: number; port: number } {
+export function inAddr(
+  a: SockAddr,
+  what: string,
+): { addr: number; port: number } {
   if (a.family !== abi.AF_INET) throw new ErrnoError("EAFNOSUPPORT", what);
   const addr = parseIPv4(a.addr);
-  if (addr === undefined) throw new ErrnoError("EINVAL", `${what}: bad address ${a.addr}`);
+  if (addr === undefined) {
+    throw new ErrnoError("EINVAL", `${what}: bad address ${a.addr}`);
+  }
   return { addr, port: a.port };
 }
 
@@ -77,12 +86,18 @@ export interface In6Addr {
 export function in6Addr(a: SockAddr, what: string): In6Addr {
   if (a.family !== abi.AF_INET6) throw new ErrnoError("EAFNOSUPPORT", what);
   const addr = parseIPv6(a.addr);
-  if (addr === undefined) throw new ErrnoError("EINVAL", `${what}: bad address ${a.addr}`);
+  if (addr === undefined) {
+    throw new ErrnoError("EINVAL", `${what}: bad address ${a.addr}`);
+  }
   return { addr, port: a.port, scopeId: a.scopeId ?? 0 };
 }
 
 /** Make an AF_INET6 socket address. */
-export function sockAddr6(addr: Uint8Array, port: number, scopeId = 0): SockAddr {
+export function sockAddr6(
+  addr: Uint8Array,
+  port: number,
+  scopeId = 0,
+): SockAddr {
   const s: SockAddr = { family: abi.AF_INET6, addr: formatIPv6(addr), port };
   if (scopeId) s.scopeId = scopeId;
   return s;
@@ -91,6 +106,8 @@ export function sockAddr6(addr: Uint8Array, port: number, scopeId = 0): SockAddr
 /** How a blocking call may wait. */
 export interface WaitCtx {
   signal: AbortSignal;
+  /** The process calling, when it called on its own port (see TcpSocket.unread). */
+  pid?: number;
 }
 
 /** The common part of TCP, UDP and raw sockets. */
@@ -160,7 +177,11 @@ export abstract class InetSocket {
     addr: SockAddr | undefined,
     ctx: WaitCtx,
   ): Promise<number>;
-  abstract recvmsg(len: number, flags: number, ctx: WaitCtx): Promise<RecvResult>;
+  abstract recvmsg(
+    len: number,
+    flags: number,
+    ctx: WaitCtx,
+  ): Promise<RecvResult>;
   abstract getsockname(): SockAddr;
   abstract getpeername(): SockAddr;
   abstract shutdown(how: number): void;
@@ -174,16 +195,25 @@ export abstract class InetSocket {
   }
 
   accept(_ctx: WaitCtx): Promise<{ socket: InetSocket; addr: SockAddr }> {
-    return Promise.reject(new ErrnoError("EOPNOTSUPP", "Cannot accept on this socket type"));
+    return Promise.reject(
+      new ErrnoError("EOPNOTSUPP", "Cannot accept on this socket type"),
+    );
   }
 
   /** Protocol-specific options; return undefined if not handled. */
-  protected setProtocolOption(_level: number, _name: number, _value: OptValue): boolean {
+  protected setProtocolOption(
+    _level: number,
+    _name: number,
+    _value: OptValue,
+  ): boolean {
     return false;
   }
 
   /** Protocol-specific option values; undefined if not handled. */
-  protected getProtocolOption(_level: number, _name: number): OptValue | undefined {
+  protected getProtocolOption(
+    _level: number,
+    _name: number,
+  ): OptValue | undefined {
     return undefined;
   }
 
@@ -223,11 +253,17 @@ export abstract class InetSocket {
         // As Linux's sock_setsockopt: capped at rmem_max/wmem_max, doubled for bookkeeping
         // overhead (getsockopt reports the doubled value), never below SOCK_MIN_*.
         case abi.SO_RCVBUF:
-          this.opts.rcvbuf = Math.max(Math.min(num(), RMEM_MAX) * 2, SOCK_MIN_RCVBUF);
+          this.opts.rcvbuf = Math.max(
+            Math.min(num(), RMEM_MAX) * 2,
+            SOCK_MIN_RCVBUF,
+          );
           this.onOptionsChanged();
           return;
         case abi.SO_SNDBUF:
-          this.opts.sndbuf = Math.max(Math.min(num(), WMEM_MAX) * 2, SOCK_MIN_SNDBUF);
+          this.opts.sndbuf = Math.max(
+            Math.min(num(), WMEM_MAX) * 2,
+            SOCK_MIN_SNDBUF,
+          );
           this.onOptionsChanged();
           return;
         case abi.SO_RCVTIMEO:
@@ -268,13 +304,20 @@ export abstract class InetSocket {
           return;
         case abi.IPV6_UNICAST_HOPS: {
           const v = value === -1 ? -1 : num();
-          if (v > 255) throw new ErrnoError("EINVAL", "IPV6_UNICAST_HOPS must be -1..255");
+          if (v > 255) {
+            throw new ErrnoError("EINVAL", "IPV6_UNICAST_HOPS must be -1..255");
+          }
           this.opts.unicastHops = v;
           return;
         }
         case abi.IPV6_MULTICAST_HOPS: {
           const v = value === -1 ? 1 : num();
-          if (v > 255) throw new ErrnoError("EINVAL", "IPV6_MULTICAST_HOPS must be -1..255");
+          if (v > 255) {
+            throw new ErrnoError(
+              "EINVAL",
+              "IPV6_MULTICAST_HOPS must be -1..255",
+            );
+          }
           this.opts.multicastHops = v;
           return;
         }
@@ -289,7 +332,9 @@ export abstract class InetSocket {
       switch (name) {
         case abi.IP_TTL: {
           const t = num();
-          if (t < 1 || t > 255) throw new ErrnoError("EINVAL", "IP_TTL must be 1..255");
+          if (t < 1 || t > 255) {
+            throw new ErrnoError("EINVAL", "IP_TTL must be 1..255");
+          }
           this.opts.ttl = t;
           return;
         }
@@ -386,10 +431,21 @@ export abstract class InetSocket {
   }
 
   /** Sleep until woken, the timeout (ms) passes (EAGAIN), or the call is aborted (EINTR). */
-  protected async sleep(deadline: number | undefined, ctx: WaitCtx, what: string): Promise<void> {
+  protected async sleep(
+    deadline: number | undefined,
+    ctx: WaitCtx,
+    what: string,
+  ): Promise<void> {
     const clock = this.stack.clock;
-    const r = await waitAny([this.wq], clock, remaining(clock, deadline), ctx.signal);
-    if (r === "timeout" || (deadline !== undefined && clock.now() >= deadline)) {
+    const r = await waitAny(
+      [this.wq],
+      clock,
+      remaining(clock, deadline),
+      ctx.signal,
+    );
+    if (
+      r === "timeout" || (deadline !== undefined && clock.now() >= deadline)
+    ) {
       throw new ErrnoError("EAGAIN", `${what}: timed out`);
     }
     if (r === "aborted") throw new ErrnoError("EINTR", what);
@@ -397,19 +453,26 @@ export abstract class InetSocket {
 
   /** Deadline for a receive (SO_RCVTIMEO) starting now. */
   protected recvDeadline(): number | undefined {
-    return this.opts.rcvtimeo ? this.stack.clock.now() + this.opts.rcvtimeo : undefined;
+    return this.opts.rcvtimeo
+      ? this.stack.clock.now() + this.opts.rcvtimeo
+      : undefined;
   }
 
   /** Deadline for a send (SO_SNDTIMEO) starting now. */
   protected sendDeadline(): number | undefined {
-    return this.opts.sndtimeo ? this.stack.clock.now() + this.opts.sndtimeo : undefined;
+    return this.opts.sndtimeo
+      ? this.stack.clock.now() + this.opts.sndtimeo
+      : undefined;
   }
 }
 
 function toNumber(v: OptValue): number {
   const n = typeof v === "boolean" ? Number(v) : v;
   if (typeof n !== "number" || !Number.isFinite(n) || n < 0) {
-    throw new ErrnoError("EINVAL", "Option value must be a non-negative number");
+    throw new ErrnoError(
+      "EINVAL",
+      "Option value must be a non-negative number",
+    );
   }
   return Math.trunc(n);
 }

@@ -4,12 +4,23 @@
  * recv, shutdown, close with SO_LINGER, AF_INET6 (dual-stack unless IPV6_V6ONLY), TCP_NODELAY, TCP_MAXSEG, TCP_KEEPIDLE/INTVL/CNT, TCP_INFO and TCP_CONGESTION.
  */
 import * as abi from "../../kernel/abi.ts";
-import type { OptValue, RecvResult, SockAddr } from "../../kernel/bus/messages.ts";
+import type {
+  OptValue,
+  RecvResult,
+  SockAddr,
+} from "../../kernel/bus/messages.ts";
 import type { Timer } from "../../kernel/clock.ts";
 import { Errno, ErrnoError } from "../../kernel/errno.ts";
 import { type TcpConnection, type TcpListener } from "../tcp/mod.ts";
 import type { PortUser } from "./ports.ts";
-import { in6Addr, inAddr, InetSocket, sockAddr4, sockAddr6, type WaitCtx } from "./socket.ts";
+import {
+  in6Addr,
+  inAddr,
+  InetSocket,
+  sockAddr4,
+  sockAddr6,
+  type WaitCtx,
+} from "./socket.ts";
 import type { TcpIpv4 } from "../tcp_ipv4.ts";
 import {
   isLinkLocal6,
@@ -32,6 +43,13 @@ import {
 
 /** Longest a reader waiting on its shared rx ring is kept waiting for more bytes. */
 export const READER_HOLD_MS = 1;
+
+/**
+ * Most bytes one receive may hand out and still be given back with {@link TcpSocket.unread}:
+ * libc's read-ahead (libc/direct.ts READ_AHEAD) asks for this much. The netstack keeps at most
+ * this many bytes per socket to compare an unread against.
+ */
+export const UNREAD_MAX = 256 << 10;
 
 /** Default SO_RCVBUF and SO_SNDBUF of a TCP socket. */
 export const TCP_DEFAULT_BUF = 1 << 20;
@@ -63,7 +81,11 @@ export class TcpSocket extends InetSocket implements PortUser {
   congestion: "newreno" | "cubic" = "newreno";
   #ownsPort = false;
 
-  constructor(sid: number, readonly layer: TcpIpv4, family: number = abi.AF_INET) {
+  constructor(
+    sid: number,
+    readonly layer: TcpIpv4,
+    family: number = abi.AF_INET,
+  ) {
     super(sid, layer.stack, abi.SOCK_STREAM, abi.IPPROTO_TCP);
     this.family = family;
     // TCP buffers default larger than datagram ones (Linux autotunes up to several MiB; Serin
@@ -102,7 +124,9 @@ export class TcpSocket extends InetSocket implements PortUser {
     }
     if (isV4Mapped(a.addr)) {
       const v4 = v4FromMapped(a.addr);
-      if (this.opts.v6only) throw new ErrnoError("EINVAL", "Cannot bind a v4-mapped address");
+      if (this.opts.v6only) {
+        throw new ErrnoError("EINVAL", "Cannot bind a v4-mapped address");
+      }
       if (v4 !== 0 && !this.stack.isLocal4(v4)) {
         throw new ErrnoError("EADDRNOTAVAIL", "Cannot bind");
       }
@@ -135,11 +159,16 @@ export class TcpSocket extends InetSocket implements PortUser {
         `Cannot listen on port ${this.localPort}: address already in use`,
       );
     }
-    this.listener = this.layer.listen(this, Math.min(4096, Math.max(1, backlog)));
+    this.listener = this.layer.listen(
+      this,
+      Math.min(4096, Math.max(1, backlog)),
+    );
     this.phase = "listening";
   }
 
-  override async accept(ctx: WaitCtx): Promise<{ socket: InetSocket; addr: SockAddr }> {
+  override async accept(
+    ctx: WaitCtx,
+  ): Promise<{ socket: InetSocket; addr: SockAddr }> {
     if (this.phase !== "listening" || !this.listener) {
       throw new ErrnoError("EINVAL", "Cannot accept: not listening");
     }
@@ -157,7 +186,9 @@ export class TcpSocket extends InetSocket implements PortUser {
   }
 
   async connect(addr: SockAddr, ctx: WaitCtx): Promise<void> {
-    const six = this.family === abi.AF_INET6 ? in6Addr(addr, "Cannot connect") : undefined;
+    const six = this.family === abi.AF_INET6
+      ? in6Addr(addr, "Cannot connect")
+      : undefined;
     const mapped = six !== undefined && isV4Mapped(six.addr);
     const a = six
       ? { addr: mapped ? v4FromMapped(six.addr) : -1, port: six.port }
@@ -180,8 +211,13 @@ export class TcpSocket extends InetSocket implements PortUser {
           if (this.nonblock) throw new ErrnoError("EINPROGRESS", what);
           break;
         }
-        if (mapped && this.opts.v6only) throw new ErrnoError("ENETUNREACH", what);
-        if (a.port === 0 || a.addr === 0 || a.addr === 0xffffffff || (a.addr >>> 28) === 0xe) {
+        if (mapped && this.opts.v6only) {
+          throw new ErrnoError("ENETUNREACH", what);
+        }
+        if (
+          a.port === 0 || a.addr === 0 || a.addr === 0xffffffff ||
+          (a.addr >>> 28) === 0xe
+        ) {
           throw new ErrnoError(a.port === 0 ? "EINVAL" : "ENETUNREACH", what);
         }
         const route = this.stack.route4(a.addr, this.opts.bindToDevice);
@@ -197,7 +233,11 @@ export class TcpSocket extends InetSocket implements PortUser {
           this.local6 = mappedFromV4(this.localAddr);
           this.remote6 = six.addr;
         }
-        this.conn = this.layer.connect(this, route.iface.mtu, route.iface.gsoMax);
+        this.conn = this.layer.connect(
+          this,
+          route.iface.mtu,
+          route.iface.gsoMax,
+        );
         this.phase = "connecting";
         if (this.nonblock) throw new ErrnoError("EINPROGRESS", what);
       }
@@ -228,12 +268,16 @@ export class TcpSocket extends InetSocket implements PortUser {
     if (port === 0 || isUnspecified6(dst) || isMulticast6(dst)) {
       throw new ErrnoError(port === 0 ? "EINVAL" : "ENETUNREACH", what);
     }
-    if (this.local6 && isV4Mapped(this.local6)) throw new ErrnoError("ENETUNREACH", what);
+    if (this.local6 && isV4Mapped(this.local6)) {
+      throw new ErrnoError("ENETUNREACH", what);
+    }
     const task = this.layer.task;
     const route = task.route6(dst, { device: this.opts.bindToDevice, scopeId });
     if (!route) throw new ErrnoError("ENETUNREACH", what);
     if (!this.local6 || isUnspecified6(this.local6)) {
-      if (isUnspecified6(route.src)) throw new ErrnoError("EADDRNOTAVAIL", what);
+      if (isUnspecified6(route.src)) {
+        throw new ErrnoError("EADDRNOTAVAIL", what);
+      }
       this.local6 = route.src;
     }
     if (this.localPort === 0) {
@@ -244,7 +288,11 @@ export class TcpSocket extends InetSocket implements PortUser {
     this.remote6 = dst;
     this.remotePort = port;
     this.remoteScope = scopeId || (isLinkLocal6(dst) ? route.iface.index : 0);
-    this.conn = this.layer.connect(this, task.ipv6.mtuFor(route.iface, dst), route.iface.gsoMax);
+    this.conn = this.layer.connect(
+      this,
+      task.ipv6.mtuFor(route.iface, dst),
+      route.iface.gsoMax,
+    );
     this.phase = "connecting";
   }
 
@@ -269,7 +317,10 @@ export class TcpSocket extends InetSocket implements PortUser {
       throw new ErrnoError("EISCONN", "Cannot send");
     }
     if (this.phase !== "connected" || !this.conn) {
-      throw new ErrnoError(this.phase === "connecting" ? "EAGAIN" : "ENOTCONN", "Cannot send");
+      throw new ErrnoError(
+        this.phase === "connecting" ? "EAGAIN" : "ENOTCONN",
+        "Cannot send",
+      );
     }
     // The send buffer is the holder's tx ring while shared: a send by message (the holder
     // learning why tx ended, or a call through the kernel) takes the socket back first.
@@ -308,7 +359,12 @@ export class TcpSocket extends InetSocket implements PortUser {
     return sent;
   }
 
-  async recvmsg(len: number, flags: number, ctx: WaitCtx, ringOnly = false): Promise<RecvResult> {
+  async recvmsg(
+    len: number,
+    flags: number,
+    ctx: WaitCtx,
+    ringOnly = false,
+  ): Promise<RecvResult> {
     this.#settleConnect();
     if (this.phase === "listening" || this.phase === "idle") {
       throw new ErrnoError("ENOTCONN", "Cannot receive");
@@ -333,8 +389,12 @@ export class TcpSocket extends InetSocket implements PortUser {
         continue;
       }
       // Data first; an error (c.readable is true for it too) is reported below, not as EOF.
-      if ((c.recvQueue > 0 || this.#peeked.length > 0 || inRing > 0) && len > 0) {
-        const d = (flags & abi.MSG_PEEK) ? this.#peek(c, len - got) : this.#take(c, len - got);
+      if (
+        (c.recvQueue > 0 || this.#peeked.length > 0 || inRing > 0) && len > 0
+      ) {
+        const d = (flags & abi.MSG_PEEK)
+          ? this.#peek(c, len - got)
+          : this.#take(c, len - got);
         parts.push(d);
         got += d.length;
         if (!waitAll || got >= len || (flags & abi.MSG_PEEK)) break;
@@ -357,7 +417,9 @@ export class TcpSocket extends InetSocket implements PortUser {
         throw err;
       }
     }
-    return { data: concat(parts, got), flags: 0 };
+    const data = concat(parts, got);
+    if (got > 0 && !(flags & abi.MSG_PEEK)) this.#remember(data, len, ctx.pid);
+    return { data, flags: 0 };
   }
 
   /**
@@ -367,16 +429,28 @@ export class TcpSocket extends InetSocket implements PortUser {
    * nothing more can arrive, or when bytes wait behind a full ring. A deadline (SO_RCVTIMEO)
    * wakes it with what there is, and it never waits past {@link READER_HOLD_MS} for more.
    */
-  #wakeReader(c: TcpConnection, inRing: number, deadline: number | undefined): boolean {
-    if (inRing >= this.#share!.ring / 2 || c.pushed || c.eof || c.error || c.recvQueue > 0) {
+  #wakeReader(
+    c: TcpConnection,
+    inRing: number,
+    deadline: number | undefined,
+  ): boolean {
+    if (
+      inRing >= this.#share!.ring / 2 || c.pushed || c.eof || c.error ||
+      c.recvQueue > 0
+    ) {
       return true;
     }
-    if (c.state !== "ESTABLISHED" && c.state !== "FIN-WAIT-1" && c.state !== "FIN-WAIT-2") {
+    if (
+      c.state !== "ESTABLISHED" && c.state !== "FIN-WAIT-1" &&
+      c.state !== "FIN-WAIT-2"
+    ) {
       return true;
     }
     const now = this.stack.clock.now();
     this.#holdUntil ??= now + READER_HOLD_MS;
-    if (now >= this.#holdUntil || (deadline !== undefined && now >= deadline)) return true;
+    if (now >= this.#holdUntil || (deadline !== undefined && now >= deadline)) {
+      return true;
+    }
     this.#holdTimer ??= this.stack.clock.schedule(this.#holdUntil - now, () => {
       this.#holdTimer = undefined;
       this.wq.wake();
@@ -390,18 +464,77 @@ export class TcpSocket extends InetSocket implements PortUser {
   /** Bytes taken from the connection by MSG_PEEK and not yet read. */
   #peeked: Uint8Array = new Uint8Array(0);
 
-  /** Put `data` back in front of what is still to be read (bytes a reader took ahead). */
-  unread(data: Uint8Array): void {
+  /**
+   * The bytes the last receive took from the stream, who took them, and how far readers of
+   * the shared rx ring had read then: what {@link unread} may give back. Any later receive
+   * replaces it, so it always ends where the stream is now read to.
+   */
+  #taken?: { pid: number; data: Uint8Array; rxRead: number };
+
+  /** A receive by `pid` of at most `len` bytes took `data` from the stream. */
+  #remember(data: Uint8Array, len: number, pid: number | undefined): void {
+    this.#taken = pid !== undefined && len <= UNREAD_MAX
+      ? { pid, data, rxRead: this.#rxRead() }
+      : undefined;
+  }
+
+  /** Bytes readers took out of the shared rx ring so far (0 when not shared). */
+  #rxRead(): number {
+    return this.#share
+      ? this.#rxCommitted - Math.max(0, this.#share.rxUsed())
+      : 0;
+  }
+
+  /**
+   * Give back bytes process `pid` read ahead (libc's read-ahead, before the socket is passed
+   * on or closed). Only the tail of what this process's last receive took is accepted, compared
+   * byte for byte, and only while nothing was read since: the bytes return exactly where they
+   * were, so nobody can push bytes of their own (or the peer's, twice) in front of the stream.
+   * EINVAL otherwise. Serin's own extension: Linux has no such call.
+   */
+  unread(data: Uint8Array, pid: number): void {
     if (data.length === 0) return;
-    this.#peeked = concat([data, this.#peeked], data.length + this.#peeked.length);
+    const t = this.#taken;
+    const n = data.length;
+    const tail = t && n <= t.data.length
+      ? t.data.subarray(t.data.length - n)
+      : undefined;
+    if (
+      !t || !tail || t.pid !== pid || t.rxRead !== this.#rxRead() ||
+      !equalBytes(tail, data)
+    ) {
+      throw new ErrnoError(
+        "EINVAL",
+        "Cannot unread: not the last bytes this process received from the socket",
+      );
+    }
+    this.#taken = n < t.data.length
+      ? { ...t, data: t.data.subarray(0, t.data.length - n) }
+      : undefined;
+    this.#putBack(tail);
+  }
+
+  /** Put `data` back in front of what is still to be read. */
+  #putBack(data: Uint8Array): void {
+    if (data.length === 0) return;
+    this.#peeked = concat(
+      [data, this.#peeked],
+      data.length + this.#peeked.length,
+    );
     this.wq.wake();
   }
 
   #peek(c: TcpConnection, max: number): Uint8Array {
     if ((this.#share?.rxUsed() ?? 0) > 0) return this.#share!.rxRead(max, true);
-    if (this.#peeked.length < max && c.recvQueue > 0) {
-      const more = c.recv(max - this.#peeked.length);
-      this.#peeked = concat([this.#peeked, more], this.#peeked.length + more.length);
+    // Peeked bytes leave the connection (its window opens again), so they are capped at
+    // SO_RCVBUF: repeated large peeks cannot pull in more than twice the receive buffer.
+    const want = Math.min(max, this.opts.rcvbuf) - this.#peeked.length;
+    if (want > 0 && c.recvQueue > 0) {
+      const more = c.recv(want);
+      this.#peeked = concat(
+        [this.#peeked, more],
+        this.#peeked.length + more.length,
+      );
       this.layer.kick(this);
     }
     return this.#peeked.slice(0, max);
@@ -428,6 +561,8 @@ export class TcpSocket extends InetSocket implements PortUser {
   /** The holder's shared rings, while it uses them. */
   #share?: SharedStream;
   #pumping = false;
+  /** Bytes put into the shared rx ring since sharing began. */
+  #rxCommitted = 0;
 
   /** Whether this socket's bytes go through shared rings. */
   get shared(): boolean {
@@ -436,25 +571,43 @@ export class TcpSocket extends InetSocket implements PortUser {
 
   override rings(): { size: number; tx: number; rx: number } | undefined {
     const sh = this.#share;
-    return sh && { size: sh.ring, tx: Math.max(0, sh.txUsed()), rx: Math.max(0, sh.rxUsed()) };
+    return sh &&
+      {
+        size: sh.ring,
+        tx: Math.max(0, sh.txUsed()),
+        rx: Math.max(0, sh.rxUsed()),
+      };
   }
 
   /** Let process `pid`, the socket's only holder, move its bytes through `stream`. */
   share(pid: number, stream: SharedStream): void {
-    if (this.#share) throw new ErrnoError("EBUSY", "Cannot share: already shared");
-    if (this.phase !== "connected" || !this.conn) throw new ErrnoError("ENOTCONN", "Cannot share");
+    if (this.#share) {
+      throw new ErrnoError("EBUSY", "Cannot share: already shared");
+    }
+    if (this.phase !== "connected" || !this.conn) {
+      throw new ErrnoError("ENOTCONN", "Cannot share");
+    }
     if (this.owners.size !== 1 || !this.owners.has(pid)) {
-      throw new ErrnoError("EBUSY", "Cannot share a socket another process holds");
+      throw new ErrnoError(
+        "EBUSY",
+        "Cannot share a socket another process holds",
+      );
     }
     if (stream.txUsed() !== 0 || stream.rxUsed() !== 0 || stream.state !== 0) {
       throw new ErrnoError("EINVAL", "Cannot share: rings not empty");
     }
     // What the connection holds moves into tx: from now on the process writes the send
     // buffer itself and segments leave straight from the ring.
-    if (!this.conn.shareSendBuffer(new SharedSendStorage(stream), stream.ring)) {
-      throw new ErrnoError("EAGAIN", "Cannot share: the send buffer holds more than the ring");
+    if (
+      !this.conn.shareSendBuffer(new SharedSendStorage(stream), stream.ring)
+    ) {
+      throw new ErrnoError(
+        "EAGAIN",
+        "Cannot share: the send buffer holds more than the ring",
+      );
     }
     this.#share = stream;
+    this.#rxCommitted = 0;
     this.stack.count("tcp: shared rings");
     this.wq.watch(() => this.pump());
     this.pump();
@@ -471,6 +624,7 @@ export class TcpSocket extends InetSocket implements PortUser {
       if (room.length === 0) break;
       copyBytes(room, data.subarray(n, n + room.length));
       sh.rxCommit(room.length);
+      this.#rxCommitted += room.length;
       n += room.length;
     }
     return n;
@@ -498,8 +652,13 @@ export class TcpSocket extends InetSocket implements PortUser {
       }
       this.layer.kick(this);
     }
+    // The holder read from rx after its last receive by message: that receive's bytes are no
+    // longer the ones just before the read position, so they can no longer be given back.
+    const t = this.#taken;
+    const rxRead = this.#rxCommitted - Math.max(0, sh.rxUsed());
+    if (t) this.#taken = t.rxRead === rxRead ? { ...t, rxRead: 0 } : undefined;
     const used = sh.rxUsed();
-    if (used > 0) this.unread(sh.rxRead(used));
+    if (used > 0) this.#putBack(sh.rxRead(used));
     sh.setState(SHARE_REVOKED);
     this.wq.wake();
   }
@@ -509,7 +668,9 @@ export class TcpSocket extends InetSocket implements PortUser {
     for (;;) {
       this.pump();
       const sh = this.#share;
-      if (!sh || sh.state & (SHARE_REVOKED | SHARE_WRITE_END) || this.closed) return;
+      if (!sh || sh.state & (SHARE_REVOKED | SHARE_WRITE_END) || this.closed) {
+        return;
+      }
       if (sh.txUsed() <= sh.ring / 2) return;
       await this.sleep(undefined, ctx, "Cannot send");
     }
@@ -535,7 +696,9 @@ export class TcpSocket extends InetSocket implements PortUser {
       // Nothing new. If the send buffer still has unsent bytes, new ones would queue behind them
       // anyway and the ACK that lets those go wakes us: no bell needed. Otherwise ask for one on
       // the holder's next write, and look again (a write may have come before the request).
-      if (used === c.sendQueue && c.unsentQueue === 0 && sh.txArmBell(c.sendQueue)) {
+      if (
+        used === c.sendQueue && c.unsentQueue === 0 && sh.txArmBell(c.sendQueue)
+      ) {
         used = sh.txUsed();
         if (used < c.sendQueue) return this.#corrupt();
       }
@@ -552,12 +715,18 @@ export class TcpSocket extends InetSocket implements PortUser {
           if (sh.rxArmBell()) continue;
           break;
         }
-        sh.rxCommit(c.recvInto(room));
+        const got = c.recvInto(room);
+        sh.rxCommit(got);
+        this.#rxCommitted += got;
         moved = true;
       }
-      if (c.error || c.writeClosed || c.state === "CLOSED") sh.setState(SHARE_WRITE_END);
+      if (c.error || c.writeClosed || c.state === "CLOSED") {
+        sh.setState(SHARE_WRITE_END);
+      }
       const drained = c.recvQueue === 0 && this.#peeked.length === 0;
-      if (drained && (c.eof || c.error || c.state === "CLOSED")) sh.setState(SHARE_READ_END);
+      if (drained && (c.eof || c.error || c.state === "CLOSED")) {
+        sh.setState(SHARE_READ_END);
+      }
       if (moved) this.layer.kick(this);
     } finally {
       this.#pumping = false;
@@ -578,7 +747,9 @@ export class TcpSocket extends InetSocket implements PortUser {
   }
 
   getsockname(): SockAddr {
-    if (this.family === abi.AF_INET6) return sockAddr6(this.local6 ?? UNSPECIFIED6, this.localPort);
+    if (this.family === abi.AF_INET6) {
+      return sockAddr6(this.local6 ?? UNSPECIFIED6, this.localPort);
+    }
     return sockAddr4(this.localAddr, this.localPort);
   }
 
@@ -620,17 +791,25 @@ export class TcpSocket extends InetSocket implements PortUser {
 
   readiness(): number {
     this.#settleConnect();
-    if (this.phase === "listening") return this.listener?.readable ? abi.POLLIN : 0;
+    if (this.phase === "listening") {
+      return this.listener?.readable ? abi.POLLIN : 0;
+    }
     const c = this.conn;
     if (!c) return this.phase === "closed" ? abi.POLLHUP : abi.POLLOUT;
     let ev = 0;
-    if (this.phase === "connecting") return c.error ? abi.POLLERR | abi.POLLOUT : 0;
+    if (this.phase === "connecting") {
+      return c.error ? abi.POLLERR | abi.POLLOUT : 0;
+    }
     this.pump();
     const sh = this.#share;
     const inRing = sh ? sh.rxUsed() !== 0 : false;
-    if (c.readable || inRing || this.#peeked.length > 0 || c.eof || this.readShut) ev |= abi.POLLIN;
+    if (
+      c.readable || inRing || this.#peeked.length > 0 || c.eof || this.readShut
+    ) ev |= abi.POLLIN;
     if (c.eof) ev |= abi.POLLRDHUP;
-    if (sh ? !c.writeClosed && sh.txUsed() < sh.ring : c.writable) ev |= abi.POLLOUT;
+    if (sh ? !c.writeClosed && sh.txUsed() < sh.ring : c.writable) {
+      ev |= abi.POLLOUT;
+    }
     if (c.error) ev |= abi.POLLERR | abi.POLLIN | abi.POLLOUT;
     if (c.state === "CLOSED" || (c.eof && c.writeClosed)) ev |= abi.POLLHUP;
     return ev;
@@ -649,7 +828,11 @@ export class TcpSocket extends InetSocket implements PortUser {
     return (this.conn?.state ?? "CLOSE").replace("-", "_");
   }
 
-  protected override setProtocolOption(level: number, name: number, value: OptValue): boolean {
+  protected override setProtocolOption(
+    level: number,
+    name: number,
+    value: OptValue,
+  ): boolean {
     if (level !== abi.IPPROTO_TCP) return false;
     const num = () => {
       const v = typeof value === "boolean" ? Number(value) : value;
@@ -664,7 +847,9 @@ export class TcpSocket extends InetSocket implements PortUser {
         break;
       case abi.TCP_MAXSEG: {
         const v = num();
-        if (v < 88 || v > 65495) throw new ErrnoError("EINVAL", "TCP_MAXSEG out of range");
+        if (v < 88 || v > 65495) {
+          throw new ErrnoError("EINVAL", "TCP_MAXSEG out of range");
+        }
         this.maxseg = v;
         break;
       }
@@ -679,7 +864,10 @@ export class TcpSocket extends InetSocket implements PortUser {
         break;
       case abi.TCP_CONGESTION:
         if (value !== "newreno" && value !== "cubic" && value !== "reno") {
-          throw new ErrnoError("ENOENT", `Unknown congestion control ${String(value)}`);
+          throw new ErrnoError(
+            "ENOENT",
+            `Unknown congestion control ${String(value)}`,
+          );
         }
         this.congestion = value === "cubic" ? "cubic" : "newreno";
         break;
@@ -702,7 +890,10 @@ export class TcpSocket extends InetSocket implements PortUser {
       : undefined;
   }
 
-  protected override getProtocolOption(level: number, name: number): OptValue | undefined {
+  protected override getProtocolOption(
+    level: number,
+    name: number,
+  ): OptValue | undefined {
     if (level === abi.SOL_SOCKET && name === abi.SO_ACCEPTCONN) {
       return Number(this.phase === "listening");
     }
@@ -737,10 +928,13 @@ export class TcpSocket extends InetSocket implements PortUser {
     this.closed = true;
     if (this.listener) this.listener.close();
     this.unshare(); // bytes still in rx come back as unread ones
+    this.#taken = undefined;
     if (this.conn) {
       // Closing with unread data resets the connection (RFC 2525 §2.17, as Linux does).
       const unread = this.#peeked.length > 0;
-      if (unread || (this.opts.linger?.onoff && this.opts.linger.linger === 0)) this.conn.abort();
+      if (
+        unread || (this.opts.linger?.onoff && this.opts.linger.linger === 0)
+      ) this.conn.abort();
       else this.conn.close();
       this.layer.kick(this);
     }
@@ -760,4 +954,10 @@ function concat(parts: Uint8Array[], total: number): Uint8Array {
     o += p.length;
   }
   return out;
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
