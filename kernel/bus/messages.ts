@@ -209,7 +209,8 @@ export type NetRequest =
   | { op: "release"; fd: number }
   | { op: "exited"; pid: number }
   | { op: "owner"; fd: number; pid: number; add: boolean }
-  | { op: "poll"; fds: PollFd[]; timeout: number }
+  /** `pid`: the process polling, charged for the poll's memory at the netstack. */
+  | { op: "poll"; fds: PollFd[]; timeout: number; pid?: number }
   | { op: "setnonblock"; fd: number; on: boolean }
   | { op: "netctl"; req: NetCtl };
 
