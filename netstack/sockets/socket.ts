@@ -3,15 +3,15 @@
  * options, SO_ERROR, blocking with timeouts. Protocols fill narrow hooks.
  */
 import * as abi from "../../kernel/abi.ts";
-import type {
-  OptValue,
-  RecvResult,
-  SockAddr,
-} from "../../kernel/bus/messages.ts";
+import type { OptValue, RecvResult, SockAddr } from "../../kernel/bus/messages.ts";
 import { Errno, type ErrnoCode, ErrnoError } from "../../kernel/errno.ts";
 import { remaining, waitAny, WaitQueue } from "../../kernel/wait_queue.ts";
 import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from "../wire/addr.ts";
 import type { Stack } from "../stack.ts";
+import type { MemoryAccount } from "./memory_ledger.ts";
+
+/** What a socket is charged to its holder besides its buffers: the objects it is made of. */
+export const SOCKET_BYTES = 2048;
 
 /** SOL_SOCKET and IPPROTO_IP options every INET socket has. */
 export interface CommonOptions {
@@ -57,15 +57,10 @@ export const SOCK_MIN_RCVBUF = 2304;
 export const DEFAULT_TTL = 64;
 
 /** Parse an AF_INET socket address to (addr, port), EAFNOSUPPORT/EINVAL otherwise. */
-export function inAddr(
-  a: SockAddr,
-  what: string,
-): { addr: number; port: number } {
+export function inAddr(a: SockAddr, what: string): { addr: number; port: number } {
   if (a.family !== abi.AF_INET) throw new ErrnoError("EAFNOSUPPORT", what);
   const addr = parseIPv4(a.addr);
-  if (addr === undefined) {
-    throw new ErrnoError("EINVAL", `${what}: bad address ${a.addr}`);
-  }
+  if (addr === undefined) throw new ErrnoError("EINVAL", `${what}: bad address ${a.addr}`);
   return { addr, port: a.port };
 }
 
@@ -86,18 +81,12 @@ export interface In6Addr {
 export function in6Addr(a: SockAddr, what: string): In6Addr {
   if (a.family !== abi.AF_INET6) throw new ErrnoError("EAFNOSUPPORT", what);
   const addr = parseIPv6(a.addr);
-  if (addr === undefined) {
-    throw new ErrnoError("EINVAL", `${what}: bad address ${a.addr}`);
-  }
+  if (addr === undefined) throw new ErrnoError("EINVAL", `${what}: bad address ${a.addr}`);
   return { addr, port: a.port, scopeId: a.scopeId ?? 0 };
 }
 
 /** Make an AF_INET6 socket address. */
-export function sockAddr6(
-  addr: Uint8Array,
-  port: number,
-  scopeId = 0,
-): SockAddr {
+export function sockAddr6(addr: Uint8Array, port: number, scopeId = 0): SockAddr {
   const s: SockAddr = { family: abi.AF_INET6, addr: formatIPv6(addr), port };
   if (scopeId) s.scopeId = scopeId;
   return s;
@@ -144,7 +133,43 @@ export abstract class InetSocket {
     readonly stack: Stack,
     readonly type: number,
     readonly protocol: number,
-  ) {}
+  ) {
+    this.wq.watch(() => this.onWake());
+  }
+
+  /** The process this socket's memory is charged to (memory_ledger.ts); none once released. */
+  account?: MemoryAccount;
+  /** Bytes charged to {@link account} for this socket now. */
+  charged = 0;
+
+  /** Bytes this socket holds now: {@link SOCKET_BYTES} plus what protocols hold in buffers. */
+  memoryHeld(): number {
+    return SOCKET_BYTES;
+  }
+
+  /** Charge this socket to `account` (undefined: to nobody), moving its charge from the last. */
+  chargeTo(account: MemoryAccount | undefined): void {
+    this.account?.adjust(-this.charged);
+    this.charged = 0;
+    this.account = account;
+    this.recharge();
+  }
+
+  /** Bring the charge in step with {@link memoryHeld}: a counter update. */
+  recharge(): void {
+    const a = this.account;
+    if (!a) return;
+    const held = this.memoryHeld();
+    if (held !== this.charged) {
+      a.adjust(held - this.charged);
+      this.charged = held;
+    }
+  }
+
+  /** Runs at every wake of {@link wq}, before its sleepers: buffers changed, charge them. */
+  protected onWake(): void {
+    this.recharge();
+  }
 
   /** SO_REUSEADDR (for the port table). */
   get reuseAddr(): boolean {
@@ -177,11 +202,7 @@ export abstract class InetSocket {
     addr: SockAddr | undefined,
     ctx: WaitCtx,
   ): Promise<number>;
-  abstract recvmsg(
-    len: number,
-    flags: number,
-    ctx: WaitCtx,
-  ): Promise<RecvResult>;
+  abstract recvmsg(len: number, flags: number, ctx: WaitCtx): Promise<RecvResult>;
   abstract getsockname(): SockAddr;
   abstract getpeername(): SockAddr;
   abstract shutdown(how: number): void;
@@ -195,25 +216,16 @@ export abstract class InetSocket {
   }
 
   accept(_ctx: WaitCtx): Promise<{ socket: InetSocket; addr: SockAddr }> {
-    return Promise.reject(
-      new ErrnoError("EOPNOTSUPP", "Cannot accept on this socket type"),
-    );
+    return Promise.reject(new ErrnoError("EOPNOTSUPP", "Cannot accept on this socket type"));
   }
 
   /** Protocol-specific options; return undefined if not handled. */
-  protected setProtocolOption(
-    _level: number,
-    _name: number,
-    _value: OptValue,
-  ): boolean {
+  protected setProtocolOption(_level: number, _name: number, _value: OptValue): boolean {
     return false;
   }
 
   /** Protocol-specific option values; undefined if not handled. */
-  protected getProtocolOption(
-    _level: number,
-    _name: number,
-  ): OptValue | undefined {
+  protected getProtocolOption(_level: number, _name: number): OptValue | undefined {
     return undefined;
   }
 
@@ -253,17 +265,11 @@ export abstract class InetSocket {
         // As Linux's sock_setsockopt: capped at rmem_max/wmem_max, doubled for bookkeeping
         // overhead (getsockopt reports the doubled value), never below SOCK_MIN_*.
         case abi.SO_RCVBUF:
-          this.opts.rcvbuf = Math.max(
-            Math.min(num(), RMEM_MAX) * 2,
-            SOCK_MIN_RCVBUF,
-          );
+          this.opts.rcvbuf = Math.max(Math.min(num(), RMEM_MAX) * 2, SOCK_MIN_RCVBUF);
           this.onOptionsChanged();
           return;
         case abi.SO_SNDBUF:
-          this.opts.sndbuf = Math.max(
-            Math.min(num(), WMEM_MAX) * 2,
-            SOCK_MIN_SNDBUF,
-          );
+          this.opts.sndbuf = Math.max(Math.min(num(), WMEM_MAX) * 2, SOCK_MIN_SNDBUF);
           this.onOptionsChanged();
           return;
         case abi.SO_RCVTIMEO:
@@ -304,20 +310,13 @@ export abstract class InetSocket {
           return;
         case abi.IPV6_UNICAST_HOPS: {
           const v = value === -1 ? -1 : num();
-          if (v > 255) {
-            throw new ErrnoError("EINVAL", "IPV6_UNICAST_HOPS must be -1..255");
-          }
+          if (v > 255) throw new ErrnoError("EINVAL", "IPV6_UNICAST_HOPS must be -1..255");
           this.opts.unicastHops = v;
           return;
         }
         case abi.IPV6_MULTICAST_HOPS: {
           const v = value === -1 ? 1 : num();
-          if (v > 255) {
-            throw new ErrnoError(
-              "EINVAL",
-              "IPV6_MULTICAST_HOPS must be -1..255",
-            );
-          }
+          if (v > 255) throw new ErrnoError("EINVAL", "IPV6_MULTICAST_HOPS must be -1..255");
           this.opts.multicastHops = v;
           return;
         }
@@ -332,9 +331,7 @@ export abstract class InetSocket {
       switch (name) {
         case abi.IP_TTL: {
           const t = num();
-          if (t < 1 || t > 255) {
-            throw new ErrnoError("EINVAL", "IP_TTL must be 1..255");
-          }
+          if (t < 1 || t > 255) throw new ErrnoError("EINVAL", "IP_TTL must be 1..255");
           this.opts.ttl = t;
           return;
         }
@@ -431,21 +428,10 @@ export abstract class InetSocket {
   }
 
   /** Sleep until woken, the timeout (ms) passes (EAGAIN), or the call is aborted (EINTR). */
-  protected async sleep(
-    deadline: number | undefined,
-    ctx: WaitCtx,
-    what: string,
-  ): Promise<void> {
+  protected async sleep(deadline: number | undefined, ctx: WaitCtx, what: string): Promise<void> {
     const clock = this.stack.clock;
-    const r = await waitAny(
-      [this.wq],
-      clock,
-      remaining(clock, deadline),
-      ctx.signal,
-    );
-    if (
-      r === "timeout" || (deadline !== undefined && clock.now() >= deadline)
-    ) {
+    const r = await waitAny([this.wq], clock, remaining(clock, deadline), ctx.signal);
+    if (r === "timeout" || (deadline !== undefined && clock.now() >= deadline)) {
       throw new ErrnoError("EAGAIN", `${what}: timed out`);
     }
     if (r === "aborted") throw new ErrnoError("EINTR", what);
@@ -453,26 +439,19 @@ export abstract class InetSocket {
 
   /** Deadline for a receive (SO_RCVTIMEO) starting now. */
   protected recvDeadline(): number | undefined {
-    return this.opts.rcvtimeo
-      ? this.stack.clock.now() + this.opts.rcvtimeo
-      : undefined;
+    return this.opts.rcvtimeo ? this.stack.clock.now() + this.opts.rcvtimeo : undefined;
   }
 
   /** Deadline for a send (SO_SNDTIMEO) starting now. */
   protected sendDeadline(): number | undefined {
-    return this.opts.sndtimeo
-      ? this.stack.clock.now() + this.opts.sndtimeo
-      : undefined;
+    return this.opts.sndtimeo ? this.stack.clock.now() + this.opts.sndtimeo : undefined;
   }
 }
 
 function toNumber(v: OptValue): number {
   const n = typeof v === "boolean" ? Number(v) : v;
   if (typeof n !== "number" || !Number.isFinite(n) || n < 0) {
-    throw new ErrnoError(
-      "EINVAL",
-      "Option value must be a non-negative number",
-    );
+    throw new ErrnoError("EINVAL", "Option value must be a non-negative number");
   }
   return Math.trunc(n);
 }

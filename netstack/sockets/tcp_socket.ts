@@ -4,11 +4,7 @@
  * recv, shutdown, close with SO_LINGER, AF_INET6 (dual-stack unless IPV6_V6ONLY), TCP_NODELAY, TCP_MAXSEG, TCP_KEEPIDLE/INTVL/CNT, TCP_INFO and TCP_CONGESTION.
  */
 import * as abi from "../../kernel/abi.ts";
-import type {
-  OptValue,
-  RecvResult,
-  SockAddr,
-} from "../../kernel/bus/messages.ts";
+import type { OptValue, RecvResult, SockAddr } from "../../kernel/bus/messages.ts";
 import type { Timer } from "../../kernel/clock.ts";
 import { Errno, ErrnoError } from "../../kernel/errno.ts";
 import { type TcpConnection, type TcpListener } from "../tcp/mod.ts";
@@ -19,6 +15,7 @@ import {
   InetSocket,
   sockAddr4,
   sockAddr6,
+  SOCKET_BYTES,
   type WaitCtx,
 } from "./socket.ts";
 import type { TcpIpv4 } from "../tcp_ipv4.ts";
@@ -81,11 +78,7 @@ export class TcpSocket extends InetSocket implements PortUser {
   congestion: "newreno" | "cubic" = "newreno";
   #ownsPort = false;
 
-  constructor(
-    sid: number,
-    readonly layer: TcpIpv4,
-    family: number = abi.AF_INET,
-  ) {
+  constructor(sid: number, readonly layer: TcpIpv4, family: number = abi.AF_INET) {
     super(sid, layer.stack, abi.SOCK_STREAM, abi.IPPROTO_TCP);
     this.family = family;
     // TCP buffers default larger than datagram ones (Linux autotunes up to several MiB; Serin
@@ -124,9 +117,7 @@ export class TcpSocket extends InetSocket implements PortUser {
     }
     if (isV4Mapped(a.addr)) {
       const v4 = v4FromMapped(a.addr);
-      if (this.opts.v6only) {
-        throw new ErrnoError("EINVAL", "Cannot bind a v4-mapped address");
-      }
+      if (this.opts.v6only) throw new ErrnoError("EINVAL", "Cannot bind a v4-mapped address");
       if (v4 !== 0 && !this.stack.isLocal4(v4)) {
         throw new ErrnoError("EADDRNOTAVAIL", "Cannot bind");
       }
@@ -159,16 +150,11 @@ export class TcpSocket extends InetSocket implements PortUser {
         `Cannot listen on port ${this.localPort}: address already in use`,
       );
     }
-    this.listener = this.layer.listen(
-      this,
-      Math.min(4096, Math.max(1, backlog)),
-    );
+    this.listener = this.layer.listen(this, Math.min(4096, Math.max(1, backlog)));
     this.phase = "listening";
   }
 
-  override async accept(
-    ctx: WaitCtx,
-  ): Promise<{ socket: InetSocket; addr: SockAddr }> {
+  override async accept(ctx: WaitCtx): Promise<{ socket: InetSocket; addr: SockAddr }> {
     if (this.phase !== "listening" || !this.listener) {
       throw new ErrnoError("EINVAL", "Cannot accept: not listening");
     }
@@ -186,9 +172,7 @@ export class TcpSocket extends InetSocket implements PortUser {
   }
 
   async connect(addr: SockAddr, ctx: WaitCtx): Promise<void> {
-    const six = this.family === abi.AF_INET6
-      ? in6Addr(addr, "Cannot connect")
-      : undefined;
+    const six = this.family === abi.AF_INET6 ? in6Addr(addr, "Cannot connect") : undefined;
     const mapped = six !== undefined && isV4Mapped(six.addr);
     const a = six
       ? { addr: mapped ? v4FromMapped(six.addr) : -1, port: six.port }
@@ -211,13 +195,8 @@ export class TcpSocket extends InetSocket implements PortUser {
           if (this.nonblock) throw new ErrnoError("EINPROGRESS", what);
           break;
         }
-        if (mapped && this.opts.v6only) {
-          throw new ErrnoError("ENETUNREACH", what);
-        }
-        if (
-          a.port === 0 || a.addr === 0 || a.addr === 0xffffffff ||
-          (a.addr >>> 28) === 0xe
-        ) {
+        if (mapped && this.opts.v6only) throw new ErrnoError("ENETUNREACH", what);
+        if (a.port === 0 || a.addr === 0 || a.addr === 0xffffffff || (a.addr >>> 28) === 0xe) {
           throw new ErrnoError(a.port === 0 ? "EINVAL" : "ENETUNREACH", what);
         }
         const route = this.stack.route4(a.addr, this.opts.bindToDevice);
@@ -233,11 +212,7 @@ export class TcpSocket extends InetSocket implements PortUser {
           this.local6 = mappedFromV4(this.localAddr);
           this.remote6 = six.addr;
         }
-        this.conn = this.layer.connect(
-          this,
-          route.iface.mtu,
-          route.iface.gsoMax,
-        );
+        this.conn = this.layer.connect(this, route.iface.mtu, route.iface.gsoMax);
         this.phase = "connecting";
         if (this.nonblock) throw new ErrnoError("EINPROGRESS", what);
       }
@@ -268,16 +243,12 @@ export class TcpSocket extends InetSocket implements PortUser {
     if (port === 0 || isUnspecified6(dst) || isMulticast6(dst)) {
       throw new ErrnoError(port === 0 ? "EINVAL" : "ENETUNREACH", what);
     }
-    if (this.local6 && isV4Mapped(this.local6)) {
-      throw new ErrnoError("ENETUNREACH", what);
-    }
+    if (this.local6 && isV4Mapped(this.local6)) throw new ErrnoError("ENETUNREACH", what);
     const task = this.layer.task;
     const route = task.route6(dst, { device: this.opts.bindToDevice, scopeId });
     if (!route) throw new ErrnoError("ENETUNREACH", what);
     if (!this.local6 || isUnspecified6(this.local6)) {
-      if (isUnspecified6(route.src)) {
-        throw new ErrnoError("EADDRNOTAVAIL", what);
-      }
+      if (isUnspecified6(route.src)) throw new ErrnoError("EADDRNOTAVAIL", what);
       this.local6 = route.src;
     }
     if (this.localPort === 0) {
@@ -288,11 +259,7 @@ export class TcpSocket extends InetSocket implements PortUser {
     this.remote6 = dst;
     this.remotePort = port;
     this.remoteScope = scopeId || (isLinkLocal6(dst) ? route.iface.index : 0);
-    this.conn = this.layer.connect(
-      this,
-      task.ipv6.mtuFor(route.iface, dst),
-      route.iface.gsoMax,
-    );
+    this.conn = this.layer.connect(this, task.ipv6.mtuFor(route.iface, dst), route.iface.gsoMax);
     this.phase = "connecting";
   }
 
@@ -317,10 +284,7 @@ export class TcpSocket extends InetSocket implements PortUser {
       throw new ErrnoError("EISCONN", "Cannot send");
     }
     if (this.phase !== "connected" || !this.conn) {
-      throw new ErrnoError(
-        this.phase === "connecting" ? "EAGAIN" : "ENOTCONN",
-        "Cannot send",
-      );
+      throw new ErrnoError(this.phase === "connecting" ? "EAGAIN" : "ENOTCONN", "Cannot send");
     }
     // The send buffer is the holder's tx ring while shared: a send by message (the holder
     // learning why tx ended, or a call through the kernel) takes the socket back first.
@@ -359,12 +323,7 @@ export class TcpSocket extends InetSocket implements PortUser {
     return sent;
   }
 
-  async recvmsg(
-    len: number,
-    flags: number,
-    ctx: WaitCtx,
-    ringOnly = false,
-  ): Promise<RecvResult> {
+  async recvmsg(len: number, flags: number, ctx: WaitCtx, ringOnly = false): Promise<RecvResult> {
     this.#settleConnect();
     if (this.phase === "listening" || this.phase === "idle") {
       throw new ErrnoError("ENOTCONN", "Cannot receive");
@@ -389,12 +348,8 @@ export class TcpSocket extends InetSocket implements PortUser {
         continue;
       }
       // Data first; an error (c.readable is true for it too) is reported below, not as EOF.
-      if (
-        (c.recvQueue > 0 || this.#peeked.length > 0 || inRing > 0) && len > 0
-      ) {
-        const d = (flags & abi.MSG_PEEK)
-          ? this.#peek(c, len - got)
-          : this.#take(c, len - got);
+      if ((c.recvQueue > 0 || this.#peeked.length > 0 || inRing > 0) && len > 0) {
+        const d = (flags & abi.MSG_PEEK) ? this.#peek(c, len - got) : this.#take(c, len - got);
         parts.push(d);
         got += d.length;
         if (!waitAll || got >= len || (flags & abi.MSG_PEEK)) break;
@@ -429,28 +384,16 @@ export class TcpSocket extends InetSocket implements PortUser {
    * nothing more can arrive, or when bytes wait behind a full ring. A deadline (SO_RCVTIMEO)
    * wakes it with what there is, and it never waits past {@link READER_HOLD_MS} for more.
    */
-  #wakeReader(
-    c: TcpConnection,
-    inRing: number,
-    deadline: number | undefined,
-  ): boolean {
-    if (
-      inRing >= this.#share!.ring / 2 || c.pushed || c.eof || c.error ||
-      c.recvQueue > 0
-    ) {
+  #wakeReader(c: TcpConnection, inRing: number, deadline: number | undefined): boolean {
+    if (inRing >= this.#share!.ring / 2 || c.pushed || c.eof || c.error || c.recvQueue > 0) {
       return true;
     }
-    if (
-      c.state !== "ESTABLISHED" && c.state !== "FIN-WAIT-1" &&
-      c.state !== "FIN-WAIT-2"
-    ) {
+    if (c.state !== "ESTABLISHED" && c.state !== "FIN-WAIT-1" && c.state !== "FIN-WAIT-2") {
       return true;
     }
     const now = this.stack.clock.now();
     this.#holdUntil ??= now + READER_HOLD_MS;
-    if (now >= this.#holdUntil || (deadline !== undefined && now >= deadline)) {
-      return true;
-    }
+    if (now >= this.#holdUntil || (deadline !== undefined && now >= deadline)) return true;
     this.#holdTimer ??= this.stack.clock.schedule(this.#holdUntil - now, () => {
       this.#holdTimer = undefined;
       this.wq.wake();
@@ -480,9 +423,7 @@ export class TcpSocket extends InetSocket implements PortUser {
 
   /** Bytes readers took out of the shared rx ring so far (0 when not shared). */
   #rxRead(): number {
-    return this.#share
-      ? this.#rxCommitted - Math.max(0, this.#share.rxUsed())
-      : 0;
+    return this.#share ? this.#rxCommitted - Math.max(0, this.#share.rxUsed()) : 0;
   }
 
   /**
@@ -496,12 +437,9 @@ export class TcpSocket extends InetSocket implements PortUser {
     if (data.length === 0) return;
     const t = this.#taken;
     const n = data.length;
-    const tail = t && n <= t.data.length
-      ? t.data.subarray(t.data.length - n)
-      : undefined;
+    const tail = t && n <= t.data.length ? t.data.subarray(t.data.length - n) : undefined;
     if (
-      !t || !tail || t.pid !== pid || t.rxRead !== this.#rxRead() ||
-      !equalBytes(tail, data)
+      !t || !tail || t.pid !== pid || t.rxRead !== this.#rxRead() || !equalBytes(tail, data)
     ) {
       throw new ErrnoError(
         "EINVAL",
@@ -517,10 +455,7 @@ export class TcpSocket extends InetSocket implements PortUser {
   /** Put `data` back in front of what is still to be read. */
   #putBack(data: Uint8Array): void {
     if (data.length === 0) return;
-    this.#peeked = concat(
-      [data, this.#peeked],
-      data.length + this.#peeked.length,
-    );
+    this.#peeked = concat([data, this.#peeked], data.length + this.#peeked.length);
     this.wq.wake();
   }
 
@@ -531,10 +466,7 @@ export class TcpSocket extends InetSocket implements PortUser {
     const want = Math.min(max, this.opts.rcvbuf) - this.#peeked.length;
     if (want > 0 && c.recvQueue > 0) {
       const more = c.recv(want);
-      this.#peeked = concat(
-        [this.#peeked, more],
-        this.#peeked.length + more.length,
-      );
+      this.#peeked = concat([this.#peeked, more], this.#peeked.length + more.length);
       this.layer.kick(this);
     }
     return this.#peeked.slice(0, max);
@@ -564,6 +496,23 @@ export class TcpSocket extends InetSocket implements PortUser {
   /** Bytes put into the shared rx ring since sharing began. */
   #rxCommitted = 0;
 
+  /** At every wake: move what the shared rings hold (when shared), then charge the buffers. */
+  protected override onWake(): void {
+    this.pump();
+    this.recharge();
+  }
+
+  /**
+   * The socket, what its buffers queue and what was put back unread; while shared, the rings
+   * at their real size instead of the send buffer (which lives in tx).
+   */
+  override memoryHeld(): number {
+    const c = this.conn;
+    const sh = this.#share;
+    const buffers = c ? c.recvQueue + (sh ? sh.sab.byteLength : c.sendQueue) : 0;
+    return SOCKET_BYTES + buffers + this.#peeked.length;
+  }
+
   /** Whether this socket's bytes go through shared rings. */
   get shared(): boolean {
     return this.#share !== undefined;
@@ -571,45 +520,27 @@ export class TcpSocket extends InetSocket implements PortUser {
 
   override rings(): { size: number; tx: number; rx: number } | undefined {
     const sh = this.#share;
-    return sh &&
-      {
-        size: sh.ring,
-        tx: Math.max(0, sh.txUsed()),
-        rx: Math.max(0, sh.rxUsed()),
-      };
+    return sh && { size: sh.ring, tx: Math.max(0, sh.txUsed()), rx: Math.max(0, sh.rxUsed()) };
   }
 
   /** Let process `pid`, the socket's only holder, move its bytes through `stream`. */
   share(pid: number, stream: SharedStream): void {
-    if (this.#share) {
-      throw new ErrnoError("EBUSY", "Cannot share: already shared");
-    }
-    if (this.phase !== "connected" || !this.conn) {
-      throw new ErrnoError("ENOTCONN", "Cannot share");
-    }
+    if (this.#share) throw new ErrnoError("EBUSY", "Cannot share: already shared");
+    if (this.phase !== "connected" || !this.conn) throw new ErrnoError("ENOTCONN", "Cannot share");
     if (this.owners.size !== 1 || !this.owners.has(pid)) {
-      throw new ErrnoError(
-        "EBUSY",
-        "Cannot share a socket another process holds",
-      );
+      throw new ErrnoError("EBUSY", "Cannot share a socket another process holds");
     }
     if (stream.txUsed() !== 0 || stream.rxUsed() !== 0 || stream.state !== 0) {
       throw new ErrnoError("EINVAL", "Cannot share: rings not empty");
     }
     // What the connection holds moves into tx: from now on the process writes the send
     // buffer itself and segments leave straight from the ring.
-    if (
-      !this.conn.shareSendBuffer(new SharedSendStorage(stream), stream.ring)
-    ) {
-      throw new ErrnoError(
-        "EAGAIN",
-        "Cannot share: the send buffer holds more than the ring",
-      );
+    if (!this.conn.shareSendBuffer(new SharedSendStorage(stream), stream.ring)) {
+      throw new ErrnoError("EAGAIN", "Cannot share: the send buffer holds more than the ring");
     }
     this.#share = stream;
     this.#rxCommitted = 0;
     this.stack.count("tcp: shared rings");
-    this.wq.watch(() => this.pump());
     this.pump();
     this.conn.receiveSink = (d) => this.#toRing(d);
   }
@@ -639,7 +570,6 @@ export class TcpSocket extends InetSocket implements PortUser {
     const sh = this.#share;
     if (!sh) return;
     this.#share = undefined;
-    this.wq.watch(undefined);
     const c = this.conn;
     if (c) {
       c.receiveSink = undefined;
@@ -668,9 +598,7 @@ export class TcpSocket extends InetSocket implements PortUser {
     for (;;) {
       this.pump();
       const sh = this.#share;
-      if (!sh || sh.state & (SHARE_REVOKED | SHARE_WRITE_END) || this.closed) {
-        return;
-      }
+      if (!sh || sh.state & (SHARE_REVOKED | SHARE_WRITE_END) || this.closed) return;
       if (sh.txUsed() <= sh.ring / 2) return;
       await this.sleep(undefined, ctx, "Cannot send");
     }
@@ -696,9 +624,7 @@ export class TcpSocket extends InetSocket implements PortUser {
       // Nothing new. If the send buffer still has unsent bytes, new ones would queue behind them
       // anyway and the ACK that lets those go wakes us: no bell needed. Otherwise ask for one on
       // the holder's next write, and look again (a write may have come before the request).
-      if (
-        used === c.sendQueue && c.unsentQueue === 0 && sh.txArmBell(c.sendQueue)
-      ) {
+      if (used === c.sendQueue && c.unsentQueue === 0 && sh.txArmBell(c.sendQueue)) {
         used = sh.txUsed();
         if (used < c.sendQueue) return this.#corrupt();
       }
@@ -720,13 +646,9 @@ export class TcpSocket extends InetSocket implements PortUser {
         this.#rxCommitted += got;
         moved = true;
       }
-      if (c.error || c.writeClosed || c.state === "CLOSED") {
-        sh.setState(SHARE_WRITE_END);
-      }
+      if (c.error || c.writeClosed || c.state === "CLOSED") sh.setState(SHARE_WRITE_END);
       const drained = c.recvQueue === 0 && this.#peeked.length === 0;
-      if (drained && (c.eof || c.error || c.state === "CLOSED")) {
-        sh.setState(SHARE_READ_END);
-      }
+      if (drained && (c.eof || c.error || c.state === "CLOSED")) sh.setState(SHARE_READ_END);
       if (moved) this.layer.kick(this);
     } finally {
       this.#pumping = false;
@@ -739,7 +661,6 @@ export class TcpSocket extends InetSocket implements PortUser {
     this.conn?.unshareSendBuffer();
     this.#share = undefined;
     if (this.conn) this.conn.receiveSink = undefined;
-    this.wq.watch(undefined);
     sh.setState(SHARE_REVOKED | SHARE_READ_END | SHARE_WRITE_END);
     this.stack.count("tcp: shared ring corrupt");
     this.conn?.abort();
@@ -747,9 +668,7 @@ export class TcpSocket extends InetSocket implements PortUser {
   }
 
   getsockname(): SockAddr {
-    if (this.family === abi.AF_INET6) {
-      return sockAddr6(this.local6 ?? UNSPECIFIED6, this.localPort);
-    }
+    if (this.family === abi.AF_INET6) return sockAddr6(this.local6 ?? UNSPECIFIED6, this.localPort);
     return sockAddr4(this.localAddr, this.localPort);
   }
 
@@ -791,25 +710,17 @@ export class TcpSocket extends InetSocket implements PortUser {
 
   readiness(): number {
     this.#settleConnect();
-    if (this.phase === "listening") {
-      return this.listener?.readable ? abi.POLLIN : 0;
-    }
+    if (this.phase === "listening") return this.listener?.readable ? abi.POLLIN : 0;
     const c = this.conn;
     if (!c) return this.phase === "closed" ? abi.POLLHUP : abi.POLLOUT;
     let ev = 0;
-    if (this.phase === "connecting") {
-      return c.error ? abi.POLLERR | abi.POLLOUT : 0;
-    }
+    if (this.phase === "connecting") return c.error ? abi.POLLERR | abi.POLLOUT : 0;
     this.pump();
     const sh = this.#share;
     const inRing = sh ? sh.rxUsed() !== 0 : false;
-    if (
-      c.readable || inRing || this.#peeked.length > 0 || c.eof || this.readShut
-    ) ev |= abi.POLLIN;
+    if (c.readable || inRing || this.#peeked.length > 0 || c.eof || this.readShut) ev |= abi.POLLIN;
     if (c.eof) ev |= abi.POLLRDHUP;
-    if (sh ? !c.writeClosed && sh.txUsed() < sh.ring : c.writable) {
-      ev |= abi.POLLOUT;
-    }
+    if (sh ? !c.writeClosed && sh.txUsed() < sh.ring : c.writable) ev |= abi.POLLOUT;
     if (c.error) ev |= abi.POLLERR | abi.POLLIN | abi.POLLOUT;
     if (c.state === "CLOSED" || (c.eof && c.writeClosed)) ev |= abi.POLLHUP;
     return ev;
@@ -828,11 +739,7 @@ export class TcpSocket extends InetSocket implements PortUser {
     return (this.conn?.state ?? "CLOSE").replace("-", "_");
   }
 
-  protected override setProtocolOption(
-    level: number,
-    name: number,
-    value: OptValue,
-  ): boolean {
+  protected override setProtocolOption(level: number, name: number, value: OptValue): boolean {
     if (level !== abi.IPPROTO_TCP) return false;
     const num = () => {
       const v = typeof value === "boolean" ? Number(value) : value;
@@ -847,9 +754,7 @@ export class TcpSocket extends InetSocket implements PortUser {
         break;
       case abi.TCP_MAXSEG: {
         const v = num();
-        if (v < 88 || v > 65495) {
-          throw new ErrnoError("EINVAL", "TCP_MAXSEG out of range");
-        }
+        if (v < 88 || v > 65495) throw new ErrnoError("EINVAL", "TCP_MAXSEG out of range");
         this.maxseg = v;
         break;
       }
@@ -864,10 +769,7 @@ export class TcpSocket extends InetSocket implements PortUser {
         break;
       case abi.TCP_CONGESTION:
         if (value !== "newreno" && value !== "cubic" && value !== "reno") {
-          throw new ErrnoError(
-            "ENOENT",
-            `Unknown congestion control ${String(value)}`,
-          );
+          throw new ErrnoError("ENOENT", `Unknown congestion control ${String(value)}`);
         }
         this.congestion = value === "cubic" ? "cubic" : "newreno";
         break;
@@ -890,10 +792,7 @@ export class TcpSocket extends InetSocket implements PortUser {
       : undefined;
   }
 
-  protected override getProtocolOption(
-    level: number,
-    name: number,
-  ): OptValue | undefined {
+  protected override getProtocolOption(level: number, name: number): OptValue | undefined {
     if (level === abi.SOL_SOCKET && name === abi.SO_ACCEPTCONN) {
       return Number(this.phase === "listening");
     }
@@ -932,9 +831,7 @@ export class TcpSocket extends InetSocket implements PortUser {
     if (this.conn) {
       // Closing with unread data resets the connection (RFC 2525 §2.17, as Linux does).
       const unread = this.#peeked.length > 0;
-      if (
-        unread || (this.opts.linger?.onoff && this.opts.linger.linger === 0)
-      ) this.conn.abort();
+      if (unread || (this.opts.linger?.onoff && this.opts.linger.linger === 0)) this.conn.abort();
       else this.conn.close();
       this.layer.kick(this);
     }
