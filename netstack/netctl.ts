@@ -115,6 +115,8 @@ export function runNetctl(task: NetworkTask, req: NetCtl): unknown {
       return {
         host: task.name,
         counters: Object.fromEntries(task.counters),
+        // Bytes charged to each process (memory_ledger.ts), and to all of them.
+        memory: { total: task.memory.total, byPid: task.memory.snapshot() },
         interfaces: Object.fromEntries(task.interfaces.map((i) => [i.name, i.stats])),
       };
     default: {

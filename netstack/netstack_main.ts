@@ -64,7 +64,8 @@ const onRaw = (data: unknown) => {
   if (p?.port instanceof MessagePort && Number.isSafeInteger(pid)) {
     const caps = Array.isArray(p.process?.caps) ? p.process.caps.map(String) : [];
     const onRaw = (d: unknown) => processes.raw(pid!, d);
-    processes.attach(pid!, caps, portEndpoint(p.port, { onRaw }));
+    const memory = Number.isSafeInteger(p.process?.memory) ? p.process!.memory : undefined;
+    processes.attach(pid!, caps, portEndpoint(p.port, { onRaw }), memory);
   }
 };
 const rpc = new RpcPeer(portEndpoint(port, { onRaw }), {

@@ -32,6 +32,7 @@ import { Ipv6Stack } from "./ip6/ipv6_stack.ts";
 import type { Ipv6Send, Route6, Route6Constraint, SendOwner6, Stack6 } from "./ip6/stack6.ts";
 import { Udp6Socket } from "./udp/udp6_socket.ts";
 import { Raw6Socket } from "./sockets/raw6_socket.ts";
+import { MemoryLedger } from "./sockets/memory_ledger.ts";
 
 /** How a NetworkTask is set up. */
 export interface NetworkTaskOptions {
@@ -52,6 +53,8 @@ export class NetworkTask implements Stack, Stack6, SocketHost {
   readonly name: string;
   readonly ports = new PortTable();
   readonly counters = new Map<string, number>();
+  /** What each process is charged for the sockets, rings and calls it holds here. */
+  readonly memory = new MemoryLedger();
   readonly interfaces: NetInterface[] = [];
   readonly ipv4: Ipv4Stack;
   readonly ipv6: Ipv6Stack;

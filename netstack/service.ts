@@ -9,16 +9,18 @@ import type {
   DirectShare,
   NetCtl,
   NetRequest,
-  PollFd,
 } from "../kernel/bus/messages.ts";
 import { SharedStream } from "../kernel/bus/shared_stream.ts";
 import { PROCESS_MAX_HELD_BYTES, type RequestContext } from "../kernel/bus/rpc.ts";
 import { ErrnoError } from "../kernel/errno.ts";
 import { type Schema, validateRequest, validateSyscall } from "../kernel/validate.ts";
 import { TcpSocket } from "./sockets/tcp_socket.ts";
-import { waitAny } from "../kernel/wait_queue.ts";
-import type { InetSocket } from "./sockets/socket.ts";
+import { type InetSocket, SOCKET_BYTES } from "./sockets/socket.ts";
 import type { Clock } from "../kernel/clock.ts";
+import { PollList } from "../kernel/poll_list.ts";
+import { overMemoryCap } from "../kernel/memory_cap.ts";
+import type { MemoryAccount, MemoryLedger } from "./sockets/memory_ledger.ts";
+import { pollSockets } from "./sockets/poll.ts";
 
 /** What the service needs from the NetworkTask. */
 export interface SocketHost {
@@ -31,9 +33,24 @@ export interface SocketHost {
   /** Forget a socket after its last handle closed. */
   forget(sid: number): void;
   netctl(req: NetCtl): unknown;
+  /** What each process is charged for what this netstack holds for it. */
+  readonly memory: MemoryLedger;
 }
 
-const ALWAYS = abi.POLLERR | abi.POLLHUP | abi.POLLNVAL;
+/** What one call in progress on a process's port is charged, besides the bytes it carries. */
+export const CALL_BYTES = 256;
+
+/** ENOMEM while the whole system is over its memory cap (kernel/memory_cap.ts). */
+function checkMemoryCap(what: string): void {
+  if (overMemoryCap()) throw new ErrnoError("ENOMEM", `${what}: the system is over its memory cap`);
+}
+
+/** Release a socket's last handle: it stops being charged to anyone. */
+function releaseSocket(host: SocketHost, s: InetSocket): void {
+  host.forget(s.sid);
+  s.release();
+  s.chargeTo(undefined);
+}
 
 /** Serve one request from the kernel. */
 export async function serveNet(
@@ -51,7 +68,17 @@ export async function serveNet(
     case "exited":
       return null; // The netstack's main module closes the process's direct port.
     case "socket": {
+      // Linux fails socket() with ENOMEM when it cannot allocate the sock.
+      const account = host.memory.account(req.pid);
+      checkMemoryCap("Cannot create socket");
+      if (!account.fits(SOCKET_BYTES)) {
+        throw new ErrnoError(
+          "ENOMEM",
+          `Cannot create socket: process ${req.pid} is over its memory budget`,
+        );
+      }
       const s = host.createSocket(req.domain, req.type, req.protocol);
+      s.chargeTo(account); // its creator pays for it, whoever else comes to hold it
       s.owners.add(req.pid);
       if (Number.isSafeInteger(req.uid)) s.uid = req.uid!;
       if (req.nonblock) s.nonblock = true;
@@ -59,16 +86,20 @@ export async function serveNet(
     }
     case "release": {
       const s = host.socket(req.fd);
-      if (s) {
-        host.forget(req.fd);
-        s.release();
-      }
+      if (s) releaseSocket(host, s);
       return null;
     }
     case "owner": {
       const s = sock(req.fd);
       if (req.add) s.owners.add(req.pid);
-      else s.owners.delete(req.pid);
+      else {
+        s.owners.delete(req.pid);
+        // The holder it was charged to let go: another holder pays from now on.
+        const next: number | undefined = s.owners.values().next().value;
+        if (s.account?.pid === req.pid && next !== undefined) {
+          s.chargeTo(host.memory.account(next));
+        }
+      }
       // Shared rings have one writer: a second holder sends and receives by message.
       if (s instanceof TcpSocket && s.owners.size > 1) s.unshare();
       return null;
@@ -76,8 +107,11 @@ export async function serveNet(
     case "setnonblock":
       sock(req.fd).nonblock = req.on;
       return null;
-    case "poll":
-      return await poll(host, req.fds, req.timeout, ctx.signal);
+    case "poll": {
+      const list = new PollList(req.fds);
+      const account = req.pid === undefined ? undefined : host.memory.account(req.pid);
+      return await chargedPoll(host, account, list, (sid) => host.socket(sid), req.timeout, ctx);
+    }
     case "netctl":
       return await host.netctl(req.req);
     case "bind":
@@ -87,6 +121,9 @@ export async function serveNet(
     case "accept": {
       const r = await sock(req.fd).accept(ctx);
       host.adopt(r.socket);
+      // The process that accepted it pays for it (the listener's holder when not told).
+      const pid = req.pid ?? sock(req.fd).account?.pid;
+      r.socket.chargeTo(pid === undefined ? undefined : host.memory.account(pid));
       if (req.flags & abi.SOCK_NONBLOCK) r.socket.nonblock = true;
       // Recorded before the reply so the caller's first direct call finds itself a holder.
       if (req.pid !== undefined) r.socket.owners.add(req.pid);
@@ -94,8 +131,19 @@ export async function serveNet(
     }
     case "connect":
       return await sock(req.fd).connect(req.addr, ctx), null;
-    case "sendmsg":
-      return await sock(req.fd).sendmsg(req.data, req.flags, req.addr, ctx);
+    case "sendmsg": {
+      const s = sock(req.fd);
+      // Linux's sendmsg fails ENOBUFS when it cannot allocate buffers (and ENOMEM past the
+      // system cap, as the issue asks).
+      checkMemoryCap("Cannot send");
+      if (s.account?.over && req.data.length > 0) {
+        throw new ErrnoError(
+          "ENOBUFS",
+          `Cannot send: process ${s.account.pid} is over its memory budget`,
+        );
+      }
+      return await s.sendmsg(req.data, req.flags, req.addr, ctx);
+    }
     case "recvmsg":
       if (req.len < 0) throw new ErrnoError("EINVAL", "Negative length");
       return await sock(req.fd).recvmsg(req.len, req.flags, ctx);
@@ -126,23 +174,43 @@ export interface DirectCaller {
   heldBytes: number;
   /** SharedArrayBuffers it sent for its next `share` calls, by socket id. */
   offered: Map<number, SharedArrayBuffer>;
+  /** Its memory account here: sockets, rings, offered buffers, calls in progress, polls. */
+  account: MemoryAccount;
 }
 
 /** Most SharedArrayBuffers a process may have offered and not yet used. */
 const MAX_OFFERED = 16;
 
-/** A process sent a SharedArrayBuffer for a coming `share` call (anything else is ignored). */
+/**
+ * A process sent a SharedArrayBuffer for a coming `share` call (anything else is ignored). It is
+ * charged to the process until used or dropped; one that does not fit its budget is dropped (the
+ * `share` call then fails and libc goes on by message).
+ */
 export function offerShare(caller: DirectCaller, data: unknown): boolean {
   const share = (data as Partial<DirectShare> | null)?.share;
   if (!share || !Number.isSafeInteger(share.fd) || !(share.sab instanceof SharedArrayBuffer)) {
     return false;
   }
-  caller.offered.delete(share.fd);
+  takeOffer(caller, share.fd);
+  if (!caller.account.fits(share.sab.byteLength)) return true;
+  caller.account.adjust(share.sab.byteLength);
   caller.offered.set(share.fd, share.sab);
-  while (caller.offered.size > MAX_OFFERED) {
-    caller.offered.delete(caller.offered.keys().next().value!);
-  }
+  while (caller.offered.size > MAX_OFFERED) takeOffer(caller, caller.offered.keys().next().value!);
   return true;
+}
+
+/** Take the buffer offered for socket `fd` back out of the caller's offers (and its charge). */
+function takeOffer(caller: DirectCaller, fd: number): SharedArrayBuffer | undefined {
+  const sab = caller.offered.get(fd);
+  if (!sab) return undefined;
+  caller.offered.delete(fd);
+  caller.account.adjust(-sab.byteLength);
+  return sab;
+}
+
+/** Give back what a caller's offered buffers were charged (its port closed). */
+export function dropOffers(caller: DirectCaller): void {
+  for (const fd of [...caller.offered.keys()]) takeOffer(caller, fd);
 }
 
 /** A process rang a socket's bell: move what its shared rings hold (bad events are ignored). */
@@ -203,11 +271,12 @@ export async function serveDirect(
   // A receive remembers who took its bytes: only that process may give them back (unread).
   ctx = { signal: ctx.signal, pid: caller.pid } as RequestContext;
   if (req.op === "poll") {
-    const fds = req.fds.map((p) => ({
-      fd: host.socket(p.fd)?.owners.has(caller.pid) ? p.fd : -1,
-      events: p.events,
-    }));
-    const revents = await poll(host, fds, req.timeout, ctx.signal);
+    const list = new PollList(req.fds);
+    const find = (sid: number) => {
+      const s = host.socket(sid);
+      return s?.owners.has(caller.pid) ? s : undefined;
+    };
+    const revents = await chargedPoll(host, caller.account, list, find, req.timeout, ctx);
     return { count: revents.filter((r) => r !== 0).length, revents };
   }
   const s = host.socket(req.fd);
@@ -223,8 +292,7 @@ export async function serveDirect(
   }
   if (req.op === "release") {
     if (s.owners.size !== 1) return null; // shared: the kernel releases it with the last fd
-    host.forget(req.fd);
-    s.release();
+    releaseSocket(host, s);
     return null;
   }
   if (req.op === "unread" || req.op === "share" || req.op === "unshare" || req.op === "txwait") {
@@ -232,15 +300,23 @@ export async function serveDirect(
     if (req.op === "unread") return s.unread(req.data, caller.pid), null;
     if (req.op === "unshare") return s.unshare(), null;
     if (req.op === "txwait") return await s.txwait(ctx), null;
-    const sab = caller.offered.get(req.fd);
-    caller.offered.delete(req.fd);
+    const sab = takeOffer(caller, req.fd);
+    // The rings are charged as the socket's from now on (TcpSocket.memoryHeld).
+    if (sab && !caller.account.fits(sab.byteLength)) {
+      throw new ErrnoError(
+        "ENOBUFS",
+        `Cannot share: process ${caller.pid} is over its memory budget`,
+      );
+    }
     let stream: SharedStream;
     try {
       stream = new SharedStream(sab!, true);
     } catch {
       throw new ErrnoError("EINVAL", "Cannot share: no shared buffer of the right size was sent");
     }
-    return s.share(caller.pid, stream), null;
+    s.share(caller.pid, stream);
+    s.recharge();
+    return null;
   }
   if (req.op === "rxwait") {
     if (!(s instanceof TcpSocket)) throw new ErrnoError("EOPNOTSUPP", "Not a stream socket");
@@ -251,6 +327,11 @@ export async function serveDirect(
   if (held > 0 && caller.heldBytes + held > PROCESS_MAX_HELD_BYTES) {
     throw new ErrnoError("ENOBUFS", "Too many bytes in blocked sends");
   }
+  // A call in progress holds its request (and a send its bytes) until it returns. Only sends
+  // are refused past the budget: reads and closes are how a process gets back under it.
+  const charged = CALL_BYTES + held;
+  if (held > 0) caller.account.charge(charged, "ENOBUFS", "Cannot send");
+  else caller.account.adjust(charged);
   caller.heldBytes += held;
   try {
     if (req.op !== "sendmsg") return await serveNet(host, req, ctx);
@@ -267,20 +348,24 @@ export async function serveDirect(
     throw err;
   } finally {
     caller.heldBytes -= held;
+    caller.account.adjust(-charged);
   }
 }
 
-async function poll(host: SocketHost, fds: PollFd[], timeout: number, signal: AbortSignal) {
-  const deadline = timeout < 0 ? undefined : host.clock.now() + timeout;
-  for (;;) {
-    const revents = fds.map((p) => {
-      const s = host.socket(p.fd);
-      return s ? s.readiness() & (p.events | ALWAYS) : abi.POLLNVAL;
-    });
-    if (revents.some((r) => r !== 0)) return revents;
-    const left = deadline === undefined ? undefined : Math.max(0, deadline - host.clock.now());
-    if (left === 0 || signal.aborted) return revents;
-    const queues = fds.map((p) => host.socket(p.fd)?.wq).filter((q) => q !== undefined);
-    await waitAny(queues, host.clock, left, signal);
+/** poll() charged to `account` (ENOMEM when it does not fit, as Linux's poll) while it runs. */
+async function chargedPoll(
+  host: SocketHost,
+  account: MemoryAccount | undefined,
+  list: PollList,
+  find: (sid: number) => InetSocket | undefined,
+  timeout: number,
+  ctx: RequestContext,
+): Promise<number[]> {
+  const bytes = list.bytes;
+  account?.charge(bytes, "ENOMEM", "Cannot poll");
+  try {
+    return await pollSockets(find, host.clock, list, timeout, ctx.signal);
+  } finally {
+    account?.adjust(-bytes);
   }
 }

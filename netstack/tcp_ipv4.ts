@@ -257,6 +257,7 @@ export class TcpIpv4 implements TcpLayer, Tcp6Layer {
       if (this.#last?.entry !== e) {
         this.#last = { src: ip.src, sport: seg.srcPort, dst: ip.dst, dport: seg.dstPort, entry: e };
       }
+      if (seg.payload.length > 0 && e.sock?.account?.over) return this.#overBudget(iface, e.sock);
       e.conn.input(now, seg);
       this.task.frameConsumed(); // a connection copies what it keeps of a segment
       e.sock?.wq.wake();
@@ -312,6 +313,16 @@ export class TcpIpv4 implements TcpLayer, Tcp6Layer {
     return tied[(h >>> 0) % tied.length];
   }
 
+  /**
+   * Data for a socket whose holder is over its memory budget is dropped unacknowledged, as
+   * Linux drops it under tcp_mem pressure: the peer retransmits once memory was freed.
+   */
+  #overBudget(iface: NetInterface, sock: TcpSocket): void {
+    sock.account!.drops++;
+    this.task.frameConsumed(); // nothing of it is kept
+    iface.dropRx("tcp: over memory budget");
+  }
+
   /** The entry for an IPv4 4-tuple if it is the one the previous segment found (and still held). */
   #lookup4(src: number, sport: number, dst: number, dport: number): Entry | undefined {
     const l = this.#last;
@@ -334,6 +345,7 @@ export class TcpIpv4 implements TcpLayer, Tcp6Layer {
       e = undefined;
     }
     if (e) {
+      if (seg.payload.length > 0 && e.sock?.account?.over) return this.#overBudget(iface, e.sock);
       e.conn.input(now, seg);
       e.sock?.wq.wake();
       if (e.conn.state === "CLOSED" && !e.sock) this.#conns.delete(key);
