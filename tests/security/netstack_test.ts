@@ -1,0 +1,155 @@
+/**
+ * Attacks on the netstack's socket rules by hostile uid-1000 programs, each run while a
+ * well-behaved program works alongside it (`underAttack`): squatting a root service's port
+ * with SO_REUSEADDR/SO_REUSEPORT, forging bytes in front of a stream with `unread` before
+ * passing the socket on, and pinning memory with 16 MiB socket buffers.
+ */
+import assert from "node:assert/strict";
+import type { System } from "../../kernel/mod.ts";
+import { bootLab, underAttack } from "./_bystander.ts";
+
+const program = (name: string) => new URL(`./programs/${name}.ts`, import.meta.url).pathname;
+const ATTACKER = { host: "alpha", uid: 1000 };
+const ROOT = { host: "alpha", uid: 0 };
+const MiB = 1 << 20;
+
+/** A lab whose processes' console lines (stdout and stderr) are kept, by pid. */
+async function lab(): Promise<{
+  sys: System;
+  out: (pid: number) => string;
+  waitFor: (pid: number, line: string | RegExp) => Promise<void>;
+}> {
+  const lines = new Map<number, string>();
+  const sys = await bootLab({
+    output: (pid, _fd, data) => {
+      lines.set(pid, (lines.get(pid) ?? "") + new TextDecoder().decode(data));
+    },
+  });
+  const out = (pid: number) => lines.get(pid) ?? "";
+  const waitFor = async (pid: number, line: string | RegExp) => {
+    const deadline = Date.now() + 15_000;
+    const seen = () => typeof line === "string" ? out(pid).includes(line) : line.test(out(pid));
+    while (!seen()) {
+      if (Date.now() > deadline) throw new Error(`pid ${pid} never printed ${line}: ${out(pid)}`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  };
+  return { sys, out, waitFor };
+}
+
+/** The exit status of `pid`, or "running" if it has not exited within `ms`. */
+async function exited(sys: System, pid: number, ms = 5000): Promise<number | "running"> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const running = new Promise<"running">((r) => timer = setTimeout(() => r("running"), ms));
+  try {
+    return await Promise.race([sys.wait(pid), running]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+Deno.test("a squatter's SO_REUSEADDR/SO_REUSEPORT socket cannot share a root httpd's port", async () => {
+  const { sys, out, waitFor } = await lab();
+  try {
+    const httpd = (args: string[]) => sys.start("httpd", ["-q", ...args], ROOT);
+    const get = (port: number) =>
+      sys.run(program("net_squat"), ["get", "10.0.0.1", String(port)], ROOT);
+    await underAttack(sys, async () => {
+      // 1. The squatter listens first: httpd's bind fails loudly instead of "listening" while
+      //    the squatter gets its clients (Linux: EADDRINUSE, whatever options both set).
+      for (
+        const [addr, port, flags] of [
+          ["0.0.0.0", 8080, []], // same address
+          ["10.0.0.1", 8081, []], // a more specific address, which would get the SYNs
+          ["::", 8082, []], // dual-stack [::] covers httpd's 0.0.0.0
+          ["0.0.0.0", 8083, ["-6"]], // and 0.0.0.0 blocks httpd's dual-stack [::]
+        ] as const
+      ) {
+        const squat = await sys.start(
+          program("net_squat"),
+          ["first", addr, String(port)],
+          ATTACKER,
+        );
+        await waitFor(squat, /^listen OK$/m);
+        const server = await httpd(["-p", String(port), ...flags]);
+        assert.equal(await exited(sys, server), 1, `httpd on ${addr} ${port}: ${out(server)}`);
+        assert.match(out(server), /address already in use/);
+        assert.doesNotMatch(out(server), /listening/);
+        await sys.kill(squat);
+      }
+      // 2. The squatter binds first and listens once httpd does: its listen() fails, and the
+      //    clients reach httpd.
+      const late = await sys.start(program("net_squat"), ["late", "0.0.0.0", "8090"], ATTACKER);
+      await waitFor(late, /^bind OK$/m);
+      const server = await httpd(["-p", "8090"]);
+      await waitFor(late, /^listen /m);
+      assert.match(out(late), /^listen EADDRINUSE$/m);
+      assert.match(out(server), /listening on 0\.0\.0\.0:8090/);
+      for (let i = 0; i < 4; i++) {
+        const r = await get(8090);
+        assert.doesNotMatch(r.stdout, /squatted/);
+        assert.match(r.stdout, /^body: /m);
+      }
+      assert.doesNotMatch(out(late), /stole/);
+      await sys.kill(server);
+    });
+  } finally {
+    await sys.shutdown();
+  }
+});
+
+Deno.test("unread cannot forge bytes in front of a socket passed to another process", async () => {
+  const { sys, out, waitFor } = await lab();
+  try {
+    const victim = await sys.start(program("net_forge"), ["recv", "/run/fwd"], ROOT);
+    await waitFor(victim, "ready");
+    const { result } = await underAttack(sys, async () => {
+      const attacker = await sys.start(program("net_forge"), [
+        "attack",
+        "/run/fwd",
+        "10.0.0.2",
+        "7",
+      ], ATTACKER);
+      assert.equal(await sys.wait(attacker), 0, out(attacker));
+      assert.equal(await sys.wait(victim), 0, out(victim));
+      return { attacker: out(attacker), victim: out(victim) };
+    });
+    // Before: "unread OK", "replay OK" and the victim read "…FORGED peer bytes".
+    assert.match(result.attacker, /^unread EINVAL$/m);
+    assert.match(result.attacker, /^replay EINVAL$/m);
+    assert.match(result.attacker, /^passed$/m);
+    assert.match(result.victim, /^got: peer bytes$/m);
+  } finally {
+    await sys.shutdown();
+  }
+});
+
+Deno.test("16 MiB SO_SNDBUF/SO_RCVBUF on 60 unread loopback connections pin a bounded amount", async () => {
+  const { sys, out, waitFor } = await lab();
+  try {
+    const rss0 = Deno.memoryUsage().rss;
+    const { result } = await underAttack(sys, async () => {
+      const pid = await sys.start(program("net_bufs"), ["60", String(16 * MiB), "9000"], ATTACKER);
+      await waitFor(pid, "holding");
+      const rss = Deno.memoryUsage().rss;
+      return { pid, rss };
+    });
+    const text = out(result.pid);
+    // Linux's answer: min(16 MiB, wmem_max/rmem_max 212992) doubled.
+    assert.match(text, /^sndbuf 425984 rcvbuf 425984$/m);
+    const m = /^connections (\d+) queued (\d+) stopped (\w+)$/m.exec(text);
+    assert.ok(m, text);
+    const [opened, queued, stopped] = [Number(m[1]), Number(m[2]), m[3]];
+    console.log(
+      `${opened} connections queued ${(queued / MiB).toFixed(1)} MiB (stopped by ${stopped}); ` +
+        `RSS ${(rss0 / MiB).toFixed(0)} → ${(result.rss / MiB).toFixed(0)} MiB`,
+    );
+    assert.ok(stopped === "none" || stopped === "ENOBUFS", stopped);
+    // Each connection holds at most its send buffer (or its shared tx ring, 2 MiB) and the
+    // peer's receive buffer: before the cap, 32 MiB each (1.9 GiB in all).
+    assert.ok(queued <= opened * (2 * MiB + 2 * 425984), `queued ${queued}`);
+    await sys.kill(result.pid);
+  } finally {
+    await sys.shutdown();
+  }
+});

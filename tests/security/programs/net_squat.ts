@@ -1,0 +1,96 @@
+/**
+ * Hostile test program: take a TCP port before a root service does, `net_squat MODE ADDR PORT`,
+ * with SO_REUSEADDR and SO_REUSEPORT set (the service sets SO_REUSEADDR too, as httpd does).
+ * ADDR is an IPv4 or IPv6 address (`0.0.0.0`, `10.0.0.1`, `::`).
+ * - `first`: bind and listen at once, then wait for a client.
+ * - `late`: bind at once, listen only once someone else answers on the port (the squatter
+ *   hopes to share the port with a listener already there), then wait for a client.
+ * Prints "bind CODE" and "listen CODE" (OK when the step worked); a client it gets is answered
+ * "HTTP/1.0 200 OK" with body "squatted", and "stole: LINE" is printed with its request line.
+ *
+ * `net_squat get ADDR PORT` is the client (run as root): prints the first line of the body
+ * that a GET / from ADDR:PORT brings back, as "body: LINE".
+ */
+import {
+  accept,
+  AF_INET,
+  AF_INET6,
+  bind,
+  close,
+  connect,
+  ErrnoError,
+  inet,
+  inet6,
+  listen,
+  print,
+  recv,
+  send,
+  setsockopt,
+  SO_REUSEADDR,
+  SO_REUSEPORT,
+  SOCK_STREAM,
+  socket,
+  SOL_SOCKET,
+} from "../../../libc/mod.ts";
+
+const addrOf = (a: string, port: number) => a.includes(":") ? inet6(a, port) : inet(a, port);
+
+async function attempt(what: string, step: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await step();
+    print(`${what} OK`);
+    return true;
+  } catch (err) {
+    if (!(err instanceof ErrnoError)) throw err;
+    print(`${what} ${err.code}`);
+    return false;
+  }
+}
+
+/** Whether something answers a connection to 127.0.0.1:port. */
+async function answered(port: number): Promise<boolean> {
+  const fd = await socket(AF_INET, SOCK_STREAM);
+  try {
+    await connect(fd, inet("127.0.0.1", port));
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await close(fd);
+  }
+}
+
+async function get(addr: string, port: number): Promise<number> {
+  const fd = await socket(addr.includes(":") ? AF_INET6 : AF_INET, SOCK_STREAM);
+  await connect(fd, addrOf(addr, port));
+  await send(fd, "GET / HTTP/1.0\r\n\r\n");
+  let text = "";
+  for (;;) {
+    const d = await recv(fd, 65536);
+    if (d.length === 0) break;
+    text += new TextDecoder().decode(d);
+  }
+  const body = text.split(/\r?\n\r?\n/)[1] ?? "";
+  print(`body: ${body.split("\n")[0]}`);
+  return 0;
+}
+
+export default async function main([mode, addr, p]: string[]): Promise<number> {
+  const port = Number(p);
+  if (mode === "get") return await get(addr, port);
+  const fd = await socket(addr.includes(":") ? AF_INET6 : AF_INET, SOCK_STREAM);
+  await setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, 1);
+  await setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, 1);
+  if (!await attempt("bind", () => bind(fd, addrOf(addr, port)))) return 0;
+  if (mode === "late") {
+    while (!await answered(port)) await new Promise((r) => setTimeout(r, 10));
+  }
+  if (!await attempt("listen", () => listen(fd, 16))) return 0;
+  for (;;) {
+    const c = await accept(fd);
+    const line = new TextDecoder().decode(await recv(c.fd, 1000)).split("\r\n")[0];
+    print(`stole: ${line}`);
+    await send(c.fd, "HTTP/1.0 200 OK\r\n\r\nsquatted\n");
+    await close(c.fd);
+  }
+}
