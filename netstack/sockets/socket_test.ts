@@ -157,3 +157,30 @@ Deno.test("TCP over IPv6: a [::1] listener beats a [::] one; a v4-mapped peer re
   assert.equal(lo.listener!.queued, 1);
   assert.equal(any.listener!.queued, 1);
 });
+
+Deno.test("TCP: different specific addresses listen on one port; a refused bind leaves the socket unbound", () => {
+  const { a } = host();
+  const lo = tcp(a);
+  lo.bind(in4("127.0.0.1", 8080));
+  lo.listen(8);
+  const eth = tcp(a);
+  eth.bind(in4("10.0.0.1", 8080)); // Linux: ok, without any option
+  eth.listen(8);
+  const wild = tcp(a, { reuseAddr: true });
+  assert.throws(() => wild.bind(in4("0.0.0.0", 8080)), inUse);
+  assert.deepEqual(wild.getsockname(), in4("0.0.0.0", 0));
+  wild.bind(in4("0.0.0.0", 8081)); // and may bind elsewhere
+  const six = tcp(a, { v6: true });
+  assert.throws(() => six.bind(in6("::ffff:127.0.0.1", 8080)), inUse);
+  assert.deepEqual(six.getsockname(), in6("::", 0));
+  const udp = a.createSocket(abi.AF_INET, abi.SOCK_DGRAM, 0);
+  udp.bind(in4("127.0.0.1", 53));
+  const udp2 = a.createSocket(abi.AF_INET, abi.SOCK_DGRAM, 0);
+  assert.throws(() => udp2.bind(in4("0.0.0.0", 53)), inUse);
+  assert.deepEqual(udp2.getsockname(), in4("0.0.0.0", 0));
+  const udp6 = a.createSocket(abi.AF_INET6, abi.SOCK_DGRAM, 0);
+  assert.throws(() => udp6.bind(in6("::", 53)), inUse); // dual-stack: covers 127.0.0.1
+  assert.deepEqual(udp6.getsockname(), in6("::", 0));
+  udp6.setsockopt(abi.IPPROTO_IPV6, abi.IPV6_V6ONLY, 1);
+  udp6.bind(in6("::", 53));
+});

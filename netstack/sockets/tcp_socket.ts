@@ -105,8 +105,14 @@ export class TcpSocket extends InetSocket implements PortUser {
     if (a.addr !== 0 && !this.stack.isLocal4(a.addr)) {
       throw new ErrnoError("EADDRNOTAVAIL", "Cannot bind");
     }
-    this.localPort = this.stack.ports.tcp.bind(this, a.port);
+    // The port table judges the address being bound: set it first, undo it if refused.
     this.localAddr = a.addr;
+    try {
+      this.localPort = this.stack.ports.tcp.bind(this, a.port);
+    } catch (err) {
+      this.localAddr = 0;
+      throw err;
+    }
     this.#ownsPort = true;
   }
 
@@ -129,7 +135,13 @@ export class TcpSocket extends InetSocket implements PortUser {
       this.localAddr = portKey6(a.addr);
     }
     this.local6 = a.addr;
-    this.localPort = this.stack.ports.tcp.bind(this, a.port);
+    try {
+      this.localPort = this.stack.ports.tcp.bind(this, a.port);
+    } catch (err) {
+      this.localAddr = 0;
+      this.local6 = undefined;
+      throw err;
+    }
     this.#ownsPort = true;
   }
 

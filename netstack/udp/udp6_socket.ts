@@ -77,7 +77,13 @@ export class Udp6Socket extends UdpSocket implements SendOwner6 {
     }
     this.local6 = a.addr;
     this.localAddr = portKey6(a.addr);
-    this.localPort = this.stack.ports.udp.bind(this, a.port);
+    try {
+      this.localPort = this.stack.ports.udp.bind(this, a.port);
+    } catch (err) {
+      this.local6 = UNSPECIFIED6; // refused: still unbound
+      this.localAddr = 0;
+      throw err;
+    }
   }
 
   #autobind() {

@@ -45,7 +45,12 @@ export class UdpSocket extends InetSocket implements PortUser, SendOwner {
       throw new ErrnoError("EADDRNOTAVAIL", `Cannot bind to ${addr.family === 2 ? addr.addr : ""}`);
     }
     this.localAddr = a.addr;
-    this.localPort = this.stack.ports.udp.bind(this, a.port);
+    try {
+      this.localPort = this.stack.ports.udp.bind(this, a.port);
+    } catch (err) {
+      this.localAddr = 0; // refused: still unbound
+      throw err;
+    }
   }
 
   #autobind() {
