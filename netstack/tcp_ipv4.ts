@@ -273,6 +273,7 @@ export class TcpIpv4 implements TcpLayer, Tcp6Layer {
     });
     if (l?.listener) {
       if (this.#conns.size >= MAX_TCP_CONNECTIONS) return iface.dropRx("tcp: table-full");
+      if (seg.payload.length > 0 && l.account?.over) return this.#overBudget(iface, l);
       l.listener.input(now, seg, { key: `${ip.src}>${ip.dst}`, port: seg.srcPort });
       l.wq.wake();
       this.#rearm();
@@ -360,6 +361,7 @@ export class TcpIpv4 implements TcpLayer, Tcp6Layer {
     const scope = (src[0] === 0xfe && (src[1] & 0xc0) === 0x80) ? iface.index : 0;
     if (l?.listener) {
       if (this.#conns.size >= MAX_TCP_CONNECTIONS) return iface.dropRx("tcp: table-full");
+      if (seg.payload.length > 0 && l.account?.over) return this.#overBudget(iface, l);
       l.listener.input(now, seg, { key: peerKey6(src, dst, scope), port: seg.srcPort });
       l.wq.wake();
       this.#rearm();

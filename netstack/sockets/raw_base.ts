@@ -20,7 +20,11 @@ export abstract class RawBase extends InetSocket {
 
   /** Queue a received message, or drop it and count `dropKey` when the queue is full. */
   protected enqueue(packet: QueuedPacket, dropKey: string): void {
-    if (!this.#rq.push(packet, { bytes: this.opts.rcvbuf, count: RAW_QUEUE_LIMIT })) {
+    if (this.account?.over) dropKey = "raw: over memory budget"; // memory_ledger.ts
+    if (
+      this.account?.over ||
+      !this.#rq.push(packet, { bytes: this.opts.rcvbuf, count: RAW_QUEUE_LIMIT })
+    ) {
       this.drops++;
       this.stack.count(dropKey);
       return;

@@ -142,9 +142,10 @@ export abstract class InetSocket {
   /** Bytes charged to {@link account} for this socket now. */
   charged = 0;
 
-  /** Bytes this socket holds now: {@link SOCKET_BYTES} plus what protocols hold in buffers. */
+  /** Bytes this socket holds now: {@link SOCKET_BYTES} plus what its queues hold. */
   memoryHeld(): number {
-    return SOCKET_BYTES;
+    const q = this.queues();
+    return SOCKET_BYTES + q.recvQ + q.sendQ;
   }
 
   /** Charge this socket to `account` (undefined: to nobody), moving its charge from the last. */

@@ -175,6 +175,7 @@ export class TcpSocket extends InetSocket implements PortUser {
       const a = this.listener.accept();
       if (a) {
         const child = this.layer.adoptAccepted(this, a.conn, a.peer.key);
+        this.recharge(); // its bytes go to whoever accepted it
         return { socket: child, addr: child.getpeername() };
       }
       if (this.closed) throw new ErrnoError("EBADF", "Cannot accept");
@@ -519,6 +520,7 @@ export class TcpSocket extends InetSocket implements PortUser {
    * at their real size instead of the send buffer (which lives in tx).
    */
   override memoryHeld(): number {
+    if (this.listener) return SOCKET_BYTES + this.listener.queuedBytes; // what waits for accept()
     const c = this.conn;
     const sh = this.#share;
     const buffers = c ? c.recvQueue + (sh ? sh.sab.byteLength : c.sendQueue) : 0;

@@ -82,6 +82,13 @@ export class TcpListener {
     return this.#queue.length;
   }
 
+  /** Bytes received by connections waiting for accept() (charged to the listener's holder). */
+  get queuedBytes(): number {
+    let n = 0;
+    for (const c of this.#queue) n += c.conn.recvQueue;
+    return n;
+  }
+
   /** All children held (half-open plus queued). */
   get size(): number {
     return this.#children.size;

@@ -152,6 +152,12 @@ export class UdpSocket extends InetSocket implements PortUser, SendOwner {
   /** Queue a datagram from `addr`, or drop and count it when the receive buffer is full. */
   protected enqueue(data: Uint8Array, addr: SockAddr, hopLimit?: number): boolean {
     const at = this.stack.clock.now();
+    if (this.account?.over) {
+      // Its holder is over its memory budget (memory_ledger.ts): dropped, as a full buffer.
+      this.drops++;
+      this.stack.count("udp: over memory budget");
+      return false;
+    }
     if (
       !this.rq.push({ data, addr, at, hopLimit }, {
         bytes: this.opts.rcvbuf,
