@@ -144,7 +144,8 @@ Deno.test("16 MiB SO_SNDBUF/SO_RCVBUF on 60 unread loopback connections pin a bo
       `${opened} connections queued ${(queued / MiB).toFixed(1)} MiB (stopped by ${stopped}); ` +
         `RSS ${(rss0 / MiB).toFixed(0)} → ${(result.rss / MiB).toFixed(0)} MiB`,
     );
-    assert.ok(stopped === "none" || stopped === "ENOBUFS", stopped);
+    // The process's memory budget (ENOBUFS) or the system's cap (ENOMEM) may end it first.
+    assert.ok(["none", "ENOBUFS", "ENOMEM"].includes(stopped), stopped);
     // Each connection holds at most its send buffer (or its shared tx ring, 2 MiB) and the
     // peer's receive buffer: before the cap, 32 MiB each (1.9 GiB in all).
     assert.ok(queued <= opened * (2 * MiB + 2 * 425984), `queued ${queued}`);

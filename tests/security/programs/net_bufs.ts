@@ -92,7 +92,7 @@ async function fill(fd: number, chunk: Uint8Array): Promise<number> {
     } catch (err) {
       if (!(err instanceof ErrnoError)) throw err;
       if (err.code !== "EAGAIN") {
-        if (total > 0) return total; // ENOBUFS: the budget is full; count what went in
+        if (total > 0) return total; // ENOBUFS/ENOMEM: memory is full; count what went in
         throw err;
       }
       idle++;
