@@ -349,7 +349,7 @@ export async function fcntl(fd: number, cmd: number, arg = 0): Promise<number> {
 /** Wait for readiness; `timeout` in ms, negative waits forever. */
 export async function poll(fds: PollFd[], timeout = -1) {
   const socks = fds.map((p) => direct?.get(p.fd));
-  await Promise.all(socks.map((s) => s?.drain()));
+  await Promise.all([...new Set(socks)].map((s) => s?.drain())); // each socket once
   // Bytes libc already read ahead make a socket readable whatever the netstack says.
   const ahead = fds.map((p, i) => (socks[i]?.buffered ?? 0) > 0 ? p.events & POLLIN : 0);
   const readable = ahead.some((r) => r !== 0);
