@@ -86,10 +86,10 @@ async function goodRound(sys: System, out: Map<number, string>, round: number): 
   }
 }
 
-/** Compare stats ignoring bound AF_LOCAL paths (those persist like files until unlinked). */
+/** Compare stats, bound AF_LOCAL paths included (a path goes with its socket). */
 export function statsDiff(base: KernelStats, now: KernelStats): string | undefined {
   const keys = Object.keys(base) as Array<keyof KernelStats>;
-  const diff = keys.filter((k) => k !== "localPaths" && base[k] !== now[k]);
+  const diff = keys.filter((k) => base[k] !== now[k]);
   return diff.length
     ? `stats not back to baseline: ${diff.map((k) => `${k} ${base[k]} → ${now[k]}`).join(", ")}`
     : undefined;
