@@ -109,7 +109,8 @@ export async function serveNet(
       return null;
     case "poll": {
       const list = new PollList(req.fds);
-      const account = req.pid === undefined ? undefined : host.memory.account(req.pid);
+      // (find: a poll still in flight when its process exited must not reopen its account)
+      const account = req.pid === undefined ? undefined : host.memory.find(req.pid);
       return await chargedPoll(host, account, list, (sid) => host.socket(sid), req.timeout, ctx);
     }
     case "netctl":
