@@ -13,6 +13,8 @@ import { POLL_MAX_FDS, PollList } from "../../kernel/poll_list.ts";
 import { WaitQueue } from "../../kernel/wait_queue.ts";
 import { pollSockets } from "../../netstack/sockets/poll.ts";
 import type { InetSocket } from "../../netstack/sockets/socket.ts";
+import { serveNet } from "../../netstack/service.ts";
+import { Sim } from "../sim.ts";
 import { bootLab, underAttack } from "./_bystander.ts";
 
 const AMPLIFY = new URL("./programs/poll_amplify.ts", import.meta.url).pathname;
@@ -99,6 +101,31 @@ Deno.test("poll: a wait with no event in reach ends by timeout or abort and unre
   ac.abort();
   assert.deepEqual(await aborted, [0]);
   assert.equal(sock.wq.polls, 0);
+});
+
+Deno.test("poll: a waiting call is charged to its process, ENOMEM when it does not fit", async () => {
+  const sim = new Sim();
+  const host = sim.host("a", { eth0: ["lan", "10.0.0.1/24"] });
+  const ctx = { signal: sim.signal };
+  const sid = await serveNet(
+    host,
+    { op: "socket", pid: 9, domain: 2, type: 2, protocol: 0 },
+    ctx,
+  ) as number;
+  const account = host.memory.account(9);
+  const before = account.used;
+  const fds = () => new Array(POLL_MAX_FDS).fill({ fd: sid, events: POLLPRI });
+  const waiting = serveNet(host, { op: "poll", fds: fds(), timeout: 100, pid: 9 }, ctx);
+  await sim.run(1);
+  const charged = account.used - before;
+  assert.equal(charged, new PollList(fds()).bytes, "entries, one registration and the call");
+  await sim.until(waiting);
+  assert.equal(account.used, before, "given back when it returns");
+  account.budget = before + 1000;
+  await assert.rejects(
+    serveNet(host, { op: "poll", fds: fds(), timeout: 100, pid: 9 }, ctx),
+    (e) => e instanceof ErrnoError && e.code === "ENOMEM",
+  );
 });
 
 /**
