@@ -1,6 +1,7 @@
 /**
- * Port table rules, each case checked against Linux 6.18 (a Python script binding real sockets
- * on the build machine: the expected results below are what Linux answered).
+ * Port table rules. The steps marked "Linux:" were run against Linux 6.18 (a Python script
+ * binding real sockets on the build machine) and expect what it answered; the others follow
+ * the same rules (inet_csk_bind_conflict, udp_lib_lport_inuse).
  */
 import assert from "node:assert/strict";
 import type { ErrnoError } from "../../kernel/errno.ts";
