@@ -126,7 +126,7 @@ async function tcpSend(host: string, port: number, mb: number): Promise<number> 
 }
 
 async function localPass(): Promise<number> {
-  const path = "/run/demo.sock";
+  const path = "/tmp/demo.sock";
   const child = await spawn("demo", ["local-receiver", path]);
   let c = -1;
   for (let i = 0; i < 100 && c < 0; i++) {

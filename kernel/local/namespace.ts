@@ -83,6 +83,12 @@ export class LocalNamespace<S> {
    */
   bind(path: string, socket: S, creds: PathCreds, mode = DEFAULT_PATH_MODE): void {
     if (this.#entries.has(path)) throw new ErrnoError("EADDRINUSE", `Cannot bind to ${path}`);
+    if (!mayCreate(path, creds.uid)) {
+      throw new ErrnoError(
+        "EACCES",
+        `Cannot bind to ${path}: /run is root's (use /run/user/${creds.uid}/ or /tmp/)`,
+      );
+    }
     const held = this.countOf(creds.uid);
     if (held >= this.maxPerUid) {
       throw new ErrnoError(
@@ -135,6 +141,17 @@ export class LocalNamespace<S> {
     if (n > 0) this.#byUid.set(e.uid, n);
     else this.#byUid.delete(e.uid);
   }
+}
+
+/**
+ * Whether `uid` may create a name at `path`. As on Linux, /run is root's (0755): only root makes
+ * names there, apart from each user's own /run/user/UID/. Everywhere else is like /tmp (1777):
+ * anyone may create a name, and only its owner (or root) may remove it. So no user can take a
+ * system service's path before the service binds it.
+ */
+export function mayCreate(path: string, uid: number): boolean {
+  if (uid === 0 || !path.startsWith("/run/")) return true;
+  return path.startsWith(`/run/user/${uid}/`);
 }
 
 /** Write permission on a path, as Linux's inode_permission(MAY_WRITE): root always has it. */

@@ -38,6 +38,26 @@ async function lab(): Promise<{
   return { sys, out, waitFor };
 }
 
+Deno.test("a squatter cannot take a /run path before root's service binds it (/run is root's)", async () => {
+  const { sys, out, waitFor } = await lab();
+  try {
+    const squatter = await sys.start(program("local_squat"), ["/run/early"], ATTACKER);
+    assert.equal(await sys.wait(squatter), 0);
+    // Before: "bind OK" and the squatter listened, so root's service got EADDRINUSE.
+    assert.match(out(squatter), /^bind EACCES$/m);
+    const victim = await sys.start(program("local_victim"), ["serve", "/run/early"], ROOT);
+    await waitFor(victim, "ready");
+    const client = await sys.run(program("local_victim"), ["client", "/run/early", "hi"], ROOT);
+    assert.match(client.stdout, /^server uid 0$/m);
+    // Its own /run/user/UID/ and /tmp are the attacker's to use.
+    const own = await sys.start(program("local_squat"), ["/run/user/1000/x"], ATTACKER);
+    await waitFor(own, "listening");
+    await sys.kill(own);
+  } finally {
+    await sys.shutdown();
+  }
+});
+
 Deno.test("a squatter can neither unlink root's AF_LOCAL path nor bind over it", async () => {
   const { sys, out, waitFor } = await lab();
   try {
