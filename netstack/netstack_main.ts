@@ -16,9 +16,12 @@ import { serveNet } from "./service.ts";
 import { ProcessPorts } from "./process_ports.ts";
 import type { NetAttach, NetRequest } from "../kernel/bus/messages.ts";
 import { runNetctl } from "./netctl.ts";
+import { setMemoryCap } from "../kernel/memory_cap.ts";
 
 const { port, extra } = await receiveStart();
 const boot = extra as HostBoot;
+// The system memory cap the kernel was booted with: past it, new sockets and sends get ENOMEM.
+if (boot.memoryCap) setMemoryCap(boot.memoryCap);
 const task = new NetworkTask({
   clock: new RealClock(),
   name: boot.name,
