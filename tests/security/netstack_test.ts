@@ -52,44 +52,40 @@ Deno.test("a squatter's SO_REUSEADDR/SO_REUSEPORT socket cannot share a root htt
   const { sys, out, waitFor } = await lab();
   try {
     const httpd = (args: string[]) => sys.start("httpd", ["-q", ...args], ROOT);
-    const get = (port: number) =>
-      sys.run(program("net_squat"), ["get", "10.0.0.1", String(port)], ROOT);
     await underAttack(sys, async () => {
       // 1. The squatter listens first: httpd's bind fails loudly instead of "listening" while
       //    the squatter gets its clients (Linux: EADDRINUSE, whatever options both set).
-      for (
-        const [addr, port, flags] of [
-          ["0.0.0.0", 8080, []], // same address
-          ["10.0.0.1", 8081, []], // a more specific address, which would get the SYNs
-          ["::", 8082, []], // dual-stack [::] covers httpd's 0.0.0.0
-          ["0.0.0.0", 8083, ["-6"]], // and 0.0.0.0 blocks httpd's dual-stack [::]
-        ] as const
-      ) {
-        const squat = await sys.start(
-          program("net_squat"),
-          ["first", addr, String(port)],
-          ATTACKER,
-        );
-        await waitFor(squat, /^listen OK$/m);
+      const ports = [
+        ["0.0.0.0", 8080, []], // the same address
+        ["10.0.0.1", 8081, []], // a more specific address, which would get the SYNs
+        ["::", 8082, []], // dual-stack [::] covers httpd's 0.0.0.0
+        ["0.0.0.0", 8083, ["-6"]], // and 0.0.0.0 blocks httpd's dual-stack [::]
+      ] as const;
+      const squat = await sys.start(
+        program("net_squat"),
+        ["first", ...ports.flatMap(([addr, port]) => [addr, String(port)])],
+        ATTACKER,
+      );
+      await waitFor(squat, /^squatting$/m);
+      for (const [addr, port, flags] of ports) {
+        assert.match(out(squat), new RegExp(`^listen ${addr} ${port} OK$`, "m"));
         const server = await httpd(["-p", String(port), ...flags]);
         assert.equal(await exited(sys, server), 1, `httpd on ${addr} ${port}: ${out(server)}`);
         assert.match(out(server), /address already in use/);
         assert.doesNotMatch(out(server), /listening/);
-        await sys.kill(squat);
       }
+      await sys.kill(squat);
       // 2. The squatter binds first and listens once httpd does: its listen() fails, and the
       //    clients reach httpd.
       const late = await sys.start(program("net_squat"), ["late", "0.0.0.0", "8090"], ATTACKER);
-      await waitFor(late, /^bind OK$/m);
+      await waitFor(late, /^bind 0\.0\.0\.0 8090 OK$/m);
       const server = await httpd(["-p", "8090"]);
-      await waitFor(late, /^listen /m);
-      assert.match(out(late), /^listen EADDRINUSE$/m);
+      await waitFor(late, /^squatting$/m);
+      assert.match(out(late), /^listen 0\.0\.0\.0 8090 EADDRINUSE$/m);
       assert.match(out(server), /listening on 0\.0\.0\.0:8090/);
-      for (let i = 0; i < 4; i++) {
-        const r = await get(8090);
-        assert.doesNotMatch(r.stdout, /squatted/);
-        assert.match(r.stdout, /^body: /m);
-      }
+      const r = await sys.run(program("net_squat"), ["get", "10.0.0.1", "8090", "4"], ROOT);
+      assert.equal(r.stdout.match(/^body: /gm)?.length, 4, r.stdout + r.stderr);
+      assert.doesNotMatch(r.stdout, /squatted/);
       assert.doesNotMatch(out(late), /stole/);
       await sys.kill(server);
     });
