@@ -5,6 +5,16 @@
 import assert from "node:assert/strict";
 import { boot, type BootConfig, type System } from "../../kernel/mod.ts";
 
+/** The path of the attack suite's program NAME (tests/security/programs/NAME.ts). */
+export const program = (name: string): string =>
+  new URL(`./programs/${name}.ts`, import.meta.url).pathname;
+
+/** How attackers run: uid 1000 on alpha, no capabilities. */
+export const ATTACKER = { host: "alpha", uid: 1000 };
+
+/** How the victims run: root on alpha. */
+export const ROOT = { host: "alpha", uid: 0 };
+
 /** Where the bystander's echo client lives. */
 const ECHO = new URL("./programs/bystander_echo.ts", import.meta.url).pathname;
 
@@ -37,6 +47,37 @@ export async function bootLab(config: Omit<BootConfig, "net"> = {}): Promise<Sys
     }
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** A lab (see {@link bootLab}) that keeps every process's console output, by pid. */
+export interface WatchedLab {
+  sys: System;
+  /** What `pid` printed so far (stdout and stderr). */
+  out: (pid: number) => string;
+  /** Wait until `pid` printed `line` (15 s at most). */
+  waitFor: (pid: number, line: string | RegExp) => Promise<void>;
+}
+
+/** Boot {@link bootLab}'s hosts, keeping each process's console output. */
+export async function watchedLab(
+  config: Omit<BootConfig, "net" | "output"> = {},
+): Promise<WatchedLab> {
+  const lines = new Map<number, string>();
+  const dec = new TextDecoder();
+  const sys = await bootLab({
+    ...config,
+    output: (pid, _fd, data) => lines.set(pid, (lines.get(pid) ?? "") + dec.decode(data)),
+  });
+  const out = (pid: number) => lines.get(pid) ?? "";
+  const waitFor = async (pid: number, line: string | RegExp) => {
+    const deadline = Date.now() + 15_000;
+    const seen = () => typeof line === "string" ? out(pid).includes(line) : line.test(out(pid));
+    while (!seen()) {
+      if (Date.now() > deadline) throw new Error(`pid ${pid} never printed ${line}: ${out(pid)}`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  };
+  return { sys, out, waitFor };
 }
 
 /** What the bystander saw during an attack. */

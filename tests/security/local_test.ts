@@ -5,38 +5,11 @@
  * everything it held is given back when it dies.
  */
 import assert from "node:assert/strict";
-import type { System } from "../../kernel/mod.ts";
 import { MAX_LOCAL_PATHS_PER_UID } from "../../kernel/local/namespace.ts";
 import { LOCAL_MESSAGE_OVERHEAD } from "../../kernel/local/queue_memory.ts";
-import { bootLab, underAttack } from "./_bystander.ts";
+import { ATTACKER, program, ROOT, underAttack, watchedLab } from "./_bystander.ts";
 
-const program = (name: string) => new URL(`./programs/${name}.ts`, import.meta.url).pathname;
-const ATTACKER = { host: "alpha", uid: 1000 };
-const ROOT = { host: "alpha", uid: 0 };
-
-/** A lab whose processes' console lines are kept, by pid. */
-async function lab(): Promise<{
-  sys: System;
-  out: (pid: number) => string;
-  waitFor: (pid: number, line: string | RegExp) => Promise<void>;
-}> {
-  const lines = new Map<number, string>();
-  const sys = await bootLab({
-    output: (pid, _fd, data) => {
-      lines.set(pid, (lines.get(pid) ?? "") + new TextDecoder().decode(data));
-    },
-  });
-  const out = (pid: number) => lines.get(pid) ?? "";
-  const waitFor = async (pid: number, line: string | RegExp) => {
-    const deadline = Date.now() + 15_000;
-    const seen = () => typeof line === "string" ? out(pid).includes(line) : line.test(out(pid));
-    while (!seen()) {
-      if (Date.now() > deadline) throw new Error(`pid ${pid} never printed ${line}: ${out(pid)}`);
-      await new Promise((r) => setTimeout(r, 5));
-    }
-  };
-  return { sys, out, waitFor };
-}
+const lab = watchedLab;
 
 Deno.test("a squatter cannot take a /run path before root's service binds it (/run is root's)", async () => {
   const { sys, out, waitFor } = await lab();

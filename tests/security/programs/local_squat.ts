@@ -8,7 +8,6 @@ import {
   accept,
   AF_LOCAL,
   bind,
-  ErrnoError,
   getpeercred,
   listen,
   local,
@@ -18,18 +17,7 @@ import {
   socket,
   unlink,
 } from "../../../libc/mod.ts";
-
-async function attempt(what: string, step: () => Promise<unknown>): Promise<boolean> {
-  try {
-    await step();
-    print(`${what} OK`);
-    return true;
-  } catch (err) {
-    if (!(err instanceof ErrnoError)) throw err;
-    print(`${what} ${err.code}`);
-    return false;
-  }
-}
+import { attempt } from "./_attempt.ts";
 
 export default async function main([path]: string[]): Promise<number> {
   await attempt("unlink", () => unlink(path));

@@ -16,7 +16,6 @@ import {
   bind,
   close,
   connect,
-  ErrnoError,
   inet,
   listen,
   local,
@@ -32,18 +31,9 @@ import {
   socket,
   syscall,
 } from "../../../libc/mod.ts";
+import { attempt } from "./_attempt.ts";
 
 const te = new TextEncoder();
-
-async function attempt(what: string, step: () => Promise<unknown>): Promise<void> {
-  try {
-    await step();
-    print(`${what} OK`);
-  } catch (err) {
-    if (!(err instanceof ErrnoError)) throw err;
-    print(`${what} ${err.code}`);
-  }
-}
 
 async function victim(path: string): Promise<number> {
   const l = await socket(AF_LOCAL, SOCK_STREAM);

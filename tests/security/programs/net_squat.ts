@@ -19,7 +19,6 @@ import {
   bind,
   close,
   connect,
-  ErrnoError,
   inet,
   inet6,
   listen,
@@ -33,20 +32,9 @@ import {
   socket,
   SOL_SOCKET,
 } from "../../../libc/mod.ts";
+import { attempt } from "./_attempt.ts";
 
 const addrOf = (a: string, port: number) => a.includes(":") ? inet6(a, port) : inet(a, port);
-
-async function attempt(what: string, step: () => Promise<unknown>): Promise<boolean> {
-  try {
-    await step();
-    print(`${what} OK`);
-    return true;
-  } catch (err) {
-    if (!(err instanceof ErrnoError)) throw err;
-    print(`${what} ${err.code}`);
-    return false;
-  }
-}
 
 /** Whether something answers a connection to 127.0.0.1:port. */
 async function answered(port: number): Promise<boolean> {
