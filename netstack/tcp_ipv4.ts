@@ -383,7 +383,7 @@ export class TcpIpv4 implements TcpLayer, Tcp6Layer {
           ? undefined
           : pseudoHeaderSum4(src, dst, IpProtocol.TCP, len),
       });
-      this.task.ipv4.output(route, {
+      const err = this.task.ipv4.output(route, {
         src,
         dst,
         protocol: IpProtocol.TCP,
@@ -391,6 +391,8 @@ export class TcpIpv4 implements TcpLayer, Tcp6Layer {
         payload: buf,
         dontFragment: true,
       });
+      // A segment over the path MTU under DF is lost here: counted, never silent.
+      if (err) this.task.count(`tcp: output ${err}`);
       return;
     }
     const s6 = src as Uint8Array;
@@ -398,13 +400,14 @@ export class TcpIpv4 implements TcpLayer, Tcp6Layer {
     const route = this.task.route6(d6, { scopeId: scope });
     if (!route) return this.task.count("tcp: no-route");
     emitTcp(seg, buf, { pseudoSum: pseudoHeaderSum6(s6, d6, IpProtocol.TCP, len) });
-    this.task.ipv6.output(route, {
+    const err = this.task.ipv6.output(route, {
       src: s6,
       dst: d6,
       nextHeader: IpProtocol.TCP,
       hopLimit: ttl,
       payload: buf,
     });
+    if (err) this.task.count(`tcp: output ${err}`);
   }
 
   /** An ICMPv6 error about a segment we sent to ([dst], dport) from sport. */

@@ -5,7 +5,7 @@
  * API live in connection.ts, which extends this class.
  */
 
-import { TcpFlag, type TcpOptions, type TcpRepr } from "../wire/tcp.ts";
+import { TcpFlag, type TcpOptions, tcpOptionsLength, type TcpRepr } from "../wire/tcp.ts";
 import type { CongestionControl } from "./congestion/congestion.ts";
 import { Cubic } from "./congestion/cubic.ts";
 import { NewReno } from "./congestion/newreno.ts";
@@ -275,7 +275,7 @@ export abstract class TcpControlBlock {
   /** Send new data (and FIN) as the windows, Nagle and SWS avoidance allow; SACK recovery. */
   protected _transmit(now: number, force = false): void {
     if (!this._sendsData()) return;
-    const mss = this._sndMss;
+    const mss = this._currentMss();
     // With TSO, new data goes out in whole multiples of the MSS (the link cuts them); not while
     // recovering from loss, where segments are the unit that gets lost and resent.
     const gso = this.options.gsoMax;
@@ -305,6 +305,9 @@ export abstract class TcpControlBlock {
       const limited = !this._inRecovery && this._dupAcks < 3 ? this._dupAcks * mss : 0;
       const cwndRoom = Math.floor(this._cc.cwnd + limited - flight);
       let len = Math.max(0, Math.min(seg, unsent, wndRoom, cwndRoom));
+      // A super-segment the windows cut short still ends on a whole piece (the link cuts it
+      // into MSS-sized segments; a runt would follow), unless it ends the data.
+      if (len > mss && len < unsent) len -= len % mss;
       if (force) len = Math.max(0, Math.min(mss, unsent, wndRoom));
       const fin = finPending && len === unsent && (cwndRoom > 0 || force || unsent === 0);
       if (len === 0 && !fin) {
@@ -329,6 +332,7 @@ export abstract class TcpControlBlock {
 
   /** Resend up to `max` bytes from `seq` (plus our FIN if it ends there). */
   protected _retransmit(now: number, seq: number, max = this._sndMss): void {
+    max = Math.min(max, this._currentMss()); // a segment sized before SACK blocks were due
     const end = this._finQueued ? seqAdd(this._dataEnd(), 1) : this._dataEnd();
     const room = seqSub(end, seq);
     if (room <= 0) return;
@@ -381,12 +385,31 @@ export abstract class TcpControlBlock {
 
   /** Emit a non-SYN segment with the usual ACK, window, timestamp and SACK fields. */
   protected _out(seq: number, flags: number, payload: Uint8Array, now: number): void {
+    this._emitSeg(seq, flags, payload, this.#segmentOptions(now, (flags & ACK) !== 0));
+  }
+
+  /** Options of a non-SYN segment: the timestamp, and SACK blocks while we hold a hole. */
+  #segmentOptions(now: number, ack: boolean): TcpOptions {
     const options: TcpOptions = {};
     if (this._tsOk) options.timestamp = { value: this._tsNow(now), echo: this._tsRecent };
-    if (this._sackOk && flags & ACK && this._rcvBuf.hasHoles) {
+    if (this._sackOk && ack && this._rcvBuf.hasHoles) {
       options.sack = this._rcvBuf.sackBlocks(this._tsOk ? 3 : 4);
     }
-    this._emitSeg(seq, flags, payload, options);
+    return options;
+  }
+
+  /**
+   * Payload bytes a data segment sent now may carry, as Linux's tcp_current_mss: the send MSS
+   * (which already leaves room for the timestamp option every segment carries) less the room
+   * of the SACK blocks it carries while we hold a hole. The MSS counts no TCP or IP options
+   * (RFC 9293 §3.7.1, RFC 6691 §2), so the sender takes them out of the payload; otherwise a
+   * full segment with SACK blocks exceeds the path MTU and dies under DF.
+   */
+  protected _currentMss(): number {
+    if (!this._sackOk || !this._rcvBuf.hasHoles) return this._sndMss;
+    const fixed = this._tsOk ? TS_OVERHEAD : 0;
+    const extra = tcpOptionsLength(this.#segmentOptions(0, true)) - fixed;
+    return Math.max(1, this._sndMss - extra);
   }
 
   protected _emitSeg(seq: number, flags: number, payload: Uint8Array, o: TcpOptions): void {
