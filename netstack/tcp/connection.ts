@@ -399,7 +399,7 @@ export class TcpConnection extends TcpControlBlock {
     // RFC 7323 §5.3 PAWS: an older TSval marks a stale duplicate.
     if (ts && !(f & RST) && seqLt(ts.value, this._tsRecent)) {
       this._drop("paws");
-      this.#outOfWindowAck(now); // rate-limited like every ACK for a segment we drop
+      this.#outOfWindowAck(now, seg);
       return;
     }
     // First: acceptability test.
@@ -414,7 +414,7 @@ export class TcpConnection extends TcpControlBlock {
         if (seg.payload.length > 0) this._ackNow = true;
       } else {
         this._drop("unacceptable");
-        if (!(f & RST)) this.#outOfWindowAck(now);
+        if (!(f & RST)) this.#outOfWindowAck(now, seg);
         if (this._state === "TIME-WAIT" && f & FIN) {
           this._closeAt = now + this.options.timeWaitMs; // retransmitted FIN: restart 2MSL
         }
@@ -473,13 +473,14 @@ export class TcpConnection extends TcpControlBlock {
     const ack = seg.ack;
     if (seqGt(ack, this._sndMax)) {
       this._drop("ack-unsent"); // §3.10.7.4: ACK for something not yet sent
-      this.#outOfWindowAck(now);
+      this.#outOfWindowAck(now, seg);
       return false;
     }
-    // RFC 5961 §5.2: ACKs older than SND.UNA - MAX.SND.WND are dropped with an ACK.
+    // RFC 5961 §5.2: ACKs older than SND.UNA - MAX.SND.WND are dropped with a challenge ACK
+    // (Linux: tcp_ack → tcp_send_challenge_ack).
     if (seqLt(ack, seqAdd(this._sndUna, -Math.max(this._maxSndWnd, 1)))) {
       this._drop("ack-too-old");
-      this.#outOfWindowAck(now);
+      this.#challengeAck(now);
       return false;
     }
     const wnd = seg.window * 2 ** this._sndShift;
@@ -739,20 +740,43 @@ export class TcpConnection extends TcpControlBlock {
   }
 
   /**
-   * The ACK owed to an unacceptable segment, at most one per 500 ms per connection (Linux's
-   * tcp_invalid_ratelimit; RFC 5961 §7): two desynchronised ends must not ACK each other's
+   * The ACK owed to a segment dropped as unacceptable, stale (PAWS) or acknowledging what was
+   * never sent (RFC 9293 §3.10.7.4), limited as Linux's tcp_oow_rate_limited: a segment that
+   * occupies sequence space (data or FIN) and carries no SYN is answered every time ("data
+   * packets without SYNs are not likely part of an ACK loop": a peer retransmitting old data
+   * gets one ACK each); pure ACKs and SYNs get at most one per 500 ms per connection
+   * (tcp_invalid_ratelimit; RFC 5961 §7), so two desynchronised ends cannot ACK each other's
    * ACKs forever (a spoofed in-window segment can start exactly that).
    */
-  #outOfWindowAck(now: number): void {
-    if (now - this.#lastOutOfWindowAck < 500) return this._drop("oow-ack-limited");
-    this.#lastOutOfWindowAck = now;
+  #outOfWindowAck(now: number, seg: TcpRepr): void {
+    const occupiesSpace = seg.payload.length > 0 || (seg.flags & FIN) !== 0;
+    if (occupiesSpace && !(seg.flags & SYN)) {
+      this._ackNow = true;
+      return;
+    }
+    if (this.#oowRateLimited(now)) return this._drop("oow-ack-limited");
     this._ackNow = true;
+  }
+
+  /**
+   * Linux's __tcp_oow_rate_limited: true within 500 ms of the last ACK this limit let through;
+   * otherwise it lets this one through and restarts the 500 ms.
+   */
+  #oowRateLimited(now: number): boolean {
+    if (now - this.#lastOutOfWindowAck < 500) return true;
+    this.#lastOutOfWindowAck = now;
+    return false;
   }
 
   #lastOutOfWindowAck = -Infinity;
 
-  /** RFC 5961 §3.2/§4.2 challenge ACK, rate-limited per §7. */
+  /**
+   * RFC 5961 §3.2/§4.2/§5.2 challenge ACK, limited per §7 as Linux's tcp_send_challenge_ack:
+   * first by the per-connection 500 ms limit out-of-window ACKs share, then by
+   * `challengeAckLimit` per second (Linux's host-wide tcp_challenge_ack_limit).
+   */
   #challengeAck(now: number): void {
+    if (this.#oowRateLimited(now)) return this._drop("challenge-ack-limited");
     if (now - this._challengeWindow >= 1000) {
       this._challengeWindow = now;
       this._challengeCount = 0;
