@@ -11,6 +11,8 @@ import {
   ErrnoError,
   inet,
   inet6,
+  IPPROTO_IPV6,
+  IPV6_V6ONLY,
   listen,
   netctl,
   poll,
@@ -22,6 +24,8 @@ import {
   send,
   setsockopt,
   SO_REUSEADDR,
+  SOCK_DGRAM,
+  SOCK_STREAM,
   type SockAddr,
   socket,
   SOL_SOCKET,
@@ -48,9 +52,19 @@ export function anyAddr(family: number, port: number): SockAddr {
   return family === AF_INET6 ? inet6("::", port) : inet("0.0.0.0", port);
 }
 
-/** Host part of an INET socket address, "?" otherwise. */
+/**
+ * Host part of an INET socket address, "?" otherwise. A v4-mapped IPv6 address (a dual-stack
+ * server's IPv4 peer, ::ffff:10.0.0.1) prints as the IPv4 address it maps.
+ */
 export function hostOf(a: SockAddr | undefined): string {
-  return a && (a.family === AF_INET || a.family === AF_INET6) ? a.addr : "?";
+  if (!a || (a.family !== AF_INET && a.family !== AF_INET6)) return "?";
+  return a.family === AF_INET6 ? unmapped(a.addr) : a.addr;
+}
+
+/** "::ffff:10.0.0.1" → "10.0.0.1"; any other address unchanged. */
+export function unmapped(addr: string): string {
+  const m = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(addr);
+  return m ? m[1] : addr;
 }
 
 /** Port of an INET socket address, 0 otherwise. */
@@ -86,25 +100,38 @@ export async function closeQuietly(fd: number): Promise<void> {
 }
 
 /**
- * A socket of `type` bound to the wildcard address of `family` and `port` (SO_REUSEADDR set),
- * listening when `type` is a stream type.
+ * A server socket of `type` on `port`, listening when `type` is a stream type. `family` is what
+ * -4/-6 chose: undefined binds [::] dual-stack (IPV6_V6ONLY off, IPv4 peers arrive v4-mapped, as
+ * modern Linux servers listen), AF_INET6 binds [::] with IPV6_V6ONLY on, AF_INET binds 0.0.0.0.
+ * `opts.addr` binds that address instead of the wildcard (its family is `family`, or IPv6 when
+ * undefined). TCP sockets get SO_REUSEADDR, as Linux servers set it so a restart does not wait
+ * out TIME-WAIT; UDP sockets do not: on Linux it would let another socket (of any uid) bind a
+ * more specific address on the same port and take its datagrams.
  */
 export async function listenOn(
-  family: number,
+  family: number | undefined,
   type: number,
   port: number,
   opts: { addr?: string; backlog?: number; listen?: boolean } = {},
 ): Promise<number> {
-  const fd = await socket(family, type);
+  const af = family ?? AF_INET6;
+  const fd = await socket(af, type);
   try {
-    await setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, 1).catch(() => {});
-    await bind(fd, opts.addr ? sockaddr(family, opts.addr, port) : anyAddr(family, port));
-    if (opts.listen ?? true) await listen(fd, opts.backlog ?? 128);
+    if (af === AF_INET6) await setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, family ? 1 : 0);
+    if (type === SOCK_STREAM) await setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, 1).catch(() => {});
+    await bind(fd, opts.addr ? sockaddr(af, opts.addr, port) : anyAddr(af, port));
+    if (opts.listen ?? type !== SOCK_DGRAM) await listen(fd, opts.backlog ?? 128);
     return fd;
   } catch (err) {
     await closeQuietly(fd);
     throw err;
   }
+}
+
+/** How a server's wildcard address prints: "0.0.0.0:7", "[::]:7", "[::]:7 (IPv6 only)". */
+export function listenText(family: number | undefined, port: number): string {
+  if (family === AF_INET) return `0.0.0.0:${port}`;
+  return family === AF_INET6 ? `[::]:${port} (IPv6 only)` : `[::]:${port}`;
 }
 
 /** Milliseconds since an arbitrary origin (programs may read the clock; state machines may not). */

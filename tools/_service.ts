@@ -4,8 +4,6 @@
  */
 import {
   accept,
-  AF_INET,
-  AF_INET6,
   ErrnoError,
   recvmsg,
   SOCK_DGRAM,
@@ -13,7 +11,7 @@ import {
   type SockAddr,
 } from "../libc/mod.ts";
 import { familyFlag, parseCommand, portArg, str, UsageError } from "./_args.ts";
-import { closeQuietly, listenOn, sleep } from "./_net.ts";
+import { closeQuietly, listenOn, listenText, sleep } from "./_net.ts";
 
 /** What a service does with each TCP connection and each UDP datagram. */
 export interface Service {
@@ -29,7 +27,7 @@ export interface Service {
 export function serviceUsage(s: Service): string {
   return `Usage: ${s.name} [-4|-6] [-p port] [-t|-u]
   -p port   port (default ${s.defaultPort})
-  -4, -6    IPv4 (default) or IPv6
+  -4, -6    only IPv4 / only IPv6 (default both: [::] taking IPv4 peers too)
   -t, -u    only TCP / only UDP (default both)`;
 }
 
@@ -45,16 +43,16 @@ export async function runService(s: Service, args: string[]): Promise<number> {
   if (positionals.length) throw new UsageError("too many arguments");
   const p = str(values, "p");
   const port = p === undefined ? s.defaultPort : portArg(p);
-  const family = familyFlag(values) ?? AF_INET;
+  const family = familyFlag(values);
   const both = !values.t && !values.u;
   const tcp = both || values.t === true ? await listenOn(family, SOCK_STREAM, port) : -1;
   const udp = both || values.u === true
-    ? await listenOn(family, SOCK_DGRAM, port, { listen: false }).catch(async (err) => {
+    ? await listenOn(family, SOCK_DGRAM, port).catch(async (err) => {
       if (tcp >= 0) await closeQuietly(tcp);
       throw err;
     })
     : -1;
-  const where = family === AF_INET6 ? `[::]:${port}` : `0.0.0.0:${port}`;
+  const where = listenText(family, port);
   const protos = [tcp >= 0 ? "tcp" : "", udp >= 0 ? "udp" : ""].filter(Boolean).join(" and ");
   console.log(`${s.name}: listening on ${protos} ${where}`);
   await Promise.all([tcp >= 0 ? acceptLoop(s, tcp) : null, udp >= 0 ? datagramLoop(s, udp) : null]);

@@ -6,8 +6,6 @@
 import type { IfaceInfo } from "../kernel/bus/messages.ts";
 import {
   accept,
-  AF_INET,
-  AF_INET6,
   ErrnoError,
   getinfo,
   netctl,
@@ -15,12 +13,12 @@ import {
   SOCK_STREAM,
   type SockAddr,
 } from "../libc/mod.ts";
-import { parseCommand, portArg, str, tool, UsageError } from "./_args.ts";
-import { closeQuietly, hostOf, listenOn, readable, sendAll, sleep } from "./_net.ts";
+import { familyFlag, parseCommand, portArg, str, tool, UsageError } from "./_args.ts";
+import { closeQuietly, hostOf, listenOn, listenText, readable, sendAll, sleep } from "./_net.ts";
 
-const USAGE = `Usage: httpd [-p port] [-6] [-q]
+const USAGE = `Usage: httpd [-p port] [-4|-6] [-q]
   -p port   port to listen on (default 80)
-  -6        listen on IPv6 ([::]) instead of IPv4 (0.0.0.0)
+  -4, -6    only IPv4 / only IPv6 (default both: [::] taking IPv4 peers too)
   -q        do not log requests`;
 
 /** Largest request head accepted (request line and headers). */
@@ -260,15 +258,16 @@ class Server {
 async function httpd(args: string[]): Promise<number> {
   const { values, positionals } = parseCommand(args, {
     p: { type: "string", short: "p" },
+    "4": { type: "boolean", short: "4" },
     "6": { type: "boolean", short: "6" },
     q: { type: "boolean", short: "q" },
   });
   if (positionals.length) throw new UsageError("too many arguments");
   const p = str(values, "p");
   const port = p === undefined ? 80 : portArg(p);
-  const family = values["6"] ? AF_INET6 : AF_INET;
+  const family = familyFlag(values);
   const lfd = await listenOn(family, SOCK_STREAM, port);
-  console.log(`httpd: listening on ${family === AF_INET6 ? `[::]:${port}` : `0.0.0.0:${port}`}`);
+  console.log(`httpd: listening on ${listenText(family, port)}`);
   const server = new Server(values.q === true);
   for (;;) {
     let c: { fd: number; addr: SockAddr };

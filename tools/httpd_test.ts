@@ -1,4 +1,4 @@
-import { deepEqual, equal, ok } from "node:assert/strict";
+import { deepEqual, equal, match, ok } from "node:assert/strict";
 import {
   bytesPath,
   headEnd,
@@ -8,6 +8,7 @@ import {
   type RequestHead,
   responseHead,
 } from "./httpd.ts";
+import { bootCollecting } from "./_test_system.ts";
 
 const enc = new TextEncoder();
 
@@ -63,4 +64,40 @@ Deno.test("routes and response heads", () => {
   ok(h.includes("\r\nContent-Length: 14\r\nConnection: close\r\n\r\n"));
   const page = indexPage("a<b", [], 3);
   ok(page.includes("<h1>Serin host a&lt;b</h1>"));
+});
+
+/** nc's arguments for one GET of /bytes/3 from `host` port 8080. */
+const get = (
+  host: string,
+) => ["-N", "-w", "5", "-e", "GET /bytes/3 HTTP/1.0\\r\\n\\r\\n", host, "8080"];
+
+Deno.test("httpd serves 127.0.0.1 and ::1 on one port and logs IPv4 peers unmapped", async () => {
+  const t = await bootCollecting();
+  try {
+    const httpd = await t.sys.start("httpd", ["-p", "8080"]);
+    await t.waitFor(httpd, "httpd: listening on [::]:8080\n");
+    for (const host of ["127.0.0.1", "::1"]) {
+      match(await t.runOk("nc", get(host)), /^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\n\0\0\0$/, host);
+    }
+    await t.waitFor(httpd, '::1 "GET /bytes/3 HTTP/1.0" 200 3\n');
+    match(t.output(httpd), /\n127\.0\.0\.1 "GET \/bytes\/3 HTTP\/1\.0" 200 3\n/);
+  } finally {
+    await t.sys.shutdown();
+  }
+});
+
+Deno.test("httpd -4 refuses ::1 and httpd -6 refuses 127.0.0.1", async () => {
+  for (const [flag, served, refused] of [["-4", "127.0.0.1", "::1"], ["-6", "::1", "127.0.0.1"]]) {
+    const t = await bootCollecting();
+    try {
+      const httpd = await t.sys.start("httpd", ["-p", "8080", "-q", flag]);
+      await t.waitFor(httpd, "listening");
+      match(await t.runOk("nc", get(served)), /^HTTP\/1\.1 200 OK\r\n/, `${flag} ${served}`);
+      const r = await t.sys.run("nc", get(refused));
+      equal(r.status, 1, `${flag} ${refused}: ${r.stdout}`);
+      match(r.stderr, /\(tcp\) failed: connection refused\n$/);
+    } finally {
+      await t.sys.shutdown();
+    }
+  }
 });

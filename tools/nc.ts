@@ -4,6 +4,7 @@
  */
 import {
   accept,
+  AF_INET,
   bind,
   connect,
   ErrnoError,
@@ -43,7 +44,7 @@ import {
 } from "./_net.ts";
 
 const USAGE = `Usage: nc [-46klNuvz] [-e TEXT] [-p port] [-s source] [-w secs] [HOST] PORT[-PORT]
-  -4, -6     IPv4 / IPv6 only
+  -4, -6     IPv4 / IPv6 only (-l without them listens on [::], taking IPv4 peers too)
   -u         UDP instead of TCP
   -l         listen (TCP: accept a connection; UDP: print datagrams)
   -k         keep listening after a connection ends (with -l)
@@ -216,10 +217,15 @@ async function client(host: string, portText: string, o: NcOptions): Promise<num
   return ok > 0 ? 0 : 1;
 }
 
-async function listenTcp(family: number, port: number, o: NcOptions): Promise<number> {
+/** The wildcard a listener binds, as OpenBSD nc -v prints it: "0.0.0.0" or "::". */
+function wildcard(family: number | undefined): string {
+  return family === AF_INET ? "0.0.0.0" : "::";
+}
+
+async function listenTcp(family: number | undefined, port: number, o: NcOptions): Promise<number> {
   const lfd = await listenOn(family, SOCK_STREAM, port, { addr: o.source, backlog: 1 });
   try {
-    verbose(o, `Listening on ${o.source ?? hostOf(anyAddr(family, 0))} ${port}`);
+    verbose(o, `Listening on ${o.source ?? wildcard(family)} ${port}`);
     do {
       const c = await accept(lfd);
       verbose(o, `Connection received on ${hostOf(c.addr)} ${portOf(c.addr)}`);
@@ -240,10 +246,10 @@ async function listenTcp(family: number, port: number, o: NcOptions): Promise<nu
   }
 }
 
-async function listenUdp(family: number, port: number, o: NcOptions): Promise<number> {
-  const fd = await listenOn(family, SOCK_DGRAM, port, { addr: o.source, listen: false });
+async function listenUdp(family: number | undefined, port: number, o: NcOptions): Promise<number> {
+  const fd = await listenOn(family, SOCK_DGRAM, port, { addr: o.source });
   try {
-    verbose(o, `Bound on ${o.source ?? hostOf(anyAddr(family, 0))} ${port}`);
+    verbose(o, `Bound on ${o.source ?? wildcard(family)} ${port}`);
     let peer: SockAddr | undefined;
     for (;;) {
       if (o.timeoutMs >= 0 && peer && !(await readable(fd, o.timeoutMs))) return 0;
@@ -301,7 +307,7 @@ async function nc(args: string[]): Promise<number> {
     if (portText === undefined) throw new UsageError("missing port to listen on");
     const port = portArg(portText, true);
     if (positionals.length === 2) o.source = positionals[0];
-    const family = o.source ? resolveHost(o.source, o.family).family : o.family ?? 2;
+    const family = o.source ? resolveHost(o.source, o.family).family : o.family;
     if (o.source) o.source = resolveHost(o.source, family).addr;
     return o.udp ? await listenUdp(family, port, o) : await listenTcp(family, port, o);
   }

@@ -31,6 +31,7 @@ import {
   closeQuietly,
   hostOf,
   listenOn,
+  listenText,
   now,
   portOf,
   scopeIdOf,
@@ -41,6 +42,7 @@ import {
 const USAGE =
   `Usage: ttcp -r [-4|-6] [-p port] [-l bufsize] | ttcp -t [-4|-6] [-p port] [-n MB] [-l bufsize] [-D] HOST
   -r          receive: accept one connection, count bytes until EOF
+  -4, -6      only IPv4 / only IPv6 (-r listens on both by default; -t follows HOST)
   -t          transmit to HOST
   -p port     port (default 5001)
   -n MB       megabytes (2^20 bytes) to send (default 16)
@@ -52,12 +54,13 @@ export function pattern(len: number): Uint8Array {
   return Uint8Array.from({ length: len }, (_, i) => 32 + (i % 95));
 }
 
-async function receive(family: number, port: number, buflen: number): Promise<number> {
+async function receive(family: number | undefined, port: number, buflen: number): Promise<number> {
   const lfd = await listenOn(family, SOCK_STREAM, port, { backlog: 1 });
-  console.log(`ttcp-r: buflen=${buflen}, port=${port}, listening`);
+  console.log(`ttcp-r: buflen=${buflen}, port=${port}, listening on ${listenText(family, port)}`);
   try {
     const c = await accept(lfd);
-    console.log(`ttcp-r: accept from ${hostOf(c.addr)}:${portOf(c.addr)}`);
+    const host = hostOf(c.addr);
+    console.log(`ttcp-r: accept from ${host.includes(":") ? `[${host}]` : host}:${portOf(c.addr)}`);
     const t0 = now();
     let bytes = 0;
     let calls = 0;
@@ -132,7 +135,7 @@ async function ttcp(args: string[]): Promise<number> {
   const family = familyFlag(values);
   if (values.r) {
     if (positionals.length) throw new UsageError("too many arguments");
-    return await receive(family ?? 2, port, buflen);
+    return await receive(family, port, buflen);
   }
   if (positionals.length !== 1) {
     throw new UsageError(positionals.length ? "too many arguments" : "missing host");

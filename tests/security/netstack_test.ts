@@ -33,7 +33,7 @@ Deno.test("a squatter's SO_REUSEADDR/SO_REUSEPORT socket cannot share a root htt
         ["0.0.0.0", 8080, []], // the same address
         ["10.0.0.1", 8081, []], // a more specific address, which would get the SYNs
         ["::", 8082, []], // dual-stack [::] covers httpd's 0.0.0.0
-        ["0.0.0.0", 8083, ["-6"]], // and 0.0.0.0 blocks httpd's dual-stack [::]
+        ["::", 8083, ["-6"]], // and [::] blocks httpd -6's IPv6-only [::]
       ] as const;
       const squat = await sys.start(
         program("net_squat"),
@@ -56,7 +56,7 @@ Deno.test("a squatter's SO_REUSEADDR/SO_REUSEPORT socket cannot share a root htt
       const server = await httpd(["-p", "8090"]);
       await waitFor(late, /^squatting$/m);
       assert.match(out(late), /^listen 0\.0\.0\.0 8090 EADDRINUSE$/m);
-      assert.match(out(server), /listening on 0\.0\.0\.0:8090/);
+      assert.match(out(server), /listening on \[::\]:8090/);
       const r = await sys.run(program("net_squat"), ["get", "10.0.0.1", "8090", "4"], ROOT);
       assert.equal(r.stdout.match(/^body: /gm)?.length, 4, r.stdout + r.stderr);
       assert.doesNotMatch(r.stdout, /squatted/);
