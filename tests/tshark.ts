@@ -67,12 +67,13 @@ export function haveTshark(): boolean {
 
 /**
  * Register a Deno test that needs tshark. Without tshark it prints
- * "SKIPPED: tshark not installed" and registers the test with `ignore: true`.
+ * "SKIPPED: tshark not installed" to stderr and registers the test with `ignore: true`, its
+ * name ending in "(SKIPPED: tshark not installed)".
  */
 export function tsharkTest(name: string, fn: () => void | Promise<void>): void {
   const ignore = !haveTshark();
   if (ignore) console.error(`SKIPPED: tshark not installed (${name})`);
-  Deno.test({ name, ignore, fn });
+  Deno.test({ name: ignore ? `${name} (SKIPPED: tshark not installed)` : name, ignore, fn });
 }
 
 /** One dissected frame: field name to the values tshark printed, in order. */

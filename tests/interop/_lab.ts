@@ -135,7 +135,8 @@ function _probeNetns(): string | undefined {
 
 /**
  * Register an interop test. When {@link skipReason} gives a reason it prints
- * "SKIPPED: <why> (<name>)" and registers the test with `ignore: true`: never a silent pass.
+ * "SKIPPED: <why> (<name>)" to stderr and registers the test with `ignore: true` under the name
+ * "<name> (SKIPPED: <why>)": never a silent pass, and the report says why.
  */
 export function interopTest(
   name: string,
@@ -144,7 +145,13 @@ export function interopTest(
 ): void {
   const why = skipReason(tools);
   if (why) console.error(`SKIPPED: ${why} (${name})`);
-  Deno.test({ name, ignore: why !== undefined, fn, sanitizeResources: false, sanitizeOps: false });
+  Deno.test({
+    name: why ? `${name} (SKIPPED: ${why})` : name,
+    ignore: why !== undefined,
+    fn,
+    sanitizeResources: false,
+    sanitizeOps: false,
+  });
 }
 
 function _suffix(): string {

@@ -15,7 +15,12 @@ import { captureProblems, PREFS, serinChecksums } from "./_tcp_capture.ts";
 import { tsharkFields } from "../tshark.ts";
 
 /** Every test needs the whole toolbox; a missing one skips loudly. */
-const TOOLS = ["ping", "python3", "tcpdump", "tshark"];
+/** What Linux's side runs in the ping test: iputils ping. */
+const PING = ["ping"];
+/** In the SLAAC test: python3 (the RA) and ping. */
+const SLAAC = ["python3", "ping"];
+/** In the transfer tests: python3 peers, a tcpdump capture, tshark reading it. */
+const PCAP = ["python3", "tcpdump", "tshark"];
 const PROGRAMS = "tests/interop/programs";
 /** Port 7 (echo), for the same tshark reason as tcp_test.ts. */
 const TCP_PORT = 7;
@@ -139,7 +144,7 @@ async function bootOnTap6(lab: TapLab): Promise<SerinOnTap> {
 
 interopTest(
   "interop IPv6: Linux pings Serin (link-local, global), Serin pings Linux",
-  TOOLS,
+  PING,
   async () => {
     await using lab = await TapLab.create();
     await using serin = await bootOnTap6(lab);
@@ -209,7 +214,7 @@ print("sent", count)
 
 interopTest(
   "interop IPv6: Serin forms a SLAAC address from Linux's RA and answers on it",
-  TOOLS,
+  SLAAC,
   async () => {
     await using lab = await TapLab.create();
     await using serin = await bootOnTap6(lab);
@@ -290,7 +295,7 @@ async function checkCapture6(pcap: string, lab: TapLab, client: string, server: 
 
 interopTest(
   "interop IPv6: Linux connects to Serin's [::] listener, SHA-256 matches",
-  TOOLS,
+  PCAP,
   async () => {
     await using lab = await TapLab.create();
     await using serin = await bootOnTap6(lab);
@@ -316,7 +321,7 @@ interopTest(
   },
 );
 
-interopTest("interop IPv6: Serin connects to Linux, SHA-256 matches", TOOLS, async () => {
+interopTest("interop IPv6: Serin connects to Linux, SHA-256 matches", PCAP, async () => {
   await using lab = await TapLab.create();
   await using serin = await bootOnTap6(lab);
   const a = addrs6(lab);
@@ -372,7 +377,7 @@ i.sendto(struct.pack("!BBHI", 2, 0, 0, mtu) + ip[:mtu - 48], (serin, 0))
 print(json.dumps({"quoted": len(ip)}), flush=True)
 `;
 
-interopTest("interop IPv6: Serin honours Linux's Packet Too Big mid-transfer", TOOLS, async () => {
+interopTest("interop IPv6: Serin honours Linux's Packet Too Big mid-transfer", PCAP, async () => {
   await using lab = await TapLab.create();
   await using serin = await bootOnTap6(lab);
   const a = addrs6(lab);
@@ -464,7 +469,7 @@ print(json.dumps({"ok": ok, "tries": tries}))
 
 interopTest(
   "interop IPv6: a fragmented 10,000-byte UDP datagram comes back intact",
-  TOOLS,
+  PCAP,
   async () => {
     await using lab = await TapLab.create();
     await using serin = await bootOnTap6(lab);
