@@ -1,7 +1,8 @@
 /**
- * IPv4 for one host (RFC 791, 1122): addresses, routes, ARP resolution, input validation and
- * demultiplexing to ICMP/UDP/TCP/raw sockets, reassembly, output with fragmentation, ICMP errors
- * (rate limited, never about errors or broadcasts), and optional forwarding between interfaces.
+ * IPv4 for one host (RFC 791, 1122): addresses, routes, ARP resolution, input validation
+ * (martians dropped, `martians.ts`) and demultiplexing to ICMP/UDP/TCP/raw sockets, reassembly,
+ * output with fragmentation, ICMP errors (rate limited, never about errors or broadcasts), and
+ * optional forwarding between interfaces (fragments cut again by `fragment_forward.ts`).
  */
 import type { NeighInfo, RouteInfo } from "../../kernel/bus/messages.ts";
 import type { ErrnoCode } from "../../kernel/errno.ts";
@@ -35,6 +36,7 @@ import {
   encodeIpv4,
   IpProtocol,
   IPV4_HEADER_LEN,
+  IPV4_MAX_LEN,
   IPV4_OPTION_ROUTER_ALERT,
   type Ipv4Repr,
   parseIpv4,
@@ -46,6 +48,8 @@ import { growFront } from "../link/headroom.ts";
 import { Reassembler, reassemblyKey4 } from "./reassembly.ts";
 import { RoutingTable4 } from "./routing.ts";
 import { IcmpRateLimiter } from "./icmp_rate.ts";
+import { martian4 } from "./martians.ts";
+import { refragment4 } from "./fragment_forward.ts";
 import type { TcpLayer } from "../tcp_layer.ts";
 
 /** Options of the IPv4 layer. */
@@ -276,8 +280,12 @@ export class Ipv4Stack {
   /** Handle an IPv4 datagram received on `iface` (link padding may follow it). */
   input(iface: NetInterface, bytes: Uint8Array, linkMulticast: boolean): void {
     const ip = parseIpv4(bytes);
-    if ((ip.src >>> 28) === 0xe || ip.src === 0xffffffff) {
-      return iface.dropRx("ipv4: martian-source");
+    const martian = martian4(iface, ip.src, ip.dst, ip.protocol, (a) => this.isLocal(a));
+    if (martian) {
+      // Counted where netstat -s shows it, and per interface (ifconfig), as Linux counts
+      // in_martian_src/in_martian_dst; nothing answers a martian.
+      this.task.count(`ipv4: ${martian}`);
+      return iface.dropRx(`ipv4: ${martian}`);
     }
     const kind = this.#destKind(iface, ip.dst);
     if (!kind) {
@@ -297,7 +305,23 @@ export class Ipv4Stack {
       this.#rearm();
       if (r.status === "dropped") return iface.dropRx(`ipv4: reassembly-${r.reason}`);
       if (r.status !== "complete") return;
-      const full: Ipv4Repr = { ...ip, moreFragments: false, fragmentOffset: 0, payload: r.payload };
+      // The datagram takes the first fragment's header (its options included), as Linux's
+      // ip_frag_reasm() does, which then refuses one over 65,535 bytes: "if (len > 65535) goto
+      // out_oversize" ("Oversized IP packet", IPSTATS_MIB_REASMFAILS).
+      const options = r.header?.subarray(IPV4_HEADER_LEN) ?? ip.options;
+      if (IPV4_HEADER_LEN + options.length + r.payload.length > IPV4_MAX_LEN) {
+        this.task.count("ipv4: reassembly-oversize");
+        return iface.dropRx("ipv4: reassembly-oversize");
+      }
+      const h = r.header;
+      const full: Ipv4Repr = {
+        ...ip,
+        ...(h && { dscp: h[1] >>> 2, ecn: h[1] & 3, ttl: h[8], dontFragment: (h[6] & 0x40) !== 0 }),
+        moreFragments: false,
+        fragmentOffset: 0,
+        options,
+        payload: r.payload,
+      };
       return this.#deliver(iface, full, encodeIpv4(full), kind);
     }
     this.#deliver(iface, ip, whole, kind);
@@ -636,14 +660,15 @@ export class Ipv4Stack {
         });
         return;
       }
-      this.output(route, {
-        src: ip.src,
-        dst: ip.dst,
-        protocol: ip.protocol,
-        ttl: ip.ttl - 1,
-        tos: (ip.dscp << 2) | ip.ecn,
-        payload: ip.payload.slice(),
-      });
+      // Cut again, keeping its ID, offsets and MF (RFC 791 §3.2): see fragment_forward.ts.
+      const pieces = refragment4({ ...ip, ttl: ip.ttl - 1 }, route.iface.mtu);
+      if (!pieces) {
+        this.task.count("ipv4: frag-failed");
+        return iface.dropRx("ipv4: frag-failed");
+      }
+      for (const p of pieces) this.#transmit(route, p);
+      this.task.count("ipv4: forwarded");
+      this.task.count("ipv4: fragmented");
       return;
     }
     this.task.count("ipv4: forwarded");

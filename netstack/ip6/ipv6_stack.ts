@@ -1,9 +1,11 @@
 /**
- * IPv6 for one host (RFC 8200, 4443): addresses, routes, input validation with the
- * extension-header chain (options by their action bits, routing type 0 refused, fragments
- * reassembled with RFC 5722 overlap rules), demultiplexing to ICMPv6/UDP/TCP/raw sockets, output
- * with fragmentation to the path MTU, ICMPv6 errors (rate limited, never about errors or to
- * multicast except Packet Too Big), and optional forwarding. Neighbour Discovery, DAD, SLAAC,
+ * IPv6 for one host (RFC 8200, 4443): addresses, routes, input validation (martians dropped,
+ * `martians6.ts`) with the extension-header chain (options by their action bits, a routing
+ * header skipped at Segments Left 0 and refused otherwise, first fragments holding the whole
+ * chain (`fragment_chain.ts`), fragments reassembled with RFC 5722 overlap rules),
+ * demultiplexing to ICMPv6/UDP/TCP/raw sockets, output with fragmentation to the path MTU, ICMPv6
+ * errors (rate limited, never about errors or to multicast except Packet Too Big), and optional
+ * forwarding. Neighbour Discovery, DAD, SLAAC,
  * router advertisements and MLD live in `nd.ts`.
  */
 import type { NeighInfo, RouteInfo } from "../../kernel/bus/messages.ts";
@@ -53,6 +55,8 @@ import {
   maskPrefix6,
   UNSPECIFIED6,
 } from "./addr6.ts";
+import { firstFragmentIncomplete } from "./fragment_chain.ts";
+import { martian6 } from "./martians6.ts";
 import { NeighbourDiscovery } from "./nd.ts";
 import { NdpCaches, type Waiting6 } from "./ndp_caches.ts";
 import { Routes6 } from "./routes6.ts";
@@ -321,9 +325,11 @@ export class Ipv6Stack {
   input(iface: NetInterface, bytes: Uint8Array, _linkMulticast: boolean): void {
     const ip = parseIpv6(bytes);
     const packet = bytes.subarray(0, IPV6_HEADER_LEN + ip.payload.length);
-    if (isMulticast6(ip.src)) return iface.dropRx("ipv6: martian-source");
-    if ((isLoopback6(ip.src) || isLoopback6(ip.dst)) && !iface.loopback) {
-      return iface.dropRx("ipv6: martian-loopback");
+    const martian = martian6(iface.loopback, ip.src, ip.dst);
+    if (martian) {
+      // Linux counts Ip6InAddrErrors (netstat -s here) and drops; nothing answers a martian.
+      this.task.count(`ipv6: ${martian}`);
+      return iface.dropRx(`ipv6: ${martian}`);
     }
     const kind = this.#destKind(iface, ip.dst);
     if (!kind) {
@@ -395,7 +401,13 @@ export class Ipv6Stack {
           }
           break;
         case "routing":
-          if (h.routingType === 0 || h.segmentsLeft > 0) {
+          // Linux ipv6_rthdr_rcv() (net/ipv6/exthdrs.c): never towards a multicast address
+          // (dropped, Ip6InAddrErrors); with Segments Left 0 any type, type 0 included, is
+          // skipped and the packet processed (RFC 8200 §4.4, RFC 5095 §3); otherwise a type it
+          // does not route (all, here: type 0 is deprecated by RFC 5095) draws Parameter Problem
+          // code 0 pointing at the Routing Type.
+          if (r.kind === "multicast") return r.iface.dropRx("ipv6: routing-to-multicast");
+          if (h.segmentsLeft > 0) {
             if (!reassembled) {
               this.icmpError(r.iface, r.packet, {
                 kind: "param-problem",
@@ -411,6 +423,18 @@ export class Ipv6Stack {
           break;
         case "fragment": {
           if (reassembled) return r.iface.dropRx("ipv6: nested-fragment");
+          if (
+            h.fragmentOffset === 0 && h.more && firstFragmentIncomplete(chain.upper, h.nextHeader)
+          ) {
+            this.task.count("ipv6: frag-incomplete-chain");
+            this.icmpError(r.iface, r.packet, {
+              kind: "param-problem",
+              code: Icmpv6ParamProblemCode.INCOMPLETE_HEADER_CHAIN,
+              pointer: 0,
+              invoking: r.packet,
+            });
+            return r.iface.dropRx("ipv6: frag-incomplete-chain");
+          }
           // The first fragment keeps every header in front of its data: its fragment header
           // (last 8 bytes) names the upper layer, and Time Exceeded quotes it.
           const res = this.reassembly.add({
@@ -433,6 +457,17 @@ export class Ipv6Stack {
             }
             case "complete": {
               const first = res.header ?? new Uint8Array(0);
+              // Linux ip6_frag_reasm(): the headers in front of the fragment header plus the
+              // data must fit a Payload Length, "if (payload_len > IPV6_MAXPLEN) goto
+              // out_oversize" (Ip6ReasmFails).
+              const unfragmentable = Math.max(
+                0,
+                first.length - IPV6_HEADER_LEN - IPV6_FRAGMENT_HEADER_LEN,
+              );
+              if (unfragmentable + res.payload.length > 65535) {
+                this.task.count("ipv6: reassembly-oversize");
+                return r.iface.dropRx("ipv6: reassembly-oversize");
+              }
               const nextHeader = first.length >= IPV6_FRAGMENT_HEADER_LEN
                 ? first[first.length - IPV6_FRAGMENT_HEADER_LEN]
                 : h.nextHeader;

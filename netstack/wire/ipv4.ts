@@ -357,6 +357,34 @@ export function encodeIpv4(repr: Ipv4Repr): Uint8Array {
   return buf;
 }
 
+/** Option types End of Option List and No Operation (RFC 791 §3.1). */
+export const Ipv4OptionType = { END: 0, NOOP: 1 } as const;
+
+/**
+ * The options a fragment after the first carries (RFC 791 §3.2: only options whose copied flag,
+ * the type's top bit, is set): a copy of `options` in which every other option is overwritten
+ * with No Operation bytes, so the header keeps its length. Walking stops, leaving the rest as it
+ * is, at End of Option List or at an option whose length is impossible, as Linux's
+ * `ip_options_fragment()` (net/ipv4/ip_options.c) does.
+ */
+export function ipv4FragmentOptions(options: Uint8Array): Uint8Array {
+  const out = options.slice();
+  let i = 0;
+  while (i < out.length) {
+    const type = out[i];
+    if (type === Ipv4OptionType.END) break;
+    if (type === Ipv4OptionType.NOOP) {
+      i++;
+      continue;
+    }
+    const len = out[i + 1];
+    if (i + 1 >= out.length || len < 2 || i + len > out.length) break;
+    if ((type & 0x80) === 0) out.fill(Ipv4OptionType.NOOP, i, i + len);
+    i += len;
+  }
+  return out;
+}
+
 /**
  * Decrement the TTL of the IPv4 header at the start of `buf` in place, patching the checksum with
  * the RFC 1624 incremental update; returns the new TTL. A TTL of 0 is left alone (returns 0):

@@ -11,6 +11,7 @@ import {
   ipProtocolName,
   IPV4_HEADER_LEN,
   IPV4_OPTION_ROUTER_ALERT,
+  ipv4FragmentOptions,
   ipv4HeaderLength,
   ipv4Length,
   Ipv4Packet,
@@ -296,4 +297,18 @@ Deno.test("ipv4: fuzz — 100,000 random and mutated inputs raise only WireError
     }
   }
   assert.ok(parsed > 10_000, `${parsed} inputs parsed`);
+});
+
+Deno.test("ipv4FragmentOptions: uncopied options become NOOPs, copied ones stay, EOL stops", () => {
+  // Router alert (copied), record route (not copied), NOOP, EOL then junk left alone.
+  const opts = Uint8Array.of(0x94, 4, 0, 0, 7, 7, 4, 1, 2, 3, 4, 1, 0, 7, 3, 0);
+  assert.deepEqual(
+    ipv4FragmentOptions(opts),
+    Uint8Array.of(0x94, 4, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 0, 7, 3, 0),
+  );
+  assert.deepEqual(opts[4], 7, "the input is not modified");
+  // Loose source route (0x83, copied) kept; a timestamp (0x44) with an impossible length stops it.
+  const lsrr = Uint8Array.of(0x83, 7, 4, 10, 0, 0, 1, 0x44, 40, 5);
+  assert.deepEqual(ipv4FragmentOptions(lsrr), lsrr);
+  assert.deepEqual(ipv4FragmentOptions(Uint8Array.of(0x44, 4, 5, 0)), Uint8Array.of(1, 1, 1, 1));
 });
