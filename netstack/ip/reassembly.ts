@@ -190,6 +190,13 @@ export class Reassembler {
     const end = offset + data.length;
     if (!Number.isInteger(offset) || offset < 0 || offset % 8 !== 0) return this.#invalid();
     if (more && (data.length === 0 || data.length % 8 !== 0)) return this.#invalid();
+    if (offset === 0 && !more) {
+      // Not really fragmented (an atomic fragment, RFC 6946 §4): complete on its own, never
+      // merged with a datagram in progress under the same key, which it leaves alone. Linux's
+      // ipv6_frag_rcv() returns such a packet before it looks up a queue.
+      this.stats.ok++;
+      return { status: "complete", payload: data.slice(), header: frag.header?.slice() };
+    }
     let d = this.#datagrams.get(key);
     if (d && now >= d.expires) {
       this.#expire(key, d);
@@ -199,11 +206,6 @@ export class Reassembler {
       this.stats.tooBig++;
       if (d) this.#discard(key, d);
       return { status: "dropped", reason: "too-big" };
-    }
-    if (!d && offset === 0 && !more) {
-      // Not really fragmented (an IPv6 atomic fragment, RFC 6946): complete on its own.
-      this.stats.ok++;
-      return { status: "complete", payload: data.slice(), header: frag.header?.slice() };
     }
     if (d?.discarded) {
       this.stats.discarded++;

@@ -185,6 +185,18 @@ Deno.test("an unfragmented datagram (atomic fragment) completes at once", () => 
   assert.equal(r.size, 0);
 });
 
+Deno.test("an atomic fragment is never merged with a datagram in progress under its key (RFC 6946)", () => {
+  const r = new Reassembler();
+  assert.deepEqual(r.add(frag(0, 16, true), 0), { status: "pending" });
+  // Same key, offset 0, no more fragments: whole on its own, the pending datagram untouched.
+  const atomic = { key: KEY, offset: 0, more: false, data: bytes(100, 124), header: HEADER };
+  assert.deepEqual(payloadOf(r.add(atomic, 1)), bytes(100, 124));
+  assert.equal(r.size, 1);
+  assert.equal(r.stats.overlap, 0);
+  assert.deepEqual(payloadOf(r.add(frag(16, 8, false), 2)), bytes(0, 24));
+  assert.equal(r.size, 0);
+});
+
 Deno.test("timeout after 30 s reports the first fragment for ICMP time exceeded", () => {
   const r = new Reassembler();
   r.add(frag(8, 8, false), 0);
