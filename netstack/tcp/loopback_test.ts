@@ -94,7 +94,8 @@ function transfer(run: Run): { client: TcpConnection; server: TcpConnection; now
         replied += server.send(reply.subarray(replied, Math.min(replySize, replied + 65536)));
         if (replied === replySize) server.shutdownWrite();
       }
-      if (server.eof && server.state === "CLOSE-WAIT") server.close();
+      // Close once the reply is all queued (closing earlier would cut it short).
+      if (server.eof && replied === replySize && server.state === "CLOSE-WAIT") server.close();
     }
     const back = client.recv();
     for (let i = 0; i < back.length; i++) if (back[i] !== reply[replyGot + i]) replyOk = false;

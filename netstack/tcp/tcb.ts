@@ -191,6 +191,11 @@ export abstract class TcpControlBlock {
       this._toClosed();
       return;
     }
+    // RFC 5681 §3.1: ssthresh is set when a segment is first retransmitted by the timer and held
+    // on its later timeouts; as Linux's tcp_enter_loss ("reduce ssthresh if it has not yet been
+    // made inside this window"), also when the timeout interrupts a fast recovery, which
+    // already lowered it. An ACK of new data in between (retries back to 0) starts afresh.
+    const repeated = this._retries > 0 || this._inRecovery;
     this._retries++;
     this._stats.retransmits++;
     this._rtt.backoff();
@@ -198,7 +203,7 @@ export abstract class TcpControlBlock {
     if (handshake) {
       this._sendSyn(now);
     } else {
-      this._cc.onRto(now, seqSub(this._sndMax, this._sndUna));
+      this._cc.onRto(now, seqSub(this._sndMax, this._sndUna), repeated);
       this._inRecovery = false;
       this._dupAcks = 0;
       this._recover = this._sndMax; // RFC 6582 §3.2 step 4

@@ -14,8 +14,11 @@ export interface CongestionControl {
   onAck(now: number, acked: number, srtt: number): void;
   /** Loss detected by duplicate ACKs / SACK: set ssthresh, cwnd = ssthresh (RFC 5681 §3.2). */
   onLoss(now: number, flight: number): void;
-  /** Retransmission timeout: set ssthresh, cwnd = one segment (RFC 5681 eq. 4). */
-  onRto(now: number, flight: number): void;
+  /**
+   * Retransmission timeout: cwnd = one segment, and ssthresh per RFC 5681 eq. 4 unless
+   * `repeated` (a later timeout of the same loss episode: ssthresh is held, RFC 5681 §3.1).
+   */
+  onRto(now: number, flight: number, repeated?: boolean): void;
   /** Sender MSS changed (after the handshake). */
   setMss(mss: number): void;
 }

@@ -63,8 +63,9 @@ export class Cubic implements CongestionControl {
     this.#epoch = undefined;
   }
 
-  onRto(now: number, flight: number): void {
-    this.onLoss(now, flight);
+  onRto(now: number, flight: number, repeated = false): void {
+    if (!repeated) this.onLoss(now, flight); // W_max and ssthresh stay on a repeated timeout
     this.cwnd = this.#mss;
+    this.#epoch = undefined;
   }
 }

@@ -20,3 +20,15 @@ Deno.test("cubic: RTO collapses the window", () => {
   assert.equal(c.cwnd, 1000);
   assert.equal(c.ssthresh, 35_000);
 });
+
+// RFC 5681 §3.1 / Linux tcp_enter_loss: a repeated timeout of the same loss episode holds
+// ssthresh (and W_max); only cwnd stays at one segment.
+Deno.test("cubic: a repeated RTO leaves ssthresh unchanged", () => {
+  const c = new Cubic(1000);
+  c.cwnd = 50_000;
+  c.onRto(0, 50_000);
+  c.onRto(200, 50_000, true);
+  c.onRto(600, 50_000, true);
+  assert.equal(c.ssthresh, 35_000);
+  assert.equal(c.cwnd, 1000);
+});

@@ -41,8 +41,8 @@ export class NewReno implements CongestionControl {
     this.#acc = 0;
   }
 
-  onRto(_now: number, flight: number): void {
-    this.ssthresh = Math.max(Math.floor(flight / 2), 2 * this.#mss);
+  onRto(_now: number, flight: number, repeated = false): void {
+    if (!repeated) this.ssthresh = Math.max(Math.floor(flight / 2), 2 * this.#mss);
     this.cwnd = this.#mss;
     this.#acc = 0;
   }

@@ -29,3 +29,14 @@ Deno.test("newreno: RTO collapses the window", () => {
   assert.equal(c.ssthresh, 2000);
   assert.equal(c.cwnd, 1000);
 });
+
+// RFC 5681 §3.1: "... the value of ssthresh is held constant" on later timeouts of a segment
+// already retransmitted by the timer.
+Deno.test("newreno: a repeated RTO leaves ssthresh unchanged", () => {
+  const c = new NewReno(1000);
+  c.onRto(0, 30_000);
+  assert.equal(c.ssthresh, 15_000);
+  c.onRto(200, 30_000, true);
+  assert.equal(c.ssthresh, 15_000);
+  assert.equal(c.cwnd, 1000);
+});
