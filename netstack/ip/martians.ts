@@ -4,9 +4,12 @@
  * answers them, so a SYN to 127.0.0.1 arriving on eth0 draws no reply from 127.0.0.1 onto the
  * wire.
  *
- * Linux is the model: `ip_route_input_slow()` and `ip_route_input_mc()` (net/ipv4/route.c), which
- * `ip_rcv_finish()` runs for every datagram that did not come from this host, count
- * `in_martian_src` / `in_martian_dst` (/proc/net/stat/rt_cache) and drop. Their order is kept
+ * Linux is the model: `ip_route_input_slow()` and, for a multicast destination,
+ * `ip_mc_validate_source()` (net/ipv4/route.c), which `ip_rcv_finish()` runs for every datagram
+ * that did not come from this host, count `in_martian_src` / `in_martian_dst`
+ * (/proc/net/stat/rt_cache) and drop (SKB_DROP_REASON_IP_INVALID_SOURCE, _IP_LOCALNET,
+ * _IP_INVALID_DEST). "We drop all the packets that has local source addresses, because every
+ * properly looped back packet must have correct destination already attached by output routine." Their order is kept
  * here, so 0.0.0.0 → 255.255.255.255 (a DHCP client without an address) and 0.0.0.0 → a link-local
  * group or an IGMP message still pass, as there.
  */
@@ -60,7 +63,7 @@ export function martian4(
   if (isMulticast(src) || src === LIMITED_BROADCAST) return "martian-source";
   if (iface.loopback) return undefined;
   if (isMulticast(dst)) {
-    // ip_route_input_mc: a loopback source is refused, "this network" only towards 224.0.0.0/24
+    // ip_mc_validate_source: a loopback source is refused, "this network" only towards 224.0.0.0/24
     // or for IGMP (and then no source validation follows).
     if (isLoopback(src)) return "martian-source";
     if (isZeronet(src)) {
