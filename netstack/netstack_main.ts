@@ -22,11 +22,11 @@ const { port, extra } = await receiveStart();
 const boot = extra as HostBoot;
 // The system memory cap the kernel was booted with: past it, new sockets and sends get ENOMEM.
 if (boot.memoryCap) setMemoryCap(boot.memoryCap);
+// No seed: ISN, timestamp and port secrets come from the CSPRNG at every boot.
 const task = new NetworkTask({
   clock: new RealClock(),
   name: boot.name,
   forwarding: boot.forwarding,
-  seed: boot.index,
 });
 const problems: string[] = [];
 const cables = new Map<string, SwitchablePort>();

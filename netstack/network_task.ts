@@ -41,7 +41,10 @@ export interface NetworkTaskOptions {
   name: string;
   /** Forward IPv4 between interfaces (off on a host, on for a router). */
   forwarding?: boolean;
-  /** Seed for ISNs, IP identification and ephemeral choices (tests use a fixed one). */
+  /**
+   * Seed for ISNs, timestamps, IP identification and ephemeral ports: only the simulator and
+   * tests fix one. Without it the secrets come from the CSPRNG at every boot (RFC 6528, 6056).
+   */
   seed?: number;
   /** Bring IPv6 up on every interface as it is added (default true). */
   ipv6?: boolean;
@@ -51,7 +54,7 @@ export interface NetworkTaskOptions {
 export class NetworkTask implements Stack, Stack6, SocketHost {
   readonly clock: Clock;
   readonly name: string;
-  readonly ports = new PortTable();
+  readonly ports: PortTable;
   readonly counters = new Map<string, number>();
   /** What each process is charged for the sockets, rings and calls it holds here. */
   readonly memory = new MemoryLedger();
@@ -71,6 +74,7 @@ export class NetworkTask implements Stack, Stack6, SocketHost {
   constructor(opts: NetworkTaskOptions) {
     this.clock = opts.clock;
     this.name = opts.name;
+    this.ports = new PortTable(opts.seed);
     this.ipv4 = new Ipv4Stack(this, { forwarding: opts.forwarding ?? false, seed: opts.seed ?? 1 });
     const tcp = new TcpIpv4(this, opts.seed ?? 0);
     this.ipv4.tcp = tcp;

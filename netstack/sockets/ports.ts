@@ -13,9 +13,48 @@
  * with SO_REUSEADDR may share an address and port, but only the first of them may listen, and
  * nobody binds an address a listener covers. Linux differs here from the BSDs, where
  * SO_REUSEADDR lets a specific address be bound beside a wildcard listener.
+ *
+ * Ephemeral ports are not handed out in order (a sequential port tells an off-path attacker the
+ * next one, RFC 6056 §2.2). A connect picks its port with RFC 6056 §3.3.4's double-hash
+ * algorithm, as Linux's __inet_hash_connect does: a keyed hash of the destination gives where
+ * the search starts, and a table of counters indexed by a second hash moves it on for each new
+ * connection to that destination. Ports for different destinations are unrelated; a bind to
+ * port 0 with no destination yet starts at a random place (§3.3.1).
  */
 import { ErrnoError } from "../../kernel/errno.ts";
 import { equal6, isUnspecified6, isV4Mapped, v4FromMapped } from "../ip6/addr6.ts";
+import { halfSipHash } from "../tcp/isn.ts";
+
+/** Counters of RFC 6056 §3.3.4's table (Linux: INET_TABLE_PERTURB_SIZE is 2^16). */
+const PERTURB_SIZE = 1 << 10;
+
+/** Where a port's randomness comes from: a 64-bit secret and a source of random numbers. */
+export interface PortSecret {
+  k0: number;
+  k1: number;
+  /** A random 32-bit number. */
+  random(): number;
+}
+
+/** A secret from the system's CSPRNG, or (simulator and tests) one derived from `seed`. */
+export function portSecret(seed?: number): PortSecret {
+  if (seed === undefined) {
+    const k = crypto.getRandomValues(new Uint32Array(2));
+    return {
+      k0: k[0],
+      k1: k[1],
+      random: () => crypto.getRandomValues(new Uint32Array(1))[0],
+    };
+  }
+  let x = (seed * 2654435761) >>> 0 || 1;
+  const next = () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>>= 0);
+  };
+  return { k0: next(), k1: next(), random: next };
+}
 
 /** Ephemeral range, as Linux's net.ipv4.ip_local_port_range default. */
 export const EPHEMERAL_LOW = 32768;
@@ -90,11 +129,18 @@ export function conflicts(u: PortUser, other: PortUser): boolean {
 /** Port tables for one protocol. */
 export class ProtocolPorts {
   #users = new Map<number, Set<PortUser>>();
-  #next = EPHEMERAL_LOW;
+  #perturb = new Uint16Array(PERTURB_SIZE);
+  #enc = new TextEncoder();
 
-  /** Claim `port` for `u` (0 = pick an ephemeral one); returns the port. */
-  bind(u: PortUser, port: number): number {
-    if (port === 0) return this.#ephemeral(u);
+  constructor(readonly secret: PortSecret = portSecret()) {}
+
+  /**
+   * Claim `port` for `u` (0 = pick an ephemeral one); returns the port. `dest` names where a
+   * connect is going (any stable encoding of the remote address and port): the ephemeral port
+   * is then chosen as RFC 6056 §3.3.4 says.
+   */
+  bind(u: PortUser, port: number, dest?: string): number {
+    if (port === 0) return this.#ephemeral(u, dest);
     this.check(u, port, `Cannot bind to port ${port}: address already in use`);
     this.#add(port, u);
     return port;
@@ -111,12 +157,22 @@ export class ProtocolPorts {
     }
   }
 
-  #ephemeral(u: PortUser): number {
+  #ephemeral(u: PortUser, dest?: string): number {
     const span = EPHEMERAL_HIGH - EPHEMERAL_LOW + 1;
+    let offset: number, index = -1;
+    if (dest === undefined) offset = this.secret.random();
+    else {
+      const key = this.#enc.encode(`${u.localAddr}|${dest}`);
+      offset = halfSipHash(this.secret.k0, this.secret.k1, key);
+      index = halfSipHash(this.secret.k1, this.secret.k0, key) % PERTURB_SIZE;
+    }
+    const start = index < 0 ? 0 : this.#perturb[index];
     for (let i = 0; i < span; i++) {
-      const p = this.#next;
-      this.#next = p >= EPHEMERAL_HIGH ? EPHEMERAL_LOW : p + 1;
+      const p = EPHEMERAL_LOW + (offset + start + i) % span;
       if (!this.#users.has(p)) {
+        // The next connection to this destination starts past this one (and a little
+        // further at random, as Linux does, so the counter does not tell how many went).
+        if (index >= 0) this.#perturb[index] = start + i + 1 + (this.secret.random() & 1);
         this.#add(p, u);
         return p;
       }
@@ -151,6 +207,12 @@ export class ProtocolPorts {
 
 /** Port tables for every transport protocol of a stack. */
 export class PortTable {
-  readonly udp = new ProtocolPorts();
-  readonly tcp = new ProtocolPorts();
+  readonly udp: ProtocolPorts;
+  readonly tcp: ProtocolPorts;
+
+  /** `seed`: fixed secrets, for the simulator and tests; otherwise the CSPRNG's. */
+  constructor(seed?: number) {
+    this.udp = new ProtocolPorts(portSecret(seed === undefined ? undefined : seed ^ 0x75647000));
+    this.tcp = new ProtocolPorts(portSecret(seed));
+  }
 }

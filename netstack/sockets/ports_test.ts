@@ -6,7 +6,13 @@
 import assert from "node:assert/strict";
 import type { ErrnoError } from "../../kernel/errno.ts";
 import { parseIPv6 } from "../wire/addr.ts";
-import { type PortUser, ProtocolPorts } from "./ports.ts";
+import {
+  EPHEMERAL_HIGH,
+  EPHEMERAL_LOW,
+  portSecret,
+  type PortUser,
+  ProtocolPorts,
+} from "./ports.ts";
 
 const v4 = (a: string) => a.split(".").reduce((n, o) => (n << 8 | Number(o)) >>> 0, 0);
 
@@ -113,4 +119,38 @@ Deno.test("ports: accepted children share their listener's port", () => {
   p.release(l, 80);
   p.bind(user("10.0.0.1"), 80);
   assert.equal(p.size, 1);
+});
+
+Deno.test("ephemeral ports: a connect's port depends on its destination and a secret, not on the last one (RFC 6056 §3.3.4)", () => {
+  const user = (): PortUser => ({ localAddr: 0x0a000001, reuseAddr: false });
+  const a = new ProtocolPorts(portSecret(1));
+  const b = new ProtocolPorts(portSecret(2));
+  // Same destination, same secret: the search moves on from where it left off.
+  const p1 = a.bind(user(), 0, "10.0.0.2:80");
+  const p2 = a.bind(user(), 0, "10.0.0.2:80");
+  assert.notEqual(p1, p2);
+  assert.ok(p2 > p1 && p2 - p1 <= 2 || p2 < p1, `${p1} then ${p2}`);
+  // Another destination starts somewhere unrelated.
+  const others = ["10.0.0.3:80", "10.0.0.2:81", "10.9.9.9:443"].map((d) => a.bind(user(), 0, d));
+  assert.ok(others.every((p) => Math.abs(p - p2) > 2), `${p2} then ${others}`);
+  // Another secret (another boot), same destination: another port.
+  assert.notEqual(b.bind(user(), 0, "10.0.0.2:80"), p1);
+  // All inside Linux's default range.
+  for (const p of [p1, p2, ...others]) assert.ok(p >= EPHEMERAL_LOW && p <= EPHEMERAL_HIGH);
+});
+
+Deno.test("ephemeral ports: a bind to port 0 starts at a random place; every port is still found", () => {
+  const t = new ProtocolPorts(portSecret());
+  const first = new Set<number>();
+  for (let i = 0; i < 20; i++) {
+    first.add(new ProtocolPorts(portSecret()).bind({ localAddr: 0, reuseAddr: false }, 0));
+  }
+  assert.ok(first.size > 10, "twenty fresh tables gave the same few ports");
+  const span = EPHEMERAL_HIGH - EPHEMERAL_LOW + 1;
+  const got = new Set<number>();
+  for (let i = 0; i < span; i++) {
+    got.add(t.bind({ localAddr: 0, reuseAddr: false }, 0, `d${i % 7}`));
+  }
+  assert.equal(got.size, span);
+  assert.throws(() => t.bind({ localAddr: 0, reuseAddr: false }, 0), /No ephemeral port left/);
 });

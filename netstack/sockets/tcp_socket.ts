@@ -214,11 +214,11 @@ export class TcpSocket extends InetSocket implements PortUser {
         }
         const route = this.stack.route4(a.addr, this.opts.bindToDevice);
         if (!route) throw new ErrnoError("ENETUNREACH", what);
+        if (this.localAddr === 0) this.localAddr = route.src;
         if (this.localPort === 0) {
-          this.localPort = this.stack.ports.tcp.bind(this, 0);
+          this.localPort = this.stack.ports.tcp.bind(this, 0, `${a.addr}:${a.port}`);
           this.#ownsPort = true;
         }
-        if (this.localAddr === 0) this.localAddr = route.src;
         this.remoteAddr = a.addr;
         this.remotePort = a.port;
         if (six) {
@@ -266,7 +266,7 @@ export class TcpSocket extends InetSocket implements PortUser {
     }
     if (this.localPort === 0) {
       this.localAddr = portKey6(this.local6);
-      this.localPort = this.stack.ports.tcp.bind(this, 0);
+      this.localPort = this.stack.ports.tcp.bind(this, 0, `${dst.join(",")}:${port}`);
       this.#ownsPort = true;
     }
     this.remote6 = dst;
