@@ -130,3 +130,13 @@ Deno.test("send MSS: once the holes are filled, segments are full-sized again", 
   assert.deepEqual(out.map((s) => s.payload.length), [1448, 1448, 1448]);
   assert.equal(out[0].options.sack, undefined);
 });
+
+Deno.test("send MSS: with TSO but a peer MSS below ours, segments keep to the peer's MSS", () => {
+  const h = established({ nodelay: true, sndBuf: 1 << 20, gsoMax: 65_000 }, {
+    options: { mss: 1000, sackPermitted: true, timestamp: { value: 1, echo: 0 } },
+  });
+  assert.equal(h.conn.send(pattern(0, 100_000)), 100_000);
+  const out = h.flush();
+  assert.ok(out.length > 0);
+  for (const s of out) assert.ok(s.payload.length <= 1000 - 12, `${s.payload.length} bytes`);
+});

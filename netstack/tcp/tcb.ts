@@ -282,8 +282,10 @@ export abstract class TcpControlBlock {
     if (!this._sendsData()) return;
     const mss = this._currentMss();
     // With TSO, new data goes out in whole multiples of the MSS (the link cuts them); not while
-    // recovering from loss, where segments are the unit that gets lost and resent.
-    const gso = this.options.gsoMax;
+    // recovering from loss, where segments are the unit that gets lost and resent. The link cuts
+    // at its own MTU, so not either when a smaller peer MSS or path MTU is what limits us.
+    const fixed = this._tsOk ? TS_OVERHEAD : 0;
+    const gso = this._sndMss + fixed >= this.options.mss ? this.options.gsoMax : 0;
     const seg = gso > mss && !this._inRecovery ? Math.floor(gso / mss) * mss : mss;
     const sackRecovery = this._inRecovery && this._sackOk;
     if (sackRecovery) {
