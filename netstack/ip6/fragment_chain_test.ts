@@ -22,6 +22,6 @@ Deno.test("extension headers after the fragment header are part of the chain", (
   assert.equal(firstFragmentIncomplete(withUdp, NH.DEST), false);
   // The chain stops at the options header: no UDP header at all.
   assert.equal(firstFragmentIncomplete(dest(NH.UDP), NH.DEST), true);
-  // The options header says 16 bytes but 8 arrived (RFC 7112; Linux lets this one through).
+  // The options header says 16 bytes but 8 arrived (Linux 6.18: Parameter Problem code 3).
   assert.equal(firstFragmentIncomplete(Uint8Array.of(NH.UDP, 1, 1, 4, 0, 0, 0, 0), NH.DEST), true);
 });

@@ -327,7 +327,7 @@ export class Ipv6Stack {
     const packet = bytes.subarray(0, IPV6_HEADER_LEN + ip.payload.length);
     const martian = martian6(iface.loopback, ip.src, ip.dst);
     if (martian) {
-      // Linux counts Ip6InAddrErrors (netstat -s here) and drops; nothing answers a martian.
+      // Linux counts Ip6InHdrErrors (netstat -s here) and drops; nothing answers a martian.
       this.task.count(`ipv6: ${martian}`);
       return iface.dropRx(`ipv6: ${martian}`);
     }
