@@ -12,10 +12,22 @@ const haveTmux = (() => {
     return false;
   }
 })();
-if (!haveTmux) console.warn("*** shell_tmux_test.ts SKIPPED: tmux is not installed ***");
+if (!haveTmux) console.error("SKIPPED: `tmux` not installed (the shell under tmux)");
+
+/**
+ * A tmux server of the test's own: not the user's (their ~/.tmux.conf, key bindings and running
+ * server would change what the screen shows), and its panes start through /bin/sh, not the
+ * login shell (a user like nobody has /usr/sbin/nologin, and the session would die at once).
+ */
+const TMUX = ["-L", `serin-test-${Deno.pid}`, "-f", "/dev/null"];
 
 async function tmux(...args: string[]): Promise<string> {
-  const r = await new Deno.Command("tmux", { args, stdout: "piped", stderr: "piped" }).output();
+  const r = await new Deno.Command("tmux", {
+    args: [...TMUX, ...args],
+    env: { SHELL: "/bin/sh" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
   return new TextDecoder().decode(r.stdout);
 }
 
@@ -32,7 +44,7 @@ async function screenShows(session: string, re: RegExp, ms = 15000): Promise<str
 Deno.test({
   name: haveTmux
     ? "the shell under tmux: commands, Ctrl-C to the program, history, use HOST"
-    : "SKIPPED (no tmux): the shell under tmux",
+    : "the shell under tmux (SKIPPED: `tmux` not installed)",
   ignore: !haveTmux,
   async fn() {
     const s = `serin-${crypto.randomUUID().slice(0, 8)}`;
