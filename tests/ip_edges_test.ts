@@ -372,8 +372,8 @@ Deno.test("IPv6: an atomic fragment is processed alone, the pending datagram sti
   // a Payload Length of 65,536 (Linux ip6_frag_reasm: out_oversize).
   const dest = Uint8Array.of(44, 0, 1, 4, 0, 0, 0, 0);
   const total = 65528;
-  for (let off = 0; off < total; off += 1448) {
-    const len = Math.min(1448, total - off);
+  for (let off = 0; off < total; off += 1440) {
+    const len = Math.min(1440, total - off);
     const data = new Uint8Array(len);
     if (off === 0) data.set(udp6(A6, B6, 7, new Uint8Array(0)).subarray(0, 8));
     inject(concat(dest, frag6(17, off, off + len < total, 43, data)), 60);
