@@ -12,6 +12,7 @@ import { TcpSocket } from "./sockets/tcp_socket.ts";
 import {
   IsnGenerator,
   resetReplyFor,
+  SynCookies,
   TcpConnection,
   type TcpConnectionOptions,
   TcpListener,
@@ -50,12 +51,17 @@ export class TcpIpv4 implements TcpLayer, Tcp6Layer {
   #last?: { src: number; sport: number; dst: number; dport: number; entry: Entry };
   #listeners = new Map<number, TcpSocket[]>();
   #isn: IsnGenerator;
+  /** SYN cookie and listener timestamp-offset secret (its own 8 bytes, not the ISN's). */
+  #cookies: SynCookies;
 
   constructor(readonly task: NetworkTask, seed: number) {
-    const secret = new Uint8Array(8);
-    if (seed) new DataView(secret.buffer).setFloat64(0, seed * 2654435761.123);
-    else crypto.getRandomValues(secret);
-    this.#isn = new IsnGenerator(secret);
+    const secret = new Uint8Array(16);
+    if (seed) {
+      new DataView(secret.buffer).setFloat64(0, seed * 2654435761.123);
+      new DataView(secret.buffer).setFloat64(8, seed * 40503.987654321);
+    } else crypto.getRandomValues(secret);
+    this.#isn = new IsnGenerator(secret.subarray(0, 8));
+    this.#cookies = new SynCookies(secret.subarray(8));
   }
 
   get stack(): NetworkTask {
@@ -119,6 +125,8 @@ export class TcpIpv4 implements TcpLayer, Tcp6Layer {
       localPort: sock.localPort,
       backlog,
       isn: (now, peer) => this.#isn.next(now, `${peer.key}|${peer.port}|${sock.localPort}`),
+      cookies: this.#cookies,
+      count: (what) => this.task.count(`tcp: ${what}`),
       emit: (seg, peer) => {
         const p = this.#peer(peer.key);
         this.#send(p.local, p.remote, seg, hops(sock), p.scope);

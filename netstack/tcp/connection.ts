@@ -170,6 +170,23 @@ export class TcpConnection extends TcpControlBlock {
     this._state = "LISTEN";
   }
 
+  /**
+   * Passive open completed by a SYN cookie (RFC 4987 §3.6, Linux's tcp_get_cookie_sock): `syn`
+   * is the peer's SYN as the cookie rebuilt it, our ISS the cookie, and `ack` the segment that
+   * returned it. No SYN-ACK is sent, and none is timed: its send time was not kept.
+   */
+  openFromCookie(now: number, syn: TcpRepr, ack: TcpRepr): void {
+    if (this._state !== "CLOSED") return;
+    this._passive = true;
+    this._lastNow = now;
+    this.#acceptSyn(syn);
+    this._sndUna = this.iss;
+    this._sndNxt = this._sndMax = seqAdd(this.iss, 1);
+    this._state = "SYN-RECEIVED";
+    this._retries = 1; // Karn: no RTT sample from the handshake but a timestamp echo
+    this.input(now, ack);
+  }
+
   /** Queue bytes for sending; returns how many were taken (0: buffer full or writing closed). */
   send(data: Uint8Array, beyondCapacity = false): number {
     if (!this._canQueue()) return 0;

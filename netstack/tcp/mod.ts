@@ -8,11 +8,13 @@ export { TcpConnection } from "./connection.ts";
 export type { TcpConnectionInit, TcpErrno } from "./connection.ts";
 export {
   type AcceptedConnection,
+  type SynCookieStats,
   TcpListener,
   type TcpListenerInit,
   type TcpPeer,
 } from "./listener.ts";
 export { IsnGenerator } from "./isn.ts";
+export { SynCookies } from "./syn_cookie.ts";
 export {
   DEFAULT_TCP_OPTIONS,
   type KeepaliveOptions,
