@@ -12,6 +12,11 @@
  *
  * Linux's side: namespace A holds the sender's addresses and a python3 AF_PACKET script that
  * sends each case's frames and collects what comes back; namespace B is the target.
+ *
+ * A second test puts a router between two links, the second with an MTU of 600, and sends it
+ * three fragments of one datagram (the first with a copied and an uncopied option): Linux (three
+ * namespaces) and Serin must put the same pieces on the narrow link, byte for byte in
+ * identification, offsets, MF, options and data (RFC 791 §3.2).
  */
 import assert from "node:assert/strict";
 import * as abi from "../../kernel/abi.ts";
@@ -543,3 +548,178 @@ interopTest("interop: the IP layer's RFC edge cases draw the same answers from S
     assert.deepEqual(serin[i], linux[i], `${CASES[i].name}: Serin differs from Linux`);
   }
 });
+
+// ---- forwarding: a fragment cut again ----
+
+/** Fragments a router must cut again for a 600-byte link (RFC 791 §3.2). */
+function refragCases(m: Macs): Uint8Array[] {
+  const [src, dst] = ["10.80.1.1", "10.80.2.1"];
+  const data = (off: number, len: number) =>
+    Uint8Array.from({ length: len }, (_, i) => (off + i) * 7 & 255);
+  // Router alert (copied) and an unknown option 30 (not copied: NOOPs after the first piece).
+  const options = Uint8Array.of(0x94, 4, 0, 0, 0x1e, 4, 0, 0);
+  const f = (off: number, more: boolean, len: number, opts = new Uint8Array(0)) =>
+    eth(
+      m,
+      E4,
+      ip4({
+        src,
+        dst,
+        ident: 0x4242,
+        fragmentOffset: off,
+        moreFragments: more,
+        options: opts,
+        payload: data(off, len),
+      }),
+    );
+  return [f(0, true, 1472, options), f(1472, true, 1480), f(2952, false, 1000)];
+}
+
+/** A forwarded piece, as compared: identification, offset, MF, length, TTL, options, data sum. */
+function describePiece(frame: Uint8Array): string | undefined {
+  if (((frame[12] << 8) | frame[13]) !== 0x0800) return undefined;
+  const p = frame.subarray(14);
+  const hl = (p[0] & 15) * 4;
+  const total = (p[2] << 8) | p[3];
+  const fo = (p[6] << 8) | p[7];
+  const opts = Array.from(p.subarray(20, hl), (x) => x.toString(16).padStart(2, "0")).join("");
+  const sum = p.subarray(hl, total).reduce((a, x) => (a * 31 + x) >>> 0, 0);
+  return `id ${(p[4] << 8) | p[5]} off ${(fo & 0x1fff) * 8} mf ${(fo >> 13) & 1} len ${
+    total - hl
+  } ttl ${p[8]} opts ${opts || "-"} sum ${sum}`;
+}
+
+async function refragSerin(): Promise<string[]> {
+  const sim = new Sim();
+  const sent: Uint8Array[][] = [];
+  const rec = (p: LinkPort): LinkPort => {
+    const mine: Uint8Array[] = [];
+    sent.push(mine);
+    return {
+      send(frame) {
+        mine.push(frame.slice());
+        p.send(frame);
+      },
+      onFrame: (h) => p.onFrame(h),
+      onBurstEnd: p.onBurstEnd && ((cb) => p.onBurstEnd!(cb)),
+      linkDrops: p.linkDrops && (() => p.linkDrops!()),
+      close: () => p.close(),
+    };
+  };
+  const a = sim.host("a", { eth0: ["lan1", "10.80.1.1/24"] });
+  const r = sim.host("r", { eth0: ["lan1", "10.80.1.254/24"], eth1: ["lan2", "10.80.2.254/24"] }, {
+    forwarding: true,
+    wrap: rec,
+  });
+  sim.host("b", { eth0: ["lan2", "10.80.2.1/24"] });
+  r.iface("eth1")!.mtu = 600;
+  await sim.run(100, 5);
+  sent[1].length = 0;
+  const r0 = r.iface("eth0")!;
+  for (const f of refragCases({ dst: r0.mac, src: a.iface("eth0")!.mac })) r.input(r0, f);
+  await sim.run(100, 5);
+  return sent[1].map(describePiece).filter((x): x is string => x !== undefined);
+}
+
+const CAPTURE_PY = `
+import json, socket, sys, time
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
+s.bind((sys.argv[1], 0))
+s.settimeout(0.05)
+print("ready", flush=True)
+out, end = [], time.time() + float(sys.argv[2])
+while time.time() < end:
+    try: f, addr = s.recvfrom(70000)
+    except socket.timeout: continue
+    if addr[2] != socket.PACKET_OUTGOING: out.append(f.hex())
+print(json.dumps(out), flush=True)
+`;
+
+const SEND_PY = `
+import json, socket, sys
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
+s.bind((sys.argv[1], 0))
+for f in json.load(sys.stdin): s.send(bytes.fromhex(f))
+`;
+
+async function refragLinux(): Promise<string[]> {
+  const id = suffix();
+  const [nsA, nsR, nsB] = [`serin-fa${id}`, `serin-fr${id}`, `serin-fb${id}`];
+  const [ifA, ifR1, ifR2, ifB] = [`sfa${id}`, `sfr${id}`, `sfs${id}`, `sfb${id}`];
+  const inNs = (ns: string, ...argv: string[]) => mustRun(["ip", "netns", "exec", ns, ...argv]);
+  for (const ns of [nsA, nsR, nsB]) await mustRun(["ip", "netns", "add", ns]);
+  let capture: Deno.ChildProcess | undefined;
+  try {
+    const link = (a: string, nsa: string, b: string, nsb: string) =>
+      mustRun([
+        "ip",
+        "link",
+        "add",
+        a,
+        "netns",
+        nsa,
+        "type",
+        "veth",
+        "peer",
+        "name",
+        b,
+        "netns",
+        nsb,
+      ]);
+    await link(ifA, nsA, ifR1, nsR);
+    await link(ifR2, nsR, ifB, nsB);
+    await inNs(nsR, "ip", "link", "set", ifR2, "mtu", "600");
+    await inNs(nsB, "ip", "link", "set", ifB, "mtu", "600");
+    for (
+      const [ns, dev, cidr] of [[nsA, ifA, "10.80.1.1/24"], [nsR, ifR1, "10.80.1.254/24"], [
+        nsR,
+        ifR2,
+        "10.80.2.254/24",
+      ], [nsB, ifB, "10.80.2.1/24"]]
+    ) {
+      await inNs(ns, "ip", "addr", "add", cidr, "dev", dev);
+      await inNs(ns, "ip", "link", "set", dev, "up");
+    }
+    await inNs(nsR, "sysctl", "-qw", "net.ipv4.ip_forward=1");
+    capture = new Deno.Command("ip", {
+      args: ["netns", "exec", nsB, "python3", "-c", CAPTURE_PY, ifB, "3"],
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    const lines = readLines(capture.stdout);
+    assert.equal((await lines.next()).value, "ready");
+    await delay(500);
+    const macs = {
+      dst: hexBytes(macOf(await inNs(nsR, "ip", "link", "show", ifR1))),
+      src: hexBytes(macOf(await inNs(nsA, "ip", "link", "show", ifA))),
+    };
+    const hex = (f: Uint8Array) => Array.from(f, (x) => x.toString(16).padStart(2, "0")).join("");
+    await mustRun(["ip", "netns", "exec", nsA, "python3", "-c", SEND_PY, ifA], {
+      stdin: JSON.stringify(refragCases(macs).map(hex)),
+    });
+    const got: string[] = JSON.parse((await lines.next()).value ?? "[]");
+    return got.map((h) => describePiece(hexBytes(h))).filter((x): x is string => x !== undefined);
+  } finally {
+    try {
+      capture?.kill("SIGKILL");
+      await capture?.status;
+    } catch {
+      // already gone
+    }
+    for (const ns of [nsA, nsR, nsB]) await cmd(["ip", "netns", "del", ns]);
+  }
+}
+
+interopTest(
+  "interop: a router cuts forwarded fragments again as Linux does (ID, offsets, MF, options)",
+  [
+    "python3",
+  ],
+  async () => {
+    const linux = await refragLinux();
+    const serin = await refragSerin();
+    console.table(linux.map((l, i) => ({ linux: l, serin: serin[i] })));
+    assert.equal(linux.length, 8, `Linux sent ${linux.length} pieces`);
+    assert.deepEqual(serin, linux);
+  },
+);
