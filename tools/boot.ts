@@ -149,20 +149,26 @@ export async function main(argv: string[]): Promise<number> {
   const rawTerminal = values.shell && Deno.stdin.isTerminal();
   const dec = new TextDecoder();
   const enc = new TextEncoder();
+  const ready = new ServicesReady();
   await using sys = await boot({
     net: topo.net,
     log: (l) => console.error(`[kernel] ${l}`),
-    output: (_pid, fd, data) => {
+    output: (pid, fd, data) => {
+      ready.heard(pid);
       const out = rawTerminal ? enc.encode(toTerminal(dec.decode(data))) : data;
       (fd === 2 ? Deno.stderr : Deno.stdout).writeSync(out);
     },
   });
   const bootMs = performance.now() - t0;
   const service = serviceOf(user);
-  for (const e of topo.exec) await sys.start(...splitCmd(e.cmd), { host: e.host, ...service });
-  for (const line of values.exec ?? []) {
-    await sys.start(...splitCmd(line), { host, ...service });
+  const services: number[] = [];
+  for (const e of topo.exec) {
+    services.push(await sys.start(...splitCmd(e.cmd), { host: e.host, ...service }));
   }
+  for (const line of values.exec ?? []) {
+    services.push(await sys.start(...splitCmd(line), { host, ...service }));
+  }
+  await ready.wait(sys, services);
   if (prog.length) return await sys.spawn(prog[0], prog.slice(1), { host, ...user });
   if (values.shell) {
     const hosts = [host, ...topo.net.hosts.map((h) => h.name).filter((h) => h !== host)];
@@ -184,6 +190,43 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   return await demo(sys, bootMs, user);
+}
+
+/** How long a service started with --exec gets to say it is up before the program runs anyway. */
+const SERVICE_READY_MS = 3000;
+
+/**
+ * The services started at boot are up before the program runs: each has printed its first line
+ * (Serin's servers print "listening on …" once they listen), exited, or had SERVICE_READY_MS. A
+ * program run straight away (`--exec "httpd -p 80" -- nc …`) otherwise raced the listen() and
+ * could get "connection refused" on a loaded machine.
+ */
+class ServicesReady {
+  #heard: Set<number> | undefined = new Set();
+  #waiting = new Map<number, () => void>();
+
+  /** `pid` wrote something. */
+  heard(pid: number): void {
+    this.#heard?.add(pid);
+    this.#waiting.get(pid)?.();
+  }
+
+  /** Wait until every pid in `pids` is up (see above); stops tracking output afterwards. */
+  async wait(sys: System, pids: number[]): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<void>((r) => timer = setTimeout(r, SERVICE_READY_MS));
+    try {
+      await Promise.all(pids.map((pid) => {
+        if (this.#heard?.has(pid)) return;
+        const spoke = new Promise<void>((r) => this.#waiting.set(pid, r));
+        return Promise.race([spoke, sys.wait(pid).then(() => {}, () => {}), deadline]);
+      }));
+    } finally {
+      clearTimeout(timer);
+      this.#waiting.clear();
+      this.#heard = undefined;
+    }
+  }
 }
 
 /** The default run: show the hosts, ping, a TCP transfer, a handle pass, the counters. */
