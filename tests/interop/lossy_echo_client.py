@@ -14,6 +14,7 @@ prints the same line with "stalled": true and where each direction stood, and ex
 import hashlib
 import json
 import os
+import select
 import socket
 import sys
 import threading
@@ -76,14 +77,14 @@ def main():
     sender = threading.Thread(target=send, daemon=True)
     sender.start()
     got_hash = hashlib.sha256()
-    s.settimeout(1.0)
+    # The socket stays blocking (a timeout would apply to the sender's sendall too): wait for
+    # input with select, so a stall is noticed while the sender is blocked on a full window.
     last, last_change = (0, 0), time.monotonic()
     stalled = False
     while True:
         try:
-            d = s.recv(CHUNK)
-        except socket.timeout:
-            d = None
+            ready, _, _ = select.select([s], [], [], 1.0)
+            d = s.recv(CHUNK) if ready else None
         except OSError as e:
             state["error"] = f"recv: {e}"
             break

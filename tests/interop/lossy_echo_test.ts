@@ -82,10 +82,16 @@ async function waitReady6(serin: SerinOnTap, addr: string, timeoutMs = 10_000): 
   throw new Error(`Serin never had ${addr} ready: ${out}`);
 }
 
-/** Serin's counters that name segments too big for the path, or anything else gone wrong. */
+/** Serin's `netstat -s`: its counters and per-interface drop reasons. */
 async function serinCounters(serin: SerinOnTap): Promise<string> {
   const r = await serin.run("netstat", ["-s"], { host: SERIN_HOST });
   return r.stdout;
+}
+
+/** The value of counter `key` in a `netstat -s` text (0 when absent). */
+function counter(stats: string, key: string): number {
+  const m = new RegExp(`^\\s*${key}: (\\d+)$`, "m").exec(stats);
+  return m ? Number(m[1]) : 0;
 }
 
 for (const v6 of [false, true]) {
@@ -117,18 +123,23 @@ for (const v6 of [false, true]) {
             `${r.stdout}${r.stderr}\nSerin: ${await serinCounters(serin)}`,
         );
       }
+      const stats = await serinCounters(serin);
       const gp = res.got / 1e6 / res.seconds;
       console.log(
         `  IPv${v6 ? 6 : 4} seed ${seed}: ${(res.got / 1e6).toFixed(1)} MB echoed in ` +
           `${res.seconds.toFixed(1)} s, goodput ${gp.toFixed(2)} MB/s each way ` +
-          `(${(gp * 8).toFixed(1)} Mbit/s); Linux ${JSON.stringify(res.linux)}`,
+          `(${(gp * 8).toFixed(1)} Mbit/s); Linux ${JSON.stringify(res.linux)}; Serin ` +
+          `tcp: bad-checksum ${counter(stats, "tcp: bad-checksum")}`,
       );
       if (res.stalled || res.error || r.code !== 0) {
         throw new Error(
           `echo ${res.stalled ? "stalled" : "failed"} (exit ${r.code}): ${line}\n` +
-            `Serin's counters:\n${await serinCounters(serin)}`,
+            `Serin's counters:\n${stats}`,
         );
       }
+      // No segment over the MTU: over IPv4 it fails under DF, over IPv6 it would be fragmented.
+      assert.deepEqual(stats.match(/tcp: output \w+: \d+/g) ?? [], [], stats);
+      assert.equal(counter(stats, "ipv6: fragmented"), 0, stats);
       assert.equal(res.sent, BYTES, line);
       assert.equal(res.got, BYTES, line);
       assert.equal(res.gotSha, res.sentSha, "the echo is not byte-identical");
