@@ -10,6 +10,8 @@ import type { NetInterface } from "./link/interface.ts";
 import type { NetworkTask } from "./network_task.ts";
 import { TcpSocket } from "./sockets/tcp_socket.ts";
 import {
+  COOKIE_MSS_TABLE,
+  COOKIE_MSS_TABLE6,
   IsnGenerator,
   resetReplyFor,
   SynCookies,
@@ -126,6 +128,7 @@ export class TcpIpv4 implements TcpLayer, Tcp6Layer {
       backlog,
       isn: (now, peer) => this.#isn.next(now, `${peer.key}|${peer.port}|${sock.localPort}`),
       cookies: this.#cookies,
+      cookieMssTable: (peer) => peer.key.startsWith("6|") ? COOKIE_MSS_TABLE6 : COOKIE_MSS_TABLE,
       count: (what) => this.task.count(`tcp: ${what}`),
       emit: (seg, peer) => {
         const p = this.#peer(peer.key);

@@ -17,6 +17,7 @@ import { DEFAULT_TCP_OPTIONS, type TcpConnectionOptions, windowShiftFor } from "
 import { resetReplyFor } from "./reset.ts";
 import { seqAdd } from "./seqnum.ts";
 import {
+  COOKIE_MSS_TABLE,
   COOKIE_PERIOD_MS,
   cookieTimestamp,
   decodeCookieTimestamp,
@@ -56,6 +57,8 @@ export interface TcpListenerInit {
    * simulator). Default: one with a fresh random secret.
    */
   cookies?: SynCookies;
+  /** The MSS values a cookie to `peer` can encode. Default {@link COOKIE_MSS_TABLE} (IPv4). */
+  cookieMssTable?: (peer: TcpPeer) => readonly number[];
   /** Told each drop reason and SYN cookie event, e.g. to count it for `netstat -s`. */
   count?: (what: string) => void;
 }
@@ -238,7 +241,8 @@ export class TcpListener {
     const scale = ts && o.windowScale && p.windowScale !== undefined;
     const sack = ts && o.sack && p.sackPermitted === true;
     const tuple = this.#tuple(peer);
-    const cookie = this.#cookies.make(now, tuple, syn.seq, p.mss ?? DEFAULT_PEER_MSS);
+    const table = this.#init.cookieMssTable?.(peer) ?? COOKIE_MSS_TABLE;
+    const cookie = this.#cookies.make(now, tuple, syn.seq, p.mss ?? DEFAULT_PEER_MSS, table);
     const options: TcpOptions = { mss: o.mss };
     if (scale) options.windowScale = windowShiftFor(o.rcvBuf);
     if (sack) options.sackPermitted = true;
@@ -273,7 +277,8 @@ export class TcpListener {
     const tuple = this.#tuple(peer);
     const peerIsn = seqAdd(ack.seq, -1);
     const iss = seqAdd(ack.ack, -1);
-    const mss = this.#cookies.check(now, tuple, peerIsn, iss);
+    const table = this.#init.cookieMssTable?.(peer) ?? COOKIE_MSS_TABLE;
+    const mss = this.#cookies.check(now, tuple, peerIsn, iss, table);
     const echo = ack.options.timestamp?.echo;
     const ts = echo === undefined
       ? { windowScale: undefined, sack: false }

@@ -14,7 +14,7 @@ export {
   type TcpPeer,
 } from "./listener.ts";
 export { IsnGenerator } from "./isn.ts";
-export { SynCookies } from "./syn_cookie.ts";
+export { COOKIE_MSS_TABLE, COOKIE_MSS_TABLE6, SynCookies } from "./syn_cookie.ts";
 export {
   DEFAULT_TCP_OPTIONS,
   type KeepaliveOptions,

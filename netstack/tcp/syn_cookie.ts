@@ -21,6 +21,8 @@ import { seqGt } from "./seqnum.ts";
 
 /** The MSS values a cookie can encode (Linux's msstab for IPv4). */
 export const COOKIE_MSS_TABLE: readonly number[] = Object.freeze([536, 1300, 1440, 1460]);
+/** The MSS values a cookie can encode for an IPv6 peer (Linux's msstab in syncookies.c of ipv6). */
+export const COOKIE_MSS_TABLE6: readonly number[] = Object.freeze([1220, 1420, 1440, 8940]);
 /** Length of one cookie time period, ms (Linux: 60 s). */
 export const COOKIE_PERIOD_MS = 60_000;
 /** A cookie is accepted during this many periods (Linux's MAX_SYNCOOKIE_AGE). */
@@ -66,28 +68,41 @@ export class SynCookies {
   /**
    * The cookie ISN for a SYN from `tuple` (a stable encoding of both addresses and ports) with
    * sequence number `peerIsn` and MSS option `peerMss` (536 when absent), at `now` (ms); `mss`
-   * is the value the cookie encodes, the largest table entry not above `peerMss`.
+   * is the value the cookie encodes, the largest `table` entry not above `peerMss` (else the
+   * smallest, as Linux).
    */
-  make(now: number, tuple: string, peerIsn: number, peerMss: number): { isn: number; mss: number } {
-    let index = COOKIE_MSS_TABLE.length - 1;
-    while (index > 0 && peerMss < COOKIE_MSS_TABLE[index]) index--;
+  make(
+    now: number,
+    tuple: string,
+    peerIsn: number,
+    peerMss: number,
+    table: readonly number[] = COOKIE_MSS_TABLE,
+  ): { isn: number; mss: number } {
+    let index = table.length - 1;
+    while (index > 0 && peerMss < table[index]) index--;
     const count = this.#count(now);
     const isn = (this.#hash(0, 0, tuple) + peerIsn + ((count << COOKIE_BITS) >>> 0) +
       ((this.#hash(1, count, tuple) + index) & COOKIE_MASK)) >>> 0;
-    return { isn, mss: COOKIE_MSS_TABLE[index] };
+    return { isn, mss: table[index] };
   }
 
   /**
    * The MSS a returning cookie encodes (the final ACK's ack - 1, its seq - 1 being `peerIsn`),
    * or undefined when it is not a cookie of ours from the last {@link MAX_COOKIE_AGE} periods.
    */
-  check(now: number, tuple: string, peerIsn: number, cookie: number): number | undefined {
+  check(
+    now: number,
+    tuple: string,
+    peerIsn: number,
+    cookie: number,
+    table: readonly number[] = COOKIE_MSS_TABLE,
+  ): number | undefined {
     const count = this.#count(now);
     const rest = (cookie - this.#hash(0, 0, tuple) - peerIsn) >>> 0;
     const age = (count - (rest >>> COOKIE_BITS)) & 0xff;
     if (age >= MAX_COOKIE_AGE) return undefined;
     const index = (rest - this.#hash(1, (count - age) & 0xff, tuple)) & COOKIE_MASK;
-    return COOKIE_MSS_TABLE[index];
+    return index < table.length ? table[index] : undefined;
   }
 
   /**

@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import {
   COOKIE_MSS_TABLE,
+  COOKIE_MSS_TABLE6,
   COOKIE_PERIOD_MS,
   cookieTimestamp,
   decodeCookieTimestamp,
@@ -119,4 +120,16 @@ Deno.test("syn cookie: timestamp offsets are per tuple and keyed", () => {
   assert.equal(c.tsOffset(tuple), c.tsOffset(tuple));
   assert.notEqual(c.tsOffset(tuple), c.tsOffset("3221225994>167772161|40001|80"));
   assert.notEqual(c.tsOffset(tuple), new SynCookies(new Uint8Array(8)).tsOffset(tuple));
+});
+
+// Linux's IPv6 msstab: 1280, 1480, 1500 and 9000 less 60 bytes of headers.
+Deno.test("syn cookie: the IPv6 table", () => {
+  const c = new SynCookies(secret);
+  for (
+    const [peer, want] of [[1220, 1220], [1440, 1440], [1460, 1440], [8940, 8940], [500, 1220]]
+  ) {
+    const { isn, mss } = c.make(0, "6|fe80::1|fe80::2|0|40000|80", 1, peer, COOKIE_MSS_TABLE6);
+    assert.equal(mss, want);
+    assert.equal(c.check(0, "6|fe80::1|fe80::2|0|40000|80", 1, isn, COOKIE_MSS_TABLE6), want);
+  }
 });
