@@ -2,7 +2,7 @@
  * IP-layer RFC edge cases at the packet level (issue #15, "IP"), under a manual clock: frames are
  * built by hand, injected into a NetworkTask, and what it puts on the wire is recorded.
  * - martians (RFC 1122 §3.2.1.3, RFC 1812 §5.3.7, RFC 4291 §2.5.3/§2.7) are dropped, counted and
- *   never answered;
+ *   never answered, nor are ARP requests from martian senders;
  * - a router that must fragment a forwarded fragment again keeps its ID, offsets and MF
  *   (RFC 791 §3.2);
  * - atomic fragments are never merged with a datagram in progress (RFC 6946), a reassembled
@@ -23,6 +23,7 @@ import type { Raw6Socket } from "../netstack/sockets/raw6_socket.ts";
 import type { TcpSocket } from "../netstack/sockets/tcp_socket.ts";
 import { parseIPv4, parseIPv6 } from "../netstack/wire/addr.ts";
 import { pseudoHeaderSum4, pseudoHeaderSum6 } from "../netstack/wire/checksum.ts";
+import { ArpOp, encodeArp } from "../netstack/wire/arp.ts";
 import { encodeEthernet } from "../netstack/wire/ethernet.ts";
 import { encodeIpv4, type Ipv4Repr, parseIpv4 } from "../netstack/wire/ipv4.ts";
 import { encodeIpv6 } from "../netstack/wire/ipv6.ts";
@@ -224,6 +225,45 @@ Deno.test("IPv4 martians on eth0 (127/8, 0/8, broadcast, multicast, our own sour
   );
   assert.ok(synAck, "a genuine SYN is answered");
   assert.equal(synAck.src, bIp);
+});
+
+Deno.test("ARP requests from martian senders or for 127/8 are not learned or answered (Linux arp_process)", async () => {
+  const sim = new Sim();
+  const rec = recorder();
+  sim.host("a", { eth0: ["lan", "10.0.0.1/24"] });
+  const b = sim.host("b", { eth0: ["lan", "10.0.0.2/24"] }, { wrap: rec.wrap });
+  await sim.run(50, 5);
+  rec.sent[0].length = 0;
+  const mac = Uint8Array.of(2, 0x99, 0, 0, 0, 1);
+  const request = (sender: string, target: string) =>
+    b.input(
+      eth0(b),
+      encodeEthernet({
+        dst: new Uint8Array(6).fill(0xff),
+        src: mac,
+        ethertype: 0x0806,
+        payload: encodeArp({
+          op: ArpOp.REQUEST,
+          senderMac: mac,
+          senderIp: ip4(sender),
+          targetMac: new Uint8Array(6),
+          targetIp: ip4(target),
+        }),
+      }),
+    );
+  for (const s of ["127.0.0.1", "224.0.0.5", "10.0.0.255", "10.0.0.2", "0.1.2.3"]) {
+    request(s, "10.0.0.2");
+  }
+  request("10.0.0.77", "127.0.0.1");
+  await sim.run(50, 5);
+  assert.deepEqual(rec.sent[0], []);
+  assert.equal(b.counters.get("arp: martian"), 6);
+  assert.deepEqual(b.ipv4.neighbourList(), []);
+  // A genuine neighbour, and a probe from 0.0.0.0 (RFC 5227), are answered.
+  request("10.0.0.77", "10.0.0.2");
+  request("0.0.0.0", "10.0.0.2");
+  await sim.run(50, 5);
+  assert.equal(rec.sent[0].filter((f) => f[12] === 8 && f[13] === 6 && f[21] === 2).length, 2);
 });
 
 Deno.test("a martian is not forwarded by a router either", async () => {

@@ -48,7 +48,7 @@ import { growFront } from "../link/headroom.ts";
 import { Reassembler, reassemblyKey4 } from "./reassembly.ts";
 import { RoutingTable4 } from "./routing.ts";
 import { IcmpRateLimiter } from "./icmp_rate.ts";
-import { martian4 } from "./martians.ts";
+import { arpMartian, martian4 } from "./martians.ts";
 import { refragment4 } from "./fragment_forward.ts";
 import type { TcpLayer } from "../tcp_layer.ts";
 
@@ -493,6 +493,10 @@ export class Ipv4Stack {
   /** Handle an ARP packet received on `iface`. */
   arpInput(iface: NetInterface, bytes: Uint8Array): void {
     const a = parseArp(bytes);
+    if (arpMartian(iface, a.senderIp, a.targetIp, (x) => this.isLocal(x))) {
+      this.task.count("arp: martian");
+      return iface.dropRx("arp: martian");
+    }
     const forUs = iface.addrs4.some((x) => x.addr === a.targetIp);
     if (a.senderIp !== 0) {
       this.#cache(iface).update(a.senderIp, a.senderMac, this.task.clock.now(), {

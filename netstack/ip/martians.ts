@@ -90,3 +90,22 @@ export function martian4(
   if (iface.acceptsIPv4(src) === "broadcast" || isOwn(src)) return "martian-source";
   return undefined;
 }
+
+/**
+ * Whether an ARP packet from `senderIp` about `targetIp` that arrived on `iface` is a martian, to
+ * be dropped without learning or answering. Linux's `arp_process()` (net/ipv4/arp.c) drops one
+ * whose target is multicast or in 127/8, answers a probe from 0.0.0.0 (RFC 5227), and answers a
+ * request only when `ip_route_input_noref(skb, tip, sip, …)` accepts it as a datagram from the
+ * sender to the target, which refuses the martians {@link martian4} names; it learns no sender
+ * it had no entry for. Here neither a request nor a reply from a martian sender is learned.
+ */
+export function arpMartian(
+  iface: MartianIface4,
+  senderIp: number,
+  targetIp: number,
+  isOwn: (addr: number) => boolean,
+): boolean {
+  if (isMulticast(targetIp) || isLoopback(targetIp)) return true;
+  if (senderIp === 0) return false;
+  return martian4(iface, senderIp, targetIp, 0, isOwn) !== undefined;
+}

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { parseIPv4 } from "../wire/addr.ts";
 import { IpProtocol } from "../wire/ipv4.ts";
-import { martian4, type MartianIface4 } from "./martians.ts";
+import { arpMartian, martian4, type MartianIface4 } from "./martians.ts";
 
 const ip = (s: string) => parseIPv4(s)!;
 /** eth0 with 10.0.0.2/24 (directed broadcast 10.0.0.255). */
@@ -50,4 +50,18 @@ Deno.test("martian4: what Linux lets through", () => {
   assert.equal(check(lo, "127.0.0.1", "127.0.0.1"), undefined);
   assert.equal(check(lo, "10.0.0.2", "10.0.0.2"), undefined);
   assert.equal(check(lo, "224.0.0.1", "127.0.0.1"), "martian-source");
+});
+
+Deno.test("arpMartian: as Linux's arp_process, martian senders and targets get no answer", () => {
+  const arp = (sender: string, target: string) => arpMartian(eth0, ip(sender), ip(target), isOwn);
+  assert.equal(arp("10.0.0.1", "10.0.0.2"), false);
+  assert.equal(arp("0.0.0.0", "10.0.0.2"), false, "a probe (RFC 5227) is answered");
+  assert.equal(arp("10.0.0.9", "10.0.0.9"), false, "a gratuitous ARP is learned");
+  assert.equal(arp("127.0.0.1", "10.0.0.2"), true);
+  assert.equal(arp("224.0.0.5", "10.0.0.2"), true);
+  assert.equal(arp("10.0.0.255", "10.0.0.2"), true);
+  assert.equal(arp("10.0.0.2", "10.0.0.2"), true, "someone else announcing our address");
+  assert.equal(arp("10.0.0.1", "127.0.0.1"), true);
+  assert.equal(arp("10.0.0.1", "224.0.0.1"), true);
+  assert.equal(arp("0.0.0.0", "127.0.0.1"), true);
 });

@@ -4,7 +4,8 @@
  * under a manual clock (tests/sim.ts), and each must answer alike on the wire (ARP, neighbour
  * discovery and MLD aside) and deliver the same datagrams to a UDP socket on port 7.
  *
- * Cases: martians (RFC 1122 §3.2.1.3, RFC 1812 §5.3.7, RFC 4291 §2.5.3/§2.7), atomic fragments
+ * Cases: martians (RFC 1122 §3.2.1.3, RFC 1812 §5.3.7, RFC 4291 §2.5.3/§2.7; in ARP requests
+ * too, as Linux's arp_process), atomic fragments
  * (RFC 6946), oversized reassemblies, routing headers with Segments Left 0 (RFC 8200 §4.4) and
  * first fragments without the whole header chain (RFC 7112). Linux runs with rp_filter 2
  * (systemd's default; with the kernel's 0 it answers a directed-broadcast source) and without
@@ -25,6 +26,7 @@ import { runNetctl } from "../../netstack/netctl.ts";
 import type { InetSocket } from "../../netstack/sockets/socket.ts";
 import { parseIPv4, parseIPv6 } from "../../netstack/wire/addr.ts";
 import { pseudoHeaderSum4, pseudoHeaderSum6 } from "../../netstack/wire/checksum.ts";
+import { ArpOp, encodeArp } from "../../netstack/wire/arp.ts";
 import { encodeEthernet } from "../../netstack/wire/ethernet.ts";
 import { encodeIpv4, type Ipv4Repr } from "../../netstack/wire/ipv4.ts";
 import { encodeIpv6 } from "../../netstack/wire/ipv6.ts";
@@ -150,7 +152,31 @@ const udpTo6 = (src: string, dst: string, port: number, text: string) => (m: Mac
 const rh0 = (segmentsLeft: number) =>
   concat(Uint8Array.of(17, 2, 0, segmentsLeft, 0, 0, 0, 0), v6(A6));
 
+/** The link address of a made-up neighbour that sends ARP: replies to it are what counts. */
+const NEIGHBOUR_MAC = Uint8Array.of(2, 0x99, 0, 0, 0, 1);
+const arpRequest = (sender: string, target: string) => (_m: Macs) => [
+  encodeEthernet({
+    dst: new Uint8Array(6).fill(0xff),
+    src: NEIGHBOUR_MAC,
+    ethertype: 0x0806,
+    payload: encodeArp({
+      op: ArpOp.REQUEST,
+      senderMac: NEIGHBOUR_MAC,
+      senderIp: v4(sender),
+      targetMac: new Uint8Array(6),
+      targetIp: v4(target),
+    }),
+  }),
+];
+
 const CASES: Case[] = [
+  { name: "arp control: request from 10.79.0.77", frames: arpRequest("10.79.0.77", B4) },
+  { name: "arp probe from 0.0.0.0 (RFC 5227)", frames: arpRequest("0.0.0.0", B4) },
+  { name: "arp request from 127.0.0.1", frames: arpRequest("127.0.0.1", B4) },
+  { name: "arp request from 224.0.0.5", frames: arpRequest("224.0.0.5", B4) },
+  { name: "arp request from the subnet's broadcast", frames: arpRequest("10.79.0.255", B4) },
+  { name: "arp request from the target's own address", frames: arpRequest(B4, B4) },
+  { name: "arp request for 127.0.0.1", frames: arpRequest("10.79.0.77", "127.0.0.1") },
   { name: "v4 control: SYN to a listener", frames: tcp4(A4, B4, 1) },
   { name: "v4 SYN to 127.0.0.1 on the wire", frames: tcp4(A4, "127.0.0.1", 2) },
   { name: "v4 SYN from 127.0.0.1", frames: tcp4("127.0.0.1", B4, 3) },
@@ -276,6 +302,11 @@ const CASES: Case[] = [
 function classify(f: Uint8Array): string | undefined {
   const et = (f[12] << 8) | f[13];
   const p = f.subarray(14);
+  if (et === 0x0806) {
+    // Only replies to the made-up neighbour: other ARP is the two sides resolving each other.
+    if (!NEIGHBOUR_MAC.every((x, i) => f[i] === x) || p[7] !== 2) return undefined;
+    return `arp reply ${[...p.subarray(14, 18)].join(".")} to ${[...p.subarray(24, 28)].join(".")}`;
+  }
   if (et === 0x0800) {
     const hl = (p[0] & 15) * 4;
     const proto = p[9];
@@ -543,7 +574,12 @@ interopTest("interop: the IP layer's RFC edge cases draw the same answers from S
   // Every datagram Linux delivered belongs to some case (so none went unattributed).
   assert.deepEqual(unattributed, [], "Linux delivered datagrams no case names");
   // The controls show both sides were listening.
-  assert.ok(linux[0].some((x) => x.endsWith(" SA")), `Linux answered no SYN: ${linux[0]}`);
+  const control = CASES.findIndex((c) => c.name.startsWith("v4 control: SYN"));
+  assert.ok(
+    linux[control].some((x) => x.endsWith(" SA")),
+    `Linux answered no SYN: ${linux[control]}`,
+  );
+  assert.ok(linux[0].some((x) => x.startsWith("arp reply")), `Linux answered no ARP: ${linux[0]}`);
   for (let i = 0; i < CASES.length; i++) {
     assert.deepEqual(serin[i], linux[i], `${CASES[i].name}: Serin differs from Linux`);
   }
