@@ -266,6 +266,41 @@ Deno.test("ARP requests from martian senders or for 127/8 are not learned or ans
   assert.equal(rec.sent[0].filter((f) => f[12] === 8 && f[13] === 6 && f[21] === 2).length, 2);
 });
 
+Deno.test("a source-routed datagram (LSRR/SSRR option) is dropped and counted, as Linux by default", async () => {
+  const sim = new Sim();
+  const a = sim.host("a", { eth0: ["lan", "10.0.0.1/24"] });
+  const b = sim.host("b", { eth0: ["lan", "10.0.0.2/24"] });
+  const rx = b.createSocket(abi.AF_INET, abi.SOCK_DGRAM, 0);
+  rx.bind(in4("0.0.0.0", 7));
+  const [s, d] = [ip4("10.0.0.1"), ip4("10.0.0.2")];
+  for (const type of [0x83, 0x89]) {
+    const options = Uint8Array.of(1, type, 7, 4, 10, 0, 0, 9);
+    b.input(
+      eth0(b),
+      frame(
+        a,
+        b,
+        0x0800,
+        ipv4({ src: s, dst: d, options, payload: udp4(s, d, 7, te.encode("sr")) }),
+      ),
+    );
+  }
+  // Router alert alone is fine.
+  const ra = Uint8Array.of(0x94, 4, 0, 0);
+  b.input(
+    eth0(b),
+    frame(
+      a,
+      b,
+      0x0800,
+      ipv4({ src: s, dst: d, options: ra, payload: udp4(s, d, 7, te.encode("ra")) }),
+    ),
+  );
+  const got = await sim.until(rx.recvmsg(100, 0, { signal: sim.signal }));
+  assert.equal(td.decode(got.data), "ra");
+  assert.equal(b.counters.get("ipv4: source-route"), 2);
+});
+
 Deno.test("a martian is not forwarded by a router either", async () => {
   const sim = new Sim();
   const rec = recorder();

@@ -34,10 +34,12 @@ import {
   decrementTtl,
   emitIpv4,
   encodeIpv4,
+  hasIpv4Option,
   IpProtocol,
   IPV4_HEADER_LEN,
   IPV4_MAX_LEN,
   IPV4_OPTION_ROUTER_ALERT,
+  Ipv4OptionType,
   type Ipv4Repr,
   parseIpv4,
 } from "../wire/ipv4.ts";
@@ -65,6 +67,9 @@ interface Waiting {
   datagram: Uint8Array;
   owner?: SendOwner;
 }
+
+/** Loose and strict source routes: refused, as Linux refuses them by default. */
+const SOURCE_ROUTE = [Ipv4OptionType.LSRR, Ipv4OptionType.SSRR];
 
 /** Most datagrams queued per unresolved neighbour (Linux unres_qlen is 101). */
 const ARP_QUEUE = 100;
@@ -286,6 +291,13 @@ export class Ipv4Stack {
       // in_martian_src/in_martian_dst; nothing answers a martian.
       this.task.count(`ipv4: ${martian}`);
       return iface.dropRx(`ipv4: ${martian}`);
+    }
+    if (ip.options.length > 0 && hasIpv4Option(ip.options, SOURCE_ROUTE)) {
+      // Linux ip_rcv_options(): accept_source_route is 0 on a host, "goto drop", as RFC 7126
+      // §4.3-4.4 advises. RFC 1122 §3.2.1.8 wanted a host to be a source route's final
+      // destination; Linux, the oracle here, is not, and neither is Serin.
+      this.task.count("ipv4: source-route");
+      return iface.dropRx("ipv4: source-route");
     }
     const kind = this.#destKind(iface, ip.dst);
     if (!kind) {

@@ -357,8 +357,32 @@ export function encodeIpv4(repr: Ipv4Repr): Uint8Array {
   return buf;
 }
 
-/** Option types End of Option List and No Operation (RFC 791 §3.1). */
-export const Ipv4OptionType = { END: 0, NOOP: 1 } as const;
+/**
+ * Option types (RFC 791 §3.1): End of Option List, No Operation, Loose and Strict Source and
+ * Record Route.
+ */
+export const Ipv4OptionType = { END: 0, NOOP: 1, LSRR: 0x83, SSRR: 0x89 } as const;
+
+/**
+ * True when `options` carries an option of one of `types`. The walk stops at End of Option List
+ * or at an option whose length is impossible.
+ */
+export function hasIpv4Option(options: Uint8Array, types: readonly number[]): boolean {
+  let i = 0;
+  while (i < options.length) {
+    const type = options[i];
+    if (type === Ipv4OptionType.END) return false;
+    if (type === Ipv4OptionType.NOOP) {
+      i++;
+      continue;
+    }
+    if (types.includes(type)) return true;
+    const len = options[i + 1];
+    if (i + 1 >= options.length || len < 2) return false;
+    i += len;
+  }
+  return false;
+}
 
 /**
  * The options a fragment after the first carries (RFC 791 §3.2: only options whose copied flag,

@@ -7,6 +7,7 @@ import {
   decrementTtl,
   emitIpv4,
   encodeIpv4,
+  hasIpv4Option,
   IpProtocol,
   ipProtocolName,
   IPV4_HEADER_LEN,
@@ -14,6 +15,7 @@ import {
   ipv4FragmentOptions,
   ipv4HeaderLength,
   ipv4Length,
+  Ipv4OptionType,
   Ipv4Packet,
   type Ipv4Repr,
   parseIpv4,
@@ -311,4 +313,14 @@ Deno.test("ipv4FragmentOptions: uncopied options become NOOPs, copied ones stay,
   const lsrr = Uint8Array.of(0x83, 7, 4, 10, 0, 0, 1, 0x44, 40, 5);
   assert.deepEqual(ipv4FragmentOptions(lsrr), lsrr);
   assert.deepEqual(ipv4FragmentOptions(Uint8Array.of(0x44, 4, 5, 0)), Uint8Array.of(1, 1, 1, 1));
+});
+
+Deno.test("hasIpv4Option finds source routes after NOOPs and other options, not past EOL", () => {
+  const srr = [Ipv4OptionType.LSRR, Ipv4OptionType.SSRR];
+  assert.equal(hasIpv4Option(Uint8Array.of(0x83, 7, 4, 10, 0, 0, 1, 0), srr), true);
+  assert.equal(hasIpv4Option(Uint8Array.of(1, 0x94, 4, 0, 0, 0x89, 7, 4, 1, 2, 3, 4), srr), true);
+  assert.equal(hasIpv4Option(Uint8Array.of(0x94, 4, 0, 0), srr), false);
+  assert.equal(hasIpv4Option(Uint8Array.of(0, 0x83, 7, 4), srr), false);
+  assert.equal(hasIpv4Option(Uint8Array.of(0x44, 0, 0x83, 3), srr), false, "impossible length");
+  assert.equal(hasIpv4Option(new Uint8Array(0), srr), false);
 });

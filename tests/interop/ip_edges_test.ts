@@ -253,6 +253,38 @@ const CASES: Case[] = [
     ],
   },
   {
+    name: "v6 routing header type 2, Segments Left 0",
+    texts: ["rh2"],
+    frames: (m) => [
+      eth(
+        m,
+        E6,
+        ip6(
+          A6,
+          B6,
+          43,
+          concat(Uint8Array.of(17, 2, 2, 0, 0, 0, 0, 0), v6(A6), udp6(A6, B6, 7, "rh2")),
+        ),
+      ),
+    ],
+  },
+  {
+    name: "v4 UDP with a loose source route option",
+    texts: ["lsrr"],
+    frames: (m) => [
+      eth(
+        m,
+        E4,
+        ip4({
+          src: A4,
+          dst: B4,
+          options: Uint8Array.of(0x83, 7, 4, 10, 79, 0, 1, 0),
+          payload: udp4(A4, B4, 7, "lsrr"),
+        }),
+      ),
+    ],
+  },
+  {
     name: "v6 routing header type 0, Segments Left 1",
     texts: ["rh0-sl1"],
     frames: (m) => [eth(m, E6, ip6(A6, B6, 43, concat(rh0(1), udp6(A6, B6, 7, "rh0-sl1"))))],
