@@ -266,10 +266,11 @@ Deno.test("ARP requests from martian senders or for 127/8 are not learned or ans
   assert.equal(rec.sent[0].filter((f) => f[12] === 8 && f[13] === 6 && f[21] === 2).length, 2);
 });
 
-Deno.test("a source-routed datagram (LSRR/SSRR option) is dropped and counted, as Linux by default", async () => {
+Deno.test("a source-routed datagram (LSRR/SSRR) is dropped; malformed options draw Parameter Problem; as Linux", async () => {
   const sim = new Sim();
+  const rec = recorder();
   const a = sim.host("a", { eth0: ["lan", "10.0.0.1/24"] });
-  const b = sim.host("b", { eth0: ["lan", "10.0.0.2/24"] });
+  const b = sim.host("b", { eth0: ["lan", "10.0.0.2/24"] }, { wrap: rec.wrap });
   const rx = b.createSocket(abi.AF_INET, abi.SOCK_DGRAM, 0);
   rx.bind(in4("0.0.0.0", 7));
   const [s, d] = [ip4("10.0.0.1"), ip4("10.0.0.2")];
@@ -299,6 +300,24 @@ Deno.test("a source-routed datagram (LSRR/SSRR option) is dropped and counted, a
   const got = await sim.until(rx.recvmsg(100, 0, { signal: sim.signal }));
   assert.equal(td.decode(got.data), "ra");
   assert.equal(b.counters.get("ipv4: source-route"), 2);
+  // A malformed option list (a timestamp of length 1): Parameter Problem at byte 21, as Linux's
+  // ip_options_compile(), and the datagram is not delivered.
+  const bad = Uint8Array.of(1, 0x44, 1, 0);
+  b.input(
+    eth0(b),
+    frame(
+      a,
+      b,
+      0x0800,
+      ipv4({ src: s, dst: d, options: bad, payload: udp4(s, d, 7, te.encode("bad")) }),
+    ),
+  );
+  await sim.run(20, 1);
+  assert.equal(b.counters.get("ipv4: bad-options"), 1);
+  assert.equal(b.counters.get("icmp: sent param-problem"), 1);
+  const sentPp = ipv4Sent(rec.sent[0]).find((p) => p.protocol === 1 && p.payload[0] === 12);
+  assert.equal(sentPp?.payload[4], 21, "pointer");
+  await assert.rejects(rx.recvmsg(100, abi.MSG_DONTWAIT, { signal: sim.signal }));
 });
 
 Deno.test("a martian is not forwarded by a router either", async () => {

@@ -39,6 +39,7 @@ import {
   IPV4_HEADER_LEN,
   IPV4_MAX_LEN,
   IPV4_OPTION_ROUTER_ALERT,
+  ipv4OptionsError,
   Ipv4OptionType,
   type Ipv4Repr,
   parseIpv4,
@@ -291,6 +292,19 @@ export class Ipv4Stack {
       // in_martian_src/in_martian_dst; nothing answers a martian.
       this.task.count(`ipv4: ${martian}`);
       return iface.dropRx(`ipv4: ${martian}`);
+    }
+    const badOption = ip.options.length > 0 ? ipv4OptionsError(ip.options) : undefined;
+    if (badOption !== undefined) {
+      // Linux ip_rcv_options() → ip_options_compile(): Parameter Problem pointing at the option,
+      // IPSTATS_MIB_INHDRERRORS, drop (RFC 1122 §3.2.2.5).
+      this.task.count("ipv4: bad-options");
+      this.icmpError(bytes.subarray(0, IPV4_HEADER_LEN + ip.options.length + ip.payload.length), {
+        kind: "param-problem",
+        code: 0,
+        pointer: IPV4_HEADER_LEN + badOption,
+        invoking: new Uint8Array(0),
+      });
+      return iface.dropRx("ipv4: bad-options");
     }
     if (ip.options.length > 0 && hasIpv4Option(ip.options, SOURCE_ROUTE)) {
       // Linux ip_rcv_options(): accept_source_route is 0 on a host, "goto drop", as RFC 7126

@@ -364,6 +364,28 @@ export function encodeIpv4(repr: Ipv4Repr): Uint8Array {
 export const Ipv4OptionType = { END: 0, NOOP: 1, LSRR: 0x83, SSRR: 0x89 } as const;
 
 /**
+ * Where `options` is malformed: the offset of the first option whose length is below 2 or runs
+ * past the end, or undefined when the list is well formed up to End of Option List. Linux's
+ * `ip_options_compile()` (net/ipv4/ip_options.c) refuses such a datagram and answers Parameter
+ * Problem pointing at that option.
+ */
+export function ipv4OptionsError(options: Uint8Array): number | undefined {
+  let i = 0;
+  while (i < options.length) {
+    const type = options[i];
+    if (type === Ipv4OptionType.END) return undefined;
+    if (type === Ipv4OptionType.NOOP) {
+      i++;
+      continue;
+    }
+    const len = options[i + 1];
+    if (i + 1 >= options.length || len < 2 || i + len > options.length) return i;
+    i += len;
+  }
+  return undefined;
+}
+
+/**
  * True when `options` carries an option of one of `types`. The walk stops at End of Option List
  * or at an option whose length is impossible.
  */

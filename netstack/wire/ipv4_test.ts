@@ -15,6 +15,7 @@ import {
   ipv4FragmentOptions,
   ipv4HeaderLength,
   ipv4Length,
+  ipv4OptionsError,
   Ipv4OptionType,
   Ipv4Packet,
   type Ipv4Repr,
@@ -323,4 +324,12 @@ Deno.test("hasIpv4Option finds source routes after NOOPs and other options, not 
   assert.equal(hasIpv4Option(Uint8Array.of(0, 0x83, 7, 4), srr), false);
   assert.equal(hasIpv4Option(Uint8Array.of(0x44, 0, 0x83, 3), srr), false, "impossible length");
   assert.equal(hasIpv4Option(new Uint8Array(0), srr), false);
+});
+
+Deno.test("ipv4OptionsError points at an option whose length is short or overruns", () => {
+  assert.equal(ipv4OptionsError(Uint8Array.of(0x94, 4, 0, 0)), undefined);
+  assert.equal(ipv4OptionsError(Uint8Array.of(1, 1, 0, 0x44)), undefined, "after EOL: padding");
+  assert.equal(ipv4OptionsError(Uint8Array.of(1, 0x44, 1, 0)), 1);
+  assert.equal(ipv4OptionsError(Uint8Array.of(0x94, 4, 0, 0, 0x94, 8, 0, 0)), 4);
+  assert.equal(ipv4OptionsError(Uint8Array.of(1, 1, 1, 0x83)), 3, "no length byte");
 });

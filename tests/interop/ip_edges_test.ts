@@ -285,6 +285,38 @@ const CASES: Case[] = [
     ],
   },
   {
+    name: "v4 UDP with an option of length 1",
+    texts: ["opt-len-1"],
+    frames: (m) => [
+      eth(
+        m,
+        E4,
+        ip4({
+          src: A4,
+          dst: B4,
+          options: Uint8Array.of(1, 0x44, 1, 0),
+          payload: udp4(A4, B4, 7, "opt-len-1"),
+        }),
+      ),
+    ],
+  },
+  {
+    name: "v4 UDP with an option running past the header",
+    texts: ["opt-overrun"],
+    frames: (m) => [
+      eth(
+        m,
+        E4,
+        ip4({
+          src: A4,
+          dst: B4,
+          options: Uint8Array.of(0x94, 8, 0, 0),
+          payload: udp4(A4, B4, 7, "opt-overrun"),
+        }),
+      ),
+    ],
+  },
+  {
     name: "v6 routing header type 0, Segments Left 1",
     texts: ["rh0-sl1"],
     frames: (m) => [eth(m, E6, ip6(A6, B6, 43, concat(rh0(1), udp6(A6, B6, 7, "rh0-sl1"))))],
@@ -349,7 +381,9 @@ function classify(f: Uint8Array): string | undefined {
       const names = [[0x02, "S"], [0x10, "A"], [0x04, "R"], [0x01, "F"]] as const;
       return `tcp ${src}>${dst} ${names.filter(([b]) => flags & b).map(([, n]) => n).join("")}`;
     }
-    if (proto === 1) return `icmp ${src}>${dst} ${p[hl]}/${p[hl + 1]}`;
+    if (proto === 1) {
+      return `icmp ${src}>${dst} ${p[hl]}/${p[hl + 1]}` + (p[hl] === 12 ? ` ptr ${p[hl + 4]}` : "");
+    }
     return `ipv4 ${src}>${dst} proto ${proto}`;
   }
   if (et === 0x86dd) {
