@@ -307,8 +307,10 @@ async function nc(args: string[]): Promise<number> {
     if (portText === undefined) throw new UsageError("missing port to listen on");
     const port = portArg(portText, true);
     if (positionals.length === 2) o.source = positionals[0];
-    const family = o.source ? resolveHost(o.source, o.family).family : o.family;
-    if (o.source) o.source = resolveHost(o.source, family).addr;
+    const src = o.source === undefined ? undefined : resolveHost(o.source, o.family);
+    o.source = src?.addr;
+    // `nc -l :: 9000` is dual-stack too, as on Linux (bindv6only=0); -6 makes it IPv6 only.
+    const family = src && !(src.addr === "::" && o.family === undefined) ? src.family : o.family;
     return o.udp ? await listenUdp(family, port, o) : await listenTcp(family, port, o);
   }
   if (positionals.length !== 2) {

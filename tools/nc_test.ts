@@ -57,3 +57,25 @@ Deno.test("nc -l -4 refuses ::1 and nc -l -6 refuses 127.0.0.1", async () => {
     await t.sys.shutdown();
   }
 });
+
+Deno.test("nc -l :: is dual-stack as on Linux; nc -l -s 127.0.0.1 takes only that address", async () => {
+  const t = await bootCollecting();
+  try {
+    const dual = await t.sys.start("nc", ["-l", "-k", "-v", "::", "9000"]);
+    await t.waitFor(dual, "Listening on :: 9000\n");
+    equal(await t.runOk("nc", ["-N", "-e", "a", "127.0.0.1", "9000"]), "");
+    equal(await t.runOk("nc", ["-N", "-e", "b", "::1", "9000"]), "");
+    await t.waitFor(dual, "b");
+    match(
+      t.output(dual),
+      /Connection received on 127\.0\.0\.1 \d+\n[^]*Connection received on ::1 /,
+    );
+    const v4 = await t.sys.start("nc", ["-l", "-v", "-s", "127.0.0.1", "-p", "9001"]);
+    await t.waitFor(v4, "Listening on 127.0.0.1 9001\n");
+    const r = await t.sys.run("nc", ["-N", "-e", "hi", "::1", "9001"]);
+    equal(r.status, 1, r.stdout);
+    match(r.stderr, /connection refused/);
+  } finally {
+    await t.sys.shutdown();
+  }
+});
