@@ -538,3 +538,26 @@ Deno.test("IPv6 first fragment without the whole header chain: dropped, Paramete
   assert.equal(b.ipv6.reassembly.size, 2);
   assert.equal(b.counters.get("ipv6: frag-incomplete-chain"), 2);
 });
+
+Deno.test("IPv6 fragments RFC 8200 §4.5 refuses draw Parameter Problem code 0 where Linux points", async () => {
+  const { sim, a, b } = v6Hosts();
+  await sim.run(1500, 5);
+  const raw = a.createSocket(abi.AF_INET6, abi.SOCK_RAW, abi.IPPROTO_ICMPV6) as Raw6Socket;
+  const inject = (nh: number, payload: Uint8Array) =>
+    b.input(eth0(b), frame(a, b, 0x86dd, ipv6(A6, B6, nh, payload)));
+  const pointerOf = (pp: Uint8Array) => new DataView(pp.buffer, pp.byteOffset).getUint32(4);
+  // M set and 12 bytes: not a multiple of 8, pointer at the Payload Length (byte 4).
+  inject(44, frag6(17, 0, true, 81, new Uint8Array(12)));
+  let pp = await nextIcmp6(sim, raw, 4);
+  assert.deepEqual([pp[1], pointerOf(pp)], [0, 4]);
+  // Offset 65,528 plus 16 bytes: past 65,535, pointer at the Fragment Offset (40 + 2).
+  inject(44, frag6(17, 65528, false, 82, new Uint8Array(16)));
+  pp = await nextIcmp6(sim, raw, 4);
+  assert.deepEqual([pp[1], pointerOf(pp)], [0, 42]);
+  assert.equal(b.counters.get("ipv6: frag-invalid"), 2);
+  assert.equal(b.ipv6.reassembly.size, 0);
+  // A hop-by-hop header after a destination options header: code 1 at the field naming it.
+  inject(60, concat(Uint8Array.of(0, 0, 1, 4, 0, 0, 0, 0), Uint8Array.of(17, 0, 1, 4, 0, 0, 0, 0)));
+  pp = await nextIcmp6(sim, raw, 4);
+  assert.deepEqual([pp[1], pointerOf(pp)], [1, 40]);
+});

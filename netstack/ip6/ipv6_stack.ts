@@ -364,7 +364,7 @@ export class Ipv6Stack {
   ): void {
     let chain: Ipv6Chain;
     try {
-      chain = walkIpv6Extensions(bytes, nextHeader);
+      chain = walkIpv6Extensions(bytes, nextHeader, { lateHopByHop: "upper" });
     } catch (err) {
       if (!(err instanceof WireError)) throw err;
       this.task.count(`ipv6: bad-ext-chain ${err.reason}`);
@@ -434,6 +434,29 @@ export class Ipv6Stack {
               invoking: r.packet,
             });
             return r.iface.dropRx("ipv6: frag-incomplete-chain");
+          }
+          // Linux ip6_frag_queue(): a fragment reaching past 65,535 bytes draws Parameter Problem
+          // code 0 at its Fragment Offset, one with M set whose length is not a multiple of 8 at
+          // the Payload Length (RFC 8200 §4.5); an empty one with M set is dropped silently.
+          if (h.fragmentOffset !== 0 || h.more) {
+            const len = chain.upper.length;
+            const field = h.fragmentOffset + len > 65535
+              ? base + h.offset + 2
+              : h.more && len % 8 !== 0
+              ? 4
+              : -1;
+            if (field >= 0) {
+              if (base >= 0) {
+                this.icmpError(r.iface, r.packet, {
+                  kind: "param-problem",
+                  code: Icmpv6ParamProblemCode.ERRONEOUS_HEADER,
+                  pointer: field,
+                  invoking: r.packet,
+                });
+              }
+              this.task.count("ipv6: frag-invalid");
+              return r.iface.dropRx("ipv6: frag-invalid");
+            }
           }
           // The first fragment keeps every header in front of its data: its fragment header
           // (last 8 bytes) names the upper layer, and Time Exceeded quotes it.

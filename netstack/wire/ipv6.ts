@@ -357,6 +357,12 @@ export interface Ipv6ChainLimits {
   maxHeaders?: number;
   /** Most bytes of extension headers accepted (default 512). */
   maxBytes?: number;
+  /**
+   * What a Hop-by-Hop header after the first position means: "throw" (default) a WireError
+   * "malformed"; "upper" end the chain there with upper layer 0, as Linux's input path takes it
+   * (no protocol handles 0 there: Parameter Problem code 1, "unrecognized Next Header").
+   */
+  lateHopByHop?: "throw" | "upper";
 }
 
 const ACTIONS: readonly Ipv6OptionAction[] = [
@@ -433,6 +439,7 @@ export function walkIpv6Extensions(
       nh !== NH.HOP_BY_HOP && nh !== NH.DESTINATION && nh !== NH.ROUTING &&
       nh !== NH.FRAGMENT && nh !== NH.AH
     ) break;
+    if (nh === NH.HOP_BY_HOP && off !== 0 && limits?.lateHopByHop === "upper") break;
     if (headers.length >= maxHeaders) {
       throw new WireError("ipv6", "unsupported", `more than ${maxHeaders} extension headers`);
     }

@@ -194,6 +194,11 @@ Deno.test("ipv6: routing type 0 is reported so the caller can reject it", () => 
 Deno.test("ipv6: bad chains are rejected with the right reason", () => {
   // Hop-by-Hop after another header.
   expectWire(() => walkIpv6Extensions(hex("0000010400000000 3a00010400000000"), 60), "malformed");
+  // As Linux's input path: the chain ends there, upper layer 0 (unrecognized next header).
+  const late = walkIpv6Extensions(hex("0000010400000000 3a00010400000000"), 60, {
+    lateHopByHop: "upper",
+  });
+  assert.deepEqual([late.headers.length, late.upperLayer, late.upperOffset], [1, 0, 8]);
   // Header longer than the bytes.
   expectWire(() => walkIpv6Extensions(hex("3a01010400000000"), 60), "truncated");
   expectWire(() => walkIpv6Extensions(hex("3a000104"), 0), "truncated");

@@ -317,6 +317,34 @@ const CASES: Case[] = [
     ],
   },
   {
+    name: "v6 non-last fragment whose length is not a multiple of 8",
+    frames: (m) => [eth(m, E6, ip6(A6, B6, 44, frag6(17, 0, true, 81, new Uint8Array(12))))],
+  },
+  {
+    name: "v6 fragment reaching past 65,535 bytes",
+    frames: (m) => [eth(m, E6, ip6(A6, B6, 44, frag6(17, 65528, false, 82, new Uint8Array(16))))],
+  },
+  {
+    name: "v6 hop-by-hop header after a destination options header",
+    frames: (m) => [
+      eth(
+        m,
+        E6,
+        ip6(
+          A6,
+          B6,
+          60,
+          concat(
+            Uint8Array.of(0, 0, 1, 4, 0, 0, 0, 0),
+            Uint8Array.of(17, 0, 1, 4, 0, 0, 0, 0),
+            udp6(A6, B6, 7, "hbh-late"),
+          ),
+        ),
+      ),
+    ],
+    texts: ["hbh-late"],
+  },
+  {
     name: "v6 routing header type 0, Segments Left 1",
     texts: ["rh0-sl1"],
     frames: (m) => [eth(m, E6, ip6(A6, B6, 43, concat(rh0(1), udp6(A6, B6, 7, "rh0-sl1"))))],
