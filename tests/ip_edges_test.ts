@@ -539,7 +539,7 @@ Deno.test("IPv6 first fragment without the whole header chain: dropped, Paramete
   assert.equal(b.counters.get("ipv6: frag-incomplete-chain"), 2);
 });
 
-Deno.test("IPv6 fragments RFC 8200 §4.5 refuses draw Parameter Problem code 0 where Linux points", async () => {
+Deno.test("IPv6: bad fragments (RFC 8200 §4.5), bad padding (RFC 4942) and a late hop-by-hop header, as Linux", async () => {
   const { sim, a, b } = v6Hosts();
   await sim.run(1500, 5);
   const raw = a.createSocket(abi.AF_INET6, abi.SOCK_RAW, abi.IPPROTO_ICMPV6) as Raw6Socket;
@@ -556,6 +556,16 @@ Deno.test("IPv6 fragments RFC 8200 §4.5 refuses draw Parameter Problem code 0 w
   assert.deepEqual([pp[1], pointerOf(pp)], [0, 42]);
   assert.equal(b.counters.get("ipv6: frag-invalid"), 2);
   assert.equal(b.ipv6.reassembly.size, 0);
+  // Padding Linux's ip6_parse_tlv() refuses: a PadN with a non-zero byte, 12 bytes of PadN.
+  const server = b.createSocket(abi.AF_INET6, abi.SOCK_DGRAM, 0);
+  server.bind(in6("::", 7));
+  const udp = udp6(A6, B6, 7, te.encode("padded"));
+  inject(60, concat(Uint8Array.of(17, 0, 1, 4, 0, 1, 0, 0), udp));
+  inject(60, concat(Uint8Array.of(17, 1, 1, 12, ...new Array(12).fill(0)), udp));
+  assert.equal(b.counters.get("ipv6: options-padding"), 2);
+  inject(60, concat(Uint8Array.of(17, 0, 1, 4, 0, 0, 0, 0), udp));
+  const m = await sim.until(server.recvmsg(100, 0, { signal: sim.signal }));
+  assert.equal(td.decode(m.data), "padded");
   // A hop-by-hop header after a destination options header: code 1 at the field naming it.
   inject(60, concat(Uint8Array.of(0, 0, 1, 4, 0, 0, 0, 0), Uint8Array.of(17, 0, 1, 4, 0, 0, 0, 0)));
   pp = await nextIcmp6(sim, raw, 4);

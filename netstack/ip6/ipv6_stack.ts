@@ -33,6 +33,7 @@ import {
   IPV6_MIN_MTU,
   type Ipv6Chain,
   Ipv6NextHeader,
+  ipv6OptionAreaError,
   Ipv6OptionType,
   type Ipv6Repr,
   parseIpv6,
@@ -374,7 +375,13 @@ export class Ipv6Stack {
     for (const h of chain.headers) {
       switch (h.kind) {
         case "hop-by-hop":
-        case "destination":
+        case "destination": {
+          const areaError = ipv6OptionAreaError(bytes.subarray(h.offset + 2, h.offset + h.length));
+          if (areaError) {
+            // Linux ip6_parse_tlv(): "goto bad", dropped without an answer (Ip6InHdrErrors).
+            this.task.count(`ipv6: options-${areaError}`);
+            return r.iface.dropRx(`ipv6: options-${areaError}`);
+          }
           for (const o of h.options) {
             if (h.kind === "hop-by-hop" && o.type === Ipv6OptionType.ROUTER_ALERT) continue;
             switch (o.action) {
@@ -400,6 +407,7 @@ export class Ipv6Stack {
             }
           }
           break;
+        }
         case "routing":
           // Linux ipv6_rthdr_rcv() (net/ipv6/exthdrs.c): never towards a multicast address
           // (dropped, Ip6InAddrErrors); with Segments Left 0 any type, type 0 included, is

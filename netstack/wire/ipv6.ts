@@ -410,6 +410,41 @@ export function parseIpv6Options(b: Uint8Array, base = 0): Ipv6Option[] {
 }
 
 /**
+ * What Linux's `ip6_parse_tlv()` (net/ipv6/exthdrs.c) refuses in the option area `b` of a
+ * Hop-by-Hop or Destination Options header, or undefined: "padding" for more than 7 bytes of
+ * consecutive Pad1/PadN or a PadN with a non-zero byte (RFC 4942 §2.1.9.5), "too-many" for more
+ * than `maxOptions` other options (net.ipv6.max_dst_opts_number and max_hbh_opts_number: 8).
+ * A malformed TLV is left to {@link parseIpv6Options}.
+ */
+export function ipv6OptionAreaError(
+  b: Uint8Array,
+  maxOptions = 8,
+): "padding" | "too-many" | undefined {
+  let pad = 0;
+  let options = 0;
+  let i = 0;
+  while (i < b.length) {
+    if (b[i] === Ipv6OptionType.PAD1) {
+      if (++pad > 7) return "padding";
+      i++;
+      continue;
+    }
+    if (i + 2 > b.length) return undefined;
+    const len = 2 + b[i + 1];
+    if (b[i] === Ipv6OptionType.PADN) {
+      pad += len;
+      if (pad > 7) return "padding";
+      for (let j = i + 2; j < i + len && j < b.length; j++) if (b[j] !== 0) return "padding";
+    } else {
+      if (++options > maxOptions) return "too-many";
+      pad = 0;
+    }
+    i += len;
+  }
+  return undefined;
+}
+
+/**
  * Walk the extension-header chain at the start of `payload` (an IPv6 payload), whose first header
  * is `nextHeader` (the fixed header's Next Header). Offsets are relative to `payload`; add
  * IPV6_HEADER_LEN for an ICMPv6 Parameter Problem pointer.

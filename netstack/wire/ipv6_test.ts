@@ -12,6 +12,7 @@ import {
   ipv6Length,
   Ipv6NextHeader,
   ipv6OptionAction,
+  ipv6OptionAreaError,
   type Ipv6OptionsHeader,
   ipv6OptionsHeaderLength,
   Ipv6OptionType,
@@ -313,4 +314,19 @@ Deno.test("ipv6: fuzz — 100,000 random and mutated inputs raise only WireError
     }
   }
   assert.ok(walked > 1000);
+});
+
+Deno.test("ipv6OptionAreaError: padding over 7 bytes or not zero, more than 8 options (Linux)", () => {
+  assert.equal(ipv6OptionAreaError(Uint8Array.of(1, 4, 0, 0, 0, 0)), undefined);
+  assert.equal(ipv6OptionAreaError(Uint8Array.of(1, 4, 0, 1, 0, 0)), "padding");
+  assert.equal(ipv6OptionAreaError(Uint8Array.of(1, 12, ...new Array(12).fill(0))), "padding");
+  assert.equal(ipv6OptionAreaError(Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 0)), "padding");
+  // Padding between options is counted per run.
+  const opt = [0x1e, 0];
+  assert.equal(
+    ipv6OptionAreaError(Uint8Array.of(1, 4, 0, 0, 0, 0, ...opt, 1, 3, 0, 0, 0)),
+    undefined,
+  );
+  assert.equal(ipv6OptionAreaError(Uint8Array.from(new Array(8).fill(opt).flat())), undefined);
+  assert.equal(ipv6OptionAreaError(Uint8Array.from(new Array(9).fill(opt).flat())), "too-many");
 });

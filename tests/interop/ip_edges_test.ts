@@ -345,6 +345,48 @@ const CASES: Case[] = [
     texts: ["hbh-late"],
   },
   {
+    name: "v6 PadN with non-zero bytes",
+    texts: ["padn-dirty"],
+    frames: (m) => [
+      eth(
+        m,
+        E6,
+        ip6(
+          A6,
+          B6,
+          60,
+          concat(Uint8Array.of(17, 0, 1, 4, 0, 1, 0, 0), udp6(A6, B6, 7, "padn-dirty")),
+        ),
+      ),
+    ],
+  },
+  {
+    name: "v6 more than 7 bytes of padding",
+    texts: ["padn-long"],
+    frames: (m) => [
+      eth(
+        m,
+        E6,
+        ip6(
+          A6,
+          B6,
+          60,
+          concat(
+            Uint8Array.of(17, 1, 1, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0),
+            udp6(A6, B6, 7, "padn-long"),
+          ),
+        ),
+      ),
+    ],
+  },
+  {
+    name: "v4 TTL 0 to the host",
+    texts: ["ttl0"],
+    frames: (
+      m,
+    ) => [eth(m, E4, ip4({ src: A4, dst: B4, ttl: 0, payload: udp4(A4, B4, 7, "ttl0") }))],
+  },
+  {
     name: "v6 routing header type 0, Segments Left 1",
     texts: ["rh0-sl1"],
     frames: (m) => [eth(m, E6, ip6(A6, B6, 43, concat(rh0(1), udp6(A6, B6, 7, "rh0-sl1"))))],
