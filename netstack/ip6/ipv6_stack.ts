@@ -1,12 +1,9 @@
 /**
  * IPv6 for one host (RFC 8200, 4443): addresses, routes, input validation (martians dropped,
- * `martians6.ts`) with the extension-header chain (options by their action bits, a routing
- * header skipped at Segments Left 0 and refused otherwise, first fragments holding the whole
- * chain (`fragment_chain.ts`), fragments reassembled with RFC 5722 overlap rules),
- * demultiplexing to ICMPv6/UDP/TCP/raw sockets, output with fragmentation to the path MTU, ICMPv6
- * errors (rate limited, never about errors or to multicast except Packet Too Big), and optional
- * forwarding. Neighbour Discovery, DAD, SLAAC,
- * router advertisements and MLD live in `nd.ts`.
+ * `martians6.ts`; extension headers and reassembly in `ext_headers.ts`), demultiplexing to
+ * ICMPv6/UDP/TCP/raw sockets, output with fragmentation to the path MTU, ICMPv6 errors (rate
+ * limited, never about errors or to multicast except Packet Too Big), and optional forwarding.
+ * Neighbour Discovery, DAD, SLAAC, router advertisements and MLD live in `nd.ts`.
  */
 import type { NeighInfo, RouteInfo } from "../../kernel/bus/messages.ts";
 import type { ErrnoCode } from "../../kernel/errno.ts";
@@ -33,16 +30,13 @@ import {
   IPV6_MIN_MTU,
   type Ipv6Chain,
   Ipv6NextHeader,
-  ipv6OptionAreaError,
-  Ipv6OptionType,
   type Ipv6Repr,
   parseIpv6,
   walkIpv6Extensions,
 } from "../wire/ipv6.ts";
 import { parseUdp } from "../wire/udp.ts";
-import { WireError } from "../wire/errors.ts";
 import { IcmpRateLimiter } from "../ip/icmp_rate.ts";
-import { Reassembler, type ReassemblyDropReason, reassemblyKey6 } from "../ip/reassembly.ts";
+import { Reassembler } from "../ip/reassembly.ts";
 import {
   commonPrefixLen6,
   equal6,
@@ -56,7 +50,7 @@ import {
   maskPrefix6,
   UNSPECIFIED6,
 } from "./addr6.ts";
-import { firstFragmentIncomplete } from "./fragment_chain.ts";
+import { type DestKind, type ExtHeaderHost, type Received, walkExtensions } from "./ext_headers.ts";
 import { martian6 } from "./martians6.ts";
 import { NeighbourDiscovery } from "./nd.ts";
 import { NdpCaches, type Waiting6 } from "./ndp_caches.ts";
@@ -77,17 +71,6 @@ export interface Tcp6Layer {
 export interface Ipv6Options {
   forwarding: boolean;
   seed: number;
-}
-
-/** Where a received packet is addressed, from this host's point of view. */
-type DestKind = "unicast" | "multicast";
-
-interface Received {
-  iface: NetInterface;
-  ip: Ipv6Repr;
-  /** The whole packet as received (for ICMPv6 errors). */
-  packet: Uint8Array;
-  kind: DestKind;
 }
 
 const ZERO_MAC = new Uint8Array(6);
@@ -114,6 +97,15 @@ export class Ipv6Stack {
   #ident: number;
   /** ICMPv6 error budget (RFC 4443 §2.4(f)): 1000 a second, bursts of 50, as for IPv4. */
   #icmpRate = new IcmpRateLimiter();
+  /** What extension-header processing (ext_headers.ts) calls back into. */
+  readonly #extHost: ExtHeaderHost = {
+    reassembly: this.reassembly,
+    now: () => this.now,
+    count: (key) => this.task.count(key),
+    icmpError: (iface, offending, msg, ok) => this.icmpError(iface, offending, msg, ok),
+    rearm: () => this.#rearm(),
+    upper: (r, proto, payload, nhPointer) => this.#upper(r, proto, payload, nhPointer),
+  };
 
   constructor(readonly task: NetworkTask, opts: Ipv6Options) {
     this.forwarding = opts.forwarding;
@@ -337,7 +329,7 @@ export class Ipv6Stack {
       if (this.forwarding && !isMulticast6(ip.dst)) return this.#forward(iface, ip, packet);
       return iface.dropRx("ipv6: not-for-us");
     }
-    this.#walk({ iface, ip, packet, kind }, ip.nextHeader, ip.payload, IPV6_HEADER_LEN, false);
+    walkExtensions(this.#extHost, { iface, ip, packet, kind }, ip.nextHeader, ip.payload);
   }
 
   #destKind(iface: NetInterface, dst: Uint8Array): DestKind | undefined {
@@ -350,176 +342,6 @@ export class Ipv6Stack {
     if (iface.loopback && isLoopback6(dst)) return "unicast";
     // Weak host model, as Linux: any usable address of ours, on any interface.
     return this.isLocal(dst) ? "unicast" : undefined;
-  }
-
-  /**
-   * Walk and act on the extension headers of `bytes` (starting with `nextHeader`), then hand the
-   * upper layer on. `base` is the offset of `bytes` in the packet, for Parameter Problem pointers.
-   */
-  #walk(
-    r: Received,
-    nextHeader: number,
-    bytes: Uint8Array,
-    base: number,
-    reassembled: boolean,
-  ): void {
-    let chain: Ipv6Chain;
-    try {
-      chain = walkIpv6Extensions(bytes, nextHeader, { lateHopByHop: "upper" });
-    } catch (err) {
-      if (!(err instanceof WireError)) throw err;
-      this.task.count(`ipv6: bad-ext-chain ${err.reason}`);
-      return r.iface.dropRx("ipv6: bad-ext-chain");
-    }
-    let nhPointer = base === IPV6_HEADER_LEN ? 6 : -1;
-    for (const h of chain.headers) {
-      switch (h.kind) {
-        case "hop-by-hop":
-        case "destination": {
-          const areaError = ipv6OptionAreaError(bytes.subarray(h.offset + 2, h.offset + h.length));
-          if (areaError) {
-            // Linux ip6_parse_tlv(): "goto bad", dropped without an answer (Ip6InHdrErrors).
-            this.task.count(`ipv6: options-${areaError}`);
-            return r.iface.dropRx(`ipv6: options-${areaError}`);
-          }
-          for (const o of h.options) {
-            if (h.kind === "hop-by-hop" && o.type === Ipv6OptionType.ROUTER_ALERT) continue;
-            switch (o.action) {
-              case "skip":
-                continue;
-              case "discard":
-                return r.iface.dropRx("ipv6: unknown-option");
-              case "discard-icmp-unless-multicast":
-              case "discard-icmp":
-                if (!reassembled) {
-                  this.icmpError(r.iface, r.packet, {
-                    kind: "param-problem",
-                    code: Icmpv6ParamProblemCode.UNRECOGNIZED_OPTION,
-                    pointer: base + o.offset,
-                    invoking: r.packet,
-                  }, o.action === "discard-icmp");
-                }
-                return r.iface.dropRx("ipv6: unknown-option");
-              default: {
-                const never: never = o.action;
-                throw new Error(`bad action ${never}`);
-              }
-            }
-          }
-          break;
-        }
-        case "routing":
-          // Linux ipv6_rthdr_rcv() (net/ipv6/exthdrs.c): never towards a multicast address
-          // (dropped, Ip6InAddrErrors); with Segments Left 0 any type, type 0 included, is
-          // skipped and the packet processed (RFC 8200 §4.4, RFC 5095 §3); otherwise a type it
-          // does not route (all, here: type 0 is deprecated by RFC 5095) draws Parameter Problem
-          // code 0 pointing at the Routing Type.
-          if (r.kind === "multicast") return r.iface.dropRx("ipv6: routing-to-multicast");
-          if (h.segmentsLeft > 0) {
-            if (!reassembled) {
-              this.icmpError(r.iface, r.packet, {
-                kind: "param-problem",
-                code: Icmpv6ParamProblemCode.ERRONEOUS_HEADER,
-                pointer: base + h.offset + 2,
-                invoking: r.packet,
-              });
-            }
-            return r.iface.dropRx(
-              h.routingType === 0 ? "ipv6: routing-type-0" : "ipv6: routing-unsupported",
-            );
-          }
-          break;
-        case "fragment": {
-          if (reassembled) return r.iface.dropRx("ipv6: nested-fragment");
-          if (
-            h.fragmentOffset === 0 && h.more && firstFragmentIncomplete(chain.upper, h.nextHeader)
-          ) {
-            this.task.count("ipv6: frag-incomplete-chain");
-            this.icmpError(r.iface, r.packet, {
-              kind: "param-problem",
-              code: Icmpv6ParamProblemCode.INCOMPLETE_HEADER_CHAIN,
-              pointer: 0,
-              invoking: r.packet,
-            });
-            return r.iface.dropRx("ipv6: frag-incomplete-chain");
-          }
-          // Linux ip6_frag_queue(): a fragment reaching past 65,535 bytes draws Parameter Problem
-          // code 0 at its Fragment Offset, one with M set whose length is not a multiple of 8 at
-          // the Payload Length (RFC 8200 §4.5); an empty one with M set is dropped silently.
-          if (h.fragmentOffset !== 0 || h.more) {
-            const len = chain.upper.length;
-            const field = h.fragmentOffset + len > 65535
-              ? base + h.offset + 2
-              : h.more && len % 8 !== 0
-              ? 4
-              : -1;
-            if (field >= 0) {
-              if (base >= 0) {
-                this.icmpError(r.iface, r.packet, {
-                  kind: "param-problem",
-                  code: Icmpv6ParamProblemCode.ERRONEOUS_HEADER,
-                  pointer: field,
-                  invoking: r.packet,
-                });
-              }
-              this.task.count("ipv6: frag-invalid");
-              return r.iface.dropRx("ipv6: frag-invalid");
-            }
-          }
-          // The first fragment keeps every header in front of its data: its fragment header
-          // (last 8 bytes) names the upper layer, and Time Exceeded quotes it.
-          const res = this.reassembly.add({
-            key: reassemblyKey6(r.ip.src, r.ip.dst, h.identification),
-            offset: h.fragmentOffset,
-            more: h.more,
-            data: chain.upper,
-            header: h.fragmentOffset === 0
-              ? r.packet.subarray(0, r.packet.length - chain.upper.length)
-              : undefined,
-          }, this.now);
-          this.#rearm();
-          switch (res.status) {
-            case "pending":
-              return;
-            case "dropped": {
-              const reason = `ipv6: ${fragDropReason(res.reason)}`;
-              this.task.count(reason);
-              return r.iface.dropRx(reason);
-            }
-            case "complete": {
-              const first = res.header ?? new Uint8Array(0);
-              // Linux ip6_frag_reasm(): the headers in front of the fragment header plus the
-              // data must fit a Payload Length, "if (payload_len > IPV6_MAXPLEN) goto
-              // out_oversize" (Ip6ReasmFails).
-              const unfragmentable = Math.max(
-                0,
-                first.length - IPV6_HEADER_LEN - IPV6_FRAGMENT_HEADER_LEN,
-              );
-              if (unfragmentable + res.payload.length > 65535) {
-                this.task.count("ipv6: reassembly-oversize");
-                return r.iface.dropRx("ipv6: reassembly-oversize");
-              }
-              const nextHeader = first.length >= IPV6_FRAGMENT_HEADER_LEN
-                ? first[first.length - IPV6_FRAGMENT_HEADER_LEN]
-                : h.nextHeader;
-              return this.#walk(r, nextHeader, res.payload, -1, true);
-            }
-            default: {
-              const never: never = res;
-              throw new Error(`bad result ${JSON.stringify(never)}`);
-            }
-          }
-        }
-        case "ah":
-          break;
-        default: {
-          const never: never = h;
-          throw new Error(`bad header ${JSON.stringify(never)}`);
-        }
-      }
-      nhPointer = base >= 0 ? base + h.offset : -1;
-    }
-    this.#upper(r, chain.upperLayer, chain.upper, nhPointer);
   }
 
   #upper(r: Received, proto: number, payload: Uint8Array, nhPointer: number) {
@@ -883,27 +705,5 @@ function icmp6Errno(m: Icmpv6Repr): ErrnoCode {
       return "EMSGSIZE";
     default:
       return "EHOSTUNREACH";
-  }
-}
-
-/** The drop counter for a reassembly outcome (an inconsistent end is an overlap too). */
-function fragDropReason(reason: ReassemblyDropReason): string {
-  switch (reason) {
-    case "overlap":
-    case "inconsistent":
-    case "discarded":
-      return "frag-overlap";
-    case "duplicate":
-      return "frag-duplicate";
-    case "invalid":
-      return "frag-invalid";
-    case "too-big":
-      return "frag-too-long";
-    case "no-room":
-      return "reassembly-full";
-    default: {
-      const never: never = reason;
-      return `frag-${never}`;
-    }
   }
 }
