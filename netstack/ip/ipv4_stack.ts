@@ -2,7 +2,7 @@
  * IPv4 for one host (RFC 791, 1122): addresses, routes, ARP resolution, input validation
  * (martians dropped, `martians.ts`) and demultiplexing to ICMP/UDP/TCP/raw sockets, reassembly,
  * output with fragmentation, ICMP errors (rate limited, never about errors or broadcasts), and
- * optional forwarding between interfaces (fragments cut again by `fragment_forward.ts`).
+ * optional forwarding between interfaces (`forward4.ts`).
  */
 import type { NeighInfo, RouteInfo } from "../../kernel/bus/messages.ts";
 import type { ErrnoCode } from "../../kernel/errno.ts";
@@ -31,7 +31,6 @@ import {
   parseIcmpv4,
 } from "../wire/icmpv4.ts";
 import {
-  decrementTtl,
   emitIpv4,
   encodeIpv4,
   hasIpv4Option,
@@ -52,7 +51,7 @@ import { Reassembler, reassemblyKey4 } from "./reassembly.ts";
 import { RoutingTable4 } from "./routing.ts";
 import { IcmpRateLimiter } from "./icmp_rate.ts";
 import { arpMartian, martian4 } from "./martians.ts";
-import { refragment4 } from "./fragment_forward.ts";
+import { forward4, type Forwarder4 } from "./forward4.ts";
 import type { TcpLayer } from "../tcp_layer.ts";
 
 /** Options of the IPv4 layer. */
@@ -88,6 +87,13 @@ export class Ipv4Stack {
   #pmtu = new Map<number, { mtu: number; expires: number }>();
   #ident: number;
   #icmpRate = new IcmpRateLimiter();
+  /** What forwarding (forward4.ts) calls back into. */
+  readonly #forwarder: Forwarder4 = {
+    route: (dst) => this.route(dst),
+    icmpError: (offending, msg) => this.icmpError(offending, msg),
+    transmit: (route, datagram) => this.#transmit(route, datagram),
+    count: (key) => this.task.count(key),
+  };
 
   constructor(readonly task: NetworkTask, opts: Ipv4Options) {
     this.forwarding = opts.forwarding;
@@ -315,7 +321,7 @@ export class Ipv4Stack {
     }
     const kind = this.#destKind(iface, ip.dst);
     if (!kind) {
-      if (this.forwarding && !linkMulticast) return this.#forward(iface, ip, bytes);
+      if (this.forwarding && !linkMulticast) return forward4(this.#forwarder, iface, ip, bytes);
       return iface.dropRx("ipv4: not-for-us");
     }
     const whole = bytes.subarray(0, IPV4_HEADER_LEN + ip.options.length + ip.payload.length);
@@ -656,55 +662,6 @@ export class Ipv4Stack {
   }
 
   // ---- forwarding ----
-
-  #forward(iface: NetInterface, ip: Ipv4Repr, bytes: Uint8Array) {
-    const datagram = bytes.slice(0, IPV4_HEADER_LEN + ip.options.length + ip.payload.length);
-    if (ip.ttl <= 1) {
-      this.task.count("ipv4: ttl-exceeded");
-      this.icmpError(datagram, {
-        kind: "time-exceeded",
-        code: Icmpv4TimeExceededCode.TTL,
-        invoking: new Uint8Array(0),
-      });
-      return;
-    }
-    const route = this.route(ip.dst);
-    if (!route || route.iface.loopback) {
-      this.task.count("ipv4: no-route");
-      this.icmpError(datagram, {
-        kind: "dst-unreachable",
-        code: Icmpv4DstUnreachableCode.NET,
-        nextHopMtu: 0,
-        invoking: new Uint8Array(0),
-      });
-      return;
-    }
-    decrementTtl(datagram);
-    if (datagram.length > route.iface.mtu) {
-      if (ip.dontFragment) {
-        this.icmpError(datagram, {
-          kind: "dst-unreachable",
-          code: Icmpv4DstUnreachableCode.FRAGMENTATION_NEEDED,
-          nextHopMtu: route.iface.mtu,
-          invoking: new Uint8Array(0),
-        });
-        return;
-      }
-      // Cut again, keeping its ID, offsets and MF (RFC 791 §3.2): see fragment_forward.ts.
-      const pieces = refragment4({ ...ip, ttl: ip.ttl - 1 }, route.iface.mtu);
-      if (!pieces) {
-        this.task.count("ipv4: frag-failed");
-        return iface.dropRx("ipv4: frag-failed");
-      }
-      for (const p of pieces) this.#transmit(route, p);
-      this.task.count("ipv4: forwarded");
-      this.task.count("ipv4: fragmented");
-      return;
-    }
-    this.task.count("ipv4: forwarded");
-    this.#transmit(route, datagram);
-    void iface;
-  }
 
   // ---- ICMP errors ----
 

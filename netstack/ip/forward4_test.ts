@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { IpProtocol, type Ipv4Repr, parseIpv4 } from "../wire/ipv4.ts";
-import { refragment4 } from "./fragment_forward.ts";
+import { refragment4 } from "./forward4.ts";
 
 /** Router alert (copied) and record route (not copied), 12 bytes with the EOL pad. */
 const OPTIONS = Uint8Array.of(0x94, 4, 0, 0, 7, 7, 4, 0, 0, 0, 0, 0);
