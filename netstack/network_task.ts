@@ -75,10 +75,10 @@ export class NetworkTask implements Stack, Stack6, SocketHost {
     this.clock = opts.clock;
     this.name = opts.name;
     this.ports = new PortTable(opts.seed);
-    this.ipv4 = new Ipv4Stack(this, { forwarding: opts.forwarding ?? false, seed: opts.seed ?? 1 });
+    this.ipv4 = new Ipv4Stack(this, { forwarding: opts.forwarding ?? false, seed: opts.seed });
     const tcp = new TcpIpv4(this, opts.seed ?? 0);
     this.ipv4.tcp = tcp;
-    this.ipv6 = new Ipv6Stack(this, { forwarding: opts.forwarding ?? false, seed: opts.seed ?? 1 });
+    this.ipv6 = new Ipv6Stack(this, { forwarding: opts.forwarding ?? false, seed: opts.seed });
     this.ipv6.tcp = tcp;
     this.#ipv6Auto = opts.ipv6 ?? true;
     const lo = this.addInterface({

@@ -52,12 +52,15 @@ import { RoutingTable4 } from "./routing.ts";
 import { IcmpRateLimiter } from "./icmp_rate.ts";
 import { arpMartian, martian4 } from "./martians.ts";
 import { forward4, type Forwarder4 } from "./forward4.ts";
+import { IdentGenerator } from "./ident.ts";
+import { secretFrom } from "./keyed_hash.ts";
 import type { TcpLayer } from "../tcp_layer.ts";
 
 /** Options of the IPv4 layer. */
 export interface Ipv4Options {
   forwarding: boolean;
-  seed: number;
+  /** Fixed secrets for the simulator and tests; otherwise the CSPRNG's, anew at every boot. */
+  seed?: number;
 }
 
 const ZERO_MAC = new Uint8Array(6);
@@ -85,7 +88,7 @@ export class Ipv4Stack {
   tcp?: TcpLayer;
   #arp = new Map<NetInterface, ArpCache<Waiting>>();
   #pmtu = new Map<number, { mtu: number; expires: number }>();
-  #ident: number;
+  #ident: IdentGenerator;
   #icmpRate = new IcmpRateLimiter();
   /** What forwarding (forward4.ts) calls back into. */
   readonly #forwarder: Forwarder4 = {
@@ -97,7 +100,9 @@ export class Ipv4Stack {
 
   constructor(readonly task: NetworkTask, opts: Ipv4Options) {
     this.forwarding = opts.forwarding;
-    this.#ident = (opts.seed * 7919) & 0xffff;
+    this.#ident = new IdentGenerator(
+      secretFrom(opts.seed === undefined ? undefined : opts.seed * 7919),
+    );
   }
 
   /** The ARP cache of `iface`, created on first use. */
@@ -586,7 +591,7 @@ export class Ipv4Stack {
     const options = d.options ?? new Uint8Array(0);
     const total = IPV4_HEADER_LEN + options.length + d.payload.length;
     if (total > 65535) return "EMSGSIZE";
-    const ident = this.#ident = (this.#ident + 1) & 0xffff;
+    const ident = this.#ident.next(d.src, d.dst, d.protocol) & 0xffff;
     const base: Ipv4Repr = {
       dscp: (d.tos ?? 0) >>> 2,
       ecn: (d.tos ?? 0) & 3,

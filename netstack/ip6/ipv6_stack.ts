@@ -5,6 +5,8 @@
  * limited, never about errors or to multicast except Packet Too Big), and optional forwarding.
  * Neighbour Discovery, DAD, SLAAC, router advertisements and MLD live in `nd.ts`.
  */
+import { IdentGenerator } from "../ip/ident.ts";
+import { secretFrom } from "../ip/keyed_hash.ts";
 import type { NeighInfo, RouteInfo } from "../../kernel/bus/messages.ts";
 import type { ErrnoCode } from "../../kernel/errno.ts";
 import { ErrnoError } from "../../kernel/errno.ts";
@@ -70,7 +72,8 @@ export interface Tcp6Layer {
 /** Options of the IPv6 layer. */
 export interface Ipv6Options {
   forwarding: boolean;
-  seed: number;
+  /** Fixed secrets for the simulator and tests; otherwise the CSPRNG's, anew at every boot. */
+  seed?: number;
 }
 
 const ZERO_MAC = new Uint8Array(6);
@@ -94,7 +97,7 @@ export class Ipv6Stack {
   tcp?: Tcp6Layer;
   /** Link MTUs learned from RA MTU options, by interface index. */
   readonly linkMtu = new Map<number, number>();
-  #ident: number;
+  #ident: IdentGenerator;
   /** ICMPv6 error budget (RFC 4443 §2.4(f)): 1000 a second, bursts of 50, as for IPv4. */
   #icmpRate = new IcmpRateLimiter();
   /** What extension-header processing (ext_headers.ts) calls back into. */
@@ -110,7 +113,9 @@ export class Ipv6Stack {
   constructor(readonly task: NetworkTask, opts: Ipv6Options) {
     this.forwarding = opts.forwarding;
     this.routes = new Routes6({ adapterUp: (name) => task.iface(name)?.up ?? false });
-    this.#ident = (opts.seed * 104729) >>> 0;
+    this.#ident = new IdentGenerator(
+      secretFrom(opts.seed === undefined ? undefined : opts.seed * 104729),
+    );
     this.neighbours = new NdpCaches((iface) => ({
       sendRequest: (target, unicastTo) => this.nd.sendSolicit(iface, target, unicastTo),
       onResolved: (_addr, mac, waiting) => {
@@ -127,7 +132,7 @@ export class Ipv6Stack {
           });
         }
       },
-    }), opts.seed);
+    }), opts.seed ?? crypto.getRandomValues(new Uint32Array(1))[0]);
     this.nd = new NeighbourDiscovery(this);
   }
 
@@ -516,7 +521,7 @@ export class Ipv6Stack {
       return undefined;
     }
     const chunk = (mtu - IPV6_HEADER_LEN - IPV6_FRAGMENT_HEADER_LEN) & ~7;
-    this.#ident = (this.#ident + 1) >>> 0;
+    const ident = this.#ident.next(d.src, d.dst, d.nextHeader);
     for (let off = 0; off < d.payload.length; off += chunk) {
       const data = d.payload.subarray(off, off + chunk);
       const body = new Uint8Array(IPV6_FRAGMENT_HEADER_LEN + data.length);
@@ -524,7 +529,7 @@ export class Ipv6Stack {
         nextHeader: d.nextHeader,
         fragmentOffset: off,
         more: off + chunk < d.payload.length,
-        identification: this.#ident,
+        identification: ident,
       }, body);
       body.set(data, IPV6_FRAGMENT_HEADER_LEN);
       this.#transmit(

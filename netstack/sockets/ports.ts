@@ -23,38 +23,10 @@
  */
 import { ErrnoError } from "../../kernel/errno.ts";
 import { equal6, isUnspecified6, isV4Mapped, v4FromMapped } from "../ip6/addr6.ts";
-import { halfSipHash } from "../tcp/isn.ts";
+import { halfSipHash, type Secret, secretFrom } from "../ip/keyed_hash.ts";
 
 /** Counters of RFC 6056 §3.3.4's table (Linux: INET_TABLE_PERTURB_SIZE is 2^16). */
 const PERTURB_SIZE = 1 << 10;
-
-/** Where a port's randomness comes from: a 64-bit secret and a source of random numbers. */
-export interface PortSecret {
-  k0: number;
-  k1: number;
-  /** A random 32-bit number. */
-  random(): number;
-}
-
-/** A secret from the system's CSPRNG, or (simulator and tests) one derived from `seed`. */
-export function portSecret(seed?: number): PortSecret {
-  if (seed === undefined) {
-    const k = crypto.getRandomValues(new Uint32Array(2));
-    return {
-      k0: k[0],
-      k1: k[1],
-      random: () => crypto.getRandomValues(new Uint32Array(1))[0],
-    };
-  }
-  let x = (seed * 2654435761) >>> 0 || 1;
-  const next = () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>>= 0);
-  };
-  return { k0: next(), k1: next(), random: next };
-}
 
 /** Ephemeral range, as Linux's net.ipv4.ip_local_port_range default. */
 export const EPHEMERAL_LOW = 32768;
@@ -132,7 +104,7 @@ export class ProtocolPorts {
   #perturb = new Uint16Array(PERTURB_SIZE);
   #enc = new TextEncoder();
 
-  constructor(readonly secret: PortSecret = portSecret()) {}
+  constructor(readonly secret: Secret = secretFrom()) {}
 
   /**
    * Claim `port` for `u` (0 = pick an ephemeral one); returns the port. `dest` names where a
@@ -212,7 +184,7 @@ export class PortTable {
 
   /** `seed`: fixed secrets, for the simulator and tests; otherwise the CSPRNG's. */
   constructor(seed?: number) {
-    this.udp = new ProtocolPorts(portSecret(seed === undefined ? undefined : seed ^ 0x75647000));
-    this.tcp = new ProtocolPorts(portSecret(seed));
+    this.udp = new ProtocolPorts(secretFrom(seed === undefined ? undefined : seed ^ 0x75647000));
+    this.tcp = new ProtocolPorts(secretFrom(seed));
   }
 }

@@ -4,15 +4,10 @@
  * the same rules (inet_csk_bind_conflict, udp_lib_lport_inuse).
  */
 import assert from "node:assert/strict";
+import { secretFrom } from "../ip/keyed_hash.ts";
 import type { ErrnoError } from "../../kernel/errno.ts";
 import { parseIPv6 } from "../wire/addr.ts";
-import {
-  EPHEMERAL_HIGH,
-  EPHEMERAL_LOW,
-  portSecret,
-  type PortUser,
-  ProtocolPorts,
-} from "./ports.ts";
+import { EPHEMERAL_HIGH, EPHEMERAL_LOW, type PortUser, ProtocolPorts } from "./ports.ts";
 
 const v4 = (a: string) => a.split(".").reduce((n, o) => (n << 8 | Number(o)) >>> 0, 0);
 
@@ -123,8 +118,8 @@ Deno.test("ports: accepted children share their listener's port", () => {
 
 Deno.test("ephemeral ports: a connect's port depends on its destination and a secret, not on the last one (RFC 6056 §3.3.4)", () => {
   const user = (): PortUser => ({ localAddr: 0x0a000001, reuseAddr: false });
-  const a = new ProtocolPorts(portSecret(1));
-  const b = new ProtocolPorts(portSecret(2));
+  const a = new ProtocolPorts(secretFrom(1));
+  const b = new ProtocolPorts(secretFrom(2));
   // Same destination, same secret: the search moves on from where it left off.
   const p1 = a.bind(user(), 0, "10.0.0.2:80");
   const p2 = a.bind(user(), 0, "10.0.0.2:80");
@@ -140,10 +135,10 @@ Deno.test("ephemeral ports: a connect's port depends on its destination and a se
 });
 
 Deno.test("ephemeral ports: a bind to port 0 starts at a random place; every port is still found", () => {
-  const t = new ProtocolPorts(portSecret());
+  const t = new ProtocolPorts(secretFrom());
   const first = new Set<number>();
   for (let i = 0; i < 20; i++) {
-    first.add(new ProtocolPorts(portSecret()).bind({ localAddr: 0, reuseAddr: false }, 0));
+    first.add(new ProtocolPorts(secretFrom()).bind({ localAddr: 0, reuseAddr: false }, 0));
   }
   assert.ok(first.size > 10, "twenty fresh tables gave the same few ports");
   const span = EPHEMERAL_HIGH - EPHEMERAL_LOW + 1;

@@ -3,46 +3,9 @@
  * and F a keyed pseudo-random function. F here is HalfSipHash-2-4 over the connection id bytes;
  * the 64-bit secret is a constructor argument so tests are deterministic.
  */
+import { halfSipHash } from "../ip/keyed_hash.ts";
 
-const rotl = (x: number, b: number) => ((x << b) | (x >>> (32 - b))) >>> 0;
-
-/** HalfSipHash-2-4 with a 32-bit result over `data` keyed by `k0`, `k1`. */
-export function halfSipHash(k0: number, k1: number, data: Uint8Array): number {
-  let v0 = k0 >>> 0;
-  let v1 = k1 >>> 0;
-  let v2 = (0x6c796765 ^ k0) >>> 0;
-  let v3 = (0x74656462 ^ k1) >>> 0;
-  const round = () => {
-    v0 = (v0 + v1) >>> 0;
-    v1 = rotl(v1, 5) ^ v0;
-    v0 = rotl(v0, 16);
-    v2 = (v2 + v3) >>> 0;
-    v3 = rotl(v3, 8) ^ v2;
-    v0 = (v0 + v3) >>> 0;
-    v3 = rotl(v3, 7) ^ v0;
-    v2 = (v2 + v1) >>> 0;
-    v1 = rotl(v1, 13) ^ v2;
-    v2 = rotl(v2, 16);
-  };
-  const full = data.length & ~3;
-  for (let i = 0; i < full; i += 4) {
-    const m = (data[i] | (data[i + 1] << 8) | (data[i + 2] << 16) | (data[i + 3] << 24)) >>> 0;
-    v3 ^= m;
-    round();
-    round();
-    v0 ^= m;
-  }
-  let b = (data.length << 24) >>> 0;
-  for (let i = full; i < data.length; i++) b |= data[i] << (8 * (i - full));
-  b >>>= 0;
-  v3 ^= b;
-  round();
-  round();
-  v0 ^= b;
-  v2 ^= 0xff;
-  for (let i = 0; i < 4; i++) round();
-  return (v1 ^ v3) >>> 0;
-}
+export { halfSipHash };
 
 /** RFC 6528 initial-sequence-number generator. */
 export class IsnGenerator {
