@@ -71,9 +71,14 @@ Deno.test("shared rings: a process killed mid-transfer leaves no socket, fd or p
   const base = await sys.stats();
   const baseCount = await count();
   const pid = await sys.start(PROG, ["duplex", "7208", "4096"]);
-  await new Promise((r) => setTimeout(r, 500)); // well into the transfer, rings in use
+  // Killed once both ends use rings: a fixed 500 ms was too early under a loaded --parallel run.
+  let rings = "";
+  for (let i = 0; i < 150 && !/^shared 2$/m.test(rings); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    rings = (await sys.run(PROG, ["rings"])).stdout;
+  }
+  assert.match(rings, /^shared 2$/m);
   await sys.kill(pid);
-  assert.match((await sys.run(PROG, ["rings"])).stdout, /^shared 2$/m);
   let now = "";
   for (let i = 0; i < 50; i++) {
     now = `${await count()} ${JSON.stringify(await sys.stats())}`;
