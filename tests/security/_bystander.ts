@@ -87,6 +87,40 @@ export interface BystanderReport {
   echoMs: number;
 }
 
+/** How long an attack and its bystander may take together before the test fails. */
+export const ATTACK_LIMIT_MS = 90_000;
+
+/**
+ * `work`, or a failure naming `what` and showing the process table and kernel counts once `ms`
+ * have passed: a test that would hang fails instead, with what was still running.
+ */
+export async function within<T>(
+  sys: System,
+  work: Promise<T>,
+  ms: number,
+  what: string,
+): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(async () => {
+      const ps = await sys.ps().catch(() => []);
+      const stats = await sys.stats().catch(() => ({}));
+      reject(
+        new Error(
+          `${what} did not finish within ${ms / 1000} s; still running: ` +
+            ps.map((p) => `${p.pid} ${p.name} (uid ${p.uid}, ${p.fds} fds)`).join(", ") +
+            `; kernel: ${JSON.stringify(stats)}`,
+        ),
+      );
+    }, ms);
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** The p-th percentile (0–100) of `xs`. */
 function percentile(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -126,7 +160,12 @@ export async function underAttack<T>(
   const attacking = attack();
   // Let the attack get going before measuring, then measure while it runs.
   await new Promise((r) => setTimeout(r, 50));
-  const [result, report] = await Promise.all([attacking, bystander(sys)]);
+  const [result, report] = await within(
+    sys,
+    Promise.all([attacking, bystander(sys)]),
+    ATTACK_LIMIT_MS,
+    "the attack and the bystander",
+  );
   console.log(
     `bystander: ping p99 ${report.p99.toFixed(2)} ms (max ${
       Math.max(...report.pings).toFixed(2)
