@@ -478,7 +478,11 @@ export class TcpConnection extends TcpControlBlock {
 
   #acceptable(seq: number, len: number, wnd: number): boolean {
     const nxt = this._rcvNxt;
-    if (len === 0) return wnd === 0 ? seq === nxt : seqGe(seq, nxt) && seqLt(seq, seqAdd(nxt, wnd));
+    // A segment without data may start at the right edge of the window we offered, as in
+    // Linux's tcp_sequence (!after(seq, rcv_nxt + window)); RFC 9293 wants it before the edge.
+    // A peer that filled our window (its data lost, or not taken for want of room) sends its
+    // ACKs from there: rejecting them deadlocks a bidirectional transfer.
+    if (len === 0) return seqGe(seq, nxt) && seqLe(seq, seqAdd(nxt, wnd));
     if (wnd === 0) return false;
     const last = seqAdd(seq, len - 1);
     const inWnd = (s: number) => seqGe(s, nxt) && seqLt(s, seqAdd(nxt, wnd));
