@@ -46,6 +46,9 @@ interface Entry {
 /** Most connections (established and lingering) one host keeps; beyond, new ones are refused. */
 export const MAX_TCP_CONNECTIONS = 65536;
 
+/** Counter for an ICMP error quoting a sequence number outside the window (Linux's OutOfWindowIcmps). */
+const ICMP_OOW = "tcp: icmp out-of-window";
+
 /** The TCP layer of one host. */
 export class TcpIpv4 implements TcpLayer, Tcp6Layer {
   #conns = new Map<string, Entry>();
@@ -421,24 +424,32 @@ export class TcpIpv4 implements TcpLayer, Tcp6Layer {
     if (err) this.task.count(`tcp: output ${err}`);
   }
 
-  /** An ICMPv6 error about a segment we sent to ([dst], dport) from sport. */
-  icmpError6(dst: Uint8Array, sport: number, dport: number, code: ErrnoCode): void {
+  /** An ICMPv6 error about a segment we sent to ([dst], dport) from sport, quoting `seq`. */
+  icmpError6(dst: Uint8Array, sport: number, dport: number, code: ErrnoCode, seq: number): void {
     for (const e of this.#conns.values()) {
       if (typeof e.remote === "number" || !equal6(e.remote, dst)) continue;
       if (e.conn.localPort !== sport || e.conn.remotePort !== dport) continue;
-      if (
-        e.conn.state === "SYN-SENT" &&
-        (code === "ECONNREFUSED" || code === "EHOSTUNREACH" || code === "ENETUNREACH")
-      ) {
-        if (e.sock) e.sock.setError(code);
-        e.conn.abort();
-        e.sock?.wq.wake();
-      }
+      this.#icmpError(e, code, seq);
     }
   }
 
-  /** The path MTU towards `dst` fell to `mtu`: segments of its connections shrink to fit. */
-  pathMtu6(dst: Uint8Array, mtu: number): void {
+  /**
+   * The path MTU towards `dst` fell to `mtu`: segments of its connections shrink to fit. When
+   * the Packet Too Big quotes one of our connections, its sequence number must be in window
+   * first (RFC 5927 §4.1, Linux's tcp_v6_err); a forged one changes no MSS.
+   */
+  pathMtu6(
+    dst: Uint8Array,
+    mtu: number,
+    quote?: { sport: number; dport: number; seq: number },
+  ): void {
+    if (quote) {
+      for (const e of this.#conns.values()) {
+        if (typeof e.remote === "number" || !equal6(e.remote, dst)) continue;
+        if (e.conn.localPort !== quote.sport || e.conn.remotePort !== quote.dport) continue;
+        if (!e.conn.icmpSeqAcceptable(quote.seq)) return this.task.count(ICMP_OOW);
+      }
+    }
     for (const e of this.#conns.values()) {
       if (typeof e.remote === "number" || !equal6(e.remote, dst)) continue;
       if (clampMss(e.conn, mtu - 60 - TCP_TIMESTAMP_OPTION_ROOM)) {
@@ -447,26 +458,54 @@ export class TcpIpv4 implements TcpLayer, Tcp6Layer {
     }
   }
 
-  icmpError4(dst: number, sport: number, dport: number, code: ErrnoCode, mtu: number): void {
+  /** An ICMP error about a segment we sent to (dst, dport) from sport, quoting `seq`. */
+  icmpError4(
+    dst: number,
+    sport: number,
+    dport: number,
+    code: ErrnoCode,
+    mtu: number,
+    seq: number,
+  ): void {
     for (const e of this.#conns.values()) {
       if (e.remote !== dst || e.conn.localPort !== sport || e.conn.remotePort !== dport) continue;
       // Fragmentation needed (RFC 1191): segments shrink to the path MTU, and the one lost
       // is resent at the new size. The MSS never drops below 536 (RFC 9293 default).
       if (code === "EMSGSIZE" && mtu > 0) {
+        if (!e.conn.icmpSeqAcceptable(seq)) {
+          this.task.count(ICMP_OOW);
+          continue;
+        }
         if (e.conn.lowerSendMss(Math.max(536, mtu - 52))) this.task.count("tcp: mss-lowered");
         e.conn.poll(this.task.clock.now());
         continue;
       }
-      // Hard errors abort a connection still opening (RFC 1122 §4.2.3.9); later they are soft.
-      if (
-        e.conn.state === "SYN-SENT" &&
-        (code === "ECONNREFUSED" || code === "EHOSTUNREACH" || code === "ENETUNREACH")
-      ) {
-        if (e.sock) e.sock.setError(code);
-        e.conn.abort();
-        e.sock?.wq.wake();
-      }
+      this.#icmpError(e, code, seq);
     }
+  }
+
+  /**
+   * An ICMP error for one connection, as Linux's tcp_v4_err/tcp_v6_err: believed only when the
+   * quoted sequence number is in [SND.UNA, SND.NXT] (RFC 5927 §4.1); while opening, a hard error
+   * aborts the connection; once synchronized every error is soft (RFC 1122 §4.2.3.9), recorded
+   * and reported only if the connection later times out (Linux without IP_RECVERR).
+   */
+  #icmpError(e: Entry, code: ErrnoCode, seq: number): void {
+    const conn = e.conn;
+    if (!conn.icmpSeqAcceptable(seq)) return this.task.count(ICMP_OOW);
+    if (code === "EMSGSIZE") return; // path MTU: handled by the caller's PMTU path
+    const opening = conn.state === "SYN-SENT" || conn.state === "SYN-RECEIVED";
+    // Linux treats net/host unreachable as soft even in SYN-SENT (icmp_err_convert .fatal = 0)
+    // and fails connect() only at the SYN timeout; Serin, as before, fails it at once there.
+    const fatal = code !== "EHOSTUNREACH" && code !== "ENETUNREACH";
+    if (opening && (fatal || conn.state === "SYN-SENT")) {
+      if (e.sock) e.sock.setError(code);
+      conn.abort();
+      e.sock?.wq.wake();
+      return this.task.count("tcp: icmp abort");
+    }
+    conn.icmpSoftError(code);
+    this.task.count("tcp: icmp soft-error");
   }
 
   poll(now: number): void {

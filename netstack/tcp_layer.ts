@@ -10,7 +10,14 @@ import type { ErrnoCode } from "../kernel/errno.ts";
 /** What the IPv4 layer needs from TCP. */
 export interface TcpLayer {
   input4(iface: NetInterface, ip: Ipv4Repr, datagram: Uint8Array): void;
-  icmpError4(dst: number, sport: number, dport: number, code: ErrnoCode, mtu: number): void;
+  icmpError4(
+    dst: number,
+    sport: number,
+    dport: number,
+    code: ErrnoCode,
+    mtu: number,
+    seq: number,
+  ): void;
   createSocket(sid: number): InetSocket;
   poll(now: number): void;
   flush(): void;

@@ -505,13 +505,16 @@ export class Ipv4Stack {
       for (const u of this.task.ports.udp.users(sport)) {
         if (u instanceof UdpSocket) u.icmpError(code, dst, dport);
       }
-    } else if (proto === IpProtocol.TCP) {
+    } else if (proto === IpProtocol.TCP && q.length >= hl + 8) {
+      // The quoted sequence number lets TCP check the error is believable (RFC 5927 §4.1).
+      const seq = ((q[hl + 4] << 24) | (q[hl + 5] << 16) | (q[hl + 6] << 8) | q[hl + 7]) >>> 0;
       this.tcp?.icmpError4(
         dst,
         sport,
         dport,
         code,
         m.kind === "dst-unreachable" ? m.nextHopMtu : 0,
+        seq,
       );
     }
   }

@@ -64,9 +64,13 @@ import { Udp6Socket } from "../udp/udp6_socket.ts";
 /** What the IPv6 layer needs from TCP. */
 export interface Tcp6Layer {
   input6(iface: NetInterface, src: Uint8Array, dst: Uint8Array, segment: Uint8Array): void;
-  icmpError6(dst: Uint8Array, sport: number, dport: number, code: ErrnoCode): void;
-  /** The path MTU towards `dst` dropped to `mtu`: shrink segments. */
-  pathMtu6(dst: Uint8Array, mtu: number): void;
+  icmpError6(dst: Uint8Array, sport: number, dport: number, code: ErrnoCode, seq: number): void;
+  /** The path MTU towards `dst` dropped to `mtu`: shrink segments (checking a quoted TCP seq). */
+  pathMtu6(
+    dst: Uint8Array,
+    mtu: number,
+    quote?: { sport: number; dport: number; seq: number },
+  ): void;
 }
 
 /** Options of the IPv6 layer. */
@@ -463,21 +467,31 @@ export class Ipv6Stack {
     const q = m.invoking;
     if (q.length < IPV6_HEADER_LEN) return this.task.count("icmpv6: short-quote");
     const dst = q.slice(24, 40);
+    let chain: Ipv6Chain | undefined;
+    try {
+      chain = walkIpv6Extensions(q.subarray(IPV6_HEADER_LEN), q[6]);
+    } catch {
+      chain = undefined;
+    }
+    const up = chain?.upper;
+    // A quoted TCP header's ports and sequence number, for TCP to check (RFC 5927 §4.1).
+    const tcpQuote = chain?.upperLayer === NH.TCP && up && up.length >= 8
+      ? {
+        sport: (up[0] << 8) | up[1],
+        dport: (up[2] << 8) | up[3],
+        seq: ((up[4] << 24) | (up[5] << 16) | (up[6] << 8) | up[7]) >>> 0,
+      }
+      : undefined;
     if (m.kind === "packet-too-big") {
       if (m.mtu < IPV6_MIN_MTU) this.task.count("icmpv6: ptb-below-1280");
       if (this.routes.setPathMtu(dst, m.mtu, this.now)) {
         this.task.count("icmpv6: path-mtu-lowered");
-        this.tcp?.pathMtu6(dst, Math.max(IPV6_MIN_MTU, m.mtu));
+        this.tcp?.pathMtu6(dst, Math.max(IPV6_MIN_MTU, m.mtu), tcpQuote);
       }
       this.#rearm();
       return;
     }
-    let chain: Ipv6Chain;
-    try {
-      chain = walkIpv6Extensions(q.subarray(IPV6_HEADER_LEN), q[6]);
-    } catch {
-      return this.task.count("icmpv6: bad-quote");
-    }
+    if (!chain) return this.task.count("icmpv6: bad-quote");
     if (chain.upper.length < 4) return;
     const sport = (chain.upper[0] << 8) | chain.upper[1];
     const dport = (chain.upper[2] << 8) | chain.upper[3];
@@ -486,7 +500,7 @@ export class Ipv6Stack {
       for (const u of this.task.ports.udp.users(sport)) {
         if (u instanceof Udp6Socket) u.icmpError6(code, dst, dport);
       }
-    } else if (chain.upperLayer === NH.TCP) this.tcp?.icmpError6(dst, sport, dport, code);
+    } else if (tcpQuote) this.tcp?.icmpError6(dst, sport, dport, code, tcpQuote.seq);
   }
 
   // ---- output ----

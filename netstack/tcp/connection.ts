@@ -11,6 +11,7 @@
  * // on each arriving segment: c.input(now, seg); on each wake-up: c.poll(now)
  */
 
+import type { ErrnoCode } from "../../kernel/errno.ts";
 import { TcpFlag, type TcpRepr } from "../wire/tcp.ts";
 import { seqAdd, seqGe, seqGt, seqLe, seqLt, seqSub } from "./seqnum.ts";
 import type { TcpInfo, TcpState } from "./state.ts";
@@ -28,6 +29,9 @@ export type { TcpConnectionInit, TcpErrno } from "./tcb.ts";
 
 const { FIN, SYN, RST, ACK, PSH } = TcpFlag;
 
+/** An ICMP error a connection records without failing (Linux's sk_err_soft). */
+export type IcmpSoftErrno = ErrnoCode;
+
 /** One TCP connection: the public API and segment arrival processing (RFC 9293 §3.10). */
 export class TcpConnection extends TcpControlBlock {
   /** A connection in CLOSED; call `connect` or `listen` next. */
@@ -42,9 +46,38 @@ export class TcpConnection extends TcpControlBlock {
     return this._state;
   }
 
-  /** Why the connection failed, if it did (becomes SO_ERROR). */
-  get error(): TcpErrno | undefined {
+  /**
+   * Why the connection failed, if it did (becomes SO_ERROR). A timeout reports the last soft
+   * ICMP error instead of ETIMEDOUT, as Linux's tcp_write_err (`sk_err_soft ?: ETIMEDOUT`).
+   */
+  get error(): TcpErrno | IcmpSoftErrno | undefined {
+    if (this._error === "ETIMEDOUT" && this.#softError) return this.#softError;
     return this._error;
+  }
+
+  /** The last ICMP error that did not end the connection (Linux's sk_err_soft). */
+  get softError(): IcmpSoftErrno | undefined {
+    return this.#softError;
+  }
+
+  #softError: IcmpSoftErrno | undefined;
+
+  /**
+   * Whether an ICMP error quoting sequence number `seq` is believable (RFC 5927 §4.1): it must
+   * lie in [SND.UNA, SND.NXT], as Linux's tcp_v4_err/tcp_v6_err `between(seq, snd_una, snd_nxt)`
+   * (the highest sequence number sent stands for SND.NXT, which a retransmission may rewind).
+   */
+  icmpSeqAcceptable(seq: number): boolean {
+    if (this._state === "CLOSED" || this._state === "LISTEN") return false;
+    return seqGe(seq, this._sndUna) && seqLe(seq, this._sndMax);
+  }
+
+  /**
+   * Record an ICMP error that does not end the connection (RFC 1122 §4.2.3.9: soft in the
+   * synchronized states); it is reported only if the connection later times out.
+   */
+  icmpSoftError(code: IcmpSoftErrno): void {
+    this.#softError = code;
   }
 
   /** Bytes can be read, or a read would return EOF or an error. */
@@ -575,6 +608,7 @@ export class TcpConnection extends TcpControlBlock {
     this._sndBuf.consume(data);
     this._stats.bytesAcked += data;
     this._sndUna = ack;
+    this.#softError = undefined; // something got through (Linux's tcp_ack clears sk_err_soft)
     if (seqLt(this._sndNxt, ack)) this._sndNxt = ack;
     // RTT sample: TSecr (RFC 7323 §4.1) or one timed segment (Karn's rule, RFC 6298 §3).
     const echo = this._tsOk ? seg.options.timestamp?.echo : undefined;
