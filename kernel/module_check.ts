@@ -32,6 +32,8 @@ interface InfoModule {
 export interface Refusal {
   specifier: string;
   reason: string;
+  /** The module is allowed but cannot load (a syntax error, a missing file of its own). */
+  broken?: boolean;
 }
 
 /** Serin's own code: it is reviewed, not scanned. */
@@ -160,7 +162,7 @@ async function inspect(url: string, allowed: string[]): Promise<Inspection> {
       refused.push({ specifier: spec, reason: "outside Serin's tree and the program's directory" });
     } else if (m?.error) {
       // A file of the program's own: its error is its author's to read.
-      refused.push({ specifier: spec, reason: m.error.split("\n")[0] });
+      refused.push({ specifier: spec, reason: m.error.split("\n")[0], broken: true });
     } else {
       stamps.set(path, stamp(path) ?? "");
       if (!TRUSTED.some((d) => path.startsWith(d)) && computedImport(path)) {
@@ -181,7 +183,8 @@ export async function refusedModules(url: string, allowed: string[]): Promise<Re
 
 /**
  * Throw EACCES naming the first refused module unless every module `url` can load at start is
- * allowed: inside Serin's tree or the program's own directory. A graph that passed is
+ * allowed: inside Serin's tree or the program's own directory (ENOEXEC, with Deno's error, when
+ * only the program's own code fails to load). A graph that passed is
  * remembered with its files' stamps (mtime, size, inode) and looked at again only when one of
  * them changed.
  */
@@ -192,9 +195,11 @@ export async function checkProgram(url: string): Promise<void> {
   const { refused, stamps } = await inspect(url, [SERIN_ROOT, programDir]);
   if (refused.length > 0) {
     passed.delete(url);
-    const r = refused[0];
+    const r = refused.find((x) => !x.broken) ?? refused[0];
+    // A program whose own code does not load cannot be executed (ENOEXEC); one that reaches
+    // outside may not be (EACCES).
     throw new ErrnoError(
-      "EACCES",
+      r.broken ? "ENOEXEC" : "EACCES",
       `Cannot run ${url}: import of ${JSON.stringify(r.specifier)} refused (${r.reason})` +
         (refused.length > 1 ? ` and ${refused.length - 1} more` : ""),
     );

@@ -105,6 +105,19 @@ Deno.test("escapes: imports outside the tree are refused before the program runs
   await assert.rejects(Deno.stat(new URL("../../node_modules/left-pad", import.meta.url)));
 });
 
+Deno.test("escapes: a program whose own code does not parse is not executable (ENOEXEC), and says why", async () => {
+  await using dir = await scratch();
+  await dir.write("broken_helper.ts", `export const x = ;\n`);
+  const path = await dir.write(
+    "broken.ts",
+    `import { x } from "./broken_helper.ts";\nexport default () => x;\n`,
+  );
+  await using sys = await boot();
+  const r = await sys.run(path, [], { uid: 1000 });
+  assert.equal(r.status, 126);
+  assert.match(r.stderr, /broken_helper\.ts.*SyntaxError.*exec format error/);
+});
+
 Deno.test("escapes: a program in its own directory may import its own modules and Serin's libc", async () => {
   await using dir = await scratch();
   await dir.write("helper.ts", `export const greeting = "hi from a helper";\n`);
