@@ -49,6 +49,11 @@ export const MAX_TCP_CONNECTIONS = 65536;
 /** Counter for an ICMP error quoting a sequence number outside the window (Linux's OutOfWindowIcmps). */
 const ICMP_OOW = "tcp: icmp out-of-window";
 
+/** Whether `a` is the IPv6 address `b`. */
+function isSame6(a: TcpAddr, b: Uint8Array): boolean {
+  return typeof a !== "number" && equal6(a, b);
+}
+
 /** The TCP layer of one host. */
 export class TcpIpv4 implements TcpLayer, Tcp6Layer {
   #conns = new Map<string, Entry>();
@@ -424,6 +429,23 @@ export class TcpIpv4 implements TcpLayer, Tcp6Layer {
     if (err) this.task.count(`tcp: output ${err}`);
   }
 
+  /**
+   * Whether an ICMP error quoting our TCP segment (sport to dst:dport, sequence number `seq`) is
+   * believable: it names a connection and `seq` lies in [SND.UNA, SND.NXT] (RFC 5927 §4.1). The
+   * IP layers ask before they act (path MTU included), as Linux's tcp_v4_err/tcp_v6_err do.
+   */
+  icmpBelievable(dst: TcpAddr, sport: number, dport: number, seq: number): boolean {
+    let found = false;
+    for (const e of this.#conns.values()) {
+      if (typeof dst === "number" ? e.remote !== dst : !isSame6(e.remote, dst)) continue;
+      if (e.conn.localPort !== sport || e.conn.remotePort !== dport) continue;
+      if (e.conn.icmpSeqAcceptable(seq)) return true;
+      found = true;
+    }
+    this.task.count(found ? ICMP_OOW : "tcp: icmp no-connection");
+    return false;
+  }
+
   /** An ICMPv6 error about a segment we sent to ([dst], dport) from sport, quoting `seq`. */
   icmpError6(dst: Uint8Array, sport: number, dport: number, code: ErrnoCode, seq: number): void {
     for (const e of this.#conns.values()) {
@@ -433,23 +455,8 @@ export class TcpIpv4 implements TcpLayer, Tcp6Layer {
     }
   }
 
-  /**
-   * The path MTU towards `dst` fell to `mtu`: segments of its connections shrink to fit. When
-   * the Packet Too Big quotes one of our connections, its sequence number must be in window
-   * first (RFC 5927 §4.1, Linux's tcp_v6_err); a forged one changes no MSS.
-   */
-  pathMtu6(
-    dst: Uint8Array,
-    mtu: number,
-    quote?: { sport: number; dport: number; seq: number },
-  ): void {
-    if (quote) {
-      for (const e of this.#conns.values()) {
-        if (typeof e.remote === "number" || !equal6(e.remote, dst)) continue;
-        if (e.conn.localPort !== quote.sport || e.conn.remotePort !== quote.dport) continue;
-        if (!e.conn.icmpSeqAcceptable(quote.seq)) return this.task.count(ICMP_OOW);
-      }
-    }
+  /** The path MTU towards `dst` fell to `mtu`: segments of its connections shrink to fit. */
+  pathMtu6(dst: Uint8Array, mtu: number): void {
     for (const e of this.#conns.values()) {
       if (typeof e.remote === "number" || !equal6(e.remote, dst)) continue;
       if (clampMss(e.conn, mtu - 60 - TCP_TIMESTAMP_OPTION_ROOM)) {

@@ -18,6 +18,8 @@ export interface TcpLayer {
     mtu: number,
     seq: number,
   ): void;
+  /** Whether an ICMP error quoting our segment (sport to dst:dport, `seq`) is believable. */
+  icmpBelievable(dst: number, sport: number, dport: number, seq: number): boolean;
   createSocket(sid: number): InetSocket;
   poll(now: number): void;
   flush(): void;

@@ -492,6 +492,16 @@ export class Ipv4Stack {
     const dport = (q[hl + 2] << 8) | q[hl + 3];
     const code = icmpErrno(m);
     if (!code) return;
+    // The quoted sequence number lets TCP check the error is believable (RFC 5927 §4.1); nothing,
+    // path MTU included, is learnt from one it does not believe (Linux's tcp_v4_err).
+    const seq = q.length >= hl + 8
+      ? ((q[hl + 4] << 24) | (q[hl + 5] << 16) | (q[hl + 6] << 8) | q[hl + 7]) >>> 0
+      : -1;
+    if (
+      proto === IpProtocol.TCP && (seq < 0 || !this.tcp?.icmpBelievable(dst, sport, dport, seq))
+    ) {
+      return;
+    }
     if (
       m.kind === "dst-unreachable" && m.code === Icmpv4DstUnreachableCode.FRAGMENTATION_NEEDED &&
       m.nextHopMtu
@@ -505,9 +515,7 @@ export class Ipv4Stack {
       for (const u of this.task.ports.udp.users(sport)) {
         if (u instanceof UdpSocket) u.icmpError(code, dst, dport);
       }
-    } else if (proto === IpProtocol.TCP && q.length >= hl + 8) {
-      // The quoted sequence number lets TCP check the error is believable (RFC 5927 §4.1).
-      const seq = ((q[hl + 4] << 24) | (q[hl + 5] << 16) | (q[hl + 6] << 8) | q[hl + 7]) >>> 0;
+    } else if (proto === IpProtocol.TCP) {
       this.tcp?.icmpError4(
         dst,
         sport,

@@ -65,12 +65,10 @@ import { Udp6Socket } from "../udp/udp6_socket.ts";
 export interface Tcp6Layer {
   input6(iface: NetInterface, src: Uint8Array, dst: Uint8Array, segment: Uint8Array): void;
   icmpError6(dst: Uint8Array, sport: number, dport: number, code: ErrnoCode, seq: number): void;
-  /** The path MTU towards `dst` dropped to `mtu`: shrink segments (checking a quoted TCP seq). */
-  pathMtu6(
-    dst: Uint8Array,
-    mtu: number,
-    quote?: { sport: number; dport: number; seq: number },
-  ): void;
+  /** The path MTU towards `dst` dropped to `mtu`: shrink segments. */
+  pathMtu6(dst: Uint8Array, mtu: number): void;
+  /** Whether an ICMPv6 error quoting our segment (sport to dst:dport, `seq`) is believable. */
+  icmpBelievable(dst: Uint8Array, sport: number, dport: number, seq: number): boolean;
 }
 
 /** Options of the IPv6 layer. */
@@ -482,11 +480,18 @@ export class Ipv6Stack {
         seq: ((up[4] << 24) | (up[5] << 16) | (up[6] << 8) | up[7]) >>> 0,
       }
       : undefined;
+    // Nothing, path MTU included, is learnt from an error TCP does not believe (Linux's tcp_v6_err).
+    if (
+      tcpQuote &&
+      this.tcp?.icmpBelievable(dst, tcpQuote.sport, tcpQuote.dport, tcpQuote.seq) === false
+    ) {
+      return;
+    }
     if (m.kind === "packet-too-big") {
       if (m.mtu < IPV6_MIN_MTU) this.task.count("icmpv6: ptb-below-1280");
       if (this.routes.setPathMtu(dst, m.mtu, this.now)) {
         this.task.count("icmpv6: path-mtu-lowered");
-        this.tcp?.pathMtu6(dst, Math.max(IPV6_MIN_MTU, m.mtu), tcpQuote);
+        this.tcp?.pathMtu6(dst, Math.max(IPV6_MIN_MTU, m.mtu));
       }
       this.#rearm();
       return;
