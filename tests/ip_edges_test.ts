@@ -25,11 +25,12 @@ import { parseIPv4, parseIPv6 } from "../netstack/wire/addr.ts";
 import { pseudoHeaderSum4, pseudoHeaderSum6 } from "../netstack/wire/checksum.ts";
 import { ArpOp, encodeArp } from "../netstack/wire/arp.ts";
 import { encodeEthernet } from "../netstack/wire/ethernet.ts";
-import { encodeIpv4, type Ipv4Repr, parseIpv4 } from "../netstack/wire/ipv4.ts";
+import { parseIpv4 } from "../netstack/wire/ipv4.ts";
 import { encodeIpv6 } from "../netstack/wire/ipv6.ts";
 import { encodeTcp, TcpFlag } from "../netstack/wire/tcp.ts";
 import { encodeUdp } from "../netstack/wire/udp.ts";
 import { Sim } from "./sim.ts";
+import { concat, frag6, ipv4Datagram } from "./_packets.ts";
 
 const te = new TextEncoder();
 const td = new TextDecoder();
@@ -65,20 +66,7 @@ function frame(from: NetworkTask, to: NetworkTask, ethertype: number, payload: U
   return encodeEthernet({ dst: eth0(to).mac, src: eth0(from).mac, ethertype, payload });
 }
 
-function ipv4(over: Partial<Ipv4Repr> & { src: number; dst: number; payload: Uint8Array }) {
-  return encodeIpv4({
-    dscp: 0,
-    ecn: 0,
-    ident: 1,
-    dontFragment: false,
-    moreFragments: false,
-    fragmentOffset: 0,
-    ttl: 64,
-    protocol: 17,
-    options: new Uint8Array(0),
-    ...over,
-  });
-}
+const ipv4 = ipv4Datagram;
 
 function syn(src: number, dst: number, dstPort: number): Uint8Array {
   return encodeTcp({
@@ -108,27 +96,6 @@ function udp6(src: Uint8Array, dst: Uint8Array, dstPort: number, data: Uint8Arra
 
 function ipv6(src: Uint8Array, dst: Uint8Array, nextHeader: number, payload: Uint8Array) {
   return encodeIpv6({ trafficClass: 0, flowLabel: 0, nextHeader, hopLimit: 64, src, dst, payload });
-}
-
-/** An IPv6 fragment header and its data. */
-function frag6(next: number, offset: number, more: boolean, id: number, data: Uint8Array) {
-  const p = new Uint8Array(8 + data.length);
-  p[0] = next;
-  p[2] = offset >> 8;
-  p[3] = (offset & 0xf8) | (more ? 1 : 0);
-  new DataView(p.buffer).setUint32(4, id);
-  p.set(data, 8);
-  return p;
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 /** The IPv4 datagrams among recorded frames. */

@@ -28,11 +28,12 @@ import { parseIPv4, parseIPv6 } from "../../netstack/wire/addr.ts";
 import { pseudoHeaderSum4, pseudoHeaderSum6 } from "../../netstack/wire/checksum.ts";
 import { ArpOp, encodeArp } from "../../netstack/wire/arp.ts";
 import { encodeEthernet } from "../../netstack/wire/ethernet.ts";
-import { encodeIpv4, type Ipv4Repr } from "../../netstack/wire/ipv4.ts";
+import type { Ipv4Repr } from "../../netstack/wire/ipv4.ts";
 import { encodeIpv6 } from "../../netstack/wire/ipv6.ts";
 import { encodeTcp, TcpFlag } from "../../netstack/wire/tcp.ts";
 import { encodeUdp } from "../../netstack/wire/udp.ts";
 import { Sim } from "../sim.ts";
+import { concat, frag6, ipv4Datagram } from "../_packets.ts";
 import { cmd, delay, interopTest, mustRun } from "./_lab.ts";
 
 const te = new TextEncoder();
@@ -63,20 +64,7 @@ function ip4(
   r: Partial<Omit<Ipv4Repr, "src" | "dst">> & { src: string; dst: string; payload: Uint8Array },
 ) {
   const { src, dst, ...rest } = r;
-  return encodeIpv4({
-    dscp: 0,
-    ecn: 0,
-    ident: 1,
-    dontFragment: false,
-    moreFragments: false,
-    fragmentOffset: 0,
-    ttl: 64,
-    protocol: 17,
-    options: new Uint8Array(0),
-    ...rest,
-    src: v4(src),
-    dst: v4(dst),
-  });
+  return ipv4Datagram({ ...rest, src: v4(src), dst: v4(dst) });
 }
 
 function syn(src: string, dst: string, port: number): Uint8Array {
@@ -117,26 +105,6 @@ function ip6(src: string, dst: string, nextHeader: number, payload: Uint8Array):
     dst: v6(dst),
     payload,
   });
-}
-
-function frag6(next: number, offset: number, more: boolean, id: number, data: Uint8Array) {
-  const p = new Uint8Array(8 + data.length);
-  p[0] = next;
-  p[2] = offset >> 8;
-  p[3] = (offset & 0xf8) | (more ? 1 : 0);
-  new DataView(p.buffer).setUint32(4, id);
-  p.set(data, 8);
-  return p;
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 const E4 = 0x0800, E6 = 0x86dd;
