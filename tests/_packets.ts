@@ -1,4 +1,5 @@
-/** Hand-built packets for the IP edge-case tests (in-thread and against Linux). */
+/** Hand-built packets, and a recorder of what a host sends, for the in-thread packet tests. */
+import type { LinkPort } from "../drivers/link/port.ts";
 import { encodeIpv4, type Ipv4Repr } from "../netstack/wire/ipv4.ts";
 
 /** An IPv4 datagram with plain defaults (UDP, TTL 64, no options) under what `over` sets. */
@@ -45,4 +46,27 @@ export function concat(...parts: Uint8Array[]): Uint8Array {
     at += p.length;
   }
   return out;
+}
+
+/**
+ * A port wrapper (Sim's `wrap` option) that records every frame a host sends, one list per
+ * interface in the order they were wrapped, and passes everything on.
+ */
+export function frameRecorder(): { sent: Uint8Array[][]; wrap: (p: LinkPort) => LinkPort } {
+  const sent: Uint8Array[][] = [];
+  const wrap = (p: LinkPort): LinkPort => {
+    const mine: Uint8Array[] = [];
+    sent.push(mine);
+    return {
+      send(frame) {
+        mine.push(frame.slice());
+        p.send(frame);
+      },
+      onFrame: (h) => p.onFrame(h),
+      onBurstEnd: p.onBurstEnd && ((cb) => p.onBurstEnd!(cb)),
+      linkDrops: p.linkDrops && (() => p.linkDrops!()),
+      close: () => p.close(),
+    };
+  };
+  return { sent, wrap };
 }

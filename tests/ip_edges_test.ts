@@ -30,7 +30,7 @@ import { encodeIpv6 } from "../netstack/wire/ipv6.ts";
 import { encodeTcp, TcpFlag } from "../netstack/wire/tcp.ts";
 import { encodeUdp } from "../netstack/wire/udp.ts";
 import { Sim } from "./sim.ts";
-import { concat, frag6, ipv4Datagram } from "./_packets.ts";
+import { concat, frag6, frameRecorder, ipv4Datagram } from "./_packets.ts";
 
 const te = new TextEncoder();
 const td = new TextDecoder();
@@ -39,25 +39,7 @@ const in6 = (addr: string, port: number) => ({ family: 10 as const, addr, port }
 const ip4 = (s: string) => parseIPv4(s)!;
 const ip6 = (s: string) => parseIPv6(s)!;
 
-/** A port wrapper that records every frame a host sends, one list per interface. */
-function recorder() {
-  const sent: Uint8Array[][] = [];
-  const wrap = (p: LinkPort): LinkPort => {
-    const mine: Uint8Array[] = [];
-    sent.push(mine);
-    return {
-      send(frame) {
-        mine.push(frame.slice());
-        p.send(frame);
-      },
-      onFrame: (h) => p.onFrame(h),
-      onBurstEnd: p.onBurstEnd && ((cb) => p.onBurstEnd!(cb)),
-      linkDrops: p.linkDrops && (() => p.linkDrops!()),
-      close: () => p.close(),
-    };
-  };
-  return { sent, wrap };
-}
+const recorder = frameRecorder;
 
 const eth0 = (t: NetworkTask) => t.iface("eth0")!;
 

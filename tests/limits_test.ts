@@ -15,10 +15,11 @@ import { DEFAULT_NEIGHBOUR_OPTIONS } from "../netstack/ip/neighbour_cache.ts";
 import { encodeArp } from "../netstack/wire/arp.ts";
 import { pseudoHeaderSum4 } from "../netstack/wire/checksum.ts";
 import { encodeEthernet } from "../netstack/wire/ethernet.ts";
-import { encodeIpv4, type Ipv4Repr } from "../netstack/wire/ipv4.ts";
+import type { Ipv4Repr } from "../netstack/wire/ipv4.ts";
 import { encodeTcp, TcpFlag } from "../netstack/wire/tcp.ts";
 import { Rng } from "./fuzz/rng.ts";
 import { Sim } from "./sim.ts";
+import { ipv4Datagram } from "./_packets.ts";
 import { MAX_INFLIGHT_PER_PROCESS } from "../kernel/local/local_socket.ts";
 
 const in4 = (addr: string, port: number) => ({ family: 2 as const, addr, port });
@@ -41,24 +42,11 @@ function twoHosts() {
 }
 
 function ipv4Frame(b: NetworkTask, ip: Partial<Ipv4Repr> & { src: number; payload: Uint8Array }) {
-  const repr: Ipv4Repr = {
-    dscp: 0,
-    ecn: 0,
-    ident: 1,
-    dontFragment: false,
-    moreFragments: false,
-    fragmentOffset: 0,
-    ttl: 64,
-    protocol: 17,
-    dst: B_IP,
-    options: new Uint8Array(0),
-    ...ip,
-  };
   return encodeEthernet({
     dst: b.iface("eth0")!.mac,
     src: Uint8Array.of(2, 0xee, 0, 0, 0, 1),
     ethertype: 0x0800,
-    payload: encodeIpv4(repr),
+    payload: ipv4Datagram({ dst: B_IP, ...ip }),
   });
 }
 

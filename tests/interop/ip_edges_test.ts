@@ -33,7 +33,7 @@ import { encodeIpv6 } from "../../netstack/wire/ipv6.ts";
 import { encodeTcp, TcpFlag } from "../../netstack/wire/tcp.ts";
 import { encodeUdp } from "../../netstack/wire/udp.ts";
 import { Sim } from "../sim.ts";
-import { concat, frag6, ipv4Datagram } from "../_packets.ts";
+import { concat, frag6, frameRecorder, ipv4Datagram } from "../_packets.ts";
 import { cmd, delay, interopTest, mustRun } from "./_lab.ts";
 
 const te = new TextEncoder();
@@ -731,21 +731,7 @@ function describePiece(frame: Uint8Array): string | undefined {
 
 async function refragSerin(): Promise<string[]> {
   const sim = new Sim();
-  const sent: Uint8Array[][] = [];
-  const rec = (p: LinkPort): LinkPort => {
-    const mine: Uint8Array[] = [];
-    sent.push(mine);
-    return {
-      send(frame) {
-        mine.push(frame.slice());
-        p.send(frame);
-      },
-      onFrame: (h) => p.onFrame(h),
-      onBurstEnd: p.onBurstEnd && ((cb) => p.onBurstEnd!(cb)),
-      linkDrops: p.linkDrops && (() => p.linkDrops!()),
-      close: () => p.close(),
-    };
-  };
+  const { sent, wrap: rec } = frameRecorder();
   const a = sim.host("a", { eth0: ["lan1", "10.80.1.1/24"] });
   const r = sim.host("r", { eth0: ["lan1", "10.80.1.254/24"], eth1: ["lan2", "10.80.2.254/24"] }, {
     forwarding: true,
