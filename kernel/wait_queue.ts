@@ -99,6 +99,41 @@ export class WaitQueue {
 }
 
 /**
+ * Sleep until `register`'s waiters wake us, `timeoutMs` passes (undefined or negative: forever),
+ * or `signal` aborts. `register` installs the waiters and returns what removes them.
+ */
+function sleepOn(
+  register: (wake: () => void) => () => void,
+  clock: Clock,
+  timeoutMs?: number,
+  signal?: AbortSignal,
+): Promise<WakeReason> {
+  if (signal?.aborted) return Promise.resolve("aborted");
+  if (timeoutMs !== undefined && timeoutMs === 0) return Promise.resolve("timeout");
+  return new Promise((resolve) => {
+    let done = false;
+    // A waiter that fires while being registered finds nothing to remove yet.
+    let unregister = () => {};
+    const finish = (r: WakeReason) => {
+      if (done) return;
+      done = true;
+      unregister();
+      timer?.cancel();
+      signal?.removeEventListener("abort", onAbort);
+      resolve(r);
+    };
+    const onAbort = () => finish("aborted");
+    const remove = register(() => finish("woken"));
+    if (done) remove();
+    else unregister = remove;
+    const timer = timeoutMs !== undefined && timeoutMs > 0
+      ? clock.schedule(timeoutMs, () => finish("timeout"))
+      : undefined;
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/**
  * Sleep until any queue wakes, `timeoutMs` passes (undefined or negative: forever), or `signal`
  * aborts.
  */
@@ -108,26 +143,17 @@ export function waitAny(
   timeoutMs?: number,
   signal?: AbortSignal,
 ): Promise<WakeReason> {
-  if (signal?.aborted) return Promise.resolve("aborted");
-  if (timeoutMs !== undefined && timeoutMs === 0) return Promise.resolve("timeout");
-  return new Promise((resolve) => {
-    let done = false;
-    const finish = (r: WakeReason) => {
-      if (done) return;
-      done = true;
-      for (const q of queues) q._remove(sleeper);
-      timer?.cancel();
-      signal?.removeEventListener("abort", onAbort);
-      resolve(r);
-    };
-    const sleeper = () => finish("woken");
-    const onAbort = () => finish("aborted");
-    for (const q of queues) q._add(sleeper);
-    const timer = timeoutMs !== undefined && timeoutMs > 0
-      ? clock.schedule(timeoutMs, () => finish("timeout"))
-      : undefined;
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
+  return sleepOn(
+    (wake) => {
+      for (const q of queues) q._add(wake);
+      return () => {
+        for (const q of queues) q._remove(wake);
+      };
+    },
+    clock,
+    timeoutMs,
+    signal,
+  );
 }
 
 /**
@@ -141,31 +167,19 @@ export function waitReady(
   timeoutMs?: number,
   signal?: AbortSignal,
 ): Promise<WakeReason> {
-  if (signal?.aborted) return Promise.resolve("aborted");
-  if (timeoutMs !== undefined && timeoutMs === 0) return Promise.resolve("timeout");
-  return new Promise((resolve) => {
-    let done = false;
-    const interests: PollInterest[] = [];
-    const finish = (r: WakeReason) => {
-      if (done) return;
-      done = true;
-      targets.forEach((t, i) => t.target.wq.removePoll(interests[i]));
-      timer?.cancel();
-      signal?.removeEventListener("abort", onAbort);
-      resolve(r);
-    };
-    const ready = () => finish("woken");
-    const onAbort = () => finish("aborted");
-    for (const t of targets) {
-      const interest = { mask: t.mask, ready };
-      interests.push(interest);
-      t.target.wq.addPoll(interest, () => t.target.readiness());
-    }
-    const timer = timeoutMs !== undefined && timeoutMs > 0
-      ? clock.schedule(timeoutMs, () => finish("timeout"))
-      : undefined;
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
+  return sleepOn(
+    (ready) => {
+      const interests: PollInterest[] = targets.map((t) => {
+        const interest = { mask: t.mask, ready };
+        t.target.wq.addPoll(interest, () => t.target.readiness());
+        return interest;
+      });
+      return () => targets.forEach((t, i) => t.target.wq.removePoll(interests[i]));
+    },
+    clock,
+    timeoutMs,
+    signal,
+  );
 }
 
 /** A deadline helper: remaining ms until `deadline` (undefined = forever). */
