@@ -105,6 +105,26 @@ Deno.test("escapes: imports outside the tree are refused before the program runs
   await assert.rejects(Deno.stat(new URL("../../node_modules/left-pad", import.meta.url)));
 });
 
+Deno.test("escapes: a program checked once is checked again when one of its files changes", async () => {
+  await using dir = await scratch();
+  await dir.write("lib.ts", `export const n = 1;\n`);
+  const path = await dir.write(
+    "changes.ts",
+    `import { n } from "./lib.ts";\nexport default () => n;\n`,
+  );
+  await using sys = await boot();
+  assert.equal((await sys.run(path, [], { uid: 1000 })).status, 1);
+  // The helper now reaches outside: the cached verdict must not let it through.
+  await Deno.writeTextFile(
+    `${dir.prog}/lib.ts`,
+    `import s from "${dir.outside}/secret.ts";\nexport const n = s.length;\n`,
+  );
+  const r = await sys.run(path, [], { uid: 1000 });
+  assert.equal(r.status, 126, r.stderr);
+  assert.match(r.stderr, /secret\.ts.*refused/);
+  assert.ok(!r.stderr.includes(SECRET));
+});
+
 Deno.test("escapes: a program whose own code does not parse is not executable (ENOEXEC), and says why", async () => {
   await using dir = await scratch();
   await dir.write("broken_helper.ts", `export const x = ;\n`);
