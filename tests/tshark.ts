@@ -81,15 +81,18 @@ export type TsharkFrame = Record<string, string[]>;
 
 /**
  * Run tshark over `pcapPath` and return, per frame, the values of the requested fields
- * (`-T json -e …`). `prefs` are passed as `-o` options; the checksum checks are always on.
+ * (`-T json -e …`). `prefs` are passed as `-o` options, `dataPorts` (such as "udp.port==7007")
+ * are decoded as plain data; the checksum checks are always on.
  */
 export async function tsharkFields(
   pcapPath: string,
   fields: readonly string[],
   prefs: readonly string[] = [],
+  dataPorts: readonly string[] = [],
 ): Promise<TsharkFrame[]> {
   const args = ["-n", "-r", pcapPath, "-T", "json"];
   for (const p of [...TSHARK_CHECKSUM_PREFS, ...prefs]) args.push("-o", p);
+  for (const d of dataPorts) args.push("-d", `${d},data`);
   for (const f of fields) args.push("-e", f);
   const out = await new Deno.Command("tshark", { args, stdout: "piped", stderr: "piped" })
     .output();
@@ -110,14 +113,20 @@ export async function tsharkFields(
 export async function tsharkProblems(
   pcapPath: string,
   prefs: readonly string[] = [],
+  dataPorts: readonly string[] = [],
 ): Promise<TsharkProblem[]> {
-  const frames = await tsharkFields(pcapPath, [
-    "frame.number",
-    "_ws.expert.severity",
-    "_ws.expert.group",
-    "_ws.expert.message",
-    "_ws.malformed",
-  ], prefs);
+  const frames = await tsharkFields(
+    pcapPath,
+    [
+      "frame.number",
+      "_ws.expert.severity",
+      "_ws.expert.group",
+      "_ws.expert.message",
+      "_ws.malformed",
+    ],
+    prefs,
+    dataPorts,
+  );
   const problems: TsharkProblem[] = [];
   for (const f of frames) {
     const frame = Number(f["frame.number"]?.[0]);
