@@ -3,6 +3,7 @@
  * to Linux's numbers, which Serin's ABI shares), what the line expects back, and how a result is
  * compared and printed. Pure functions.
  */
+import { Errno } from "../../kernel/errno.ts";
 import type { Arg, CallSpec } from "./script.ts";
 
 /** A call on the endpoint under test. Addresses are the target's (`...` in the script). */
@@ -89,7 +90,10 @@ export const SYMBOLS: Readonly<Record<string, number>> = {
 };
 
 /** Turn a call line into a {@link Call} and its expectation; throws with a message on misuse. */
-export function toCall(spec: CallSpec, family: "ipv4" | "ipv6"): { call: Call; expect: CallExpect } {
+export function toCall(
+  spec: CallSpec,
+  family: "ipv4" | "ipv6",
+): { call: Call; expect: CallExpect } {
   const a = spec.args;
   const expect: CallExpect = { ret: spec.ret, errno: spec.errno };
   const int = (i: number, what: string): number => {
@@ -104,7 +108,10 @@ export function toCall(spec: CallSpec, family: "ipv4" | "ipv6"): { call: Call; e
     case "socket": {
       arity(3);
       const domain = a[0].t === "any" ? (family === "ipv4" ? 2 : 10) : int(0, "domain");
-      return { call: { op: "socket", domain, type: int(1, "type"), protocol: int(2, "protocol") }, expect };
+      return {
+        call: { op: "socket", domain, type: int(1, "type"), protocol: int(2, "protocol") },
+        expect,
+      };
     }
     case "bind":
     case "connect":
@@ -119,7 +126,13 @@ export function toCall(spec: CallSpec, family: "ipv4" | "ipv6"): { call: Call; e
       const v = value(a[3], "optval");
       if (v === undefined) throw new Error("setsockopt: optval must be given");
       return {
-        call: { op: "setsockopt", fd: int(0, "fd"), level: int(1, "level"), name: int(2, "name"), value: v },
+        call: {
+          op: "setsockopt",
+          fd: int(0, "fd"),
+          level: int(1, "level"),
+          name: int(2, "name"),
+          value: v,
+        },
         expect,
       };
     }
@@ -140,7 +153,12 @@ export function toCall(spec: CallSpec, family: "ipv4" | "ipv6"): { call: Call; e
     case "read":
       arity(3);
       return {
-        call: { op: spec.name === "write" ? "send" : "recv", fd: int(0, "fd"), len: int(2, "len"), flags: 0 },
+        call: {
+          op: spec.name === "write" ? "send" : "recv",
+          fd: int(0, "fd"),
+          len: int(2, "len"),
+          flags: 0,
+        },
         expect,
       };
     case "send":
@@ -189,7 +207,7 @@ function value(arg: Arg | undefined, what: string): number | number[] | undefine
     case "num":
       return arg.v;
     case "sym": {
-      const v = SYMBOLS[arg.v];
+      const v = SYMBOLS[arg.v] ?? (Errno as Record<string, number>)[arg.v];
       if (v === undefined) throw new Error(`unknown symbol ${arg.v}`);
       return v;
     }
@@ -236,10 +254,12 @@ export function formatResult(r: { ret: number; errno?: string }): string {
 const POLL_NAMES = ["POLLIN", "POLLPRI", "POLLOUT", "POLLERR", "POLLHUP", "POLLNVAL", "POLLRDHUP"];
 
 function fmtEvents(list: number[] | undefined): string {
-  return `[${(list ?? []).map((m) => {
-    const names = POLL_NAMES.filter((n) => m & SYMBOLS[n]);
-    const rest = m & ~names.reduce((x, n) => x | SYMBOLS[n], 0);
-    if (rest) names.push(`0x${rest.toString(16)}`);
-    return names.join("|") || "0";
-  }).join(", ")}]`;
+  return `[${
+    (list ?? []).map((m) => {
+      const names = POLL_NAMES.filter((n) => m & SYMBOLS[n]);
+      const rest = m & ~names.reduce((x, n) => x | SYMBOLS[n], 0);
+      if (rest) names.push(`0x${rest.toString(16)}`);
+      return names.join("|") || "0";
+    }).join(", ")
+  }]`;
 }

@@ -165,7 +165,10 @@ function ndp(a: LinkAddrs, srcMac: Uint8Array, ip: ReturnType<typeof parseIpv6>)
       options: [{ kind: "target-lladdr", addr: a.peerMac }],
     },
   }, addrs);
-  return { kind: "resolve", reply: ether(a, srcMac, ETHERTYPE_IPV6, ipv6(peer, dst, ICMPV6, na, 255)) };
+  return {
+    kind: "resolve",
+    reply: ether(a, srcMac, ETHERTYPE_IPV6, ipv6(peer, dst, ICMPV6, na, 255)),
+  };
 }
 
 function ether(a: LinkAddrs, dst: Uint8Array, ethertype: number, payload: Uint8Array) {

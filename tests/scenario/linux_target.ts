@@ -20,7 +20,8 @@ export const LINUX_SLACK_MS = 25;
 
 /**
  * sysctls set in every namespace before a script runs, so runs are reproducible: the options a
- * 6.x kernel offers by default, no metrics cached between connections, no ECN.
+ * 6.x kernel offers by default, no metrics cached between connections, no ECN, no fast open,
+ * SYN retransmissions backing off from the first (unknown names are skipped on older kernels).
  */
 export const LINUX_SYSCTLS: Readonly<Record<string, string>> = {
   "net.ipv4.tcp_timestamps": "1",
@@ -30,6 +31,8 @@ export const LINUX_SYSCTLS: Readonly<Record<string, string>> = {
   "net.ipv4.tcp_ecn": "0",
   "net.ipv4.tcp_no_metrics_save": "1",
   "net.ipv4.tcp_fastopen": "0",
+  // Linux 6.5+ retransmits a SYN 4 times at 1 s before backing off; RFC 6298 §5.5 doubles.
+  "net.ipv4.tcp_syn_linear_timeouts": "0",
   "net.ipv6.conf.all.accept_dad": "0",
   "net.ipv6.conf.default.router_solicitations": "0",
 };
@@ -53,10 +56,16 @@ export async function linuxTarget(opts: ScriptOptions): Promise<Target> {
     await lab.exec(["ethtool", "-K", lab.tap, "gro", "off", "gso", "off", "tso", "off"]);
     const sysctls = { ...LINUX_SYSCTLS, ...prefixed(opts.sysctls) };
     const args = Object.entries(sysctls).map(([k, v]) => `${k}=${v}`);
-    await mustRun(["ip", "netns", "exec", lab.ns, "sysctl", "-q", "-w", ...args]);
+    await mustRun(["ip", "netns", "exec", lab.ns, "sysctl", "-q", "-e", "-w", ...args]);
     const link = JSON.parse(await ns("-j", "link", "show", lab.tap))[0];
     const endpointMac = parseMac(link.address)!;
-    const helper = new Helper(lab.ns, [opts.ip, endpoint, peer, String(ENDPOINT_PORT), String(PEER_PORT)]);
+    const helper = new Helper(lab.ns, [
+      opts.ip,
+      endpoint,
+      peer,
+      String(ENDPOINT_PORT),
+      String(PEER_PORT),
+    ]);
     cleanup.unshift(() => helper.close());
     await helper.ready;
     // Let the link settle (IPv6 join reports and the like go out before time 0).
@@ -161,5 +170,3 @@ class Helper {
     if (this.#waiting.size && this.#stderr) console.error(this.#stderr);
   }
 }
-
-

@@ -4,7 +4,7 @@
  * per script and target, with the first divergence of each failure. Exits 1 on any FAIL.
  */
 import { skipReason } from "../interop/_lab.ts";
-import { linuxTarget, LINUX_TOOLS } from "./linux_target.ts";
+import { LINUX_TOOLS, linuxTarget } from "./linux_target.ts";
 import { judge, loadScript, scriptFiles } from "./run_files.ts";
 import { serinTarget } from "./serin_target.ts";
 import type { TargetFactory } from "./target.ts";

@@ -4,7 +4,7 @@
  * calls, and stops at the first divergence, which it reports as packetdrill does (script line,
  * expected vs actual in the script's syntax). Target-independent; README.md gives the rules.
  */
-import { type CallResult, callMismatch, formatResult, toCall } from "./calls.ts";
+import { callMismatch, type CallResult, formatResult, toCall } from "./calls.ts";
 import { classify, icmpFrame, tcpFrame } from "./frames.ts";
 import type { Script, ScriptEvent, SegSpec, TimeSpec } from "./script.ts";
 import { formatSegment, mismatch, type Segment } from "./segment.ts";
@@ -35,7 +35,7 @@ export interface RunResult {
   target: string;
   /** The first divergence, or undefined when the script passed. */
   divergence?: Divergence;
-  /** The script line the divergence is on, when that line (or the script) says serin-differs. */
+  /** Why Serin may differ, when the divergence is on or after a marked line (or the script is). */
   differs?: string;
   /** ms of (virtual or real) time the run took. */
   elapsedMs: number;
@@ -96,7 +96,10 @@ export async function runScript(script: Script, target: Target): Promise<RunResu
     urg: s.urg,
     options: s.options.map((o) => {
       if (o.kind !== "sack") return o;
-      return { kind: "sack", blocks: o.blocks.map(([l, r]) => [rel(l, PEER_ISN), rel(r, PEER_ISN)]) };
+      return {
+        kind: "sack",
+        blocks: o.blocks.map(([l, r]) => [rel(l, PEER_ISN), rel(r, PEER_ISN)]),
+      };
     }),
   });
   const stamp = (ms: number) => (ms / 1000).toFixed(3);
@@ -121,20 +124,27 @@ export async function runScript(script: Script, target: Target): Promise<RunResu
     if (!p) return;
     if (p.at === undefined) {
       if (target.now() > p.end + tol || force) {
-        fail(p.ev, `call still blocked at ${stamp(target.now())} (expected to return at ${stamp(p.end)})`);
+        fail(
+          p.ev,
+          `call still blocked at ${stamp(target.now())} (expected to return at ${stamp(p.end)})`,
+        );
       }
       return;
     }
     pending = undefined;
     checkCall(p.ev, p.result, p.error, p.at, p.end);
   };
-  const checkCall = (ev: ScriptEvent, r: CallResult | undefined, e: unknown, at: number, end: number) => {
+  const checkCall = (
+    ev: ScriptEvent,
+    r: CallResult | undefined,
+    e: unknown,
+    at: number,
+    end: number,
+  ) => {
     if (e) fail(ev, `call failed in the runner: ${(e as Error).message ?? e}`);
     const spec = ev.action.type === "call" ? ev.action : undefined;
     const why = callMismatch(toCall(spec!, a.family).expect, r!);
-    if (why) {
-      fail(ev, why, { expected: `${formatResult(spec!)}`, actual: `${formatResult(r!)}` });
-    }
+    if (why) fail(ev, why);
     if (Math.abs(at - end) > tol) {
       fail(ev, `call returned at ${stamp(at)} instead of ${stamp(end)} (±${tol} ms)`);
     }
@@ -151,7 +161,9 @@ export async function runScript(script: Script, target: Target): Promise<RunResu
         settle(false);
         if (queue.length === 0) await target.waitUntil(limit, () => queue.length > 0);
         const s = queue.shift();
-        if (!s) fail(ev, `expected segment not sent by ${stamp(limit)}`, { expected: line(t, act) });
+        if (!s) {
+          fail(ev, `expected segment not sent by ${stamp(limit)}`, { expected: line(t, act) });
+        }
         const got = toSpec(s!.seg);
         const why = mismatch(act, got);
         if (why) fail(ev, why, { expected: line(t, act), actual: line(s!.at, got) });
@@ -185,14 +197,18 @@ export async function runScript(script: Script, target: Target): Promise<RunResu
           flags: act.flags,
           win: act.win ?? 65535,
           urg: act.urg ?? 0,
-          options: act.options === "any" || act.options === undefined ? [] : act.options.map((o) => {
-            if (o.kind === "TS" && o.ecr) return { ...o, ecr: lastTsVal };
-            if (o.kind !== "sack") return o;
-            return {
-              kind: "sack",
-              blocks: o.blocks.map(([l, r]) => [(l + (localIsn ?? 0)) >>> 0, (r + (localIsn ?? 0)) >>> 0]),
-            };
-          }),
+          options: act.options === "any" || act.options === undefined
+            ? []
+            : act.options.map((o) => {
+              if (o.kind === "TS" && o.ecr) return { ...o, ecr: lastTsVal };
+              if (o.kind !== "sack") return o;
+              return {
+                kind: "sack",
+                blocks: o.blocks.map((
+                  [l, r],
+                ) => [(l + (localIsn ?? 0)) >>> 0, (r + (localIsn ?? 0)) >>> 0]),
+              };
+            }),
           payload: new Uint8Array(act.len).map((_, i) => 0x61 + ((act.seq + i) % 26)),
         };
         target.inject(tcpFrame(a, target.endpointMac, seg));
@@ -227,10 +243,7 @@ export async function runScript(script: Script, target: Target): Promise<RunResu
           fail(ev, `call blocked (write T1...T2 for a call expected to block)`);
         }
         if (p.at !== undefined) checkCall(ev, p.result, p.error, p.at, p.end);
-        else {
-          pending = p;
-          prev = p.end;
-        }
+        else pending = p;
       }
     }
     if (pending) {
@@ -245,8 +258,10 @@ export async function runScript(script: Script, target: Target): Promise<RunResu
     return { target: target.name, elapsedMs: target.now() - started };
   } catch (e) {
     if (!(e instanceof Diverged)) throw e;
-    const ev = script.events.find((x) => x.line === e.d.line);
-    const differs = target.name === "serin" ? (ev?.serinDiffers ?? script.serinDiffers) : undefined;
+    // A marker covers its line and the lines after it: a state Serin got wrong shows later.
+    const marked = script.events.filter((x) => x.line <= e.d.line && x.serinDiffers).pop();
+    const why = marked?.serinDiffers ?? script.serinDiffers;
+    const differs = target.name === "serin" ? why : undefined;
     return { target: target.name, divergence: e.d, differs, elapsedMs: target.now() - started };
   }
 }
