@@ -4,7 +4,7 @@
  * calls, and stops at the first divergence, which it reports as packetdrill does (script line,
  * expected vs actual in the script's syntax). Target-independent; README.md gives the rules.
  */
-import { callMismatch, type CallResult, formatResult, toCall } from "./calls.ts";
+import { callMismatch, type CallResult, toCall } from "./calls.ts";
 import { classify, icmpFrame, tcpFrame } from "./frames.ts";
 import type { Script, ScriptEvent, SegSpec, TimeSpec } from "./script.ts";
 import { formatSegment, mismatch, type Segment } from "./segment.ts";
@@ -145,7 +145,7 @@ export async function runScript(script: Script, target: Target): Promise<RunResu
     const spec = ev.action.type === "call" ? ev.action : undefined;
     const why = callMismatch(toCall(spec!, a.family).expect, r!);
     if (why) fail(ev, why);
-    if (Math.abs(at - end) > tol) {
+    if (spec!.end && Math.abs(at - (end + lag)) > tol) {
       fail(ev, `call returned at ${stamp(at)} instead of ${stamp(end)} (±${tol} ms)`);
     }
   };
@@ -238,7 +238,7 @@ export async function runScript(script: Script, target: Target): Promise<RunResu
           (r) => (p.result = r, p.at = target.now()),
           (e) => (p.error = e ?? new Error("rejected"), p.at = target.now()),
         );
-        await target.waitUntil(t + tol, () => p.at !== undefined);
+        await target.waitUntil(Math.max(t, target.now()) + tol, () => p.at !== undefined);
         if (p.at === undefined && !act.end) {
           fail(ev, `call blocked (write T1...T2 for a call expected to block)`);
         }

@@ -21,6 +21,7 @@ export interface Segment {
 
 const ACK = 0x10;
 const URG = 0x20;
+const PSH = 0x08;
 
 /** TCP option bytes in the order given (no padding added: write `nop`s as the script does). */
 export function encodeOptions(opts: readonly OptSpec[]): Uint8Array {
@@ -176,12 +177,13 @@ export function formatSegment(s: SegSpec): string {
 
 /**
  * Why `actual` (relative numbers) does not match the expected line, or undefined when it does.
- * Flags, seq and payload length always count; ack, win and urg when the line gives them.
+ * Flags (but PSH: when to push is the sender's choice, RFC 9293 §3.9.1), seq and payload length
+ * always count; ack, win and urg when the line gives them.
  * Options, when the line lists them: the same kinds (nop and eol ignored, order ignored), each
  * value the line gives equal (`*` matches any), TS val never compared, SACK blocks exactly.
  */
 export function mismatch(want: SegSpec, actual: SegSpec): string | undefined {
-  if (want.flags !== actual.flags) {
+  if ((want.flags & ~PSH) !== (actual.flags & ~PSH)) {
     return `flags ${formatFlags(actual.flags)} instead of ${formatFlags(want.flags)}`;
   }
   if (want.seq !== actual.seq) return `seq ${actual.seq} instead of ${want.seq}`;
