@@ -35,7 +35,7 @@ import {
   UNSPECIFIED6,
 } from "./addr6.ts";
 import type { Ipv6Stack } from "./ipv6_stack.ts";
-import type { Route6 } from "../ip/routing6.ts";
+import type { Route6 } from "./routing6.ts";
 
 /** DAD: one transmission, then wait RetransTimer (RFC 4862 §5.1 defaults). */
 export const DAD_WAIT = 1000;

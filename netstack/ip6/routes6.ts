@@ -4,7 +4,7 @@
  * Big (RFC 8201), which expire with the table's other timers.
  */
 import { IPV6_MIN_MTU } from "../wire/ipv6.ts";
-import { type RouteTableOptions, RoutingTable6 } from "../ip/routing6.ts";
+import { type RouteTableOptions, RoutingTable6 } from "./routing6.ts";
 import { key6 } from "./addr6.ts";
 
 /** How long a learned path MTU is kept (RFC 8201 §4: at least 5 minutes; Linux 10). */
