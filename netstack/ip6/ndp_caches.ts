@@ -6,7 +6,7 @@
 import type { NetInterface } from "../link/interface.ts";
 import { NdpCache, type NdpEntryInfo, type NdpHooks } from "./ndp_cache.ts";
 import type { NeighbourOptions } from "../ip/neighbour_cache.ts";
-import type { SendOwner6 } from "./stack6.ts";
+import type { SendOwner6 } from "./route6.ts";
 
 /** A packet waiting for its next hop to resolve, and who to tell if it cannot. */
 export interface Waiting6 {
