@@ -18,6 +18,7 @@ import {
 import { IpProtocol, IPV4_HEADER_LEN, type Ipv4Repr } from "../wire/ipv4.ts";
 import { IcmpRateLimiter } from "./icmp_rate.ts";
 import type { IpHost } from "./ip_host.ts";
+import type { PmtuEntry, PmtuUpdate } from "./pmtu_cache.ts";
 import type { Ipv4Send, Route4 } from "./route4.ts";
 import type { RoutingTable4 } from "./routing.ts";
 import type { DestKind4, Tcp4Port, Udp4Port } from "./transport4.ts";
@@ -37,8 +38,10 @@ export interface Icmp4Host {
   output(route: Route4, d: Ipv4Send): ErrnoCode | undefined;
   /** True if `addr` is one of this host's addresses. */
   isLocal(addr: number): boolean;
-  /** "Fragmentation needed" reported `mtu` towards `dst`: returns the path MTU now in force. */
-  learnPathMtu(dst: number, mtu: number): number;
+  /** "Fragmentation needed" reported `mtu` towards `dst` (the path MTU cache's verdict). */
+  learnPathMtu(dst: number, mtu: number): PmtuUpdate;
+  /** The learned path MTU towards `dst`, if one applies now. */
+  pathMtu(dst: number): PmtuEntry | undefined;
 }
 
 /** The ICMP of one IPv4 layer. */
@@ -83,19 +86,25 @@ export class Icmp4 {
     }
   }
 
-  /** An ICMP error about something we sent: tell the socket it quotes. */
+  /**
+   * An ICMP error about something we sent: learn the path MTU from "fragmentation needed", then
+   * tell the socket it quotes. As Linux's err handlers (tcp_v4_err, udp_err), nothing is learnt
+   * from an error whose quote is not ours: from another source address, about a TCP segment
+   * outside a connection's [SND.UNA, SND.NXT] (RFC 5927 §4.1), or a UDP port nobody holds.
+   */
   #errorInput(m: Icmpv4Error) {
+    const host = this.ip.host;
     const q = m.invoking;
-    if (q.length < IPV4_HEADER_LEN + 8) return;
+    if (q.length < IPV4_HEADER_LEN + 8) return host.count("icmp: short-quote");
     const hl = (q[0] & 15) * 4;
     const proto = q[9];
+    const src = ((q[12] << 24) | (q[13] << 16) | (q[14] << 8) | q[15]) >>> 0;
     const dst = ((q[16] << 24) | (q[17] << 16) | (q[18] << 8) | q[19]) >>> 0;
     const sport = (q[hl] << 8) | q[hl + 1];
     const dport = (q[hl + 2] << 8) | q[hl + 3];
     const code = icmpErrno(m);
     if (!code) return;
-    // The quoted sequence number lets TCP check the error is believable (RFC 5927 §4.1); nothing,
-    // path MTU included, is learnt from one it does not believe (Linux's tcp_v4_err).
+    if (!this.ip.isLocal(src)) return host.count("icmp: error-quoting-another-host");
     const seq = q.length >= hl + 8
       ? ((q[hl + 4] << 24) | (q[hl + 5] << 16) | (q[hl + 6] << 8) | q[hl + 7]) >>> 0
       : -1;
@@ -104,25 +113,18 @@ export class Icmp4 {
     ) {
       return;
     }
+    if (proto === IpProtocol.UDP && !this.ip.udp?.holds4(sport)) {
+      return host.count("icmp: error-for-no-socket");
+    }
     let mtu = 0;
-    if (
-      m.kind === "dst-unreachable" && m.code === Icmpv4DstUnreachableCode.FRAGMENTATION_NEEDED &&
-      m.nextHopMtu
-    ) {
-      mtu = this.ip.learnPathMtu(dst, m.nextHopMtu);
+    if (m.kind === "dst-unreachable" && m.code === Icmpv4DstUnreachableCode.FRAGMENTATION_NEEDED) {
+      // A report of 0 (a router predating RFC 1191) or below 552 locks the path at 552; one
+      // above the MTU in use is ignored. TCP hears the path MTU in force, if one was learnt.
+      this.ip.learnPathMtu(dst, m.nextHopMtu);
+      mtu = this.ip.pathMtu(dst)?.mtu ?? 0;
     }
     if (proto === IpProtocol.UDP) this.ip.udp?.icmpError4(dst, sport, dport, code);
-    else if (proto === IpProtocol.TCP) {
-      this.ip.tcp?.icmpError4(
-        dst,
-        sport,
-        dport,
-        code,
-        m.kind === "dst-unreachable" ? m.nextHopMtu : 0,
-        seq,
-      );
-    }
-    void mtu;
+    else if (proto === IpProtocol.TCP) this.ip.tcp?.icmpError4(dst, sport, dport, code, mtu, seq);
   }
 
   #redirect(iface: NetInterface, ip: Ipv4Repr, gateway: number, quote: Uint8Array) {

@@ -24,6 +24,7 @@ import { output4, transmit4 } from "./output4.ts";
 import { Reassembler } from "./reassembly.ts";
 import type { Ipv4Send, Route4, SendOwner } from "./route4.ts";
 import { RoutingTable4 } from "./routing.ts";
+import { PMTU_IPV4, PmtuCache, type PmtuEntry, type PmtuUpdate } from "./pmtu_cache.ts";
 import type { Raw4Endpoint, Tcp4Port, Udp4Port } from "./transport4.ts";
 
 /** Options of the IPv4 layer. */
@@ -32,9 +33,6 @@ export interface Ipv4Options {
   /** Fixed secrets for the simulator and tests; otherwise the CSPRNG's, anew at every boot. */
   seed?: number;
 }
-
-/** How long a learned path MTU applies (Linux: 10 minutes). */
-const PMTU_MS = 600_000;
 
 /** The IPv4 layer of one host. */
 export class Ipv4Stack {
@@ -51,7 +49,8 @@ export class Ipv4Stack {
   tcp?: Tcp4Port;
   /** UDP demultiplexing, plugged in by the host. */
   udp?: Udp4Port;
-  #pmtu = new Map<number, { mtu: number; expires: number }>();
+  /** Path MTUs learned from "fragmentation needed" (RFC 1191; floor 552 with a lock). */
+  readonly pmtu = new PmtuCache<number>(PMTU_IPV4, (a) => a);
   /** What forwarding (forward4.ts) calls back into. */
   readonly #forwarder: Forwarder4 = {
     route: (dst) => this.route(dst),
@@ -229,7 +228,7 @@ export class Ipv4Stack {
       nextHop,
       src,
       broadcast,
-      mtu: Math.min(iface.mtu, this.pathMtu(dst) ?? Infinity),
+      mtu: Math.min(iface.mtu, this.pathMtu(dst)?.mtu ?? Infinity),
     };
   }
 
@@ -256,19 +255,22 @@ export class Ipv4Stack {
   }
 
   /** The learned path MTU towards `dst`, if one applies now. */
-  pathMtu(dst: number): number | undefined {
-    const p = this.#pmtu.get(dst);
-    if (!p) return undefined;
-    if (this.host.clock.now() < p.expires) return p.mtu;
-    this.#pmtu.delete(dst);
-    return undefined;
+  pathMtu(dst: number): PmtuEntry | undefined {
+    return this.pmtu.get(dst, this.host.clock.now());
   }
 
-  /** "Fragmentation needed" reported `mtu` towards `dst`: returns the path MTU now in force. */
-  learnPathMtu(dst: number, mtu: number): number {
-    const m = Math.max(68, mtu);
-    this.#pmtu.set(dst, { mtu: m, expires: this.host.clock.now() + PMTU_MS });
-    return m;
+  /**
+   * "Fragmentation needed" reported `mtu` towards `dst` (0 from a router predating RFC 1191):
+   * the cache clamps it to 552 and locks the path, or ignores it when larger than the MTU in use.
+   */
+  learnPathMtu(dst: number, mtu: number): PmtuUpdate {
+    const linkMtu = this.route(dst)?.iface.mtu ?? Infinity;
+    const u = this.pmtu.report(dst, mtu, linkMtu, this.host.clock.now());
+    if (u.changed) {
+      this.host.count(u.locked ? "icmp: path-mtu-locked" : "icmp: path-mtu-lowered");
+      this.host.rearm();
+    }
+    return u;
   }
 
   /** Send an ICMP error about `offending` (a datagram we received) to its source (`icmp4.ts`). */
@@ -287,6 +289,7 @@ export class Ipv4Stack {
   poll(now: number): void {
     this.arp.poll(now);
     this.routes.poll(now);
+    this.pmtu.poll(now);
     for (const expired of this.reassembly.poll(now)) {
       if (expired.first) {
         this.icmpError(expired.first.packet, {
@@ -309,6 +312,7 @@ export class Ipv4Stack {
     let best = Infinity;
     best = earlier(best, this.arp.nextDeadline());
     best = earlier(best, this.routes.nextDeadline());
+    best = earlier(best, this.pmtu.nextDeadline());
     best = earlier(best, this.reassembly.nextDeadline());
     best = earlier(best, this.tcp?.nextDeadline());
     return best === Infinity ? undefined : best;

@@ -11,6 +11,7 @@ import { emitIpv4, encodeIpv4, IpProtocol, IPV4_HEADER_LEN, type Ipv4Repr } from
 import { type Arp4, dstOf } from "./arp.ts";
 import type { IdentGenerator } from "./ident.ts";
 import type { IpHost } from "./ip_host.ts";
+import type { PmtuEntry } from "./pmtu_cache.ts";
 import type { Ipv4Send, Route4, SendOwner } from "./route4.ts";
 
 const ZERO_MAC = new Uint8Array(6);
@@ -22,30 +23,42 @@ export interface Output4Host {
   /** IP Identification values (RFC 6864/7739). */
   readonly ident: IdentGenerator;
   /** The learned path MTU towards `dst`, if one applies now. */
-  pathMtu(dst: number): number | undefined;
+  pathMtu(dst: number): PmtuEntry | undefined;
 }
 
-/** Send a datagram along `route`, fragmenting to the interface MTU unless DF. */
+/**
+ * Send a datagram along `route`, fragmenting to the path MTU unless DF. A DF datagram larger
+ * than the path MTU is refused: the owner's `onTooBig` hears it, then "EMSGSIZE" is returned.
+ * On a path whose MTU is locked (a router reported one below 552) DF is left clear, as Linux's
+ * `ip_dont_fragment()` does, so the datagram is fragmented instead of black-holed.
+ */
 export function output4(
   ip: Output4Host,
   route: Route4,
   d: Ipv4Send,
   owner?: SendOwner,
 ): ErrnoCode | undefined {
-  const pathMtu = ip.pathMtu(d.dst);
+  const path = ip.pathMtu(d.dst);
+  const df = (d.dontFragment ?? false) && !path?.locked;
+  const pathMtu = Math.min(route.iface.mtu, path?.mtu ?? Infinity);
   // A TCP super-segment goes whole to a link that cuts it up (TSO), unless a smaller path MTU
   // was learned (TCP then sends smaller segments anyway).
-  const gso = d.protocol === IpProtocol.TCP && route.iface.gsoMax > 0 && pathMtu === undefined;
-  const mtu = gso ? route.iface.gsoMax : Math.min(route.iface.mtu, pathMtu ?? Infinity);
+  const gso = d.protocol === IpProtocol.TCP && route.iface.gsoMax > 0 && path === undefined;
+  const mtu = gso ? route.iface.gsoMax : pathMtu;
   const options = d.options ?? new Uint8Array(0);
   const total = IPV4_HEADER_LEN + options.length + d.payload.length;
   if (total > 65535) return "EMSGSIZE";
+  if (df && total > mtu) {
+    ip.host.count("ipv4: too-big-under-df");
+    owner?.onTooBig?.(d, pathMtu);
+    return "EMSGSIZE";
+  }
   const ident = ip.ident.next(d.src, d.dst, d.protocol) & 0xffff;
   const base: Ipv4Repr = {
     dscp: (d.tos ?? 0) >>> 2,
     ecn: (d.tos ?? 0) & 3,
     ident,
-    dontFragment: d.dontFragment ?? false,
+    dontFragment: df,
     moreFragments: false,
     fragmentOffset: 0,
     ttl: d.ttl,
@@ -62,7 +75,6 @@ export function output4(
     transmit4(ip, route, inPlace ?? encodeIpv4(base), owner);
     return undefined;
   }
-  if (d.dontFragment) return "EMSGSIZE";
   const chunk = (mtu - IPV4_HEADER_LEN - options.length) & ~7;
   if (chunk <= 0) return "EMSGSIZE";
   for (let off = 0; off < d.payload.length; off += chunk) {

@@ -17,7 +17,8 @@ export interface Tcp4Port {
   /**
    * An ICMP error quoting a segment we sent from `sport` to `dst`:`dport` with sequence number
    * `seq`. For "fragmentation needed" `code` is EMSGSIZE and `mtu` the path MTU now in force
-   * towards `dst` (after the cache's floor and lock), else 0.
+   * towards `dst` (after the cache's 552 floor and lock; a report above the MTU in use changes
+   * nothing), or 0 when no path MTU was learnt; for other errors `mtu` is 0.
    */
   icmpError4(
     dst: number,
@@ -43,6 +44,8 @@ export interface Udp4Port {
   input4(iface: NetInterface, ip: Ipv4Repr, kind: DestKind4): boolean;
   /** An ICMP error quoting a datagram we sent from `sport` to `dst`:`dport`. */
   icmpError4(dst: number, sport: number, dport: number, code: ErrnoCode): void;
+  /** Whether a UDP socket holds local port `sport` (an ICMP error quoting it may be ours). */
+  holds4(sport: number): boolean;
 }
 
 /** A raw IPv4 socket as the IPv4 layer sees it. */

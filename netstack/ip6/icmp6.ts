@@ -106,11 +106,19 @@ export class Icmp6 {
     }
   }
 
-  /** An ICMPv6 error about something we sent: path MTU, and tell the socket it quotes. */
+  /**
+   * An ICMPv6 error about something we sent: learn the path MTU from Packet Too Big, then tell
+   * the socket it quotes. As Linux's err handlers (tcp_v6_err, udpv6_err), nothing is learnt from
+   * an error whose quote is not ours: from another source address, about a TCP segment outside a
+   * connection's [SND.UNA, SND.NXT] (RFC 5927 §4.1), or a UDP port nobody holds.
+   */
   #errorInput(m: Icmpv6Repr & { invoking: Uint8Array }) {
     const host = this.ip.host;
     const q = m.invoking;
     if (q.length < IPV6_HEADER_LEN) return host.count("icmpv6: short-quote");
+    if (!this.ip.isLocal(q.subarray(8, 24))) {
+      return host.count("icmpv6: error-quoting-another-host");
+    }
     const dst = q.slice(24, 40);
     let chain: Ipv6Chain | undefined;
     try {
@@ -134,14 +142,24 @@ export class Icmp6 {
     ) {
       return;
     }
+    if (chain?.upperLayer === NH.UDP && up && up.length >= 2) {
+      if (!this.ip.udp?.holds6((up[0] << 8) | up[1])) {
+        return host.count("icmpv6: error-for-no-socket");
+      }
+    }
     if (m.kind === "packet-too-big") {
-      if (m.mtu < IPV6_MIN_MTU) host.count("icmpv6: ptb-below-1280");
+      if (m.mtu < IPV6_MIN_MTU) {
+        host.count("icmpv6: ptb-below-1280");
+        // Linux's tcp_v6_err drops these outright ("drop silly ICMPv6 packet too big
+        // messages"); for anything else the path is taken as 1280 (RFC 8200 §5), without the
+        // atomic fragments RFC 8021 retired.
+        if (tcpQuote) return;
+      }
       const u = this.ip.learnPathMtu(dst, m.mtu);
       if (u.changed) {
         host.count("icmpv6: path-mtu-lowered");
         this.ip.tcp?.pathMtu6(dst, u.mtu);
       }
-      host.rearm();
       return;
     }
     if (!chain) return host.count("icmpv6: bad-quote");

@@ -10,7 +10,7 @@
 import { IdentGenerator } from "../ip/ident.ts";
 import { secretFrom } from "../ip/keyed_hash.ts";
 import type { IpHost } from "../ip/ip_host.ts";
-import type { PmtuUpdate } from "../ip/pmtu_cache.ts";
+import { PMTU_IPV6, PmtuCache, type PmtuEntry, type PmtuUpdate } from "../ip/pmtu_cache.ts";
 import type { NeighInfo, RouteInfo } from "../../kernel/bus/messages.ts";
 import type { ErrnoCode } from "../../kernel/errno.ts";
 import { ErrnoError } from "../../kernel/errno.ts";
@@ -22,7 +22,7 @@ import {
   type Icmpv6Repr,
   Icmpv6TimeExceededCode,
 } from "../wire/icmpv6.ts";
-import { IPV6_MIN_MTU, type Ipv6Repr } from "../wire/ipv6.ts";
+import type { Ipv6Repr } from "../wire/ipv6.ts";
 import type { MldRepr } from "../wire/mld.ts";
 import type { NdpRepr } from "../wire/ndp.ts";
 import { Reassembler } from "../ip/reassembly.ts";
@@ -34,6 +34,7 @@ import {
   isLoopback6,
   isMulticast6,
   isUnspecified6,
+  key6,
   LOOPBACK6,
   maskPrefix6,
   UNSPECIFIED6,
@@ -65,7 +66,7 @@ const REASSEMBLY6_TIMEOUT = 60_000;
 
 /** The IPv6 layer of one host. */
 export class Ipv6Stack {
-  /** Connected, static and RA-learned routes, and path MTUs. */
+  /** Connected, static and RA-learned routes. */
   readonly routes: Routes6;
   /** The NDP cache of each interface. */
   readonly neighbours: NdpCaches;
@@ -87,6 +88,8 @@ export class Ipv6Stack {
   udp?: Udp6Port;
   /** Link MTUs learned from RA MTU options, by interface index. */
   readonly linkMtu = new Map<number, number>();
+  /** Path MTUs learned from Packet Too Big (RFC 8201; floor 1280, RFC 8200 §5). */
+  readonly pmtu = new PmtuCache<Uint8Array>(PMTU_IPV6, key6);
   /** What extension-header processing (ext_headers.ts) calls back into. */
   readonly extHost: ExtHeaderHost = {
     reassembly: this.reassembly,
@@ -336,17 +339,28 @@ export class Ipv6Stack {
 
   /** The MTU towards `dst` through `iface` (link, RA MTU option, path MTU). */
   mtuFor(iface: NetInterface, dst: Uint8Array): number {
-    return Math.min(
-      iface.mtu,
-      this.linkMtu.get(iface.index) ?? Infinity,
-      this.routes.pathMtu(dst) ?? Infinity,
-    );
+    return Math.min(this.#linkMtu(iface), this.pathMtu(dst)?.mtu ?? Infinity);
   }
 
-  /** A Packet Too Big reported `mtu` towards `dst`: the path MTU now in force. */
+  /** The learned path MTU towards `dst`, if one applies now. */
+  pathMtu(dst: Uint8Array): PmtuEntry | undefined {
+    return this.pmtu.get(dst, this.now);
+  }
+
+  /**
+   * A Packet Too Big reported `mtu` towards `dst`: below 1280 it is taken as 1280 (RFC 8200 §5;
+   * no atomic fragments, RFC 8021), above the MTU in use it is ignored.
+   */
   learnPathMtu(dst: Uint8Array, mtu: number): PmtuUpdate {
-    const changed = this.routes.setPathMtu(dst, mtu, this.now);
-    return { changed, mtu: Math.max(IPV6_MIN_MTU, mtu), locked: false };
+    const r = this.route(dst);
+    const current = r ? this.#linkMtu(r.iface) : Infinity;
+    const u = this.pmtu.report(dst, mtu, current, this.now);
+    if (u.changed) this.rearm();
+    return u;
+  }
+
+  #linkMtu(iface: NetInterface): number {
+    return Math.min(iface.mtu, this.linkMtu.get(iface.index) ?? Infinity);
   }
 
   /** Send a datagram along `route`, fragmenting to the path MTU when needed. */
@@ -375,6 +389,7 @@ export class Ipv6Stack {
   poll(now: number): void {
     this.neighbours.poll(now);
     this.routes.poll(now);
+    this.pmtu.poll(now);
     this.nd.poll(now);
     for (const expired of this.reassembly.poll(now)) {
       if (!expired.first) continue;
@@ -393,6 +408,7 @@ export class Ipv6Stack {
     const ds = [
       this.neighbours.nextDeadline(),
       this.routes.nextDeadline(),
+      this.pmtu.nextDeadline(),
       this.nd.nextDeadline(),
       this.reassembly.nextDeadline(),
     ].filter((d): d is number => d !== undefined);

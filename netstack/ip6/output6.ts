@@ -35,7 +35,11 @@ export interface Output6Host {
   mtuFor(iface: NetInterface, dst: Uint8Array): number;
 }
 
-/** Send a datagram along `route`, fragmenting to the path MTU when needed. */
+/**
+ * Send a datagram along `route`, fragmenting to the path MTU when needed — unless
+ * `d.dontFragment` (TCP, as Linux's `ip6_xmit()`): then one over the path MTU is refused, the
+ * owner's `onTooBig6` hears it, and "EMSGSIZE" is returned.
+ */
 export function output6(
   ip: Output6Host,
   route: Route6,
@@ -47,6 +51,11 @@ export function output6(
   const pathMtu = ip.mtuFor(route.iface, d.dst);
   const gso = d.nextHeader === NH.TCP && route.iface.gsoMax > 0 && pathMtu === route.iface.mtu;
   const mtu = gso ? route.iface.gsoMax : Math.max(IPV6_MIN_MTU, pathMtu);
+  if (d.dontFragment && IPV6_HEADER_LEN + d.payload.length > mtu) {
+    ip.host.count("ipv6: too-big-unfragmentable");
+    owner?.onTooBig6?.(d, Math.max(IPV6_MIN_MTU, pathMtu));
+    return "EMSGSIZE";
+  }
   const base: Ipv6Repr = {
     trafficClass: d.trafficClass ?? 0,
     flowLabel: 0,

@@ -28,6 +28,8 @@ export interface Udp6Port {
   input6(iface: NetInterface, ip: Ipv6Repr, payload: Uint8Array, kind: DestKind6): boolean;
   /** An ICMPv6 error quoting a datagram we sent from `sport` to `dst`:`dport`. */
   icmpError6(dst: Uint8Array, sport: number, dport: number, code: ErrnoCode): void;
+  /** Whether a UDP socket holds local port `sport` (an ICMPv6 error quoting it may be ours). */
+  holds6(sport: number): boolean;
 }
 
 /** A raw ICMPv6 socket as the IPv6 layer sees it. */

@@ -47,6 +47,18 @@ export class UdpDemux implements Udp4Port, Udp6Port {
     }
   }
 
+  /** Whether an IPv4 (or dual-stack) UDP socket holds local port `sport`. */
+  holds4(sport: number): boolean {
+    for (const u of this.ports.users(sport)) if (u instanceof UdpSocket) return true;
+    return false;
+  }
+
+  /** Whether an IPv6 UDP socket holds local port `sport`. */
+  holds6(sport: number): boolean {
+    for (const u of this.ports.users(sport)) if (u instanceof Udp6Socket) return true;
+    return false;
+  }
+
   /** Deliver an IPv6 UDP datagram; false if no socket took it. */
   input6(iface: NetInterface, ip: Ipv6Repr, payload: Uint8Array, kind: DestKind6): boolean {
     const udp = parseUdp(payload, {
