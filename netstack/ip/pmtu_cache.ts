@@ -15,6 +15,9 @@
  *   really is that narrow. IPv6's floor is 1280 (RFC 8200 §5) without a lock: IPv6 routers never
  *   fragment, and since Linux 5.x (RFC 8021) no atomic fragment header is added either.
  * - The same MTU reported again refreshes the expiry only once half of it has run.
+ * - The cache is bounded ({@link PMTU_MAX_ENTRIES}); when full, the oldest entry goes first, so
+ *   a flood of forged reports for many destinations costs bounded memory (Linux bounds its
+ *   exceptions per route, `FNHE_RECLAIM_DEPTH`, the same way).
  *
  * @example
  * const pmtu = new PmtuCache<number>(PMTU_IPV4, (a) => a);
@@ -34,6 +37,9 @@ export interface PmtuPolicy {
 
 /** How long a learned path MTU applies, ms (Linux `ip_rt_mtu_expires`: 10 minutes). */
 export const PMTU_EXPIRES_MS = 600_000;
+
+/** Most destinations held at once. */
+export const PMTU_MAX_ENTRIES = 4096;
 
 /** IPv4: floor 552 with a lock, as Linux's `ip_rt_min_pmtu` (512 + 20 + 20). */
 export const PMTU_IPV4: PmtuPolicy = {
@@ -72,8 +78,12 @@ export interface PmtuUpdate {
 export class PmtuCache<A> {
   #entries = new Map<string | number, PmtuEntry>();
 
-  /** `key` turns a destination address into a map key. */
-  constructor(readonly policy: PmtuPolicy, readonly key: (addr: A) => string | number) {}
+  /** `key` turns a destination address into a map key; at most `maxEntries` are held. */
+  constructor(
+    readonly policy: PmtuPolicy,
+    readonly key: (addr: A) => string | number,
+    readonly maxEntries = PMTU_MAX_ENTRIES,
+  ) {}
 
   /** The live entry towards `dst`, if any (an expired one is forgotten). */
   get(dst: A, now: number): PmtuEntry | undefined {
@@ -106,6 +116,10 @@ export class PmtuCache<A> {
       // Linux refreshes an unchanged entry only past half its life.
       if (now >= old.expires - this.policy.expiresMs / 2) old.expires = expires;
       return { mtu, locked: false, changed: false };
+    }
+    this.#entries.delete(k); // re-inserted last: the map's order is the entries' age
+    if (this.#entries.size >= this.maxEntries) {
+      this.#entries.delete(this.#entries.keys().next().value!);
     }
     this.#entries.set(k, { mtu, locked, expires });
     return { mtu, locked, changed: mtu < inUse || locked };

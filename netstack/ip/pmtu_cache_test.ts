@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { ManualClock } from "../../kernel/clock.ts";
-import { PMTU_EXPIRES_MS, PMTU_IPV4, PMTU_IPV6, PmtuCache } from "./pmtu_cache.ts";
+import {
+  PMTU_EXPIRES_MS,
+  PMTU_IPV4,
+  PMTU_IPV6,
+  PMTU_MAX_ENTRIES,
+  PmtuCache,
+} from "./pmtu_cache.ts";
 
 const DST = 0x0a000002;
 const v4 = () => new PmtuCache<number>(PMTU_IPV4, (a) => a);
@@ -92,8 +98,9 @@ Deno.test("pmtu: a flood of forged reports for many destinations expires with th
   const clock = new ManualClock(0);
   const c = v4();
   for (let i = 0; i < 10_000; i++) c.report(i, 68 + (i % 1400), 1500, clock.now());
-  assert.equal(c.size, 10_000);
-  assert.ok([...Array(10_000).keys()].every((i) => (c.get(i, 0)?.mtu ?? 0) >= 552));
+  assert.equal(c.size, PMTU_MAX_ENTRIES, "bounded: the oldest went first");
+  assert.equal(c.get(0, 0), undefined);
+  assert.ok([...Array(10_000).keys()].every((i) => (c.get(i, 0)?.mtu ?? 1500) >= 552));
   clock.advance(PMTU_EXPIRES_MS);
   c.poll(clock.now());
   assert.equal(c.size, 0);
