@@ -152,6 +152,7 @@ export async function runScript(
     at: number,
     end: number,
   ) => {
+    trace?.(`${stamp(at)} ${ev.text.replace(/^\S+\s+/, "")} -> ${r ? formatResult(r) : e}`);
     if (e) fail(ev, `call failed in the runner: ${(e as Error).message ?? e}`);
     const spec = ev.action.type === "call" ? ev.action : undefined;
     const why = callMismatch(toCall(spec!, a.family).expect, r!);
