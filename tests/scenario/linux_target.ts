@@ -16,7 +16,7 @@ import { ENDPOINT_PORT, PEER_PORT, type Target } from "./target.ts";
 export const LINUX_TOOLS: readonly string[] = ["python3"];
 
 /** Extra timing tolerance on a real clock, ms (added to the script's). */
-export const LINUX_SLACK_MS = 25;
+export const LINUX_SLACK_MS = 50;
 
 /**
  * sysctls set in every namespace before a script runs, so runs are reproducible: the options a

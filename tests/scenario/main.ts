@@ -1,7 +1,8 @@
 /**
  * `deno task scenario [--target serin|linux|both] FILE…`: run scenario scripts (a directory
  * means every `*.pkt` in it; none means tests/scenario/scripts) and print PASS, FAIL or DIFFERS
- * per script and target, with the first divergence of each failure. Exits 1 on any FAIL.
+ * per script and target, with the first divergence of each failure (`--trace`: every segment
+ * and call as it happens). Exits 1 on any FAIL.
  */
 import { skipReason } from "../interop/_lab.ts";
 import { LINUX_TOOLS, linuxTarget } from "./linux_target.ts";
@@ -9,15 +10,17 @@ import { judge, loadScript, scriptFiles } from "./run_files.ts";
 import { serinTarget } from "./serin_target.ts";
 import type { TargetFactory } from "./target.ts";
 
-const USAGE = "usage: deno task scenario [--target serin|linux|both] [FILE|DIR]...";
+const USAGE = "usage: deno task scenario [--target serin|linux|both] [--trace] [FILE|DIR]...";
 
 async function main(args: string[]): Promise<number> {
   let which = "serin";
+  let trace = false;
   const paths: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a === "--target") which = args[++i] ?? "";
     else if (a.startsWith("--target=")) which = a.slice(9);
+    else if (a === "--trace") trace = true;
     else if (a === "-h" || a === "--help") return console.log(USAGE), 0;
     else paths.push(a);
   }
@@ -45,7 +48,11 @@ async function main(args: string[]): Promise<number> {
       continue;
     }
     for (const [name, make] of targets) {
-      const v = await judge(script, make);
+      const v = await judge(
+        script,
+        make,
+        trace ? (l) => console.log(`  [${name}] ${l}`) : undefined,
+      );
       counts[v.status]++;
       const ms = Math.round(v.run.elapsedMs);
       console.log(`${v.status.padEnd(7)} ${name.padEnd(5)} ${f} (${ms} ms)`);

@@ -21,10 +21,14 @@ export function hasMarker(s: Script): boolean {
   return s.serinDiffers !== undefined || s.events.some((e) => e.serinDiffers !== undefined);
 }
 
-/** Run one parsed script on the target `make` builds, and judge it. */
-export async function judge(script: Script, make: TargetFactory): Promise<Verdict> {
+/** Run one parsed script on the target `make` builds, and judge it (`trace`: see runScript). */
+export async function judge(
+  script: Script,
+  make: TargetFactory,
+  trace?: (line: string) => void,
+): Promise<Verdict> {
   await using target = await make(script.options);
-  const run = await runScript(script, target);
+  const run = await runScript(script, target, trace);
   const detail = formatDivergence(script, run);
   if (!run.divergence) {
     if (target.name === "serin" && hasMarker(script)) {

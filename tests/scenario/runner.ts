@@ -4,7 +4,7 @@
  * calls, and stops at the first divergence, which it reports as packetdrill does (script line,
  * expected vs actual in the script's syntax). Target-independent; README.md gives the rules.
  */
-import { callMismatch, type CallResult, toCall } from "./calls.ts";
+import { callMismatch, type CallResult, formatResult, toCall } from "./calls.ts";
 import { classify, icmpFrame, tcpFrame } from "./frames.ts";
 import type { Script, ScriptEvent, SegSpec, TimeSpec } from "./script.ts";
 import { formatSegment, mismatch, type Segment } from "./segment.ts";
@@ -61,8 +61,15 @@ interface Pending {
   error?: unknown;
 }
 
-/** Run `script` on `target`; never throws for a divergence (only for runner bugs). */
-export async function runScript(script: Script, target: Target): Promise<RunResult> {
+/**
+ * Run `script` on `target`; never throws for a divergence (only for runner bugs). `trace`, when
+ * given, receives every segment in both directions and every call result as it happens.
+ */
+export async function runScript(
+  script: Script,
+  target: Target,
+  trace?: (line: string) => void,
+): Promise<RunResult> {
   const tol = script.options.toleranceMs + target.slackMs;
   const a = target.addrs;
   const queue: Seen[] = [];
@@ -71,7 +78,10 @@ export async function runScript(script: Script, target: Target): Promise<RunResu
   let lastTsVal = 0;
   let pending: Pending | undefined;
   let prev = 0;
-  /** How late the last injection or call ran (real time only): `>` windows move with it. */
+  /**
+   * Target time minus script time: how late the last injection or call ran, or when the last
+   * expected segment came. Real-time runs drift; every later time counts from there.
+   */
   let lag = 0;
   target.onFrame((frame, at) => {
     const o = classify(a, frame);
@@ -84,6 +94,7 @@ export async function runScript(script: Script, target: Target): Promise<RunResu
     }
     for (const opt of s.options) if (opt.kind === "TS") lastTsVal = opt.val ?? 0;
     queue.push({ seg: s, at });
+    trace?.(`${line(at, toSpec(s))}`);
   });
   const rel = (x: number, base: number | undefined) => (x - (base ?? 0)) >>> 0;
   const toSpec = (s: Segment): SegSpec => ({
@@ -123,7 +134,7 @@ export async function runScript(script: Script, target: Target): Promise<RunResu
     const p = pending;
     if (!p) return;
     if (p.at === undefined) {
-      if (target.now() > p.end + tol || force) {
+      if (target.now() > p.end + lag + tol || force) {
         fail(
           p.ev,
           `call still blocked at ${stamp(target.now())} (expected to return at ${stamp(p.end)})`,
@@ -141,6 +152,7 @@ export async function runScript(script: Script, target: Target): Promise<RunResu
     at: number,
     end: number,
   ) => {
+    trace?.(`${stamp(at)} ${ev.text.replace(/^\S+\s+/, "")} -> ${r ? formatResult(r) : e}`);
     if (e) fail(ev, `call failed in the runner: ${(e as Error).message ?? e}`);
     const spec = ev.action.type === "call" ? ev.action : undefined;
     const why = callMismatch(toCall(spec!, a.family).expect, r!);
@@ -156,7 +168,7 @@ export async function runScript(script: Script, target: Target): Promise<RunResu
       const act = ev.action;
       const t = timeOf(ev.time, prev);
       if (act.type === "packet" && act.dir === ">") {
-        const limit = ev.time.kind === "any" ? prev + ANY_TIME_LIMIT_MS : t + lag + tol;
+        const limit = ev.time.kind === "any" ? prev + lag + ANY_TIME_LIMIT_MS : t + lag + tol;
         await target.waitUntil(limit, () => queue.length > 0 || pending?.at !== undefined);
         settle(false);
         if (queue.length === 0) await target.waitUntil(limit, () => queue.length > 0);
@@ -173,20 +185,22 @@ export async function runScript(script: Script, target: Target): Promise<RunResu
             actual: line(s!.at, got),
           });
         }
-        prev = ev.time.kind === "any" ? s!.at : t;
+        // Later times count from when this segment came: real-time drift does not add up.
+        if (ev.time.kind === "any") prev = s!.at - lag;
+        else (prev = t, lag = s!.at - t);
         continue;
       }
       // Injections and calls happen at their time; what the endpoint sent by then is a stray.
-      await target.waitUntil(t, () => false);
+      await target.waitUntil(t + lag, () => false);
       settle(false);
       if (act.type === "call" && pending) {
-        await target.waitUntil(pending.end + tol, () => pending?.at !== undefined);
+        await target.waitUntil(pending.end + lag + tol, () => pending?.at !== undefined);
         settle(true);
-        await target.waitUntil(t, () => false);
+        await target.waitUntil(t + lag, () => false);
       }
       noStray(ev);
       prev = t;
-      lag = Math.max(0, target.now() - t);
+      lag = Math.max(lag, target.now() - t);
       if (act.type === "packet") {
         if (act.ack === undefined && act.flags & ACK) fail(ev, "an injected ACK needs ack N");
         const seg: Segment = {
@@ -212,6 +226,7 @@ export async function runScript(script: Script, target: Target): Promise<RunResu
           payload: new Uint8Array(act.len).map((_, i) => 0x61 + ((act.seq + i) % 26)),
         };
         target.inject(tcpFrame(a, target.endpointMac, seg));
+        trace?.(`${stamp(target.now())} < ${formatSegment(act)}`);
       } else if (act.type === "icmp") {
         const q = act.quote;
         const quoted: Segment = {
@@ -238,7 +253,7 @@ export async function runScript(script: Script, target: Target): Promise<RunResu
           (r) => (p.result = r, p.at = target.now()),
           (e) => (p.error = e ?? new Error("rejected"), p.at = target.now()),
         );
-        await target.waitUntil(Math.max(t, target.now()) + tol, () => p.at !== undefined);
+        await target.waitUntil(target.now() + tol, () => p.at !== undefined);
         if (p.at === undefined && !act.end) {
           fail(ev, `call blocked (write T1...T2 for a call expected to block)`);
         }
@@ -248,12 +263,12 @@ export async function runScript(script: Script, target: Target): Promise<RunResu
     }
     if (pending) {
       const p = pending;
-      await target.waitUntil(p.end + tol, () => p.at !== undefined);
+      await target.waitUntil(p.end + lag + tol, () => p.at !== undefined);
       settle(true);
     }
     // Whatever the endpoint sends within the tolerance after the last line is a stray.
     const last = script.events[script.events.length - 1];
-    await target.waitUntil(Math.max(prev, target.now()) + tol, () => queue.length > 0);
+    await target.waitUntil(Math.max(prev + lag, target.now()) + tol, () => queue.length > 0);
     noStray(last);
     return { target: target.name, elapsedMs: target.now() - started };
   } catch (e) {

@@ -135,7 +135,8 @@ export async function serinTarget(opts: ScriptOptions): Promise<Target> {
     now: () => sim.clock.now() - start,
     async waitUntil(t, stop) {
       for (;;) {
-        await sim.run(0);
+        // What is due now (a frame just injected, a timer) runs before the next step.
+        for (let i = 0; i < 3; i++) sim.clock.runDue(), await sim.run(0);
         if (stop() || sim.clock.now() - start >= t) return;
         sim.clock.advance(1);
       }
