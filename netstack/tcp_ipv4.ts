@@ -102,6 +102,7 @@ export class TcpIpv4 implements TcpLayer, Tcp6Layer {
       sndBuf: sock.opts.sndbuf,
       rcvBuf: sock.opts.rcvbuf,
       nodelay: sock.nodelay,
+      oobInline: sock.opts.oobInline ?? false,
       congestion: sock.congestion,
       keepalive: sock.opts.keepalive
         ? { idle: sock.keepIdle, interval: sock.keepIntvl, count: sock.keepCnt }

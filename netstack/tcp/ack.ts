@@ -98,6 +98,7 @@ export abstract class TcpAckProcessing extends TcpTimerEvents {
     this._sndBuf.consume(data);
     this._stats.bytesAcked += data;
     this._sndUna = ack;
+    this._urgSend.acked(ack);
     this._softError = undefined; // something got through (Linux's tcp_ack clears sk_err_soft)
     if (seqLt(this._sndNxt, ack)) this._sndNxt = ack;
     // RTT sample: TSecr (RFC 7323 §4.1) or one timed segment (Karn's rule, RFC 6298 §3).

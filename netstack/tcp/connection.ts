@@ -18,6 +18,7 @@ import type { IcmpSoftErrno, TcpConnectionInit, TcpErrno } from "./tcb.ts";
 import { TcpSegmentArrival } from "./segment_arrival.ts";
 import { earliest } from "./timers.ts";
 import type { SendStorage } from "./send.ts";
+import type { UrgentReadError } from "./urgent.ts";
 
 export type { IcmpSoftErrno, TcpConnectionInit, TcpErrno } from "./tcb.ts";
 
@@ -240,20 +241,59 @@ export class TcpConnection extends TcpSegmentArrival {
 
   /** Take up to `max` bytes received in order. */
   recv(max = Infinity): Uint8Array {
-    const out = this._rcvBuf.read(max);
+    const out = this._rcvBuf.read(this.#beforeRead(max));
     this.#afterRead(out.length);
     return out;
   }
 
   /** Move up to `dest.length` bytes received in order into `dest`; returns the count. */
   recvInto(dest: Uint8Array): number {
-    const n = this._rcvBuf.readInto(dest);
+    const n = this._rcvBuf.readInto(dest.subarray(0, this.#beforeRead(dest.length)));
     this.#afterRead(n);
     return n;
   }
 
+  /**
+   * Mark the data queued so far as urgent (`send(MSG_OOB)`, Linux's tcp_mark_urg): SND.UP goes
+   * just past it, and the segments up to there carry URG (RFC 9293 §3.8.5, RFC 6093).
+   */
+  markUrgent(): void {
+    if (!this._canQueue()) return;
+    this._urgSend.mark(this._dataEnd());
+    this._wantOutput = true;
+  }
+
+  /**
+   * `recv(MSG_OOB)` as Linux's tcp_recv_urg: the out-of-band byte, or EINVAL (none, already
+   * read, or SO_OOBINLINE) or EAGAIN (the pointer came, its byte not yet). `peek` keeps it.
+   */
+  recvUrgent(peek = false): number | UrgentReadError {
+    return this._urgRecv.read(this.options.oobInline, peek);
+  }
+
+  /** An urgent byte waits to be read (POLLPRI). */
+  get urgentPending(): boolean {
+    return this._urgRecv.state === "valid";
+  }
+
+  /** The reader stands at the urgent mark (SIOCATMARK): the next byte is the urgent one. */
+  get atUrgentMark(): boolean {
+    return this._urgRecv.atMark(this._readerSeq());
+  }
+
+  /** A normal read begins: step past a mark it stands at; how much of `max` it may take. */
+  #beforeRead(max: number): number {
+    this._urgRecv.passMark(this._copiedSeq(), this.options.oobInline);
+    this._urgentSync();
+    return Math.min(max, this._urgRecv.readLimit(this._copiedSeq()));
+  }
+
   /** A read freed `n` bytes: offer the larger window once it is worth a segment. */
   #afterRead(n: number): void {
+    if (n > 0) {
+      this._urgRecv.passMark(this._copiedSeq(), this.options.oobInline);
+      this._urgentSync();
+    }
     if (n > 0 && this._synchronized()) {
       const cur = Math.max(0, seqSub(this._rcvAdvRight, this._rcvNxt));
       const threshold = Math.min(this._rcvBuf.capacity / 2, 2 * this.options.mss);

@@ -25,6 +25,8 @@ export interface TcpConnectionOptions {
   rcvBuf: number;
   /** TCP_NODELAY: disable Nagle's algorithm. Default false. */
   nodelay: boolean;
+  /** SO_OOBINLINE: the urgent byte stays in the stream instead of going to MSG_OOB. */
+  oobInline: boolean;
   /** Lower bound on the RTO in ms. Default 200. */
   minRto: number;
   /** RTO before the first RTT sample in ms (RFC 6298). Default 1000. */
@@ -64,6 +66,7 @@ export const DEFAULT_TCP_OPTIONS: Readonly<TcpConnectionOptions> = Object.freeze
   sndBuf: 262144,
   rcvBuf: 131072,
   nodelay: false,
+  oobInline: false,
   minRto: 200,
   initialRto: 1000,
   maxRto: 60000,

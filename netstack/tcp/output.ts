@@ -9,7 +9,7 @@ import { resetReplyFor } from "./reset.ts";
 import { seqAdd, seqGe, seqGt, seqLe, seqMax, seqSub } from "./seqnum.ts";
 import { TcpControlBlock, TS_OVERHEAD } from "./tcb.ts";
 
-const { FIN, SYN, RST, PSH, ACK } = TcpFlag;
+const { FIN, SYN, RST, PSH, ACK, URG } = TcpFlag;
 const MAX_RCV_WINDOW_UNSCALED = 0xffff;
 
 /** The output layer of a TCP connection: segments out, built from the control block. */
@@ -75,7 +75,8 @@ export abstract class TcpOutput extends TcpControlBlock {
       // Sender SWS avoidance and Nagle (RFC 9293 §3.8.6.2.1).
       if (len < mss && !fin && !force) {
         const allQueued = len === unsent;
-        const nagleOk = this.options.nodelay || flight === 0;
+        // Linux's tcp_nagle_test: no Nagle in urgent mode.
+        const nagleOk = this.options.nodelay || flight === 0 || this._urgSend.up !== undefined;
         const bigEnough = this._maxSndWnd > 0 && len >= this._maxSndWnd / 2;
         if (!(allQueued && nagleOk) && !bigEnough) {
           if (flight === 0 && this._persistAt === undefined) this._armPersist(now);
@@ -178,6 +179,8 @@ export abstract class TcpOutput extends TcpControlBlock {
       this._rcvUnacked = 0;
       this._ackNow = false;
     }
+    const urgent = flags & (SYN | RST) ? undefined : this._urgSend.pointerFor(seq, this._sndNxt);
+    if (urgent !== undefined) flags |= URG;
     this._stats.segsOut++;
     this._emit({
       srcPort: this.localPort,
@@ -186,7 +189,7 @@ export abstract class TcpOutput extends TcpControlBlock {
       ack: flags & ACK ? this._rcvNxt : 0,
       flags,
       window,
-      urgent: 0,
+      urgent: urgent ?? 0,
       options: o,
       payload,
     });

@@ -8,7 +8,7 @@ import { TcpAckProcessing } from "./ack.ts";
 import { seqAdd, seqGe, seqGt, seqLe, seqLt, seqSub } from "./seqnum.ts";
 import { DEFAULT_PEER_MSS, TS_OVERHEAD } from "./tcb.ts";
 
-const { FIN, SYN, RST, ACK, PSH } = TcpFlag;
+const { FIN, SYN, RST, ACK, PSH, URG } = TcpFlag;
 
 /** The segment-arrival layer of a TCP connection. */
 export abstract class TcpSegmentArrival extends TcpAckProcessing {
@@ -172,7 +172,23 @@ export abstract class TcpSegmentArrival extends TcpAckProcessing {
       seq = seqAdd(seq, cut);
     }
     if (payload.length > 0) this._pushed = (f & PSH) !== 0;
+    this.#checkUrgent(seg);
     this.#processText(now, seq, payload, fin);
+    this._urgentSync();
+  }
+
+  /**
+   * Sixth step, the URG bit (RFC 9293 §3.10.7.4; Linux's tcp_urg): a newer urgent pointer moves
+   * the mark, and whichever segment carries the marked byte yields it (before its data is
+   * queued, so the byte is known even if only the OOB read ever wants it). Ignored once the
+   * peer's FIN arrived, as RFC 9293 says for CLOSE-WAIT and later states.
+   */
+  #checkUrgent(seg: TcpRepr): void {
+    const s = this._state;
+    if (s !== "ESTABLISHED" && s !== "FIN-WAIT-1" && s !== "FIN-WAIT-2") return;
+    const u = this._urgRecv;
+    if (seg.flags & URG) u.check(seg.seq, seg.urgent, this._readerSeq(), this._rcvNxt);
+    u.capture(seg.seq, seg.payload);
   }
 
   #acceptable(seq: number, len: number, wnd: number): boolean {

@@ -15,6 +15,7 @@ import { ReceiveBuffer } from "./receive.ts";
 import { RttEstimator } from "./rtt.ts";
 import { SackScoreboard } from "./scoreboard.ts";
 import { SendBuffer } from "./send.ts";
+import { UrgentReceive, UrgentSend } from "./urgent.ts";
 import { seqAdd } from "./seqnum.ts";
 import type { TcpState } from "./state.ts";
 
@@ -85,6 +86,9 @@ export abstract class TcpControlBlock {
   protected _pushed = false;
   protected _finRcvSeq: number | undefined;
   protected _finReceived = false;
+  /** Urgent data (RFC 9293 §3.8.5): SND.UP, and the received urgent pointer and byte. */
+  protected _urgSend = new UrgentSend();
+  protected _urgRecv = new UrgentReceive();
 
   // Negotiated options.
   protected _sndMss = DEFAULT_PEER_MSS;
@@ -208,6 +212,32 @@ export abstract class TcpControlBlock {
     const s = this._state;
     return s !== "CLOSED" && s !== "LISTEN" && s !== "SYN-SENT" && s !== "SYN-RECEIVED";
   }
+  /** Sequence number of the next byte the reader takes from the receive buffer. */
+  protected _copiedSeq(): number {
+    return seqAdd(this._rcvBuf.next, -this._rcvBuf.length);
+  }
+
+  /** Sequence number of the next byte the reader will see, an OOB byte taken out included. */
+  protected _readerSeq(): number {
+    const u = this._urgRecv;
+    return u.state !== "none" && u.skipped ? u.seq : this._copiedSeq();
+  }
+
+  /**
+   * After data arrived or was read: without SO_OOBINLINE take the OOB byte out of the stream
+   * once it heads the read queue, and keep the receive sink (the reader's ring) from taking
+   * anything from the mark on, so reads stop there.
+   */
+  protected _urgentSync(): void {
+    const u = this._urgRecv;
+    const copied = this._copiedSeq();
+    if (this._rcvBuf.length > 0 && u.takesOut(copied, this.options.oobInline)) {
+      this._rcvBuf.read(1);
+      u.skipped = true;
+    }
+    this._rcvBuf.sinkLimit = u.state === "none" ? undefined : u.seq;
+  }
+
   protected _drop(reason: string): void {
     this.drops[reason] = (this.drops[reason] ?? 0) + 1;
   }

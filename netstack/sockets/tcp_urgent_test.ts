@@ -1,0 +1,72 @@
+/** Urgent data through TCP sockets between simulated hosts (send/recv MSG_OOB, POLLPRI, SO_OOBINLINE). */
+import assert from "node:assert/strict";
+import * as abi from "../../kernel/abi.ts";
+import type { ErrnoError } from "../../kernel/errno.ts";
+import { Sim } from "../../tests/sim.ts";
+import type { TcpSocket } from "./tcp_socket.ts";
+
+const in4 = (addr: string, port: number) => ({ family: 2 as const, addr, port });
+const text = (s: string) => new TextEncoder().encode(s);
+const str = (b: Uint8Array) => new TextDecoder().decode(b);
+
+async function pair(inline = false) {
+  const sim = new Sim();
+  const a = sim.host("a", { eth0: ["lan", "10.0.0.1/24"] });
+  const b = sim.host("b", { eth0: ["lan", "10.0.0.2/24"] });
+  const ctx = { signal: sim.signal };
+  const l = b.createSocket(abi.AF_INET, abi.SOCK_STREAM, 0) as TcpSocket;
+  if (inline) l.setsockopt(abi.SOL_SOCKET, abi.SO_OOBINLINE, 1); // inherited by accept()
+  l.bind(in4("0.0.0.0", 5001));
+  l.listen(8);
+  const c = a.createSocket(abi.AF_INET, abi.SOCK_STREAM, 0) as TcpSocket;
+  const accepted = l.accept(ctx);
+  await sim.until(c.connect(in4("10.0.0.2", 5001), ctx));
+  const { socket } = await sim.until(accepted);
+  return { sim, c, s: socket as TcpSocket, ctx };
+}
+
+const code = (e: unknown) => (e as ErrnoError).code;
+
+Deno.test("TCP urgent: send(MSG_OOB) reaches recv(MSG_OOB), POLLPRI meanwhile, the stream stops at the mark", async () => {
+  const { sim, c, s, ctx } = await pair();
+  assert.equal(s.readiness() & abi.POLLPRI, 0);
+  await assert.rejects(s.recvmsg(1, abi.MSG_OOB, ctx), (e) => code(e) === "EINVAL");
+  await sim.until(c.sendmsg(text("hello"), 0, undefined, ctx));
+  await sim.until(c.sendmsg(text("!"), abi.MSG_OOB, undefined, ctx));
+  await sim.until(c.sendmsg(text("world"), 0, undefined, ctx));
+  await sim.run(500);
+  assert.ok(s.readiness() & abi.POLLPRI);
+  assert.ok(s.readiness() & abi.POLLIN);
+  const first = await s.recvmsg(100, 0, ctx);
+  assert.equal(str(first.data), "hello", "a read stops at the mark");
+  const oob = await s.recvmsg(100, abi.MSG_OOB, ctx);
+  assert.equal(str(oob.data), "!");
+  assert.equal(oob.flags & abi.MSG_OOB, abi.MSG_OOB);
+  assert.equal(s.readiness() & abi.POLLPRI, 0);
+  await assert.rejects(s.recvmsg(1, abi.MSG_OOB, ctx), (e) => code(e) === "EINVAL");
+  assert.equal(str((await s.recvmsg(100, 0, ctx)).data), "world");
+});
+
+Deno.test("TCP urgent: SO_OOBINLINE keeps the byte in the stream and MSG_OOB is EINVAL", async () => {
+  const { sim, c, s, ctx } = await pair(true);
+  assert.equal(s.getsockopt(abi.SOL_SOCKET, abi.SO_OOBINLINE), 1);
+  await sim.until(c.sendmsg(text("ab"), 0, undefined, ctx));
+  await sim.until(c.sendmsg(text("XYZ"), abi.MSG_OOB, undefined, ctx));
+  await sim.run(500);
+  assert.ok(s.readiness() & abi.POLLPRI);
+  await assert.rejects(s.recvmsg(1, abi.MSG_OOB, ctx), (e) => code(e) === "EINVAL");
+  assert.equal(str((await s.recvmsg(100, 0, ctx)).data), "abXY");
+  assert.equal(str((await s.recvmsg(100, 0, ctx)).data), "Z");
+});
+
+Deno.test("TCP urgent: recv(MSG_OOB) never blocks: a byte already read is EINVAL, and the FIN still ends the stream", async () => {
+  const { sim, c, s, ctx } = await pair();
+  await sim.until(c.sendmsg(text("x"), abi.MSG_OOB, undefined, ctx));
+  await sim.run(500);
+  // A blocking socket: a second OOB read of the same byte is EINVAL, not a wait.
+  assert.equal(str((await s.recvmsg(1, abi.MSG_OOB, ctx)).data), "x");
+  await assert.rejects(s.recvmsg(1, abi.MSG_OOB, ctx), (e) => code(e) === "EINVAL");
+  c.shutdown(abi.SHUT_WR);
+  await sim.run(500);
+  assert.equal((await s.recvmsg(100, 0, ctx)).data.length, 0, "EOF, the OOB byte not in it");
+});
