@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import * as abi from "../../kernel/abi.ts";
 import type { ErrnoError } from "../../kernel/errno.ts";
+import { SharedStream } from "../../kernel/bus/shared_stream.ts";
 import { Sim } from "../../tests/sim.ts";
 import type { TcpSocket } from "./tcp_socket.ts";
 
@@ -69,4 +70,23 @@ Deno.test("TCP urgent: recv(MSG_OOB) never blocks: a byte already read is EINVAL
   c.shutdown(abi.SHUT_WR);
   await sim.run(500);
   assert.equal((await s.recvmsg(100, 0, ctx)).data.length, 0, "EOF, the OOB byte not in it");
+});
+
+Deno.test("TCP urgent: through a reader's shared rx ring the bytes stop at the mark and the OOB byte is not in them", async () => {
+  const { sim, c, s, ctx } = await pair();
+  s.owners.add(42);
+  const sh = SharedStream.create();
+  s.share(42, new SharedStream(sh.sab, true));
+  await sim.until(c.sendmsg(text("before"), 0, undefined, ctx));
+  await sim.run(100);
+  await sim.until(c.sendmsg(text("!"), abi.MSG_OOB, undefined, ctx));
+  await sim.until(c.sendmsg(text("after"), 0, undefined, ctx));
+  await sim.run(500);
+  assert.ok(s.readiness() & abi.POLLPRI);
+  assert.equal(str(sh.rxRead(100)), "before", "the ring holds only what precedes the mark");
+  assert.equal(str((await s.recvmsg(1, abi.MSG_OOB, ctx)).data), "!");
+  s.pump();
+  assert.equal(sh.rxUsed(), 0, "the pump does not pass the mark by itself");
+  const r = await s.recvmsg(100, 0, ctx, true); // the reader's rxwait once its ring ran dry
+  assert.equal(str(r.data) + str(sh.rxRead(100)), "after");
 });

@@ -187,7 +187,9 @@ export abstract class TcpSegmentArrival extends TcpAckProcessing {
     const s = this._state;
     if (s !== "ESTABLISHED" && s !== "FIN-WAIT-1" && s !== "FIN-WAIT-2") return;
     const u = this._urgRecv;
-    if (seg.flags & URG) u.check(seg.seq, seg.urgent, this._readerSeq(), this._rcvNxt);
+    if (seg.flags & URG && u.check(seg.seq, seg.urgent, this._readerSeq(), this._rcvNxt)) {
+      this._urgentSync(); // before the data: the sink must not take the marked byte
+    }
     u.capture(seg.seq, seg.payload);
   }
 
