@@ -130,15 +130,25 @@ export class TcpConnection extends TcpSegmentArrival {
 
   /**
    * TIME-WAIT only: may a new SYN for this 4-tuple end this connection and go to the listener?
-   * Yes if its timestamp is newer (RFC 6191) or, without timestamps, its sequence number lies
-   * beyond RCV.NXT (RFC 1122 §4.2.2.13). The dispatcher then drops this connection.
+   * Yes if its sequence number lies beyond RCV.NXT (RFC 1122 §4.2.2.13) or its timestamp is
+   * newer (RFC 6191), unless PAWS rejects it. The dispatcher then calls `forget`.
    */
   acceptsNewSyn(seg: TcpRepr): boolean {
     const f = seg.flags;
     if (this._state !== "TIME-WAIT" || !(f & SYN) || f & (ACK | RST)) return false;
-    const ts = seg.options.timestamp;
-    if (this._tsOk && ts) return seqGt(ts.value, this._tsRecent);
-    return seqGt(seg.seq, this._rcvNxt);
+    const ts = this._tsOk ? seg.options.timestamp : undefined;
+    // Linux's tcp_timewait_state_process: not PAWS-rejected (a TSval more than 1 older than
+    // TS.Recent, TCP_PAWS_WINDOW), and either beyond RCV.NXT or with a newer TSval.
+    if (ts && seqSub(this._tsRecent, ts.value) > 1) return false;
+    return seqGt(seg.seq, this._rcvNxt) || (ts !== undefined && seqGt(ts.value, this._tsRecent));
+  }
+
+  /**
+   * The dispatcher drops this connection to reuse its 4-tuple (a new SYN or connect while it
+   * is in TIME-WAIT): it closes without a segment, giving back its TIME-WAIT bucket.
+   */
+  forget(): void {
+    this._toClosed();
   }
 
   /**

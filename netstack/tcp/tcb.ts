@@ -168,13 +168,8 @@ export abstract class TcpControlBlock {
     this._cc = this.options.congestion === "cubic" ? new Cubic(mss) : new NewReno(mss);
   }
 
-  protected _enterTimeWait(now: number): void {
-    this._state = "TIME-WAIT";
-    this._rtoAt = this._persistAt = this._keepaliveAt = undefined;
-    this._closeAt = now + this.options.timeWaitMs;
-  }
-
   protected _toClosed(): void {
+    if (this._state === "TIME-WAIT") this.options.timeWaitBuckets?.give();
     this._state = "CLOSED";
     this._rtoAt =
       this._delackAt =

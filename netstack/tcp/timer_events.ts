@@ -12,6 +12,22 @@ const { ACK } = TcpFlag;
 
 /** The timer layer of a TCP connection. */
 export abstract class TcpTimerEvents extends TcpOutput {
+  /**
+   * Enter TIME-WAIT for 2*MSL (RFC 9293 §3.10.7.4), or, when the host's TIME-WAIT budget is
+   * spent, close at once after the ACK owed (Linux's tcp_time_wait: "if we're out of memory,
+   * just CLOSE this socket up", counted as TCPTimeWaitOverflow).
+   */
+  protected _enterTimeWait(now: number): void {
+    this._rtoAt = this._persistAt = this._keepaliveAt = undefined;
+    if (this.options.timeWaitBuckets && !this.options.timeWaitBuckets.take()) {
+      if (this._ackNow) this._out(this._sndMax, ACK, new Uint8Array(0), now);
+      this._toClosed();
+      return;
+    }
+    this._state = "TIME-WAIT";
+    this._closeAt = now + this.options.timeWaitMs;
+  }
+
   /** RFC 6298 §5.4–5.7: retransmit the earliest unacknowledged segment, back off, go back. */
   protected _onRto(now: number): void {
     this._rtoAt = undefined;
