@@ -130,7 +130,7 @@ export abstract class TcpOutput extends TcpControlBlock {
 
   protected _sendSyn(now: number): void {
     const options: TcpOptions = { mss: this.options.mss };
-    const synAck = this._state === "SYN-RECEIVED";
+    const synAck = this._state !== "SYN-SENT"; // their SYN came: SYN-RECEIVED, or closed there
     if (this.options.windowScale && (!synAck || this._scaleOk)) {
       options.windowScale = this._rcvShift;
     }

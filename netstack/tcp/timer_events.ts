@@ -31,7 +31,9 @@ export abstract class TcpTimerEvents extends TcpOutput {
   /** RFC 6298 §5.4–5.7: retransmit the earliest unacknowledged segment, back off, go back. */
   protected _onRto(now: number): void {
     this._rtoAt = undefined;
-    const handshake = this._state === "SYN-SENT" || this._state === "SYN-RECEIVED";
+    // Our SYN is unacknowledged (SYN-SENT, SYN-RECEIVED, or FIN-WAIT-1 after close() there):
+    // resend the SYN or SYN-ACK, as Linux resends the head of its queue, the SYN itself.
+    const handshake = this._sndUna === this.iss && this._state !== "CLOSED";
     const limit = handshake ? this.options.maxSynRetransmits : this.options.maxRetransmits;
     if (this._retries >= limit) {
       this._error = this._passive && handshake ? undefined : "ETIMEDOUT";
