@@ -112,6 +112,10 @@ export abstract class TcpSegmentArrival extends TcpAckProcessing {
       return;
     }
     const ts = this._tsOk ? seg.options.timestamp : undefined;
+    // A segment without TSopt after timestamps were negotiated is processed like any other,
+    // only without PAWS and TS.Recent, as Linux does (tcp_validate_incoming checks PAWS only
+    // when saw_tstamp). RFC 7323 §3.2 says a TCP SHOULD silently drop it; Linux does not,
+    // and middleboxes that strip options would otherwise stall the connection.
     // RFC 7323 §5.3 PAWS: an older TSval marks a stale duplicate.
     if (ts && !(f & RST) && seqLt(ts.value, this._tsRecent)) {
       this._drop("paws");
