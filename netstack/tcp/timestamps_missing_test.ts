@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { established, FIN, ISS, PEER_ISS, RST, seg } from "./_test_fixture.ts";
+import { ACK, established, FIN, ISS, PEER_ISS, RST, seg } from "./_test_fixture.ts";
 
 const P = PEER_ISS + 1;
 const ts = (value: number) => ({ timestamp: { value, echo: 0 } });
