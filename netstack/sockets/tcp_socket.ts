@@ -368,7 +368,7 @@ export class TcpSocket extends InetSocket implements PortUser {
         const d = (flags & abi.MSG_PEEK) ? this.#peek(c, len - got) : this.#take(c, len - got);
         parts.push(d);
         got += d.length;
-        if (!waitAll || got >= len || (flags & abi.MSG_PEEK)) break;
+        if (!waitAll || got >= len || (flags & abi.MSG_PEEK) || pumpStopsAtMark(c)) break;
         continue;
       }
       if (got > 0 && !waitAll) break;

@@ -45,8 +45,9 @@ export function urgentReadiness(c: TcpConnection): number {
 }
 
 /**
- * Whether the pump that moves received bytes into a reader's shared ring must stop: at the
- * urgent mark, so the reader's reads stop there too; its next read by message passes it.
+ * Whether moving received bytes on must stop here, at the urgent mark: the pump that fills a
+ * reader's shared ring (the reader's next read by message passes it), and a MSG_WAITALL read
+ * that took something (Linux's tcp_recvmsg breaks at the mark once it copied anything).
  */
 export function pumpStopsAtMark(c: TcpConnection): boolean {
   return c.atUrgentMark;

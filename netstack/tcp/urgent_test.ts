@@ -245,3 +245,23 @@ Deno.test("urgent receive: a lying peer (random pointers on every segment) never
     }
   }
 });
+
+Deno.test("urgent: pointers across the 2^32 sequence wrap, both ways", () => {
+  // Receiving: the peer's ISS just below 2^32, its urgent byte beyond the wrap.
+  const h = established({}, { seq: 0xffffff00 });
+  const start = 0xffffff01;
+  const all = pattern(0, 0x200);
+  h.input(seg({ seq: start, ack: ISS + 1, flags: ACK | URG, urgent: 0x1f0, payload: all }));
+  assert.equal(h.conn.recvUrgent(), all[0x1ef]);
+  assert.deepEqual(h.conn.recv(), all.subarray(0, 0x1ef));
+  assert.deepEqual(h.conn.recv(), all.subarray(0x1f0));
+  // Sending: our ISS just below 2^32, SND.UP beyond the wrap.
+  const s = established({ nodelay: true }, {}, 0xfffffff0);
+  s.conn.send(pattern(0, 100));
+  s.conn.markUrgent();
+  s.conn.poll(s.now);
+  const out = s.one(s.take());
+  assert.ok(out.flags & URG);
+  assert.equal(out.urgent, 100);
+  assert.equal((out.seq + out.urgent) >>> 0, (0xfffffff1 + 100) >>> 0);
+});
