@@ -59,11 +59,11 @@ function isSame6(a: TcpAddr, b: Uint8Array): boolean {
 /** The TCP layer of one host. */
 export class TcpIpv4 implements TcpLayer, Tcp6Layer {
   #conns = new Map<string, Entry>();
-  /** The host's TIME-WAIT budget (tcp/time_wait.ts), shared by all its connections. */
-  #timeWait = new TimeWaitBuckets(
-    DEFAULT_MAX_TIME_WAIT,
-    () => this.task.count("tcp: TCPTimeWaitOverflow"),
-  );
+  /** The host's TIME-WAIT budget (tcp/time_wait.ts), shared by all its connections (netstat -s). */
+  #timeWait = new TimeWaitBuckets(DEFAULT_MAX_TIME_WAIT, (tw) => {
+    this.task.counters.set("tcp: time-wait now", tw.count);
+    if (tw.overflows) this.task.counters.set("tcp: TCPTimeWaitOverflow", tw.overflows);
+  });
   /** The connection the last IPv4 segment went to: a bulk flow skips building its key. */
   #last?: { src: number; sport: number; dst: number; dport: number; entry: Entry };
   #listeners = new Map<number, TcpSocket[]>();

@@ -40,6 +40,7 @@ Deno.test("TIME-WAIT: after 10,000 actively closed connections a new connect suc
   assert.ok(sim.clock.now() - t0 < 60_000, "all within one 2*MSL");
   const overflow = a.counters.get("tcp: TCPTimeWaitOverflow") ?? 0;
   assert.equal(overflow, total - DEFAULT_MAX_TIME_WAIT);
+  assert.equal(a.counters.get("tcp: time-wait now"), DEFAULT_MAX_TIME_WAIT);
   const c = a.createSocket(abi.AF_INET, abi.SOCK_STREAM, 0) as TcpSocket;
   const accepted = l.accept(ctx);
   await sim.until(c.connect(in4("10.0.0.2", 5001), ctx));
@@ -50,4 +51,5 @@ Deno.test("TIME-WAIT: after 10,000 actively closed connections a new connect suc
   await sim.run(61_000);
   await closeBatch(sim, a, l, 100);
   assert.equal(a.counters.get("tcp: TCPTimeWaitOverflow") ?? 0, overflow);
+  assert.equal(a.counters.get("tcp: time-wait now"), 100);
 });

@@ -19,25 +19,24 @@ export class TimeWaitBuckets {
   /** Connections that closed at once because the budget was spent (TCPTimeWaitOverflow). */
   overflows = 0;
 
-  /** A budget of `max` buckets; `onOverflow` is told each time one is refused. */
+  /** A budget of `max` buckets; `report` is told after every change (for netstat's stats). */
   constructor(
     readonly max = DEFAULT_MAX_TIME_WAIT,
-    private readonly onOverflow?: () => void,
+    private readonly report?: (buckets: TimeWaitBuckets) => void,
   ) {}
 
   /** A connection wants to enter TIME-WAIT: true if it may (it then holds a bucket). */
   take(): boolean {
-    if (this.count >= this.max) {
-      this.overflows++;
-      this.onOverflow?.();
-      return false;
-    }
-    this.count++;
-    return true;
+    const ok = this.count < this.max;
+    if (ok) this.count++;
+    else this.overflows++;
+    this.report?.(this);
+    return ok;
   }
 
   /** A connection left TIME-WAIT: its bucket is free again. */
   give(): void {
     if (this.count > 0) this.count--;
+    this.report?.(this);
   }
 }
