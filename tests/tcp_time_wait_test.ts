@@ -53,3 +53,28 @@ Deno.test("TIME-WAIT: after 10,000 actively closed connections a new connect suc
   assert.equal(a.counters.get("tcp: TCPTimeWaitOverflow") ?? 0, overflow);
   assert.equal(a.counters.get("tcp: time-wait now"), 100);
 });
+
+Deno.test("TIME-WAIT: the same client port reconnects at once to a server in TIME-WAIT (RFC 6191)", async () => {
+  const sim = new Sim();
+  const a = sim.host("a", { eth0: ["lan", "10.0.0.1/24"] });
+  const b = sim.host("b", { eth0: ["lan", "10.0.0.2/24"] });
+  const ctx = { signal: sim.signal };
+  const l = b.createSocket(abi.AF_INET, abi.SOCK_STREAM, 0) as TcpSocket;
+  l.bind(in4("0.0.0.0", 5001));
+  l.listen(8);
+  for (let round = 0; round < 3; round++) {
+    const c = a.createSocket(abi.AF_INET, abi.SOCK_STREAM, 0) as TcpSocket;
+    c.setsockopt(abi.SOL_SOCKET, abi.SO_REUSEADDR, 1);
+    c.bind(in4("10.0.0.1", 40000));
+    const accepted = l.accept(ctx);
+    const t0 = sim.clock.now();
+    await sim.until(c.connect(in4("10.0.0.2", 5001), ctx));
+    assert.ok(sim.clock.now() - t0 < 100, `round ${round}: no SYN retransmission needed`);
+    const { socket } = await sim.until(accepted);
+    socket.release(); // the server closes first: it holds TIME-WAIT for 10.0.0.1:40000
+    await sim.run(10);
+    c.release();
+    await sim.run(10);
+    assert.equal(b.counters.get("tcp: time-wait now"), 1);
+  }
+});
