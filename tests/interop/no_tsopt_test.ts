@@ -1,68 +1,33 @@
 /**
  * Linux as the oracle for a segment without the timestamp option once timestamps were
  * negotiated (RFC 7323 §3.2 says SHOULD drop; Linux 6.x processes it, only without PAWS and
- * TS.Recent). One python3 peer script (AF_PACKET: it answers ARP for its own address and
- * builds every frame itself) plays the same trace against Linux, in a namespace behind a veth,
+ * TS.Recent). One python3 peer script (_raw_peer.ts: AF_PACKET, it answers ARP for its own
+ * address and builds every frame itself) plays the same trace against Linux, in a namespace behind a veth,
  * and against Serin, on a TAP: SYN with TSopt, data with TSopt, data without TSopt. Both must
  * acknowledge the bare data, keep echoing the last TSval they took, and keep sending TSopt.
  */
 import assert from "node:assert/strict";
 import { cmd, interopTest, mustRun, SERIN_HOST, TapLab, Watched } from "./_lab.ts";
+import { RAW_PEER_PY } from "./_raw_peer.ts";
 import { bootOnTap } from "./_serin.ts";
 
 const PORT = 9;
 
-/** The peer: argv iface target-mac target-ip my-ip port; prints what the target answered. */
-const PEER_PY = `
-import json, select, socket, struct, sys, time
-IF, DMAC, DST, SRC, PORT = sys.argv[1], bytes.fromhex(sys.argv[2].replace(":", "")), sys.argv[3], sys.argv[4], int(sys.argv[5])
-SMAC = bytes.fromhex("029900000001")
-def csum(b):
-    if len(b) % 2: b += b"\\0"
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    while s >> 16: s = (s & 0xffff) + (s >> 16)
-    return ~s & 0xffff
-def frame(seq, ack, flags, opts=b"", data=b""):
-    while len(opts) % 4: opts += b"\\1"
-    h = struct.pack("!HHIIBBHHH", 40001, PORT, seq, ack, (20 + len(opts)) // 4 << 4, flags, 65535, 0, 0) + opts
-    ph = socket.inet_aton(SRC) + socket.inet_aton(DST) + struct.pack("!BBH", 0, 6, len(h) + len(data))
-    h = h[:16] + struct.pack("!H", csum(ph + h + data)) + h[18:]
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40 + len(opts) + len(data), 1, 0x4000, 64, 6, 0, socket.inet_aton(SRC), socket.inet_aton(DST))
-    ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
-    return DMAC + SMAC + b"\\x08\\x00" + ip + h + data
-def ts(v, e): return b"\\1\\1\\x08\\x0a" + struct.pack("!II", v, e)
-s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
-s.bind((IF, 0))
-def collect(t):
-    end, out = time.time() + t, []
-    while time.time() < end:
-        if not select.select([s], [], [], max(0, end - time.time()))[0]: break
-        f = s.recv(65535)
-        if f[12:14] == b"\\x08\\x06" and f[20:22] == b"\\0\\1" and f[38:42] == socket.inet_aton(SRC):
-            s.send(f[6:12] + SMAC + b"\\x08\\x06" + f[14:20] + b"\\0\\2" + SMAC + f[38:42] + f[22:28] + f[28:32])
-            continue
-        if f[12:14] != b"\\x08\\x00" or f[23] != 6 or f[30:34] != socket.inet_aton(SRC): continue
-        t4 = f[14 + (f[14] & 15) * 4:]
-        sp, dp, seq, ack, off, fl = struct.unpack("!HHIIBB", t4[:14])
-        opts, i, tsv = t4[20:(off >> 4) * 4], 0, None
-        while i < len(opts) and opts[i] != 0:
-            if opts[i] == 1: i += 1; continue
-            if opts[i] == 8: tsv = struct.unpack("!II", opts[i + 2:i + 10])
-            i += max(2, opts[i + 1])
-        if dp == 40001: out.append({"seq": seq, "ack": ack, "flags": fl, "ts": tsv})
-    return out
-collect(0.2)
+/** The trace (after {@link RAW_PEER_PY}; argv[5]: the target's port). */
+const PEER_PY = RAW_PEER_PY + `
+PORT, ME = int(sys.argv[5]), 40001
+collect(0.2, ME)
 ISS = 1000
-s.send(frame(ISS, 0, 2, b"\\2\\4\\5\\xb4\\1\\1" + ts(100, 0)))
-synack = [x for x in collect(1.5) if x["flags"] & 0x12 == 0x12][0]
+send(frame(ME, PORT, ISS, 0, 2, b"\\2\\4\\5\\xb4\\1\\1" + ts(100, 0)))
+synack = [x for x in collect(1.5, ME) if x["flags"] & 0x12 == 0x12][0]
 theirs = synack["ts"][0]
 ack0 = synack["seq"] + 1
-s.send(frame(ISS + 1, ack0, 0x10, ts(101, theirs)))
-s.send(frame(ISS + 1, ack0, 0x18, ts(102, theirs), b"aaaa"))
-a1 = collect(0.5)
-s.send(frame(ISS + 5, ack0, 0x18, b"", b"bbbb"))
-a2 = collect(0.5)
-s.send(frame(ISS + 9, ack0, 0x14))
+send(frame(ME, PORT, ISS + 1, ack0, 0x10, ts(101, theirs)))
+send(frame(ME, PORT, ISS + 1, ack0, 0x18, ts(102, theirs), b"aaaa"))
+a1 = collect(0.5, ME)
+send(frame(ME, PORT, ISS + 5, ack0, 0x18, b"", b"bbbb"))
+a2 = collect(0.5, ME)
+send(frame(ME, PORT, ISS + 9, ack0, 0x14))
 last = a2[-1] if a2 else {"ack": None, "ts": None}
 print(json.dumps({
   "synackTs": synack["ts"] is not None,
