@@ -36,7 +36,7 @@ def collect(t, port):
             _s.send(f[6:12] + SMAC + b"\\x08\\x06" + f[14:20] + b"\\0\\2" + SMAC + f[38:42] + f[22:28] + f[28:32])
             continue
         if f[12:14] != b"\\x08\\x00" or f[23] != 6 or f[30:34] != socket.inet_aton(SRC): continue
-        t4 = f[14 + (f[14] & 15) * 4:]
+        t4 = f[14 + (f[14] & 15) * 4:14 + struct.unpack("!H", f[16:18])[0]]  # no Ethernet padding
         sp, dp, seq, ack, off, fl = struct.unpack("!HHIIBB", t4[:14])
         opts, i, tsv = t4[20:(off >> 4) * 4], 0, None
         while i < len(opts) and opts[i] != 0:
