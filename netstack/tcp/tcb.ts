@@ -207,6 +207,7 @@ export abstract class TcpControlBlock {
     const s = this._state;
     return s !== "CLOSED" && s !== "LISTEN" && s !== "SYN-SENT" && s !== "SYN-RECEIVED";
   }
+
   /** Sequence number of the next byte the reader takes from the receive buffer. */
   protected _copiedSeq(): number {
     return seqAdd(this._rcvBuf.next, -this._rcvBuf.length);
