@@ -481,7 +481,7 @@ export class TcpSocket extends InetSocket implements PortUser {
     // SO_RCVBUF: repeated large peeks cannot pull in more than twice the receive buffer.
     const want = Math.min(max, this.opts.rcvbuf) - this.#peeked.length;
     if (want > 0 && c.recvQueue > 0) {
-      const more = c.recv(want);
+      const more = c.recv(want, true);
       this.#peeked = concat([this.#peeked, more], this.#peeked.length + more.length);
       this.layer.kick(this);
     }

@@ -135,3 +135,16 @@ Deno.test("TCP urgent: through loss, duplication and reordering the stream stays
     assert.ok(oob === undefined || oob === 0xee);
   }
 });
+
+Deno.test("TCP urgent: MSG_PEEK stops at the mark and peeking past it keeps the urgent byte (Linux)", async () => {
+  const { sim, c, s, ctx } = await pair();
+  await sim.until(c.sendmsg(text("abc"), 0, undefined, ctx));
+  await sim.until(c.sendmsg(text("!"), abi.MSG_OOB, undefined, ctx));
+  await sim.until(c.sendmsg(text("de"), 0, undefined, ctx));
+  await sim.run(500);
+  assert.equal(str((await s.recvmsg(100, abi.MSG_PEEK, ctx)).data), "abc");
+  assert.equal(str((await s.recvmsg(100, 0, ctx)).data), "abc");
+  assert.equal(str((await s.recvmsg(100, abi.MSG_PEEK, ctx)).data), "de", "a peek at the mark");
+  assert.equal(str((await s.recvmsg(1, abi.MSG_OOB, ctx)).data), "!");
+  assert.equal(str((await s.recvmsg(100, 0, ctx)).data), "de");
+});

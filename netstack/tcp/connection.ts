@@ -249,10 +249,14 @@ export class TcpConnection extends TcpSegmentArrival {
     this._wantOutput = true;
   }
 
-  /** Take up to `max` bytes received in order. */
-  recv(max = Infinity): Uint8Array {
-    const out = this._rcvBuf.read(this.#beforeRead(max));
-    this.#afterRead(out.length);
+  /**
+   * Take up to `max` bytes received in order; a read stops at an urgent mark. `peek`: the
+   * caller keeps the bytes for a MSG_PEEK, so passing the mark does not forget the urgent byte
+   * (Linux's peek_seq leaves copied_seq, and so urg_data, alone).
+   */
+  recv(max = Infinity, peek = false): Uint8Array {
+    const out = this._rcvBuf.read(this.#beforeRead(max, peek));
+    this.#afterRead(out.length, peek);
     return out;
   }
 
@@ -292,15 +296,15 @@ export class TcpConnection extends TcpSegmentArrival {
   }
 
   /** A normal read begins: step past a mark it stands at; how much of `max` it may take. */
-  #beforeRead(max: number): number {
-    this._urgRecv.passMark(this._copiedSeq(), this.options.oobInline);
+  #beforeRead(max: number, peek = false): number {
+    if (!peek) this._urgRecv.passMark(this._copiedSeq(), this.options.oobInline);
     this._urgentSync();
     return Math.min(max, this._urgRecv.readLimit(this._copiedSeq()));
   }
 
   /** A read freed `n` bytes: offer the larger window once it is worth a segment. */
-  #afterRead(n: number): void {
-    if (n > 0) {
+  #afterRead(n: number, peek = false): void {
+    if (n > 0 && !peek) {
       this._urgRecv.passMark(this._copiedSeq(), this.options.oobInline);
       this._urgentSync();
     }
