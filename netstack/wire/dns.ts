@@ -145,17 +145,29 @@ export function parseDnsHeader(bytes: Uint8Array): DnsHeader {
   };
 }
 
-/** Parse a whole message; any fault is a {@link WireError}. */
-export function parseDns(bytes: Uint8Array): DnsMessage {
-  const h = parseDnsHeader(bytes);
+/**
+ * The header and the question section alone, and where the answers start: enough to match a
+ * truncated (TC) answer, whose records may be cut short, to its query.
+ */
+export function parseDnsQuestions(
+  bytes: Uint8Array,
+): { header: DnsHeader; questions: DnsQuestion[]; end: number } {
+  const header = parseDnsHeader(bytes);
   let pos = DNS_HEADER_LEN;
   const questions: DnsQuestion[] = [];
-  for (let i = 0; i < h.counts[0]; i++) {
+  for (let i = 0; i < header.counts[0]; i++) {
     const n = parseName(bytes, pos);
     if (n.end + 4 > bytes.length) throw new WireError("dns", "truncated", `question ${i}`);
     questions.push({ name: n.name, type: u16(bytes, n.end), class: u16(bytes, n.end + 2) });
     pos = n.end + 4;
   }
+  return { header, questions, end: pos };
+}
+
+/** Parse a whole message; any fault is a {@link WireError}. */
+export function parseDns(bytes: Uint8Array): DnsMessage {
+  const { header: h, questions, end } = parseDnsQuestions(bytes);
+  let pos = end;
   const sections: DnsRecord[][] = [[], [], []];
   for (let s = 0; s < 3; s++) {
     for (let i = 0; i < h.counts[s + 1]; i++) {
