@@ -3,7 +3,13 @@
  * cannot import without a cycle): one connected UDP socket per query on a random port, TCP for
  * truncated answers, and source-address discovery for the RFC 6724 sort, as glibc does it.
  */
-import type { IfaceInfo, PollFd, ResolverConf, SockAddr } from "../../kernel/bus/messages.ts";
+import type {
+  IfaceInfo,
+  PollFd,
+  ResolverConf,
+  RouteInfo,
+  SockAddr,
+} from "../../kernel/bus/messages.ts";
 import { ErrnoError } from "../../kernel/errno.ts";
 import {
   AF_INET,
@@ -18,6 +24,7 @@ import { parseIPv4, parseIPv6 } from "../../netstack/wire/addr.ts";
 import type { Verdict } from "./answer.ts";
 import type { DnsIo, UdpOutcome } from "./lookup.ts";
 import type { SortCandidate } from "./order.ts";
+import { pickSource } from "./source.ts";
 
 /** The libc calls the resolver needs. */
 export interface SocketApi {
@@ -29,7 +36,7 @@ export interface SocketApi {
   poll(fds: PollFd[], timeout: number): Promise<{ count: number; revents: number[] }>;
   close(fd: number): Promise<void>;
   getsockname(fd: number): Promise<SockAddr>;
-  netctl(req: { op: "ifaces" } | { op: "resolver" }): Promise<unknown>;
+  netctl(req: { op: "ifaces" } | { op: "routes" } | { op: "resolver" }): Promise<unknown>;
 }
 
 /** Everything getaddrinfo needs from the system: DNS, configuration and source addresses. */
@@ -48,7 +55,6 @@ function wildcard(server: SockAddr): SockAddr {
 
 /** The resolver's I/O over `api`. */
 export function socketIo(api: SocketApi): ResolverIo {
-  let ifaces: Promise<IfaceInfo[]> | undefined;
   const now = () => performance.now();
   const readable = async (fd: number, ms: number): Promise<number> => {
     const r = await api.poll([{ fd, events: POLLIN }], Math.max(0, Math.ceil(ms)));
@@ -128,8 +134,12 @@ export function socketIo(api: SocketApi): ResolverIo {
         await api.connect(fd, v6 ? { family: 10, addr, port: 9 } : { family: 2, addr, port: 9 });
         const me = await api.getsockname(fd);
         if (me.family !== 2 && me.family !== 10) return undefined;
-        ifaces ??= api.netctl({ op: "ifaces" }) as Promise<IfaceInfo[]>;
-        const list = await ifaces;
+        // Asked afresh each time: addresses come and go, and leave DAD (tentative) meanwhile.
+        const list = await api.netctl({ op: "ifaces" }) as IfaceInfo[];
+        if (me.addr === "0.0.0.0" || me.addr === "::") {
+          // The kernel did not pick a source on connect: work it out from the routes.
+          return pickSource(addr, await api.netctl({ op: "routes" }) as RouteInfo[], list);
+        }
         const own = list.flatMap((i) => i.addrs).find((a) => sameAddr(a.addr, me.addr));
         return { addr: me.addr, prefixLen: own?.prefixLen ?? (v6 ? 128 : 32) };
       } catch (err) {
