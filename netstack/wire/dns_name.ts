@@ -120,7 +120,9 @@ export function sameName(a: string, b: string): boolean {
 
 /**
  * Writes names into a growing message, compressing each against the suffixes already written
- * (RFC 1035 §4.1.4) when `compress` is on.
+ * (RFC 1035 §4.1.4) when `compress` is on. Only suffixes of the same case are shared, so every
+ * name keeps its case byte for byte (an answer repeats the question's mixed case, RFC 4343 §4.1;
+ * the fuzzer found case lost the other way).
  */
 export class NameWriter {
   readonly #seen = new Map<string, number>();
@@ -131,7 +133,7 @@ export class NameWriter {
     const labels = nameLabels(name);
     const out: number[] = [];
     for (let i = 0; i < labels.length; i++) {
-      const key = labels.slice(i).map((l) => labelText(l).toLowerCase()).join(".");
+      const key = labels.slice(i).map((l) => labelText(l)).join(".");
       const at = this.#seen.get(key);
       if (compress && at !== undefined) {
         out.push(0xc0 | (at >> 8), at & 0xff);

@@ -140,8 +140,9 @@ Deno.test("dns names: escapes, case, limits and compression", () => {
   const w = new NameWriter();
   const first = w.encode("Www.Lab", 12);
   assert.deepEqual([...first], [3, 0x57, 0x77, 0x77, 3, 0x4c, 0x61, 0x62, 0]);
-  assert.deepEqual([...w.encode("web.lab", 21)], [3, 0x77, 0x65, 0x62, 0xc0, 16]);
-  assert.deepEqual([...w.encode("lab.", 30)], [0xc0, 16]);
+  assert.deepEqual([...w.encode("web.Lab", 21)], [3, 0x77, 0x65, 0x62, 0xc0, 16]);
+  assert.deepEqual([...w.encode("lab.", 30)], [3, 0x6c, 0x61, 0x62, 0]); // "Lab" was not "lab"
+  assert.deepEqual([...w.encode("Lab", 35)], [0xc0, 16]);
   assert.ok(sameName("WWW.lab", "www.LAB"));
   assert.equal(parseName(Uint8Array.of(3, 0x61, 0x2e, 0x00, 0), 0).name, "a\\.\\000");
   assert.deepEqual(nameLabels("a\\.\\000"), [Uint8Array.of(0x61, 0x2e, 0)]);
