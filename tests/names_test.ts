@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { boot, type System } from "../kernel/mod.ts";
 import type { NetSetup } from "../kernel/net_setup.ts";
+import { parseTopology, TopologyError } from "../kernel/topology.ts";
 
 const NET: NetSetup = {
   hosts: [
@@ -105,5 +106,62 @@ Deno.test("names: dnsd answers the lab's zone, over TCP when UDP truncates", asy
     assert.equal(rev.stdout, "10.0.0.1        alpha\n"); // the hosts table answers first
   } finally {
     await sys.shutdown();
+  }
+});
+
+Deno.test("names: through a router, its name means the address on the asker's subnet", async () => {
+  const topo = parseTopology(JSON.parse(Deno.readTextFileSync("tests/topologies/router.json")));
+  const out = new Map<number, string>();
+  const dec = new TextDecoder();
+  const sys = await boot({
+    net: topo.net,
+    output: (pid, _fd, data) => out.set(pid, (out.get(pid) ?? "") + dec.decode(data)),
+  });
+  try {
+    const fromRight = await sys.run("ping", ["-c", "1", "router"], { host: "right" });
+    assert.match(fromRight.stdout, /^PING router \(10\.2\.0\.1\)/);
+    const fromLeft = await sys.run("getent", ["ahostsv4", "router"], { host: "left" });
+    assert.match(fromLeft.stdout, /^10\.1\.0\.1 /);
+    // An HTTP fetch from left to right's httpd, by name, through the router.
+    const httpd = await sys.start("httpd", ["-p", "80"], { host: "right" });
+    const deadline = Date.now() + 10_000;
+    while (!(out.get(httpd) ?? "").includes("listening")) {
+      if (Date.now() > deadline) throw new Error(`httpd: ${out.get(httpd)}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const get = await sys.run("nc", [
+      "-N",
+      "-w",
+      "3",
+      "-e",
+      "GET /bytes/1000 HTTP/1.0\\r\\n\\r\\n",
+      "right",
+      "80",
+    ], { host: "left" });
+    assert.match(get.stdout, /^HTTP\/1\.[01] 200/m);
+  } finally {
+    await sys.shutdown();
+  }
+});
+
+Deno.test("names: a topology's resolver field is checked like the rest", () => {
+  const ok = parseTopology({
+    hosts: [{ name: "a", resolver: { nameservers: ["10.0.0.1", "fd00::1"], search: ["lab"] } }],
+  });
+  assert.deepEqual(ok.net.hosts[0].resolver, {
+    nameservers: ["10.0.0.1", "fd00::1"],
+    search: ["lab"],
+  });
+  const bad: Array<[unknown, RegExp]> = [
+    [{ nameservers: ["beta"] }, /resolver\.nameservers\[0\]: must be an IPv4 or IPv6 address/],
+    [{ search: ["-x"] }, /resolver\.search\[0\]: must be a domain/],
+    [{ ndots: 2 }, /resolver\.ndots: unknown field/],
+    ["x", /resolver: must be an object/],
+  ];
+  for (const [resolver, re] of bad) {
+    assert.throws(
+      () => parseTopology({ hosts: [{ name: "a", resolver }] }),
+      (e: Error) => e instanceof TopologyError && re.test(e.message),
+    );
   }
 });
