@@ -277,3 +277,25 @@ Deno.test("getnameinfo: the hosts table, then PTR; numeric unless NI_NAMEREQD", 
     "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa",
   );
 });
+
+Deno.test("getaddrinfo: the search walk's error is glibc's (measured with python3 against dnsmasq)", async () => {
+  // dnsmasq with --local=/lab/ and no upstream: names under lab are NXDOMAIN or NODATA, every
+  // other name REFUSED. Python's socket.getaddrinfo in that namespace gave these codes.
+  const serve: FakeNet["serve"] = (q) => {
+    const { name, type } = q.questions[0];
+    const reply = (rcode: number, answers: DnsMessage["answers"] = []): Delivery[] => [
+      { data: emitDns({ ...q, flags: 0x8580, rcode, answers }), from: from() },
+    ];
+    if (!name.endsWith(".lab")) return reply(Rcode.REFUSED);
+    if (name !== "v4only.lab") return reply(Rcode.NXDOMAIN);
+    if (type !== DnsType.A) return reply(Rcode.NOERROR);
+    return reply(Rcode.NOERROR, [{ name, type, class: 1, ttl: 0, addr: "10.9.9.9" }]);
+  };
+  const io = () => fakeIo({ conf: { nameservers: [SERVER], search: ["lab"] }, serve });
+  await gaiError(resolveAddrInfo(io(), "v4only", undefined, { family: AF_INET6 }), "EAI_NODATA");
+  await gaiError(resolveAddrInfo(io(), "nosuchx", undefined), "EAI_AGAIN");
+  await gaiError(resolveAddrInfo(io(), "nosuch.lab", undefined), "EAI_NONAME");
+  await gaiError(resolveAddrInfo(io(), "x.nosuch", undefined), "EAI_AGAIN");
+  const ok = await resolveAddrInfo(io(), "v4only", undefined, { socktype: SOCK_STREAM });
+  assert.deepEqual(ok.map((a) => (a.addr as { addr: string }).addr), ["10.9.9.9"]);
+});

@@ -43,8 +43,11 @@ export type LookupResult =
   | { kind: "found"; values: string[]; canonical: string }
   | { kind: "nxdomain" }
   | { kind: "nodata" }
-  /** Every server failed or stayed silent: try again later (EAI_AGAIN). */
-  | { kind: "again"; why: string }
+  /**
+   * Every server failed or stayed silent: try again later (EAI_AGAIN). `servfail`: one
+   * answered SERVFAIL (the search goes on past it, as glibc's).
+   */
+  | { kind: "again"; why: string; servfail?: boolean }
   /** No server could be reached at all (ICMP port unreachable from each): EAI_NONAME, as glibc. */
   | { kind: "unavailable" };
 
@@ -76,6 +79,7 @@ export async function query(
 ): Promise<LookupResult> {
   let why = "no answer";
   let refused = 0;
+  let servfail = false;
   const servers = conf.nameservers.map(serverAddr);
   for (let attempt = 0; attempt < conf.attempts; attempt++) {
     for (const server of servers) {
@@ -113,6 +117,7 @@ export async function query(
         case "ignore":
         case "truncated":
           why = v.kind === "fail" ? v.why : v.kind;
+          if (why === "server failure") servfail = true;
           continue;
         default: {
           const never: never = v;
@@ -124,14 +129,25 @@ export async function query(
   if (servers.length > 0 && refused === servers.length * conf.attempts) {
     return { kind: "unavailable" };
   }
-  return { kind: "again", why };
+  return { kind: "again", why, servfail };
+}
+
+/**
+ * What a lookup of several types for one name comes to when none found anything, as glibc's
+ * res_queriesmatch/__res_context_query judge an A+AAAA pair: the first type's status, unless it
+ * was NODATA, then the second's.
+ */
+function combine(results: LookupResult[]): LookupResult {
+  return results[0].kind === "nodata" && results.length > 1 ? results[1] : results[0];
 }
 
 /**
  * Look `name` up for each of `types` (asked together, as glibc sends A and AAAA at once),
- * walking the search list: the first candidate name with any data wins. NXDOMAIN or NODATA for
- * every type moves on to the next candidate; a server failure too (glibc: got_servfail), but a
- * timeout ends the walk (glibc's res_nsearch stops on it).
+ * walking the search list as glibc's res_nsearch does: the first candidate with any data wins;
+ * NXDOMAIN, NODATA and SERVFAIL move on to the next candidate, any other failure (a timeout, a
+ * REFUSED from every server) ends the walk, except that a name not yet tried as is still is.
+ * When nothing is found the error is the as-is query's when it went first, else NODATA if any
+ * candidate had the name, else SERVFAIL's "try again" if any, else the last candidate's.
  */
 export async function search(
   io: DnsIo,
@@ -139,21 +155,25 @@ export async function search(
   name: string,
   types: number[],
 ): Promise<{ results: LookupResult[]; name: string } | LookupResult> {
-  let nodata = false, again: LookupResult | undefined, unavailable = true;
-  for (const candidate of searchList(name, conf)) {
-    const results = await Promise.all(types.map((t) => query(io, conf, candidate, t)));
-    if (results.some((r) => r.kind === "found")) return { results, name: candidate };
-    if (results.some((r) => r.kind === "nodata")) nodata = true;
-    if (results.some((r) => r.kind !== "unavailable")) unavailable = false;
-    const failed = results.find((r) => r.kind === "again");
-    if (failed) {
-      again = failed;
-      if (failed.kind === "again" && failed.why === "timed out") break;
+  const list = searchList(name, conf);
+  const asIsFirst = list[0] === name.replace(/\.$/, "");
+  let saved: LookupResult | undefined, last: LookupResult = { kind: "nxdomain" };
+  let gotNodata = false, gotServfail = false;
+  for (let i = 0; i < list.length; i++) {
+    const results = await Promise.all(types.map((t) => query(io, conf, list[i], t)));
+    if (results.some((r) => r.kind === "found")) return { results, name: list[i] };
+    const r = last = combine(results);
+    if (i === 0 && asIsFirst) saved = r;
+    if (r.kind === "nodata") gotNodata = true;
+    else if (r.kind === "again" && r.servfail) gotServfail = true;
+    else if (r.kind !== "nxdomain" && !(i === 0 && asIsFirst)) {
+      // Done with the search domains; the name as is, when it comes last, is still asked.
+      if (!asIsFirst && i < list.length - 1) i = list.length - 2;
+      else break;
     }
   }
-  if (again) return again;
-  if (nodata) return { kind: "nodata" };
-  return unavailable && conf.nameservers.length > 0
-    ? { kind: "unavailable" }
-    : { kind: "nxdomain" };
+  if (saved) return saved;
+  if (gotNodata) return { kind: "nodata" };
+  if (gotServfail) return { kind: "again", why: "server failure", servfail: true };
+  return last;
 }

@@ -149,6 +149,12 @@ interopTest("interop: Serin resolves through dnsmasq as glibc does, and ignores 
       const nx = await run("ping", ["-c", "1", "nosuch.lab"]);
       assert.equal(nx.status, 2);
       assert.match(nx.out, /nosuch\.lab: Name or service not known/);
+      // The same EAI codes as glibc's getaddrinfo for the same answers (checked with python3 in
+      // a namespace against this dnsmasq set-up): NODATA, and REFUSED for a name outside .lab.
+      const nodata = await run("ping", ["-6", "-c", "1", "gw"]);
+      assert.match(nodata.out, /gw: No address associated with hostname/);
+      const refused = await run("ping", ["-c", "1", "example.com"]);
+      assert.match(refused.out, /example\.com: Temporary failure in name resolution/);
       await cap.stop();
       const problems = await tsharkProblems(pcap);
       assert.deepEqual(problems, [], "tshark's complaints about the DNS exchange");
