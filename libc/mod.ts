@@ -49,6 +49,7 @@ export * from "../kernel/abi.ts";
 export { Errno, type ErrnoCode, ErrnoError, strerror } from "../kernel/errno.ts";
 export type {
   Creds,
+  HostEntry,
   IfaceAddr,
   IfaceInfo,
   IfaceStats,
