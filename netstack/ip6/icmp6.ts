@@ -16,14 +16,8 @@ import {
   isIcmpv6Error,
   parseIcmpv6,
 } from "../wire/icmpv6.ts";
-import {
-  IPV6_HEADER_LEN,
-  IPV6_MIN_MTU,
-  type Ipv6Chain,
-  Ipv6NextHeader,
-  type Ipv6Repr,
-  walkIpv6Extensions,
-} from "../wire/ipv6.ts";
+import { IPV6_HEADER_LEN, IPV6_MIN_MTU, Ipv6NextHeader, type Ipv6Repr } from "../wire/ipv6.ts";
+import { type Ipv6Chain, walkIpv6Extensions } from "../wire/ipv6_ext.ts";
 import { IcmpRateLimiter } from "../ip/icmp_rate.ts";
 import type { IpHost } from "../ip/ip_host.ts";
 import type { PmtuUpdate } from "../ip/pmtu_cache.ts";
@@ -148,13 +142,9 @@ export class Icmp6 {
       }
     }
     if (m.kind === "packet-too-big") {
-      if (m.mtu < IPV6_MIN_MTU) {
-        host.count("icmpv6: ptb-below-1280");
-        // Linux's tcp_v6_err drops these outright ("drop silly ICMPv6 packet too big
-        // messages"); for anything else the path is taken as 1280 (RFC 8200 §5), without the
-        // atomic fragments RFC 8021 retired.
-        if (tcpQuote) return;
-      }
+      // Below 1280 the report is ignored, as Linux 6.18 ignores it (tests/interop/pmtu_test.ts):
+      // the path never goes under 1280 (RFC 8200 §5) and gets no atomic fragments (RFC 8021).
+      if (m.mtu < IPV6_MIN_MTU) host.count("icmpv6: ptb-below-1280");
       const u = this.ip.learnPathMtu(dst, m.mtu);
       if (u.changed) {
         host.count("icmpv6: path-mtu-lowered");
