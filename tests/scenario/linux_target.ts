@@ -16,7 +16,7 @@ import { ENDPOINT_PORT, PEER_PORT, type Target } from "./target.ts";
 export const LINUX_TOOLS: readonly string[] = ["python3"];
 
 /** Extra timing tolerance on a real clock, ms (added to the script's). */
-export const LINUX_SLACK_MS = 50;
+export const LINUX_SLACK_MS = 75;
 
 /**
  * sysctls set in every namespace before a script runs, so runs are reproducible: the options a
@@ -79,6 +79,7 @@ export async function linuxTarget(opts: ScriptOptions): Promise<Target> {
       addrs: { family: opts.ip, endpoint, peer, peerMac: parseMac(lab.serinMac)! },
       endpointMac,
       slackMs: LINUX_SLACK_MS,
+      callGraceMs: 1000,
       now,
       async waitUntil(t, stop) {
         while (!stop() && now() < t) {
