@@ -1,6 +1,9 @@
 """Socket calls for the scenario runner, run inside the Linux target's namespace.
 
-Usage: python3 -u linux_helper.py FAMILY ENDPOINT_ADDR PEER_ADDR ENDPOINT_PORT PEER_PORT
+Usage: python3 -u linux_helper.py FAMILY ENDPOINT_ADDR PEER_ADDR ENDPOINT_PORT PEER_PORT IFACE SYSCTLS
+
+First sets the sysctls (a JSON object, names as `sysctl` spells them; unknown ones are skipped,
+as with `sysctl -e`) and answers {"ready": true, "mac": IFACE's MAC}.
 
 Reads one JSON call per line on stdin ({"id": N, "call": {"op": ...}}), runs each in a thread
 of its own (a blocking call does not hold up the next), and writes one JSON result per line
@@ -16,7 +19,8 @@ import struct
 import sys
 import threading
 
-FAMILY, ENDPOINT, PEER, EPORT, PPORT = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+FAMILY, ENDPOINT, PEER = sys.argv[1], sys.argv[2], sys.argv[3]
+EPORT, PPORT, IFACE, SYSCTLS = int(sys.argv[4]), int(sys.argv[5]), sys.argv[6], json.loads(sys.argv[7])
 SO_LINGER = 13
 _out = threading.Lock()
 _fds_lock = threading.Lock()
@@ -116,7 +120,15 @@ def serve(req):
     reply(r)
 
 
-reply({"ready": True})
+for name, value in SYSCTLS.items():
+    try:
+        with open("/proc/sys/" + name.replace(".", "/"), "w") as f:
+            f.write(str(value))
+    except FileNotFoundError:
+        pass
+with open("/sys/class/net/%s/address" % IFACE) as f:
+    mac = f.read().strip()
+reply({"ready": True, "mac": mac})
 for line in sys.stdin:
     if line.strip():
         threading.Thread(target=serve, args=(json.loads(line),), daemon=True).start()

@@ -7,7 +7,7 @@
  */
 import { openTap } from "../../drivers/link/tap.ts";
 import { parseMac } from "../../netstack/wire/addr.ts";
-import { mustRun, TapLab } from "../interop/_lab.ts";
+import { cmd, mustRun, TapLab } from "../interop/_lab.ts";
 import type { Call, CallResult } from "./calls.ts";
 import type { ScriptOptions } from "./script.ts";
 import { ENDPOINT_PORT, PEER_PORT, type Target } from "./target.ts";
@@ -16,7 +16,7 @@ import { ENDPOINT_PORT, PEER_PORT, type Target } from "./target.ts";
 export const LINUX_TOOLS: readonly string[] = ["python3"];
 
 /** Extra timing tolerance on a real clock, ms (added to the script's). */
-export const LINUX_SLACK_MS = 50;
+export const LINUX_SLACK_MS = 75;
 
 /**
  * sysctls set in every namespace before a script runs, so runs are reproducible: the options a
@@ -39,35 +39,47 @@ export const LINUX_SYSCTLS: Readonly<Record<string, string>> = {
 
 const HELPER = new URL("./linux_helper.py", import.meta.url).pathname;
 
-/** A fresh Linux endpoint (namespace, TAP, helper) for one script. */
+/**
+ * A fresh Linux endpoint (namespace, TAP, helper) for one script. Few processes are started (one
+ * `ip -batch` configures the namespace; the helper sets the sysctls and reads the MAC), since
+ * each costs a lot on a loaded machine. A TAP without a virtio-net header has no TSO or GRO, so
+ * every segment is its own frame.
+ */
 export async function linuxTarget(opts: ScriptOptions): Promise<Target> {
   const lab = await TapLab.create();
   const cleanup: Array<() => PromiseLike<unknown>> = [() => lab[Symbol.asyncDispose]()];
   try {
     const tap = await openTap(lab.tap);
     cleanup.unshift(() => tap[Symbol.asyncDispose]());
-    await lab.enterNamespace();
-    const ns = (...a: string[]) => mustRun(["ip", "-n", lab.ns, ...a]);
+    await mustRun(["ip", "netns", "add", lab.ns]);
+    cleanup.push(() => cmd(["ip", "netns", "del", lab.ns]));
+    await mustRun(["ip", "link", "set", lab.tap, "netns", lab.ns]);
     const six = opts.ip === "ipv6";
     const endpoint = six ? lab.linuxAddr6 : lab.linuxAddr;
     const peer = six ? lab.serinAddr6 : lab.serinAddr;
-    await ns("link", "set", lab.tap, "mtu", String(opts.mtu));
-    await ns("neigh", "replace", peer, "lladdr", lab.serinMac, "dev", lab.tap, "nud", "permanent");
-    await lab.exec(["ethtool", "-K", lab.tap, "gro", "off", "gso", "off", "tso", "off"]);
+    const dev = lab.tap;
+    const batch = [
+      "link set lo up",
+      `link set ${dev} mtu ${opts.mtu}`,
+      `addr add ${lab.linuxAddr}/24 dev ${dev}`,
+      `addr add ${lab.linuxAddr6}/64 dev ${dev} nodad`,
+      `link set ${dev} up`,
+      `neigh replace ${lab.serinAddr} lladdr ${lab.serinMac} dev ${dev} nud permanent`,
+      `neigh replace ${lab.serinAddr6} lladdr ${lab.serinMac} dev ${dev} nud permanent`,
+    ];
+    await mustRun(["ip", "-n", lab.ns, "-batch", "-"], { stdin: batch.join("\n") + "\n" });
     const sysctls = { ...LINUX_SYSCTLS, ...prefixed(opts.sysctls) };
-    const args = Object.entries(sysctls).map(([k, v]) => `${k}=${v}`);
-    await mustRun(["ip", "netns", "exec", lab.ns, "sysctl", "-q", "-e", "-w", ...args]);
-    const link = JSON.parse(await ns("-j", "link", "show", lab.tap))[0];
-    const endpointMac = parseMac(link.address)!;
     const helper = new Helper(lab.ns, [
       opts.ip,
       endpoint,
       peer,
       String(ENDPOINT_PORT),
       String(PEER_PORT),
+      dev,
+      JSON.stringify(sysctls),
     ]);
     cleanup.unshift(() => helper.close());
-    await helper.ready;
+    const endpointMac = parseMac(await helper.ready)!;
     // Let the link settle (IPv6 join reports and the like go out before time 0).
     await new Promise((r) => setTimeout(r, 50));
     const start = performance.now();
@@ -79,6 +91,7 @@ export async function linuxTarget(opts: ScriptOptions): Promise<Target> {
       addrs: { family: opts.ip, endpoint, peer, peerMac: parseMac(lab.serinMac)! },
       endpointMac,
       slackMs: LINUX_SLACK_MS,
+      callGraceMs: 1000,
       now,
       async waitUntil(t, stop) {
         while (!stop() && now() < t) {
@@ -112,18 +125,18 @@ class Helper {
   readonly #waiting = new Map<number, (r: CallResult) => void>();
   #nextId = 1;
   #stderr = "";
-  /** Resolves once the helper has started. */
-  readonly ready: Promise<void>;
+  /** Resolves once the helper has set the sysctls, with the interface's MAC. */
+  readonly ready: Promise<string>;
 
   constructor(ns: string, args: string[]) {
     const child = this.#child = new Deno.Command("ip", {
-      args: ["netns", "exec", ns, "python3", "-u", HELPER, ...args],
+      args: ["netns", "exec", ns, "python3", "-I", "-S", "-u", HELPER, ...args],
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",
     }).spawn();
     this.#writer = this.#child.stdin.getWriter();
-    let started = () => {};
+    let started = (_mac: string) => {};
     this.ready = new Promise((r) => (started = r));
     void (async () => {
       for await (const t of child.stderr.pipeThrough(new TextDecoderStream())) {
@@ -138,7 +151,7 @@ class Helper {
         while ((nl = buf.indexOf("\n")) >= 0) {
           const msg = JSON.parse(buf.slice(0, nl));
           buf = buf.slice(nl + 1);
-          if (msg.ready) started();
+          if (msg.ready) started(msg.mac);
           else this.#waiting.get(msg.id)?.(msg), this.#waiting.delete(msg.id);
         }
       }

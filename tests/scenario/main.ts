@@ -34,7 +34,9 @@ async function main(args: string[]): Promise<number> {
   }
   const files: string[] = [];
   for (const p of paths.length ? paths : [new URL("./scripts", import.meta.url).pathname]) {
-    if ((await Deno.stat(p)).isDirectory) files.push(...await scriptFiles(p));
+    const st = await Deno.stat(p).catch(() => undefined);
+    if (!st) return console.error(`No such file or directory: ${p}`), 2;
+    if (st.isDirectory) files.push(...await scriptFiles(p));
     else files.push(p);
   }
   const counts: Record<string, number> = { PASS: 0, FAIL: 0, DIFFERS: 0 };

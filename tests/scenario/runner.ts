@@ -253,7 +253,8 @@ export async function runScript(
           (r) => (p.result = r, p.at = target.now()),
           (e) => (p.error = e ?? new Error("rejected"), p.at = target.now()),
         );
-        await target.waitUntil(target.now() + tol, () => p.at !== undefined);
+        const grace = Math.max(tol, target.callGraceMs);
+        await target.waitUntil(target.now() + grace, () => p.at !== undefined);
         if (p.at === undefined && !act.end) {
           fail(ev, `call blocked (write T1...T2 for a call expected to block)`);
         }

@@ -132,6 +132,7 @@ export async function serinTarget(opts: ScriptOptions): Promise<Target> {
     addrs: { family: opts.ip, endpoint: a.endpoint, peer: a.peer, peerMac: PEER_MAC },
     endpointMac: eth0.mac,
     slackMs: 0,
+    callGraceMs: 0,
     now: () => sim.clock.now() - start,
     async waitUntil(t, stop) {
       for (;;) {

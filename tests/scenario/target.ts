@@ -22,6 +22,11 @@ export interface Target extends AsyncDisposable {
   readonly endpointMac: Uint8Array;
   /** Timing slack added to the script's tolerance (0 in virtual time). */
   readonly slackMs: number;
+  /**
+   * How long a call may take and still count as returning at once: the tolerance in virtual
+   * time, more where calls go through a helper process on a loaded machine.
+   */
+  readonly callGraceMs: number;
   /** Milliseconds since the script started. */
   now(): number;
   /** Let time pass until `t` (ms since start), or until `stop()` turns true. */
