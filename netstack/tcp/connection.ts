@@ -311,7 +311,10 @@ export class TcpConnection extends TcpSegmentArrival {
     if (n > 0 && this._synchronized()) {
       const cur = Math.max(0, seqSub(this._rcvAdvRight, this._rcvNxt));
       const threshold = Math.min(this._rcvBuf.capacity / 2, 2 * this.options.mss);
-      if (this._rcvBuf.window - cur >= threshold && !this._finReceived) {
+      // The window the field can carry: without scaling a read that frees room beyond 64 KiB
+      // offers nothing new, and Linux's tcp_cleanup_rbuf sends no update for it.
+      const offer = Math.min(this._rcvBuf.window, 0xffff * 2 ** this._rcvShift);
+      if (offer - cur >= threshold && !this._finReceived) {
         this._ackNow = true; // window update
       }
     }

@@ -92,10 +92,10 @@ export abstract class TcpSegmentArrival extends TcpAckProcessing {
     if (f & ACK) {
       this._ackSyn(now, seg);
       this._state = "ESTABLISHED";
+      // Data or FIN on a SYN-ACK is not taken (RFC 9293 §3.10.7.3 would go on to the sixth
+      // step): as Linux's tcp_rcv_synsent_state_process without TCP Fast Open, only the SYN is
+      // acknowledged and the peer sends the rest again.
       this._ackNow = true;
-      if (seg.payload.length > 0 || f & FIN) {
-        this.#processText(now, seqAdd(seg.seq, 1), seg.payload, (f & FIN) !== 0);
-      }
     } else {
       // Simultaneous open (§3.5, figure 8): answer with SYN-ACK using the same ISS.
       this._state = "SYN-RECEIVED";
@@ -111,6 +111,15 @@ export abstract class TcpSegmentArrival extends TcpAckProcessing {
       this._sendSyn(now); // the peer retransmitted its SYN: our SYN-ACK was lost
       return;
     }
+    if (this.#simultaneousSynAck(seg)) {
+      // Simultaneous open (RFC 9293 §3.5 figure 8, line 6): the peer's SYN-ACK acknowledges
+      // our SYN. Linux's tcp_validate_incoming lets exactly this SYN past the RFC 5961 §4.2
+      // challenge; it completes the handshake like the final ACK of a passive open.
+      this._ackSyn(now, seg);
+      this._state = this._finQueued ? "FIN-WAIT-1" : "ESTABLISHED";
+      this._ackNow = true;
+      return;
+    }
     const ts = this._tsOk ? seg.options.timestamp : undefined;
     // A segment without TSopt after timestamps were negotiated is processed like any other,
     // only without PAWS and TS.Recent, as Linux does (tcp_validate_incoming checks PAWS only
@@ -122,6 +131,7 @@ export abstract class TcpSegmentArrival extends TcpAckProcessing {
       this._outOfWindowAck(now, seg);
       return;
     }
+    if (this._state === "TIME-WAIT") return this.#inputTimeWait(now, seg);
     // First: acceptability test.
     const segLen = seg.payload.length + (f & SYN ? 1 : 0) + (f & FIN ? 1 : 0);
     const rcvWnd = Math.max(0, seqSub(this._rcvAdvRight, this._rcvNxt));
@@ -195,6 +205,40 @@ export abstract class TcpSegmentArrival extends TcpAckProcessing {
       this._urgentSync(); // before the data: the sink must not take the marked byte
     }
     u.capture(seg.seq, seg.payload);
+  }
+
+  /**
+   * The SYN-ACK of a simultaneous open in SYN-RECEIVED, as Linux's tcp_validate_incoming admits
+   * it: an active open, no data, SEG.SEQ+1 = RCV.NXT and SEG.ACK = SND.NXT.
+   */
+  #simultaneousSynAck(seg: TcpRepr): boolean {
+    const f = seg.flags;
+    return this._state === "SYN-RECEIVED" && !this._passive && (f & (SYN | ACK)) === (SYN | ACK) &&
+      !(f & (RST | FIN)) && seg.payload.length === 0 && seqAdd(seg.seq, 1) === this._rcvNxt &&
+      seg.ack === this._sndNxt;
+  }
+
+  /**
+   * TIME-WAIT (RFC 9293 §3.10.7.4), as Linux's tcp_timewait_state_process: only a bare ACK or
+   * RST at exactly RCV.NXT is in window (the RST ends TIME-WAIT, the ACK restarts 2*MSL); any
+   * other RST is ignored, and anything else (data, a retransmitted FIN, an old ACK) is answered
+   * with an ACK (TCP_TW_ACK, limited as out-of-window ACKs are) and, if it carries ACK,
+   * restarts 2*MSL. A SYN that may reopen the connection never gets here (acceptsNewSyn).
+   */
+  #inputTimeWait(now: number, seg: TcpRepr): void {
+    const f = seg.flags;
+    const bare = seg.payload.length === 0 && !(f & (SYN | FIN));
+    if (seg.seq === this._rcvNxt && (bare || f & RST)) {
+      if (f & RST) return this.#onReset();
+      const ts = this._tsOk ? seg.options.timestamp : undefined;
+      if (ts) this._tsRecent = ts.value;
+      this._closeAt = now + this.options.timeWaitMs;
+      return;
+    }
+    if (f & RST) return this._drop("time-wait-rst");
+    this._drop("time-wait");
+    if (f & ACK) this._closeAt = now + this.options.timeWaitMs;
+    this._outOfWindowAck(now, seg);
   }
 
   #acceptable(seq: number, len: number, wnd: number): boolean {
