@@ -809,6 +809,8 @@ export class TcpSocket extends InetSocket implements PortUser {
     c.options.keepalive = this.opts.keepalive
       ? { idle: this.keepIdle, interval: this.keepIntvl, count: this.keepCnt }
       : undefined;
+    c.keepaliveChanged(this.stack.clock.now());
+    this.layer.kick(this);
   }
 
   protected override getProtocolOption(level: number, name: number): OptValue | undefined {

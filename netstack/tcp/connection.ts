@@ -18,11 +18,17 @@ import type { IcmpSoftErrno, TcpConnectionInit, TcpErrno } from "./tcb.ts";
 import { TcpSegmentArrival } from "./segment_arrival.ts";
 import { earliest } from "./timers.ts";
 import type { SendStorage } from "./send.ts";
+import type { KeepaliveOptions } from "./options.ts";
 import type { UrgentReadError } from "./urgent.ts";
 
 export type { IcmpSoftErrno, TcpConnectionInit, TcpErrno } from "./tcb.ts";
 
 const { SYN, RST, ACK } = TcpFlag;
+
+/** The keep-alive settings as one comparable value (undefined: off). */
+function keepaliveKey(ka: KeepaliveOptions | undefined): string | undefined {
+  return ka ? `${ka.idle}/${ka.interval}/${ka.count}` : undefined;
+}
 
 /**
  * One TCP connection: the public API (RFC 9293 §3.10.1–3.10.6). Segment arrival is in
@@ -164,6 +170,28 @@ export class TcpConnection extends TcpSegmentArrival {
     this.options.gsoMax = 0; // a path narrower than the link: segments leave at the MSS again
     return true;
   }
+
+  /**
+   * The keep-alive options (`options.keepalive`) were changed (SO_KEEPALIVE, TCP_KEEPIDLE, ...):
+   * re-arm the timer now, as Linux does at setsockopt. Turning keep-alive on arms it one idle
+   * time from now (tcp_set_keepalive); a new idle time while it is on counts from the last
+   * segment received (TCP_KEEPIDLE, keepalive_time_elapsed); off stops it. No-op if unchanged.
+   */
+  keepaliveChanged(now: number): void {
+    const ka = this.options.keepalive;
+    const seen = keepaliveKey(ka);
+    if (seen === this.#keepaliveSeen) return;
+    const wasOn = this.#keepaliveSeen !== undefined;
+    this.#keepaliveSeen = seen;
+    this._lastNow = now;
+    const s = this._state;
+    if (!ka) this._keepaliveAt = undefined;
+    else if (s !== "CLOSED" && s !== "LISTEN") {
+      this._keepaliveAt = wasOn ? Math.max(now, this._lastRecvAt + ka.idle) : now + ka.idle;
+    }
+  }
+
+  #keepaliveSeen = keepaliveKey(this.options.keepalive);
 
   /** Statistics for TCP_INFO. */
   info(): TcpInfo {

@@ -392,6 +392,31 @@ Deno.test("keepalive: probes after idle, ETIMEDOUT after count unanswered", () =
   assert.equal(h.advance(1).length, 1);
   assert.equal(h.advance(100).length, 1);
   assert.equal(h.advance(100).length, 1);
-  expectNothing(h.advance(100));
+  // Then a reset, as Linux's tcp_keepalive_timer (scenario ka_probes_then_reset.pkt).
+  const rst = h.one(h.advance(100));
+  assert.equal(describe(rst), `RA ${ISS + 1}:${ISS + 1} ack ${PEER_ISS + 1} w 0`);
   assert.equal(h.conn.error, "ETIMEDOUT");
+  assert.equal(h.conn.state, "CLOSED");
+});
+
+Deno.test("keepalive: turned on while idle, the timer runs from now (Linux tcp_set_keepalive)", () => {
+  const h = established();
+  expectNothing(h.advance(5000));
+  h.conn.options.keepalive = { idle: 1000, interval: 100, count: 1 };
+  h.conn.keepaliveChanged(h.now);
+  expectNothing(h.advance(999));
+  assert.equal(describe(h.one(h.advance(1))), `A ${ISS}:${ISS} ack ${PEER_ISS + 1} w 65535`);
+  // A shorter idle time while on counts from the last segment received (TCP_KEEPIDLE).
+  h.input(seg({ seq: PEER_ISS + 1, ack: ISS + 1 }));
+  h.advance(300);
+  h.conn.options.keepalive = { idle: 500, interval: 100, count: 1 };
+  h.conn.keepaliveChanged(h.now);
+  expectNothing(h.advance(199));
+  assert.equal(h.advance(1).length, 1);
+  // Off: no more probes, and an unchanged setting changes nothing.
+  h.conn.options.keepalive = undefined;
+  h.conn.keepaliveChanged(h.now);
+  h.conn.keepaliveChanged(h.now);
+  expectNothing(h.advance(10_000));
+  assert.equal(h.conn.state, "ESTABLISHED");
 });

@@ -145,9 +145,6 @@ export abstract class TcpSegmentArrival extends TcpAckProcessing {
       } else {
         this._drop("unacceptable");
         if (!(f & RST)) this._outOfWindowAck(now, seg);
-        if (this._state === "TIME-WAIT" && f & FIN) {
-          this._closeAt = now + this.options.timeWaitMs; // retransmitted FIN: restart 2MSL
-        }
         return;
       }
     }

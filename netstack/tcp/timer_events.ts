@@ -8,7 +8,7 @@ import { TcpFlag } from "../wire/tcp.ts";
 import { TcpOutput } from "./output.ts";
 import { seqAdd, seqSub } from "./seqnum.ts";
 
-const { ACK } = TcpFlag;
+const { ACK, RST } = TcpFlag;
 
 /** The timer layer of a TCP connection. */
 export abstract class TcpTimerEvents extends TcpOutput {
@@ -102,6 +102,8 @@ export abstract class TcpTimerEvents extends TcpOutput {
       return;
     }
     if (this._probes >= ka.count) {
+      // Linux's tcp_keepalive_timer resets the dead connection (tcp_send_active_reset).
+      this._out(this._sndMax, RST | ACK, new Uint8Array(0), now);
       this._error = "ETIMEDOUT";
       return this._toClosed();
     }
