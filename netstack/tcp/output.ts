@@ -151,8 +151,11 @@ export abstract class TcpOutput extends TcpControlBlock {
   #segmentOptions(now: number, ack: boolean): TcpOptions {
     const options: TcpOptions = {};
     if (this._tsOk) options.timestamp = { value: this._tsNow(now), echo: this._tsRecent };
-    if (this._sackOk && ack && this._rcvBuf.hasHoles) {
-      options.sack = this._rcvBuf.sackBlocks(this._tsOk ? 3 : 4);
+    if (this._sackOk && ack && (this._rcvBuf.hasHoles || this._dsack)) {
+      // A D-SACK block goes first (RFC 2883 §4), the ordinary blocks after it.
+      const max = this._tsOk ? 3 : 4;
+      const d = this._dsack ? [this._dsack] : [];
+      options.sack = [...d, ...this._rcvBuf.sackBlocks(max - d.length)];
     }
     return options;
   }
@@ -165,7 +168,7 @@ export abstract class TcpOutput extends TcpControlBlock {
    * full segment with SACK blocks exceeds the path MTU and dies under DF.
    */
   protected _currentMss(): number {
-    if (!this._sackOk || !this._rcvBuf.hasHoles) return this._sndMss;
+    if (!this._sackOk || !(this._rcvBuf.hasHoles || this._dsack)) return this._sndMss;
     const fixed = this._tsOk ? TS_OVERHEAD : 0;
     const extra = tcpOptionsLength(this.#segmentOptions(0, true)) - fixed;
     return Math.max(1, this._sndMss - extra);
@@ -173,6 +176,7 @@ export abstract class TcpOutput extends TcpControlBlock {
 
   protected _emitSeg(seq: number, flags: number, payload: Uint8Array, o: TcpOptions): void {
     const window = flags & RST ? 0 : this._advertise((flags & SYN) !== 0);
+    if (o.sack) this._dsack = undefined; // reported once (Linux's tcp_options_write)
     if (flags & ACK) {
       this._lastAckSent = this._rcvNxt;
       this._delackAt = undefined;

@@ -22,6 +22,11 @@ export interface InsertResult {
   filledHole: boolean;
   /** Payload bytes accepted (in order or queued); the rest fell outside the window. */
   accepted: number;
+  /**
+   * The span of bytes the segment repeated that were already held out of order, if any: what a
+   * D-SACK block reports (RFC 2883 §4.1.2; Linux's tcp_data_queue_ofo / tcp_ofo_queue).
+   */
+  duplicate?: [number, number];
 }
 
 interface Range {
@@ -93,7 +98,7 @@ export class ReceiveBuffer {
 
   /** Accept a segment's payload starting at sequence number `seq`. */
   insert(seq: number, data: Uint8Array): InsertResult {
-    const result = { advanced: 0, outOfOrder: false, filledHole: false, accepted: 0 };
+    const result: InsertResult = { advanced: 0, outOfOrder: false, filledHole: false, accepted: 0 };
     let off = seqSub(seq, this.#next);
     let bytes = data;
     if (off < 0) {
@@ -122,6 +127,8 @@ export class ReceiveBuffer {
     }
     const start = seqAdd(this.#next, off);
     const end = seqAdd(start, bytes.length);
+    const duplicate = this.#heldWithin(start, end);
+    if (duplicate) result.duplicate = duplicate;
     if (off > 0) {
       result.outOfOrder = true;
       if (!this.#addRange(start, end)) return result;
@@ -170,6 +177,20 @@ export class ReceiveBuffer {
       .sort((a, b) => b.stamp - a.stamp)
       .slice(0, max)
       .map((r) => [r.start, r.end]);
+  }
+
+  /** The span of [start, end) already held out of order, from its first to its last byte. */
+  #heldWithin(start: number, end: number): [number, number] | undefined {
+    let lo: number | undefined;
+    let hi: number | undefined;
+    for (const r of this.#ranges) {
+      const a = seqMax(r.start, start);
+      const b = seqLt(r.end, end) ? r.end : end;
+      if (!seqLt(a, b)) continue;
+      if (lo === undefined || seqLt(a, lo)) lo = a;
+      if (hi === undefined || seqGt(b, hi)) hi = b;
+    }
+    return lo === undefined || hi === undefined ? undefined : [lo, hi];
   }
 
   #lowestRange(): Range {

@@ -52,3 +52,15 @@ Deno.test("receive: data beyond the window is cut, memory stays bounded", () => 
   assert.equal(r.insert(5, bytes(5, 1)).accepted, 0);
   assert.equal(r.outOfOrderBytes, 2);
 });
+
+Deno.test("receive: a repeat of out-of-order bytes reports their span (D-SACK)", () => {
+  const r = new ReceiveBuffer(64);
+  r.reset(100);
+  assert.equal(r.insert(110, bytes(0, 4)).duplicate, undefined);
+  r.insert(120, bytes(0, 4));
+  assert.deepEqual(r.insert(108, bytes(0, 14)).duplicate, [110, 122]); // from the first range into the second
+  assert.deepEqual(r.insert(111, bytes(0, 2)).duplicate, [111, 113]);
+  // In order, running into held bytes: the overlap is the duplicate.
+  assert.deepEqual(r.insert(100, bytes(0, 10)).duplicate, [108, 110]);
+  assert.equal(r.insert(130, bytes(0, 2)).duplicate, undefined);
+});

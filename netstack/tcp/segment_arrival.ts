@@ -128,6 +128,7 @@ export abstract class TcpSegmentArrival extends TcpAckProcessing {
     // RFC 7323 §5.3 PAWS: an older TSval marks a stale duplicate.
     if (ts && !(f & RST) && seqLt(ts.value, this._tsRecent)) {
       this._drop("paws");
+      this.#duplicateBelowWindow(seg);
       this._outOfWindowAck(now, seg);
       return;
     }
@@ -144,7 +145,10 @@ export abstract class TcpSegmentArrival extends TcpAckProcessing {
         if (seg.payload.length > 0) this._ackNow = true;
       } else {
         this._drop("unacceptable");
-        if (!(f & RST)) this._outOfWindowAck(now, seg);
+        if (!(f & RST)) {
+          this.#duplicateBelowWindow(seg);
+          this._outOfWindowAck(now, seg);
+        }
         return;
       }
     }
@@ -179,6 +183,8 @@ export abstract class TcpSegmentArrival extends TcpAckProcessing {
     let seq = seg.seq;
     if (seqLt(seq, this._rcvNxt)) {
       const cut = Math.min(seqSub(this._rcvNxt, seq), payload.length);
+      // Partly a duplicate: D-SACK the part already received (Linux's tcp_data_queue).
+      if (cut > 0 && this.#takesText()) this._reportDuplicate(seq, seqAdd(seq, cut));
       payload = payload.subarray(cut);
       seq = seqAdd(seq, cut);
     }
@@ -251,11 +257,25 @@ export abstract class TcpSegmentArrival extends TcpAckProcessing {
     return inWnd(seq) || inWnd(last);
   }
 
+  /**
+   * A data segment dropped before the window (RFC 2883 §4.1.1): D-SACK the part of it below
+   * RCV.NXT, as Linux's tcp_send_dupack.
+   */
+  #duplicateBelowWindow(seg: TcpRepr): void {
+    if (seg.payload.length === 0 || !seqLt(seg.seq, this._rcvNxt)) return;
+    const end = seqAdd(seg.seq, seg.payload.length);
+    this._reportDuplicate(seg.seq, seqLt(end, this._rcvNxt) ? end : this._rcvNxt);
+  }
+
+  /** States whose segments' text is taken (RFC 9293 §3.10.7.4, seventh step). */
+  #takesText(): boolean {
+    const s = this._state;
+    return s === "ESTABLISHED" || s === "FIN-WAIT-1" || s === "FIN-WAIT-2";
+  }
+
   /** Seventh and eighth steps: queue payload, then the FIN once everything before it is in. */
   #processText(now: number, seq: number, payload: Uint8Array, fin: boolean): void {
-    const takesText = this._state === "ESTABLISHED" || this._state === "FIN-WAIT-1" ||
-      this._state === "FIN-WAIT-2";
-    if (!takesText) return;
+    if (!this.#takesText()) return;
     let accepted = 0;
     if (payload.length > 0 && this._orphan && seqGt(seqAdd(seq, payload.length), this._rcvNxt)) {
       // New data for a connection the application closed: nobody can ever read it, so the
@@ -266,6 +286,10 @@ export abstract class TcpSegmentArrival extends TcpAckProcessing {
     if (payload.length > 0) {
       this._rcvMssEst = Math.max(this._rcvMssEst, Math.min(payload.length, this.options.mss));
       const r = this._rcvBuf.insert(seq, payload);
+      if (r.duplicate) {
+        this._reportDuplicate(r.duplicate[0], r.duplicate[1]);
+        this._ackNow = true;
+      }
       accepted = r.accepted;
       this._stats.bytesReceived += r.advanced;
       this._rcvNxt = this._rcvBuf.next;

@@ -16,7 +16,7 @@ import { RttEstimator } from "./rtt.ts";
 import { SackScoreboard } from "./scoreboard.ts";
 import { SendBuffer } from "./send.ts";
 import { UrgentReceive, UrgentSend } from "./urgent.ts";
-import { seqAdd } from "./seqnum.ts";
+import { seqAdd, seqGe, seqGt, seqLe, seqLt } from "./seqnum.ts";
 import type { TcpState } from "./state.ts";
 
 /** MSS assumed when the peer sends no MSS option (RFC 9293 §3.7.1). */
@@ -85,6 +85,8 @@ export abstract class TcpControlBlock {
   /** The latest segment with data carried PSH. */
   protected _pushed = false;
   protected _finRcvSeq: number | undefined;
+  /** A duplicate to report in the next ACK's first SACK block (D-SACK, RFC 2883). */
+  protected _dsack: [number, number] | undefined;
   protected _finReceived = false;
   /** Urgent data (RFC 9293 §3.8.5): SND.UP, and the received urgent pointer and byte. */
   protected _urgSend = new UrgentSend();
@@ -232,6 +234,18 @@ export abstract class TcpControlBlock {
       u.skipped = true;
     }
     this._rcvBuf.sinkLimit = u.state === "none" ? undefined : u.seq;
+  }
+
+  /**
+   * Report received bytes [start, end) as a duplicate in the next ACK (RFC 2883 §4; Linux's
+   * tcp_dsack_set, or tcp_dsack_extend when one is pending), if SACK was negotiated.
+   */
+  protected _reportDuplicate(start: number, end: number): void {
+    if (!this._sackOk || !seqLt(start, end)) return;
+    const d = this._dsack;
+    if (d && seqLe(start, d[1]) && seqGe(end, d[0])) {
+      this._dsack = [seqLt(start, d[0]) ? start : d[0], seqGt(end, d[1]) ? end : d[1]];
+    } else this._dsack = [start, end];
   }
 
   protected _drop(reason: string): void {
