@@ -416,7 +416,10 @@ export class TcpConnection extends TcpSegmentArrival {
     if (this._rtoAt !== undefined && now >= this._rtoAt) this._onRto(now);
     if (this._persistAt !== undefined && now >= this._persistAt) this._onPersist(now);
     if (this._keepaliveAt !== undefined && now >= this._keepaliveAt) this._onKeepalive(now);
-    if (this._delackAt !== undefined && now >= this._delackAt) this._ackNow = true;
+    if (this._delackAt !== undefined && now >= this._delackAt) {
+      this._ackNow = true;
+      this._quickAck.delayedAckFired();
+    }
     this._flush(now);
     this._onChange?.();
   }

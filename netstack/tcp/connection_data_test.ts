@@ -21,14 +21,56 @@ function write(h: Harness, n: number, from = 0): ReturnType<Harness["flush"]> {
   return h.flush();
 }
 
+/**
+ * Spend the quick-ack budget of the start of a connection (quick_ack.ts, Linux's
+ * tcp_incr_quickack): small segments, each ACKed at once, then read. Returns the next seq.
+ */
+function pastQuickAcks(h: Harness): number {
+  let seq = P;
+  for (let i = 0; i < 100; i++) {
+    const acks = h.input(seg({ seq, ack: D, len: 10 }));
+    seq += 10;
+    if (acks.length === 0) break;
+  }
+  h.advance(40); // the delayed ACK of the last one
+  h.conn.recv();
+  h.take();
+  return seq;
+}
+
 // ---- Receiving: delayed ACK (RFC 9293 §3.8.6.3, RFC 5681 §4.2) -----------------------------
+
+Deno.test("ESTABLISHED: the first segments are ACKed at once (quick-ack, as Linux)", () => {
+  const h = established();
+  for (let i = 0; i < 16; i++) {
+    const a = h.one(h.input(seg({ seq: P + 100 * i, ack: D, len: 100 })));
+    assert.equal(a.ack, P + 100 * (i + 1));
+  }
+  expectNothing(h.input(seg({ seq: P + 1600, ack: D, len: 100 }))); // budget spent
+  assert.equal(h.one(h.advance(40)).ack, P + 1700);
+  // After an idle gap longer than the RTO, quick-ack again (tcp_event_data_recv).
+  h.advance(5000);
+  assert.equal(h.one(h.input(seg({ seq: P + 1700, ack: D, len: 100 }))).ack, P + 1800);
+});
 
 Deno.test("ESTABLISHED: a lone segment is ACKed after the 40 ms delayed-ACK timeout", () => {
   const h = established();
-  expectNothing(h.input(seg({ seq: P, ack: D, len: 100 })));
+  const s = pastQuickAcks(h);
+  expectNothing(h.input(seg({ seq: s, ack: D, len: 100 })));
   expectNothing(h.advance(39));
-  assert.equal(describe(h.one(h.advance(1))), `A ${D}:${D} ack ${P + 100} w 65535`);
+  assert.equal(describe(h.one(h.advance(1))), `A ${D}:${D} ack ${s + 100} w 65535`);
   assert.deepEqual(h.conn.recv(), pattern(0, 100));
+});
+
+Deno.test("ESTABLISHED: data answered by data at once is ping-pong: its ACKs are delayed", () => {
+  const h = established({ nodelay: true });
+  h.one(h.input(seg({ seq: P, ack: D, len: 100 }))); // quick-ack
+  write(h, 10); // a reply within the delayed-ACK time
+  h.input(seg({ seq: P + 100, ack: D + 10, len: 100 }));
+  expectNothing(h.advance(39));
+  assert.equal(h.one(h.advance(1)).ack, P + 200);
+  // The delayed ACK was missed (it fired): interactive mode ends, quick-acks resume.
+  assert.equal(h.one(h.input(seg({ seq: P + 200, ack: D + 10, len: 100 }))).ack, P + 300);
 });
 
 Deno.test("ESTABLISHED: outgoing data carries the pending ACK (no separate delayed ACK)", () => {
@@ -41,9 +83,10 @@ Deno.test("ESTABLISHED: outgoing data carries the pending ACK (no separate delay
 
 Deno.test("ESTABLISHED: every second full-sized segment is ACKed at once", () => {
   const h = established();
-  expectNothing(h.input(seg({ seq: P, ack: D, len: 1460 })));
-  const ack = h.one(h.input(seg({ seq: P + 1460, ack: D, len: 1460 })));
-  assert.equal(ack.ack, P + 2920);
+  const s = pastQuickAcks(h);
+  expectNothing(h.input(seg({ seq: s, ack: D, len: 1460 })));
+  const ack = h.one(h.input(seg({ seq: s + 1460, ack: D, len: 1460 })));
+  assert.equal(ack.ack, s + 2920);
 });
 
 Deno.test("ESTABLISHED: out-of-order data is ACKed at once with SACK; the hole fill too", () => {
@@ -263,7 +306,8 @@ Deno.test("ESTABLISHED: both directions transfer across the 2^32 wrap", () => {
     }
     rcv = (rcv + 1000) >>> 0;
   }
-  assert.deepEqual(acks, [(peerIss + 2001) >>> 0, rcv]); // every second segment
+  // Quick-ack (Linux's tcp_incr_quickack: the first segments of a connection) ACKs each.
+  assert.deepEqual(acks, [1001, 2001, 3001, 4001].map((n) => (peerIss + n) >>> 0));
   assert.ok(rcv < 0x1000, "receiver crossed zero");
   assert.equal(h.conn.recv().length, 4000);
 });

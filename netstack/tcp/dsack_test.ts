@@ -19,8 +19,7 @@ Deno.test("D-SACK: a duplicate below RCV.NXT is ACKed at once with its range (§
   assert.equal(a.ack, P + 1000);
   assert.deepEqual(a.options.sack, [[P, P + 1000]]);
   // Reported once: the next ACK carries no SACK option.
-  h.input(seg({ seq: P + 1000, ack: D, len: 1000 }));
-  const next = h.one(h.advance(200));
+  const next = h.one([...h.input(seg({ seq: P + 1000, ack: D, len: 1000 })), ...h.advance(200)]);
   assert.equal(next.ack, P + 2000);
   assert.equal(next.options.sack, undefined);
 });
@@ -29,8 +28,10 @@ Deno.test("D-SACK: only the repeated part of a partly new segment is reported", 
   const h = established({}, sackPeer);
   h.input(seg({ seq: P, ack: D, len: 1000 }));
   h.advance(200);
-  h.input(seg({ seq: P + 500, ack: D, payload: pattern(500, 1000) }));
-  const a = h.one(h.advance(200));
+  const a = h.one([
+    ...h.input(seg({ seq: P + 500, ack: D, payload: pattern(500, 1000) })),
+    ...h.advance(200),
+  ]);
   assert.equal(a.ack, P + 1500);
   assert.deepEqual(a.options.sack, [[P + 500, P + 1000]]);
   assert.equal(h.conn.recv().length, 1500);

@@ -112,6 +112,7 @@ export abstract class TcpOutput extends TcpControlBlock {
     const end = seqAdd(seq, len + (fin ? 1 : 0));
     const isNew = seqGe(seq, this._sndMax);
     if (isNew) this._stats.bytesSent += len;
+    if (isNew && len > 0) this._quickAck.dataSent(now, this.options.delayedAckMs);
     if (isNew && this._rttSeq === undefined && !this._tsOk) {
       this._rttSeq = end;
       this._rttTime = now;
@@ -178,6 +179,7 @@ export abstract class TcpOutput extends TcpControlBlock {
     const window = flags & RST ? 0 : this._advertise((flags & SYN) !== 0);
     if (o.sack) this._dsack = undefined; // reported once (Linux's tcp_options_write)
     if (flags & ACK) {
+      if (this._rcvUnacked > 0) this._quickAck.ackSent();
       this._lastAckSent = this._rcvNxt;
       this._delackAt = undefined;
       this._rcvUnacked = 0;

@@ -298,7 +298,10 @@ export abstract class TcpSegmentArrival extends TcpAckProcessing {
         this._ackNow = true; // RFC 5681 §4.2: immediate ACK for out-of-order or hole-filling data
       } else if (r.advanced > 0) {
         this._rcvUnacked += r.advanced;
-        if (this._rcvUnacked >= 2 * this._rcvMssEst) this._ackNow = true;
+        const wnd = Math.max(0, seqSub(this._rcvAdvRight, this._rcvNxt));
+        if (this._quickAck.dataReceived(now, this._rtt.rto, wnd, this._rcvMssEst)) {
+          this._ackNow = true; // quick-ack (quick_ack.ts)
+        } else if (this._rcvUnacked >= 2 * this._rcvMssEst) this._ackNow = true;
         else this._delackAt ??= now + this.options.delayedAckMs;
       }
     }

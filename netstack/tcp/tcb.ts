@@ -12,6 +12,7 @@ import { Cubic } from "./congestion/cubic.ts";
 import { NewReno } from "./congestion/newreno.ts";
 import { DEFAULT_TCP_OPTIONS, type TcpConnectionOptions, windowShiftFor } from "./options.ts";
 import { ReceiveBuffer } from "./receive.ts";
+import { QuickAck } from "./quick_ack.ts";
 import { RttEstimator } from "./rtt.ts";
 import { SackScoreboard } from "./scoreboard.ts";
 import { SendBuffer } from "./send.ts";
@@ -116,6 +117,7 @@ export abstract class TcpControlBlock {
   protected _ackNow = false;
   protected _wantOutput = false;
   protected _rcvUnacked = 0;
+  protected _quickAck = new QuickAck();
   protected _rcvMssEst = DEFAULT_PEER_MSS;
   protected _challengeWindow = 0;
   protected _challengeCount = 0;

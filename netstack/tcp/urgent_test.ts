@@ -92,8 +92,7 @@ Deno.test("urgent send: only segments starting before SND.UP carry URG (a pure A
   h.conn.markUrgent();
   h.conn.poll(h.now);
   h.take();
-  h.input(data(0, "peer data"));
-  const out = h.advance(200);
+  const out = [...h.input(data(0, "peer data")), ...h.advance(200)];
   const ack = out.find((s) => s.payload.length === 0)!;
   assert.equal(ack.seq, ISS + 3);
   assert.equal(ack.flags & URG, 0);
