@@ -55,6 +55,8 @@ export interface PortUser {
   listening?: boolean;
   /** TCP listeners and bound sockets conflict; established children share their port. */
   sharesPort?: boolean;
+  /** A holder that outlives its socket (a TCP connection closing): holds while this is true. */
+  alive?: () => boolean;
 }
 
 const EMPTY: ReadonlySet<PortUser> = new Set();
@@ -124,7 +126,7 @@ export class ProtocolPorts {
    * where another one already does.
    */
   check(u: PortUser, port: number, what: string): void {
-    for (const other of this.#users.get(port) ?? EMPTY) {
+    for (const other of this.users(port)) {
       if (conflicts(u, other)) throw new ErrnoError("EADDRINUSE", what);
     }
   }
@@ -141,7 +143,9 @@ export class ProtocolPorts {
     const start = index < 0 ? 0 : this.#perturb[index];
     for (let i = 0; i < span; i++) {
       const p = EPHEMERAL_LOW + (offset + start + i) % span;
-      if (!this.#users.has(p)) {
+      // A port only closing connections hold is free for a new one: its 4-tuple differs, or
+      // the connection layer takes the TIME-WAIT one over (Linux's __inet_check_established).
+      if ([...this.users(p)].every((o) => o.alive)) {
         // The next connection to this destination starts past this one (and a little
         // further at random, as Linux does, so the counter does not tell how many went).
         if (index >= 0) this.#perturb[index] = start + i + 1 + (this.secret.random() & 1);
@@ -166,9 +170,22 @@ export class ProtocolPorts {
     if (set.size === 0) this.#users.delete(port);
   }
 
-  /** Who holds `port` (empty when nobody). */
+  /**
+   * Keep `port` held for `u.alive` (as Linux keeps a closing or TIME-WAIT socket in the bind
+   * hash, inet_csk_bind_conflict): the holder conflicts as a bound socket would until its
+   * connection is gone. No conflict check: the port was already the socket's.
+   */
+  linger(u: PortUser, port: number): void {
+    this.#add(port, u);
+  }
+
+  /** Who holds `port` (empty when nobody); lingering holders whose time is over are dropped. */
   users(port: number): ReadonlySet<PortUser> {
-    return this.#users.get(port) ?? EMPTY;
+    const set = this.#users.get(port);
+    if (!set) return EMPTY;
+    for (const u of set) if (u.alive && !u.alive()) set.delete(u);
+    if (set.size === 0) this.#users.delete(port);
+    return set;
   }
 
   /** Number of ports in use. */

@@ -149,3 +149,28 @@ Deno.test("ephemeral ports: a bind to port 0 starts at a random place; every por
   assert.equal(got.size, span);
   assert.throws(() => t.bind({ localAddr: 0, reuseAddr: false }, 0), /No ephemeral port left/);
 });
+
+Deno.test("ports: a closing connection holds its port until it is gone (TIME-WAIT, as Linux)", () => {
+  const p = new ProtocolPorts();
+  let open = true;
+  p.linger(user("10.0.0.1", { reuseAddr: true, alive: () => open }), 8080);
+  // Without SO_REUSEADDR the bind fails (scenario bind_time_wait_needs_reuseaddr.pkt)...
+  assert.throws(() => p.bind(user("0.0.0.0"), 8080), inUse);
+  // ...with it, it succeeds, and another address is free anyway.
+  const b = user("0.0.0.0", { reuseAddr: true });
+  p.bind(b, 8080);
+  p.release(b, 8080);
+  p.bind(user("10.0.0.2"), 8080);
+  // An ephemeral pick may take a port only closing connections hold.
+  const q = new ProtocolPorts();
+  for (let port = EPHEMERAL_LOW; port <= EPHEMERAL_HIGH; port++) {
+    q.linger(user("10.0.0.1", { alive: () => open }), port);
+  }
+  assert.ok(q.bind(user("10.0.0.1"), 0) >= EPHEMERAL_LOW);
+  // Once the connection is gone, the port is free to anyone.
+  open = false;
+  const fresh = new ProtocolPorts();
+  fresh.linger(user("10.0.0.1", { alive: () => open }), 8080);
+  assert.equal(fresh.bind(user("0.0.0.0"), 8080), 8080);
+  assert.equal(fresh.users(8080).size, 1);
+});

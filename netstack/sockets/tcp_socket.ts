@@ -858,8 +858,28 @@ export class TcpSocket extends InetSocket implements PortUser {
     }
     this.layer.released(this);
     if (this.#ownsPort) this.stack.ports.tcp.release(this, this.localPort);
+    this.#lingerPort();
     this.phase = "closed";
     this.wq.wake();
+  }
+
+  /**
+   * A connection that outlives its socket (closing, TIME-WAIT) keeps the port in the bind table,
+   * as Linux's bind bucket keeps it, with the socket's SO_REUSEADDR (an accepted one has its
+   * listener's): a bind without SO_REUSEADDR fails with EADDRINUSE until it is gone.
+   */
+  #lingerPort(): void {
+    const c = this.conn;
+    if (!c || c.state === "CLOSED" || this.localPort === 0) return;
+    this.stack.ports.tcp.linger({
+      localAddr: this.localAddr,
+      family: this.family,
+      local6: this.local6,
+      reuseAddr: this.reuseAddr,
+      device: this.device,
+      v6only: this.v6only,
+      alive: () => c.state !== "CLOSED",
+    }, this.localPort);
   }
 }
 
