@@ -123,6 +123,12 @@ Deno.test("SYN-SENT: unacceptable ACK gets <SEQ=SEG.ACK><CTL=RST>", () => {
   const out = h.one(h.input(seg({ seq: PEER_ISS, ack: ISS + 7, flags: SYN | ACK })));
   assert.equal(describe(out), `R ${ISS + 7}:${ISS + 7} ack 0 w 0`);
   assert.equal(h.conn.state, "SYN-SENT");
+  // Then the SYN goes again at once, as Linux (TCP_TIMEOUT_MIN), and backs off from there.
+  assert.equal(h.one(h.advance(2)).flags, SYN);
+  // A second bad ACK after that retransmission brings no early one (no SYN storm).
+  h.input(seg({ seq: PEER_ISS, ack: ISS + 7, flags: RST | ACK }));
+  expectNothing(h.advance(1999));
+  assert.equal(h.one(h.advance(1)).flags, SYN);
 });
 
 // RFC 6298 §5.5 backoff and §2.1 initial RTO of 1 s; RFC 1122 §4.2.3.5 SYN give-up.

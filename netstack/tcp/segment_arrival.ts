@@ -10,6 +10,9 @@ import { DEFAULT_PEER_MSS, TS_OVERHEAD } from "./tcb.ts";
 
 const { FIN, SYN, RST, ACK, PSH, URG } = TcpFlag;
 
+/** How soon SYN-SENT resends its SYN after an unacceptable ACK (Linux's TCP_TIMEOUT_MIN). */
+const SYN_RESEND_SOON_MS = 2;
+
 /** The segment-arrival layer of a TCP connection. */
 export abstract class TcpSegmentArrival extends TcpAckProcessing {
   /** Send RST if synchronized and drop everything (the public `abort`, in connection.ts). */
@@ -76,6 +79,9 @@ export abstract class TcpSegmentArrival extends TcpAckProcessing {
       if (seqLe(seg.ack, this.iss) || seqGt(seg.ack, this._sndNxt)) {
         this._drop("bad-ack");
         if (!(f & RST)) this._out(seg.ack, RST, new Uint8Array(0), now);
+        // Linux's tcp_rcv_synsent_state_process: "previous FIN/ACK or RST/ACK might be
+        // ignored", so before any retransmission the SYN goes again at once (TCP_TIMEOUT_MIN).
+        if (this._retries === 0) this._rtoAt = now + SYN_RESEND_SOON_MS;
         return;
       }
     }
