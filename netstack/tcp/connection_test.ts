@@ -213,6 +213,15 @@ Deno.test("ESTABLISHED: RST at exactly RCV.NXT → ECONNRESET", () => {
   assert.ok(h.conn.readable);
 });
 
+Deno.test("CLOSE-WAIT: RST at RCV.NXT → EPIPE, as Linux's tcp_reset", () => {
+  const h = established();
+  h.input(seg({ seq: PEER_ISS + 1, ack: ISS + 1, flags: FIN | ACK }));
+  assert.equal(h.conn.state, "CLOSE-WAIT");
+  expectNothing(h.input(seg({ seq: PEER_ISS + 2, flags: RST })));
+  assert.equal(h.conn.state, "CLOSED");
+  assert.equal(h.conn.error, "EPIPE");
+});
+
 Deno.test("ESTABLISHED: RST in window but not exact → challenge ACK (RFC 5961 §3.2)", () => {
   const h = established();
   const out = h.one(h.input(seg({ seq: PEER_ISS + 100, flags: RST })));

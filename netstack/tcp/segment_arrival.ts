@@ -377,8 +377,10 @@ export abstract class TcpSegmentArrival extends TcpAckProcessing {
       case "ESTABLISHED":
       case "FIN-WAIT-1":
       case "FIN-WAIT-2":
-      case "CLOSE-WAIT":
         this._error = "ECONNRESET";
+        break;
+      case "CLOSE-WAIT":
+        this._error = "EPIPE"; // Linux's tcp_reset: the peer had already closed
         break;
       case "CLOSING":
       case "LAST-ACK":

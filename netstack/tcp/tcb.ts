@@ -28,8 +28,11 @@ export const TS_OVERHEAD = 12;
 /** An ICMP error a connection records without failing (Linux's sk_err_soft). */
 export type IcmpSoftErrno = ErrnoCode;
 
-/** Errno names a connection can fail with; the socket layer turns them into SO_ERROR. */
-export type TcpErrno = "ECONNREFUSED" | "ECONNRESET" | "ETIMEDOUT";
+/**
+ * Errno names a connection can fail with; the socket layer turns them into SO_ERROR. EPIPE: a
+ * reset in CLOSE-WAIT, as Linux's tcp_reset (the peer had closed; ECONNRESET elsewhere).
+ */
+export type TcpErrno = "ECONNREFUSED" | "ECONNRESET" | "EPIPE" | "ETIMEDOUT";
 
 /** Everything a connection needs at construction. */
 export interface TcpConnectionInit {
