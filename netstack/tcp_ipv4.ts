@@ -518,8 +518,7 @@ export class TcpIpv4 implements TcpLayer, Tcp6Layer {
     // and fails connect() only at the SYN timeout; Serin, as before, fails it at once there.
     const fatal = code !== "EHOSTUNREACH" && code !== "ENETUNREACH";
     if (opening && (fatal || conn.state === "SYN-SENT")) {
-      if (e.sock) e.sock.setError(code);
-      conn.abort();
+      conn.icmpAbort(code);
       e.sock?.wq.wake();
       return this.task.count("tcp: icmp abort");
     }

@@ -78,6 +78,26 @@ export class TcpConnection extends TcpSegmentArrival {
     this._softError = code;
   }
 
+  /**
+   * A hard ICMP error ends the opening connection (RFC 1122 §4.2.3.9; Linux's tcp_v4_err sets
+   * sk_err and calls tcp_done): it is dropped as by `abort`, and `error` reports `code`.
+   */
+  icmpAbort(code: IcmpSoftErrno): void {
+    this.abort();
+    this._error = code;
+    this._onChange?.();
+  }
+
+  /**
+   * Report the error once (Linux's sock_error exchanges sk_err for 0): returns `error` and
+   * clears it, so later reads see end of file and poll no POLLERR.
+   */
+  takeError(): TcpErrno | IcmpSoftErrno | undefined {
+    const e = this.error;
+    this._error = this._softError = undefined;
+    return e;
+  }
+
   /** Bytes can be read, or a read would return EOF or an error. */
   get readable(): boolean {
     return this._rcvBuf.length > 0 || this.eof || this._error !== undefined;

@@ -213,6 +213,23 @@ Deno.test("ESTABLISHED: RST at exactly RCV.NXT → ECONNRESET", () => {
   assert.ok(h.conn.readable);
 });
 
+Deno.test("error: reported once (Linux's sock_error), then end of file", () => {
+  const h = established();
+  h.input(seg({ seq: PEER_ISS + 1, flags: RST }));
+  assert.equal(h.conn.takeError(), "ECONNRESET");
+  assert.equal(h.conn.error, undefined);
+  assert.equal(h.conn.takeError(), undefined);
+  assert.equal(h.conn.state, "CLOSED");
+});
+
+Deno.test("SYN-SENT: a hard ICMP error aborts with its code, and no segment", () => {
+  const h = synSent();
+  h.conn.icmpAbort("ECONNREFUSED");
+  assert.equal(h.conn.state, "CLOSED");
+  assert.equal(h.conn.error, "ECONNREFUSED");
+  expectNothing(h.advance(5000));
+});
+
 Deno.test("CLOSE-WAIT: RST at RCV.NXT → EPIPE, as Linux's tcp_reset", () => {
   const h = established();
   h.input(seg({ seq: PEER_ISS + 1, ack: ISS + 1, flags: FIN | ACK }));

@@ -63,7 +63,7 @@ export abstract class TcpControlBlock {
   protected _emit: (seg: TcpRepr) => void;
   protected _onChange: (() => void) | undefined;
   protected _state: TcpState = "CLOSED";
-  protected _error: TcpErrno | undefined;
+  protected _error: TcpErrno | IcmpSoftErrno | undefined;
   protected _passive = false;
   protected _orphan = false;
   protected _lastNow = 0;
