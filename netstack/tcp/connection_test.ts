@@ -338,6 +338,25 @@ Deno.test("TIME-WAIT: a new SYN beyond RCV.NXT may reopen the 4-tuple", () => {
   assert.ok(!h.conn.acceptsNewSyn(seg({ seq: PEER_ISS + 100_000, flags: SYN | ACK })));
 });
 
+Deno.test("TIME-WAIT: unacceptable segments draw an ACK; only an exact RST ends it (Linux)", () => {
+  const h = established();
+  h.conn.close();
+  h.flush();
+  h.input(seg({ seq: PEER_ISS + 1, ack: ISS + 2, flags: FIN | ACK }));
+  assert.equal(h.conn.state, "TIME-WAIT");
+  // Data, even inside the old window, is answered (tcp_timewait_state_process, TCP_TW_ACK).
+  const a = h.one(h.input(seg({ seq: PEER_ISS + 5000, ack: ISS + 2, len: 10 })));
+  assert.equal(describe(a), `A ${ISS + 2}:${ISS + 2} ack ${PEER_ISS + 2} w 65535`);
+  assert.equal(h.one(h.input(seg({ seq: PEER_ISS + 2, ack: ISS + 2, len: 10 }))).ack, PEER_ISS + 2);
+  // A bare ACK at RCV.NXT is silent; a RST elsewhere is ignored, without a challenge ACK.
+  expectNothing(h.input(seg({ seq: PEER_ISS + 2, ack: ISS + 2 })));
+  expectNothing(h.input(seg({ seq: PEER_ISS + 3, flags: RST })));
+  assert.equal(h.conn.state, "TIME-WAIT");
+  expectNothing(h.input(seg({ seq: PEER_ISS + 2, flags: RST })));
+  assert.equal(h.conn.state, "CLOSED");
+  assert.equal(h.conn.error, undefined);
+});
+
 Deno.test("CLOSE-WAIT → LAST-ACK → CLOSED (passive close)", () => {
   const h = established();
   const ack = h.one(h.input(seg({ seq: PEER_ISS + 1, ack: ISS + 1, flags: FIN | ACK })));

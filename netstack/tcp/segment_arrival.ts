@@ -126,6 +126,7 @@ export abstract class TcpSegmentArrival extends TcpAckProcessing {
       this._ackNow = true;
       return;
     }
+    if (this._state === "TIME-WAIT") return this.#inputTimeWait(now, seg);
     const ts = this._tsOk ? seg.options.timestamp : undefined;
     // A segment without TSopt after timestamps were negotiated is processed like any other,
     // only without PAWS and TS.Recent, as Linux does (tcp_validate_incoming checks PAWS only
@@ -138,7 +139,6 @@ export abstract class TcpSegmentArrival extends TcpAckProcessing {
       this._outOfWindowAck(now, seg);
       return;
     }
-    if (this._state === "TIME-WAIT") return this.#inputTimeWait(now, seg);
     // First: acceptability test.
     const segLen = seg.payload.length + (f & SYN ? 1 : 0) + (f & FIN ? 1 : 0);
     const rcvWnd = Math.max(0, seqSub(this._rcvAdvRight, this._rcvNxt));
@@ -229,24 +229,25 @@ export abstract class TcpSegmentArrival extends TcpAckProcessing {
 
   /**
    * TIME-WAIT (RFC 9293 §3.10.7.4), as Linux's tcp_timewait_state_process: only a bare ACK or
-   * RST at exactly RCV.NXT is in window (the RST ends TIME-WAIT, the ACK restarts 2*MSL); any
+   * RST at exactly RCV.NXT, not PAWS-rejected, is in window (the RST ends TIME-WAIT, the ACK restarts 2*MSL); any
    * other RST is ignored, and anything else (data, a retransmitted FIN, an old ACK) is answered
-   * with an ACK (TCP_TW_ACK, limited as out-of-window ACKs are) and, if it carries ACK,
-   * restarts 2*MSL. A SYN that may reopen the connection never gets here (acceptsNewSyn).
+   * with an ACK (TCP_TW_ACK, limited as out-of-window ACKs are) and, if it carries ACK or is
+   * PAWS-rejected, restarts 2*MSL. A SYN that may reopen the connection never gets here (acceptsNewSyn).
    */
   #inputTimeWait(now: number, seg: TcpRepr): void {
     const f = seg.flags;
+    const ts = this._tsOk ? seg.options.timestamp : undefined;
+    const paws = ts !== undefined && !(f & RST) && seqLt(ts.value, this._tsRecent);
     const bare = seg.payload.length === 0 && !(f & (SYN | FIN));
-    if (seg.seq === this._rcvNxt && (bare || f & RST)) {
+    if (!paws && seg.seq === this._rcvNxt && (bare || f & RST)) {
       if (f & RST) return this.#onReset();
-      const ts = this._tsOk ? seg.options.timestamp : undefined;
       if (ts) this._tsRecent = ts.value;
       this._closeAt = now + this.options.timeWaitMs;
       return;
     }
     if (f & RST) return this._drop("time-wait-rst");
-    this._drop("time-wait");
-    if (f & ACK) this._closeAt = now + this.options.timeWaitMs;
+    this._drop(paws ? "paws" : "time-wait");
+    if (paws || f & ACK) this._closeAt = now + this.options.timeWaitMs;
     this._outOfWindowAck(now, seg);
   }
 
