@@ -10,12 +10,15 @@
  *   namespace, the two namespaces joined by Serin's switch with their TAPs as ports and the
  *   faults on the client's TAP cable only (Serin as the link emulator: this kernel has no netem).
  *
- * Same client, same faults, same seed, same path length in impaired cables. Goodput is echoed
+ * Same client, same faults, same seed, same path length in impaired cables, and every Linux
+ * namespace on one congestion control (CUBIC, Linux's default, unless `--cc`; the host's default,
+ * when it differs, is run as a second reference: BBR, not loss-based, is many times faster
+ * through random loss). Goodput is echoed
  * bytes over the client's wall time, in Mbit/s; the ratio Serin/Linux is the issue's target
  * ("within 2× of Linux": ≥ 0.5). Needs root, `ip` and python3; skips loudly otherwise.
  *
  * Run alone with `deno run -A tests/bench/lossy_echo.ts [--mb N] [--family 4|6] [--seed N]
- * [--faults SPEC]` (another impairment, e.g. `delay=5ms` alone, to see where the time goes).
+ * [--faults SPEC] [--cc NAME]` (another impairment, e.g. `delay=5ms` alone, to see where the time goes).
  */
 import { parseArgs } from "node:util";
 import { skipReason, TapLab } from "../interop/_lab.ts";
@@ -33,6 +36,12 @@ export interface LossyEchoOptions {
   seed?: number;
   /** Another impairment, for exploring (default {@link IMPAIRMENT}). */
   faults?: string;
+  /**
+   * Congestion control of every Linux namespace (client and server), default "cubic": Linux's
+   * built-in default and, like Serin's, loss-based. The host's own default, when it differs
+   * (BBR on the development machine), is measured too as a second Linux reference.
+   */
+  cc?: string;
 }
 
 /** The issue's impairment. */
@@ -60,9 +69,19 @@ async function client(
   exec: (argv: string[], timeoutMs: number) => Promise<{ code: number; stdout: string }>,
   target: string,
   bytes: number,
+  cc: string,
 ): Promise<EchoResult> {
   const r = await exec(
-    ["python3", CLIENT, target, String(PORT), String(bytes), String(STALL_S)],
+    [
+      "env",
+      `SERIN_TCP_CC=${cc}`,
+      "python3",
+      CLIENT,
+      target,
+      String(PORT),
+      String(bytes),
+      String(STALL_S),
+    ],
     120_000 + bytes / 10,
   );
   const line = r.stdout.trim().split("\n").pop() ?? "";
@@ -81,8 +100,18 @@ async function client(
 
 const mbits = (r: EchoResult) => (r.got * 8) / r.seconds / 1e6;
 
-/** Linux ↔ Serin's `echo -p 7` over a TAP with the faults. */
-async function serinEcho(v6: boolean, bytes: number, faults: string): Promise<EchoResult> {
+/** The host's default TCP congestion control. */
+async function hostCc(): Promise<string> {
+  return (await Deno.readTextFile("/proc/sys/net/ipv4/tcp_congestion_control")).trim();
+}
+
+/** Linux ↔ Serin's `echo -p 7` over a TAP with the faults; the Linux client uses `cc`. */
+async function serinEcho(
+  v6: boolean,
+  bytes: number,
+  faults: string,
+  cc: string,
+): Promise<EchoResult> {
   await using lab = await TapLab.create();
   const base = lab.serinNet.bind(lab);
   lab.serinNet = (driver, extra) => {
@@ -102,13 +131,26 @@ async function serinEcho(v6: boolean, bytes: number, faults: string): Promise<Ec
     (argv, timeoutMs) => lab.exec(argv, { timeoutMs }),
     v6 ? lab.serinAddr6 : lab.serinAddr,
     bytes,
+    cc,
   );
 }
 
-/** Linux ↔ Linux through Serin's switch, the faults on the client's TAP cable. */
-async function linuxEcho(v6: boolean, bytes: number, faults: string): Promise<EchoResult> {
+/** Linux ↔ Linux through Serin's switch, the faults on the client's TAP cable; both use `cc`. */
+async function linuxEcho(
+  v6: boolean,
+  bytes: number,
+  faults: string,
+  cc: string,
+): Promise<EchoResult> {
   await using lab = await SwitchLab.create({ faultsA: faults });
-  const server = lab.spawn(lab.b, ["python3", SERVER, v6 ? "::" : "0.0.0.0", String(PORT)]);
+  const server = lab.spawn(lab.b, [
+    "env",
+    `SERIN_TCP_CC=${cc}`,
+    "python3",
+    SERVER,
+    v6 ? "::" : "0.0.0.0",
+    String(PORT),
+  ]);
   try {
     const reader = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
     const first = await reader.read();
@@ -120,6 +162,7 @@ async function linuxEcho(v6: boolean, bytes: number, faults: string): Promise<Ec
       (argv, timeoutMs) => lab.exec(lab.a, argv, { timeoutMs }),
       v6 ? lab.b.addr6 : lab.b.addr,
       bytes,
+      cc,
     );
   } finally {
     try {
@@ -145,52 +188,68 @@ export async function benchLossyEcho(opts: LossyEchoOptions = {}): Promise<void>
   const bytes = Math.round(mb * 1e6);
   const impairment = opts.faults ?? IMPAIRMENT;
   const faults = `${impairment},seed=${opts.seed ?? 1}`;
+  const cc = opts.cc ?? "cubic";
+  const other = await hostCc();
   const rows: Row[] = [];
+  const ref = "two namespaces through Serin's switch, same faults, same run";
   for (const family of opts.families ?? [4, 6]) {
     const v6 = family === 6;
     const s = await attempt(
       `lossy echo Linux ↔ Serin IPv${family}`,
-      () => serinEcho(v6, bytes, faults),
+      () => serinEcho(v6, bytes, faults, cc),
     );
     const l = await attempt(
-      `lossy echo Linux ↔ Linux IPv${family}`,
-      () => linuxEcho(v6, bytes, faults),
+      `lossy echo Linux ↔ Linux IPv${family} (${cc})`,
+      () => linuxEcho(v6, bytes, faults, cc),
     );
-    if (s) {
-      rows.push({
-        name: `lossy echo ${mb} MB Linux ↔ Serin, IPv${family}`,
-        value: mbits(s),
-        unit: "Mbit/s",
-      });
-    }
+    const b = other === cc ? undefined : await attempt(
+      `lossy echo Linux ↔ Linux IPv${family} (${other})`,
+      () => linuxEcho(v6, bytes, faults, other),
+    );
+    const name = (who: string) => `lossy echo ${mb} MB ${who}, IPv${family}`;
+    if (s) rows.push({ name: name(`Linux (${cc}) ↔ Serin`), value: mbits(s), unit: "Mbit/s" });
     if (l) {
       rows.push({
-        name: `lossy echo ${mb} MB Linux ↔ Linux, IPv${family}`,
+        name: name(`Linux ↔ Linux (${cc})`),
         value: mbits(l),
         unit: "Mbit/s",
-        reference: "two namespaces through Serin's switch, same faults, same run",
+        reference: ref,
+      });
+    }
+    if (b) {
+      rows.push({
+        name: name(`Linux ↔ Linux (${other})`),
+        value: mbits(b),
+        unit: "Mbit/s",
+        reference: ref,
       });
     }
     if (s && l) {
       rows.push({
-        name: `lossy echo goodput Serin / Linux, IPv${family}`,
+        name: `lossy echo goodput Serin / Linux (${cc}), IPv${family}`,
         value: mbits(s) / mbits(l),
         unit: "× (target ≥ 0.5)",
       });
     }
-    for (const [who, r] of [["Serin", s], ["Linux", l]] as const) {
+    if (s && b) {
+      rows.push({
+        name: `lossy echo goodput Serin / Linux (${other}), IPv${family}`,
+        value: mbits(s) / mbits(b),
+        unit: "×",
+      });
+    }
+    for (const [who, r] of [["Serin", s], [`Linux ${cc}`, l], [`Linux ${other}`, b]] as const) {
       if (r) {
         console.log(
           `  IPv${family} ${who}: ${(r.got / 1e6).toFixed(1)} MB echoed in ${
             r.seconds.toFixed(1)
-          } s;` +
-            ` client's TCP ${JSON.stringify(r.linux)}`,
+          } s; client's TCP ${JSON.stringify(r.linux)}`,
         );
       }
     }
   }
   console.log(
-    `note: ${IMPAIRMENT} on one cable, both directions; goodput = echoed bytes / wall time`,
+    `note: ${impairment} on one cable, both directions; goodput = echoed bytes / wall time`,
   );
   report("lossy echo", rows);
 }
@@ -202,6 +261,7 @@ if (import.meta.main) {
       family: { type: "string" },
       seed: { type: "string" },
       faults: { type: "string" },
+      cc: { type: "string" },
     },
   });
   const families: Array<4 | 6> = values.family === "4" ? [4] : values.family === "6" ? [6] : [4, 6];
@@ -210,5 +270,6 @@ if (import.meta.main) {
     families,
     seed: values.seed ? Number(values.seed) : undefined,
     faults: values.faults,
+    cc: values.cc,
   });
 }
