@@ -41,7 +41,8 @@ Deno.test({
     const from = sw.connect();
     const other = sw.connect();
     const got: Uint8Array[] = [];
-    other.onFrame((f) => got.push(f));
+    // Only ours: Linux sends its own frames (IPv6 router solicitations, MLD) once the TAP is up.
+    other.onFrame((f) => f[12] === 0x88 && f[13] === 0xb5 && got.push(f));
     const tap = await plugTap(sw, name, { clock, faults: "dup=0" });
     try {
       await sh(["ip", "link", "set", name, "up"]);
