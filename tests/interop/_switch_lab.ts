@@ -92,7 +92,7 @@ export class SwitchLab implements AsyncDisposable {
     const id = suffix();
     const subnet = 1 + (crypto.getRandomValues(new Uint8Array(1))[0] % 254);
     const side = (x: string, n: number): LinuxSide => ({
-      ns: `serin-sw${x}-${id}`,
+      ns: `serin-${id}${x.toLowerCase()}`, // the README's clean-up pattern matches it
       tap: `s${x}${id}`,
       addr: `10.78.${subnet}.${n}`,
       addr6: `fd00:78::${n}`,
