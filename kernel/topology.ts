@@ -70,12 +70,12 @@ export function parseTopology(json: unknown): Topology {
   checkKeys("topology", json, ["hosts", "switches", "faults", "pcap", "exec"]);
   const switches = json.switches === undefined ? undefined : parseSwitches(json.switches);
   // A network of switches alone (Serin as a link emulator between Linux hosts) needs no host.
-  const linuxOnly = switches !== undefined && json.hosts === undefined;
-  if (!linuxOnly && (!Array.isArray(json.hosts) || json.hosts.length === 0)) {
-    fail("hosts", "must be a non-empty array");
+  const hostList = json.hosts === undefined && switches !== undefined ? [] : json.hosts;
+  if (!Array.isArray(hostList) || (hostList.length === 0 && switches === undefined)) {
+    fail("hosts", switches ? "must be an array" : "must be a non-empty array");
   }
   const names = new Set<string>();
-  const hosts: HostSetup[] = (linuxOnly ? [] : json.hosts as unknown[]).map((h, hi) => {
+  const hosts: HostSetup[] = hostList.map((h, hi) => {
     const p = `hosts[${hi}]`;
     if (!isObject(h)) fail(p, "must be an object");
     checkKeys(p, h, ["name", "ifaces", "routes", "forwarding"]);

@@ -89,7 +89,8 @@ Deno.test("switches with TAP ports: a tap twice, on two switches or also a host'
     ],
     [{ switches: { sw1: { faults: 5 } } }, /^switches\.sw1\.faults: must be a fault spec string/],
     [{ hosts: [host], faults: "loss=0.1,loss=0.2" }, /^faults: Cannot parse fault spec .*twice/],
-    [{ switches: { sw1: {} }, hosts: [] }, /^hosts: must be a non-empty array$/],
+    [{ switches: { sw1: {} }, hosts: {} }, /^hosts: must be an array$/],
+    [{ hosts: [] }, /^hosts: must be a non-empty array$/],
   ];
   for (const [json, re] of cases) {
     assert.throws(
@@ -105,6 +106,7 @@ Deno.test("switches with TAP ports: a tap twice, on two switches or also a host'
     },
   });
   assert.deepEqual(t.net.hosts, []);
+  assert.deepEqual(parseTopology({ hosts: [], switches: { sw1: { taps: ["t"] } } }).net.hosts, []);
   assert.deepEqual(t.net.switches, {
     sw1: {
       taps: [{ name: "tapA" }, { name: "tapB", faults: "loss=0.05,delay=5ms" }],

@@ -87,34 +87,50 @@ export class SwitchLab implements AsyncDisposable {
     };
   }
 
-  /** Boot Serin with the switch, move each TAP into its namespace and configure Linux's side. */
-  static async create(opts: SwitchLabOptions = {}): Promise<SwitchLab> {
+  /**
+   * Names and addresses for a lab, nothing created yet: for booting Serin some other way (the
+   * command line with {@link net} as its config), then {@link enterNamespaces}.
+   */
+  static plan(): SwitchLab {
     const id = suffix();
     const subnet = 1 + (crypto.getRandomValues(new Uint8Array(1))[0] % 254);
     const side = (x: string, n: number): LinuxSide => ({
-      ns: `serin-${id}${x.toLowerCase()}`, // the README's clean-up pattern matches it
+      ns: `serin-${id}${x.toLowerCase()}`, // the interop README's clean-up pattern matches it
       tap: `s${x}${id}`,
       addr: `10.78.${subnet}.${n}`,
       addr6: `fd00:78::${n}`,
     });
-    const lab = new SwitchLab(side("A", 1), side("B", 2), subnet);
+    return new SwitchLab(side("A", 1), side("B", 2), subnet);
+  }
+
+  /** Boot Serin with the switch, move each TAP into its namespace and configure Linux's side. */
+  static async create(opts: SwitchLabOptions = {}): Promise<SwitchLab> {
+    const lab = SwitchLab.plan();
     try {
       lab.#sys = await boot({ net: lab.net(opts), log: (l) => lab.log.push(l) });
-      for (const s of [lab.a, lab.b]) {
-        await mustRun(["ip", "netns", "add", s.ns]);
-        lab.#made.push(s.ns);
-        await mustRun(["ip", "link", "set", s.tap, "netns", s.ns]);
-        const ipIn = (...args: string[]) => mustRun(["ip", "-n", s.ns, ...args]);
-        await ipIn("link", "set", "lo", "up");
-        await ipIn("addr", "add", `${s.addr}/24`, "dev", s.tap);
-        await ipIn("-6", "addr", "add", `${s.addr6}/64`, "dev", s.tap, "nodad");
-        await ipIn("link", "set", s.tap, "up");
-      }
+      await lab.enterNamespaces();
     } catch (err) {
       await lab[Symbol.asyncDispose]();
       throw err;
     }
     return lab;
+  }
+
+  /**
+   * Once Serin holds both TAPs open (created them): move each into a namespace of its own with
+   * its addresses, loopback and link up.
+   */
+  async enterNamespaces(): Promise<void> {
+    for (const s of [this.a, this.b]) {
+      await mustRun(["ip", "netns", "add", s.ns]);
+      this.#made.push(s.ns);
+      await mustRun(["ip", "link", "set", s.tap, "netns", s.ns]);
+      const ipIn = (...args: string[]) => mustRun(["ip", "-n", s.ns, ...args]);
+      await ipIn("link", "set", "lo", "up");
+      await ipIn("addr", "add", `${s.addr}/24`, "dev", s.tap);
+      await ipIn("-6", "addr", "add", `${s.addr6}/64`, "dev", s.tap, "nodad");
+      await ipIn("link", "set", s.tap, "up");
+    }
   }
 
   /** Run `argv` inside `side`'s namespace. */
@@ -132,7 +148,7 @@ export class SwitchLab implements AsyncDisposable {
     }).spawn();
   }
 
-  /** Shut Serin down (its TAPs go with it) and delete the namespaces. */
+  /** Shut Serin down if the lab booted it (its TAPs go with it) and delete the namespaces. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.#sys?.shutdown();
     for (const ns of this.#made) await cmd(["ip", "netns", "del", ns]);

@@ -6,7 +6,7 @@
  * nothing else down.
  */
 import assert from "node:assert/strict";
-import { delay, interopTest, mustRun, within } from "./_lab.ts";
+import { delay, interopTest, mustRun, Watched, within } from "./_lab.ts";
 import { SWITCH_HOST, SwitchLab } from "./_switch_lab.ts";
 import { SHA_CLIENT_PY, SHA_SERVER_PY } from "./_python.ts";
 
@@ -144,5 +144,37 @@ interopTest(
     });
     assert.equal(r.status, 0, r.stdout + r.stderr);
     assertNoCrash(lab);
+  },
+);
+
+interopTest(
+  "interop switch taps: `deno task run --config` with switches only links two Linux namespaces, as the README shows",
+  ["ping"],
+  async () => {
+    await using lab = SwitchLab.plan();
+    const dir = await Deno.makeTempDir();
+    const config = `${dir}/links.json`;
+    await Deno.writeTextFile(config, JSON.stringify(lab.net({ faults: "delay=1ms" })));
+    const child = new Watched(
+      new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "tools/boot.ts", "--config", config, "--for", "60"],
+        cwd: new URL("../..", import.meta.url).pathname,
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn(),
+    );
+    try {
+      const deadline = Date.now() + 20_000;
+      while (!child.stderr.includes("serin: up (switch sw1: ")) {
+        if (Date.now() > deadline) throw new Error(`Serin never came up: ${child.stderr}`);
+        await delay(20);
+      }
+      await lab.enterNamespaces();
+      assert.equal(await pings(lab, lab.b.addr), 3, child.stderr);
+    } finally {
+      await child.kill();
+      await Deno.remove(dir, { recursive: true });
+    }
   },
 );
