@@ -11,6 +11,8 @@ import type { DeviceResources } from "../drivers/hw/resources.ts";
 import { isNicModel, type NicModel } from "../drivers/nic_models.ts";
 import type { DriverBoot } from "../drivers/driver_main.ts";
 import { memoryCap } from "./memory_cap.ts";
+import { labHosts } from "./lab_names.ts";
+import type { HostEntry } from "./bus/messages.ts";
 
 /** One interface of a host. */
 export interface IfaceSetup {
@@ -70,6 +72,8 @@ export interface HostBoot {
   forwarding: boolean;
   /** The system memory cap in bytes, for the netstack's `setMemoryCap` (kernel/memory_cap.ts). */
   memoryCap?: number;
+  /** The hosts table: every host of the topology by name (kernel/lab_names.ts). */
+  hosts?: HostEntry[];
 }
 
 /** One cable end in the hardware worker: joined to a netstack directly, or to a NIC model. */
@@ -133,6 +137,7 @@ export async function attachNetstacks(
 ): Promise<void> {
   const hw: HardwareBoot = { ports: [], faults: setup.faults, pcap: setup.pcap };
   const hwTransfer: Transferable[] = [];
+  const names = labHosts(setup);
   const hosts = setup.hosts.map((h, hi) => {
     const boot: HostBoot = {
       name: h.name,
@@ -141,6 +146,7 @@ export async function attachNetstacks(
       routes: h.routes ?? [],
       forwarding: h.forwarding ?? false,
       memoryCap: memoryCap(),
+      hosts: names,
     };
     const transfer: Transferable[] = [];
     const nics: Array<{ label: string; iface: string; port: MessagePort }> = [];

@@ -119,6 +119,13 @@ export function runNetctl(task: NetworkTask, req: NetCtl): unknown {
         memory: { total: task.memory.total, byPid: task.memory.snapshot() },
         interfaces: Object.fromEntries(task.interfaces.map((i) => [i.name, i.stats])),
       };
+    case "resolver":
+      return task.resolver.get();
+    case "resolverset": {
+      const { op: _, ...update } = req;
+      task.resolver.set(update);
+      return null;
+    }
     default: {
       const never: never = req;
       throw new ErrnoError("ENOSYS", `Unknown netctl ${(never as { op?: string })?.op}`);

@@ -56,6 +56,13 @@ for (const r of boot.routes) {
     problems.push(`route ${r.dest}: ${(err as Error).message}`);
   }
 }
+if (boot.hosts) {
+  try {
+    task.resolver.set({ hosts: boot.hosts });
+  } catch (err) {
+    problems.push(`hosts table: ${(err as Error).message}`);
+  }
+}
 const processes = new ProcessPorts(task, (what) => task.count(what));
 // Ports arrive as raw (structured-clone) messages: a restarted driver worker's, or a new
 // process's direct port.

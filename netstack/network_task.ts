@@ -26,6 +26,7 @@ import {
 } from "./wire/ethernet.ts";
 import { Ipv4Stack } from "./ip/ipv4_stack.ts";
 import { runNetctl } from "./netctl.ts";
+import { ResolverConfStore } from "./resolver_conf.ts";
 import { growFront, recyclePacket } from "./link/headroom.ts";
 import { TcpIpv4 } from "./tcp_ipv4.ts";
 import { Ipv6Stack } from "./ip6/ipv6_stack.ts";
@@ -58,6 +59,8 @@ export class NetworkTask implements Stack, Stack6, SocketHost {
   readonly counters = new Map<string, number>();
   /** What each process is charged for the sockets, rings and calls it holds here. */
   readonly memory = new MemoryLedger();
+  /** Resolver configuration and hosts table (resolv.conf and /etc/hosts, for libc). */
+  readonly resolver = new ResolverConfStore();
   readonly interfaces: NetInterface[] = [];
   readonly ipv4: Ipv4Stack;
   readonly ipv6: Ipv6Stack;
