@@ -45,6 +45,7 @@ export type {
   IfaceAddr,
   IfaceInfo,
   IfaceStats,
+  LeaseInfo,
   NeighInfo,
   NetCtl,
   OptValue,

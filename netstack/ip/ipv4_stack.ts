@@ -46,6 +46,7 @@ import {
 import { parseUdp } from "../wire/udp.ts";
 import { encodeIgmp, IGMP_ALL_ROUTERS, IGMP_ALL_SYSTEMS } from "../wire/igmp.ts";
 import { ArpCache } from "./arp_cache.ts";
+import { ArpProbes } from "./arp_probe.ts";
 import { growFront } from "../link/headroom.ts";
 import { Reassembler, reassemblyKey4 } from "./reassembly.ts";
 import { RoutingTable4 } from "./routing.ts";
@@ -87,6 +88,7 @@ export class Ipv4Stack {
   forwarding: boolean;
   tcp?: TcpLayer;
   #arp = new Map<NetInterface, ArpCache<Waiting>>();
+  #probes = new Map<NetInterface, ArpProbes>();
   #pmtu = new Map<number, { mtu: number; expires: number }>();
   #ident: IdentGenerator;
   #icmpRate = new IcmpRateLimiter();
@@ -541,6 +543,7 @@ export class Ipv4Stack {
   /** Handle an ARP packet received on `iface`. */
   arpInput(iface: NetInterface, bytes: Uint8Array): void {
     const a = parseArp(bytes);
+    this.#probes.get(iface)?.input(a, iface.mac);
     if (arpMartian(iface, a.senderIp, a.targetIp, (x) => this.isLocal(x))) {
       this.task.count("arp: martian");
       return iface.dropRx("arp: martian");
@@ -574,6 +577,27 @@ export class Ipv4Stack {
       ETHERTYPE_ARP,
       encodeArp({ op, senderMac: iface.mac, senderIp: src, targetMac, targetIp }),
     );
+  }
+
+  /**
+   * RFC 5227 probing of `addr` on `iface` for a DHCP client: "probe" sends an ARP probe (sender
+   * 0.0.0.0) and watches, "check" reports, "end" stops. True when a host claimed `addr`.
+   */
+  probeAddress(iface: NetInterface, addr: number, action: "probe" | "check" | "end"): boolean {
+    let p = this.#probes.get(iface);
+    if (action === "end") {
+      const claimed = p?.claimed(addr) ?? false;
+      p?.end(addr);
+      return claimed;
+    }
+    if (!p) this.#probes.set(iface, p = new ArpProbes());
+    if (action === "probe") {
+      p.watch(addr);
+      if (iface.up && !iface.loopback) {
+        this.#sendArp(iface, ArpOp.REQUEST, addr, ZERO_MAC, BROADCAST_MAC, 0);
+      }
+    }
+    return p.claimed(addr);
   }
 
   /** Add a permanent ARP entry. */
