@@ -44,11 +44,22 @@ function startDnsmasq(lab: TapLab, extra: string[] = []): Watched {
   ]));
 }
 
-/** `deno run tools/boot.ts --tap IF --addr dhcp -- ARGS` with its TAP moved into the lab. */
-async function bootWithDhcp(lab: TapLab, args: string[]): Promise<Watched> {
+/** `deno run tools/boot.ts --tap IF --addr dhcp OPTS -- PROG` with its TAP moved into the lab. */
+async function bootWithDhcp(lab: TapLab, opts: string[], prog: string[]): Promise<Watched> {
   const child = new Watched(
     new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "tools/boot.ts", "--tap", lab.tap, "--addr", "dhcp", "--", ...args],
+      args: [
+        "run",
+        "-A",
+        "tools/boot.ts",
+        "--tap",
+        lab.tap,
+        "--addr",
+        "dhcp",
+        ...opts,
+        "--",
+        ...prog,
+      ],
       cwd: new URL("../..", import.meta.url).pathname,
       stdin: "null",
       stdout: "piped",
@@ -87,7 +98,7 @@ interopTest(
   ["dnsmasq", "tshark", "tcpdump"],
   async () => {
     await using lab = await TapLab.create();
-    const child = await bootWithDhcp(lab, ["ping", "-c", "3", "-i", "0.2", lab.linuxAddr]);
+    const child = await bootWithDhcp(lab, [], ["ping", "-c", "3", "-i", "0.2", lab.linuxAddr]);
     const pcap = await Deno.makeTempFile({ suffix: ".pcap" });
     let server: Watched | undefined;
     try {
@@ -117,6 +128,60 @@ interopTest(
       ], JSON.stringify(msgs));
       assert.deepEqual(msgs.at(-1), [addr, lab.linuxAddr, "RELEASE"], JSON.stringify(msgs));
       assert.match(server.stderr, new RegExp(`DHCPRELEASE\\(${lab.tap}\\) ${addr}`), shown);
+      await checkDecodes(pcap);
+    } finally {
+      await child.kill();
+      await server?.kill();
+      await Deno.remove(pcap).catch(() => {});
+      await Deno.remove(`/tmp/${lab.ns}.leases`).catch(() => {});
+    }
+  },
+);
+
+interopTest(
+  "interop: a lease from dnsmasq is renewed at T1 (unicast) while pings go on without a break",
+  ["dnsmasq", "tshark", "tcpdump"],
+  async () => {
+    await using lab = await TapLab.create();
+    const child = await bootWithDhcp(lab, ["--exec", "ifconfig eth0"], [
+      "ping",
+      "-c",
+      "14",
+      "-i",
+      "1",
+      lab.linuxAddr,
+    ]);
+    const pcap = await Deno.makeTempFile({ suffix: ".pcap" });
+    let server: Watched | undefined;
+    try {
+      await using cap = await Capture.start(lab, pcap);
+      server = startDnsmasq(lab, ["--dhcp-option=option:T1,8"]);
+      const timer = setTimeout(() => void child.kill(), 60_000);
+      const code = await child.finished();
+      clearTimeout(timer);
+      await delay(300);
+      await cap.stop();
+      const shown = `stdout:\n${child.text}\nstderr:\n${child.stderr}\ndnsmasq:\n${server.stderr}`;
+      assert.equal(code, 0, shown);
+      const addr = /dhcpc: eth0: leased ([\d.]+)\//.exec(child.text)?.[1];
+      assert.ok(addr, shown);
+      // ifconfig, run once the lease is there, shows it.
+      assert.match(
+        child.text,
+        new RegExp(
+          `dhcp ${addr.replaceAll(".", "\\.")}/24 from ${lab.linuxAddr}  BOUND  lease 120 s  ` +
+            `renew in \\d s  rebind in \\d+ s  expires in 1\\d\\d s`,
+        ),
+        shown,
+      );
+      assert.match(child.text, new RegExp(`dhcpc: eth0: renewed ${addr}/24`), shown);
+      assert.match(child.text, /14 packets transmitted, 14 received, 0% packet loss/, shown);
+      const msgs = await dhcpMessages(pcap);
+      // RENEWING (RFC 2131 §4.4.5): a REQUEST unicast to the server from the leased address.
+      const renew = msgs.findIndex((m) => m[2] === "REQUEST" && m[0] === addr);
+      assert.ok(renew > 0, JSON.stringify(msgs));
+      assert.deepEqual(msgs[renew], [addr, lab.linuxAddr, "REQUEST"], JSON.stringify(msgs));
+      assert.deepEqual(msgs[renew + 1], [lab.linuxAddr, addr, "ACK"], JSON.stringify(msgs));
       await checkDecodes(pcap);
     } finally {
       await child.kill();
