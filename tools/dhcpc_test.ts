@@ -1,0 +1,108 @@
+/**
+ * dhcpc end to end on a booted two-host network, no root needed: beta has no address and runs
+ * dhcpc; alpha runs a small DHCP server (tests/programs/dhcp_server.ts). Beta sends from 0.0.0.0
+ * to 255.255.255.255 and takes broadcast replies before it has an address, configures the lease
+ * (ifconfig shows it, ping through it works), releases it on SIGTERM, and declines an address
+ * another host answers ARP for (RFC 5227).
+ */
+import assert from "node:assert/strict";
+import { boot, type System } from "../kernel/mod.ts";
+import { SIGTERM } from "../kernel/abi.ts";
+
+const ROOT = { uid: 0, caps: ["net_admin", "net_bind_service", "net_raw"] };
+
+async function lab() {
+  const out = new Map<number, string>();
+  const dec = new TextDecoder();
+  const sys = await boot({
+    net: {
+      hosts: [
+        { name: "alpha", ifaces: [{ link: "lan", addrs: ["10.0.0.1/24"] }] },
+        { name: "beta", ifaces: [{ link: "lan" }] },
+      ],
+    },
+    output: (pid, _fd, data) => out.set(pid, (out.get(pid) ?? "") + dec.decode(data)),
+  });
+  const output = (pid: number) => out.get(pid) ?? "";
+  const waitFor = async (pid: number, want: string | RegExp, ms = 20_000) => {
+    const deadline = Date.now() + ms;
+    const has = () =>
+      typeof want === "string" ? output(pid).includes(want) : want.test(output(pid));
+    while (!has()) {
+      if (Date.now() > deadline) throw new Error(`pid ${pid} never wrote ${want}: ${output(pid)}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  return { sys, output, waitFor };
+}
+
+async function betaIface(sys: System): Promise<string> {
+  const r = await sys.run("ifconfig", ["eth0"], { host: "beta" });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout;
+}
+
+Deno.test("dhcpc: leases from a server on the LAN, configures it, releases it on SIGTERM", async () => {
+  const { sys, output, waitFor } = await lab();
+  await using _ = sys;
+  const server = await sys.start("tests/programs/dhcp_server.ts", ["10.0.0.1", "10.0.0.7", "600"], {
+    host: "alpha",
+    ...ROOT,
+  });
+  await waitFor(server, "ready");
+  const client = await sys.start("dhcpc", ["--no-probe", "-v"], { host: "beta", ...ROOT });
+  await waitFor(
+    client,
+    "dhcpc: eth0: leased 10.0.0.7/24 from 10.0.0.1 for 600 s (router 10.0.0.1, dns 10.0.0.1, domain lab.test)",
+  );
+  assert.match(output(server), /^ready\nDISCOVER 0\.0\.0\.0\nREQUEST 10\.0\.0\.7\n/);
+  assert.match(output(client), /DISCOVER to 255\.255\.255\.255\n.*REQUEST to 255\.255\.255\.255/s);
+  const shown = await betaIface(sys);
+  assert.match(shown, /inet 10\.0\.0\.7  netmask 255\.255\.255\.0/);
+  assert.match(shown, /dhcp 10\.0\.0\.7\/24 from 10\.0\.0\.1  BOUND  lease 600 s  renew in 30\d s/);
+  const routes = await sys.run("route", ["-n"], { host: "beta" });
+  assert.match(routes.stdout, /0\.0\.0\.0\s+10\.0\.0\.1\s+0\.0\.0\.0\s+UG/);
+  const ping = await sys.run("ping", ["-c", "1", "10.0.0.1"], { host: "beta" });
+  assert.equal(ping.status, 0, ping.stdout + ping.stderr);
+
+  await sys.kill(client, SIGTERM);
+  assert.equal(await sys.wait(client), 0);
+  await waitFor(server, "RELEASE 10.0.0.7");
+  assert.match(output(client), /gave up 10\.0\.0\.7 \(released\)/);
+  const after = await betaIface(sys);
+  assert.doesNotMatch(after, /inet 10\.0\.0\.7|dhcp /);
+});
+
+Deno.test("dhcpc: an offered address another host answers ARP for is DECLINEd", async () => {
+  const { sys, output, waitFor } = await lab();
+  await using _ = sys;
+  // The server offers alpha's own address: alpha answers beta's ARP probe for it.
+  const server = await sys.start("tests/programs/dhcp_server.ts", ["10.0.0.1", "10.0.0.1", "600"], {
+    host: "alpha",
+    ...ROOT,
+  });
+  await waitFor(server, "ready");
+  const client = await sys.start("dhcpc", [], { host: "beta", ...ROOT });
+  await waitFor(client, "10.0.0.1 is in use by another host; declined it");
+  await waitFor(server, "DECLINE 10.0.0.1");
+  const ifs = await betaIface(sys);
+  assert.doesNotMatch(ifs, /inet 10\.0\.0\.1/);
+  assert.doesNotMatch(output(client), /leased/);
+  await sys.kill(client, SIGTERM);
+});
+
+Deno.test("dhcpc: a server that NAKs every REQUEST leaves the host unconfigured", async () => {
+  const { sys, output, waitFor } = await lab();
+  await using _ = sys;
+  const server = await sys.start(
+    "tests/programs/dhcp_server.ts",
+    ["10.0.0.1", "10.0.0.7", "600", "nak"],
+    { host: "alpha", ...ROOT },
+  );
+  await waitFor(server, "ready");
+  const client = await sys.start("dhcpc", ["--no-probe"], { host: "beta", ...ROOT });
+  await waitFor(client, "server 10.0.0.1 refused");
+  assert.doesNotMatch(output(client), /leased/);
+  assert.doesNotMatch(await betaIface(sys), /inet 10\.0\.0\.7/);
+  await sys.kill(client, SIGTERM);
+});
