@@ -157,6 +157,11 @@ export class DhcpClient {
     this.#opts = { arpProbe: true, ...opts };
   }
 
+  /** The transaction id of the current exchange; replies must carry it. */
+  get xid(): number {
+    return this.#xid;
+  }
+
   /** When {@link tick} wants to be called next, or undefined. */
   nextDeadline(): number | undefined {
     return this.#deadline;

@@ -159,8 +159,12 @@ export function dhcpMessageTypeName(t: number | undefined): string {
 
 const F = DhcpField;
 const O = DhcpOption;
-const latin1 = new TextDecoder("latin1");
-const enc = new TextEncoder();
+/** A string option's bytes: one byte per character (Latin-1), as {@link text} reads them. */
+function latin1Bytes(s: string): Uint8Array {
+  const b = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i) & 255;
+  return b;
+}
 
 function fail(
   reason: "truncated" | "bad-length" | "malformed" | "unsupported",
@@ -224,7 +228,8 @@ function text(code: number, v: Uint8Array): string {
   let end = v.length;
   while (end > 0 && v[end - 1] === 0) end--;
   if (end === 0) fail("bad-length", `option ${code} is empty`);
-  return latin1.decode(v.subarray(0, end));
+  // One character per byte (ISO 8859-1; TextDecoder's "latin1" is windows-1252, which is not).
+  return String.fromCharCode(...v.subarray(0, end));
 }
 
 /**
@@ -362,11 +367,11 @@ function optionList(m: DhcpRepr): Array<[number, Uint8Array]> {
   if (m.subnetMask !== undefined) add(O.SUBNET_MASK, be32(m.subnetMask));
   if (m.routers?.length) add(O.ROUTER, be32(...m.routers));
   if (m.dnsServers?.length) add(O.DNS_SERVERS, be32(...m.dnsServers));
-  if (m.hostName) add(O.HOST_NAME, enc.encode(m.hostName));
-  if (m.domainName) add(O.DOMAIN_NAME, enc.encode(m.domainName));
+  if (m.hostName) add(O.HOST_NAME, latin1Bytes(m.hostName));
+  if (m.domainName) add(O.DOMAIN_NAME, latin1Bytes(m.domainName));
   if (m.mtu !== undefined) add(O.MTU, be16(m.mtu));
   if (m.maxMessageSize !== undefined) add(O.MAX_MESSAGE_SIZE, be16(m.maxMessageSize));
-  if (m.message) add(O.MESSAGE, enc.encode(m.message));
+  if (m.message) add(O.MESSAGE, latin1Bytes(m.message));
   if (m.parameterRequestList?.length) {
     add(O.PARAMETER_REQUEST_LIST, Uint8Array.from(m.parameterRequestList));
   }

@@ -192,3 +192,11 @@ Deno.test("parse: the option code table has no duplicates", () => {
   const codes = Object.values(DhcpOption);
   assert.equal(new Set(codes).size, codes.length);
 });
+
+Deno.test("parse: string options are one character per byte, and re-emit to the same bytes", () => {
+  // Found by tests/fuzz/dhcp.ts: TextDecoder's "latin1" is windows-1252 (0x9f became U+0178).
+  const b = raw([15, 4, 0xf8, 0x9f, 0xbb, 0x3d, 255]);
+  const m = parseDhcp(b);
+  assert.deepEqual([...m.domainName!].map((c) => c.charCodeAt(0)), [0xf8, 0x9f, 0xbb, 0x3d]);
+  assert.deepEqual(parseDhcp(encodeDhcp(m)).domainName, m.domainName);
+});
