@@ -109,7 +109,10 @@ export function parseTopology(json: unknown): Topology {
         const addrs = f.addrs === undefined ? [] : asArray(`${q}.addrs`, f.addrs);
         addrs.forEach((a, ai) => {
           if (typeof a !== "string" || (a !== "dhcp" && !validCidr(a))) {
-            fail(`${q}.addrs[${ai}]`, 'must be "dhcp" or an address in CIDR form like 10.0.0.1/24');
+            fail(
+              `${q}.addrs[${ai}]`,
+              'must be an address in CIDR form like 10.0.0.1/24, or "dhcp"',
+            );
           }
         });
         if (addrs.includes("dhcp")) {
