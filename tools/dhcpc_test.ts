@@ -109,3 +109,24 @@ Deno.test("dhcpc: a server that NAKs every REQUEST leaves the host unconfigured"
   assert.doesNotMatch(await betaIface(sys), /inet 10\.0\.0\.7/);
   await sys.kill(client, SIGTERM);
 });
+
+Deno.test("dhcpc: with no server on the LAN it keeps trying and says so", async () => {
+  const { sys, waitFor } = await lab();
+  await using _ = sys;
+  const client = await sys.start("dhcpc", ["eth0"], { host: "beta", ...ROOT });
+  // The first retransmission comes 4 ± 1 s after the first DISCOVER.
+  await waitFor(client, "dhcpc: eth0: no DHCP server has answered 1 DISCOVER; trying again", 8000);
+  await sys.kill(client, SIGTERM);
+  assert.equal(await sys.wait(client), 0);
+});
+
+Deno.test("dhcpc: without net_bind_service and net_admin it fails with one clear line", async () => {
+  const { sys } = await lab();
+  await using _ = sys;
+  const r = await sys.run("dhcpc", [], { host: "beta" });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /^dhcpc: Cannot bind to 0\.0\.0\.0:68: .*\n$/);
+  const bad = await sys.run("dhcpc", ["eth9"], { host: "beta", ...ROOT });
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /^dhcpc: no interface eth9\nUsage: dhcpc /);
+});
