@@ -36,6 +36,12 @@ async function lab() {
   return { sys, output, waitFor };
 }
 
+async function resolver(sys: System): Promise<string> {
+  const r = await sys.run("tests/programs/show_resolver.ts", [], { host: "beta" });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout;
+}
+
 async function betaIface(sys: System): Promise<string> {
   const r = await sys.run("ifconfig", ["eth0"], { host: "beta" });
   assert.equal(r.status, 0, r.stderr);
@@ -53,12 +59,17 @@ Deno.test("dhcpc: leases from a server on the LAN, configures it, releases it on
   const client = await sys.start("dhcpc", ["--no-probe", "-v"], { host: "beta", ...ROOT });
   await waitFor(
     client,
-    "dhcpc: eth0: leased 10.0.0.7/24 from 10.0.0.1 for 600 s (router 10.0.0.1, dns 10.0.0.1, domain lab.test)",
+    "dhcpc: eth0: leased 10.0.0.7/24 from 10.0.0.1 for 600 s (router 10.0.0.1, dns 10.0.0.1, domain lab.test, mtu 1400)",
   );
   assert.match(output(server), /^ready\nDISCOVER 0\.0\.0\.0\nREQUEST 10\.0\.0\.7\n/);
   assert.match(output(client), /DISCOVER to 255\.255\.255\.255\n.*REQUEST to 255\.255\.255\.255/s);
   const shown = await betaIface(sys);
   assert.ok(shown.includes("inet 10.0.0.7  netmask 255.255.255.0"), shown);
+  assert.ok(shown.includes("mtu 1400"), shown);
+  assert.deepEqual(JSON.parse(await resolver(sys)), {
+    nameservers: ["10.0.0.1"],
+    search: ["lab.test"],
+  });
   assert.match(
     shown,
     /dhcp 10\.0\.0\.7\/24 from 10\.0\.0\.1 {2}BOUND {2}lease 600 s {2}renew in 30\d s/,
@@ -74,6 +85,9 @@ Deno.test("dhcpc: leases from a server on the LAN, configures it, releases it on
   assert.match(output(client), /gave up 10\.0\.0\.7 \(released\)/);
   const after = await betaIface(sys);
   assert.doesNotMatch(after, /inet 10\.0\.0\.7|dhcp /);
+  assert.deepEqual(JSON.parse(await resolver(sys)), { nameservers: [], search: [] });
+  const gone = await sys.run("route", ["-n"], { host: "beta" });
+  assert.doesNotMatch(gone.stdout, /10\.0\.0\.1\s+0\.0\.0\.0\s+UG/);
 });
 
 Deno.test("dhcpc: an offered address another host answers ARP for is DECLINEd", async () => {

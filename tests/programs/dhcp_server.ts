@@ -1,6 +1,6 @@
 /**
  * Test program: a minimal DHCP server for tools/dhcpc_test.ts. It offers ADDR/24 for LEASE
- * seconds (router and DNS: its own SERVER address), answers REQUESTs for ADDR with an ACK (a NAK
+ * seconds (router and DNS: its own SERVER address; domain lab.test, MTU 1400), answers REQUESTs for ADDR with an ACK (a NAK
  * when `nak` is given), and prints one line per message it receives ("DISCOVER 0.0.0.0", …).
  */
 import {
@@ -59,6 +59,7 @@ export default async function main([server, addr, lease, mode]: string[]): Promi
         routers: [me],
         dnsServers: [me],
         domainName: "lab.test",
+        mtu: 1400,
       }),
     });
     const to = m.ciaddr && !(m.flags & DHCP_FLAG_BROADCAST)
