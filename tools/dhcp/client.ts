@@ -307,6 +307,7 @@ export class DhcpClient {
     if (now >= this.#t1At && this.state === "BOUND") {
       this.state = "RENEWING";
       this.#newXid();
+      this.#started = now; // secs counts from the start of the renewal (RFC 2131 §2)
       return this.#extend(now);
     }
     // A retransmission while RENEWING or REBINDING.

@@ -347,6 +347,7 @@ Deno.test("T1: a unicast REQUEST to the server from the leased address", () => {
   assert.equal(s.msg.requestedIp, undefined); // MUST NOT in RENEWING (§4.3.2)
   assert.equal(s.msg.serverId, undefined);
   assert.equal(s.msg.flags, 0);
+  assert.equal(s.msg.secs, 0);
   // The ACK renews: times now count from this REQUEST.
   b.now = 61_000;
   const [bind] = b.receive(reply(s.msg, T.ACK));
