@@ -57,7 +57,7 @@ export function runNetctl(task: NetworkTask, req: NetCtl): unknown {
       if (addr === undefined || addr === 0) {
         throw new ErrnoError("EINVAL", `Bad address ${req.addr}`);
       }
-      return { conflict: task.ipv4.probeAddress(iface(req.iface), addr, req.action) };
+      return { conflict: task.ipv4.arp.probe(iface(req.iface), addr, req.action) };
     }
     case "iflease":
       iface(req.iface).lease = req.lease === undefined ? undefined : checkLease(req.lease);

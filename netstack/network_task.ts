@@ -30,8 +30,9 @@ import { ResolverConfStore } from "./resolver_conf.ts";
 import { growFront, recyclePacket } from "./link/headroom.ts";
 import { TcpIpv4 } from "./tcp_ipv4.ts";
 import { Ipv6Stack } from "./ip6/ipv6_stack.ts";
-import type { Ipv6Send, Route6, Route6Constraint, SendOwner6, Stack6 } from "./ip6/stack6.ts";
+import type { Ipv6Send, Route6, Route6Constraint, SendOwner6, Stack6 } from "./stack6.ts";
 import { Udp6Socket } from "./udp/udp6_socket.ts";
+import { UdpDemux } from "./udp/udp_demux.ts";
 import { Raw6Socket } from "./sockets/raw6_socket.ts";
 import { MemoryLedger } from "./sockets/memory_ledger.ts";
 
@@ -65,6 +66,7 @@ export class NetworkTask implements Stack, Stack6, SocketHost {
   readonly ipv4: Ipv4Stack;
   readonly ipv6: Ipv6Stack;
   readonly #ipv6Auto: boolean;
+  readonly #tcp: TcpIpv4;
   readonly #sockets = new Map<number, InetSocket>();
   #nextSid = 1;
   #rxQueue: Array<[NetInterface, Uint8Array]> = [];
@@ -78,11 +80,17 @@ export class NetworkTask implements Stack, Stack6, SocketHost {
     this.clock = opts.clock;
     this.name = opts.name;
     this.ports = new PortTable(opts.seed);
+    // The composition root: the IP layers reach TCP, UDP and this task only through the ports
+    // they declare (ip/ip_host.ts, ip/transport4.ts, ip6/transport6.ts).
     this.ipv4 = new Ipv4Stack(this, { forwarding: opts.forwarding ?? false, seed: opts.seed });
-    const tcp = new TcpIpv4(this, opts.seed ?? 0);
-    this.ipv4.tcp = tcp;
     this.ipv6 = new Ipv6Stack(this, { forwarding: opts.forwarding ?? false, seed: opts.seed });
+    const tcp = new TcpIpv4(this, opts.seed ?? 0);
+    this.#tcp = tcp;
+    const udp = new UdpDemux(this.ports.udp);
+    this.ipv4.tcp = tcp;
+    this.ipv4.udp = udp;
     this.ipv6.tcp = tcp;
+    this.ipv6.udp = udp;
     this.#ipv6Auto = opts.ipv6 ?? true;
     const lo = this.addInterface({
       name: "lo",
@@ -330,7 +338,7 @@ export class NetworkTask implements Stack, Stack6, SocketHost {
         if (protocol !== 0 && protocol !== abi.IPPROTO_TCP) {
           throw new ErrnoError("EPROTONOSUPPORT", "Cannot create stream socket");
         }
-        s = this.ipv4.createTcp(sid);
+        s = this.#tcp.createSocket(sid);
         break;
       default:
         throw new ErrnoError("ESOCKTNOSUPPORT", "Cannot create socket");
@@ -359,7 +367,7 @@ export class NetworkTask implements Stack, Stack6, SocketHost {
         if (protocol !== 0 && protocol !== abi.IPPROTO_TCP) {
           throw new ErrnoError("EPROTONOSUPPORT", "Cannot create stream socket");
         }
-        s = (this.ipv4.tcp as TcpIpv4).createSocket6(this.#nextSid++);
+        s = this.#tcp.createSocket6(this.#nextSid++);
         break;
       default:
         throw new ErrnoError("ESOCKTNOSUPPORT", "Cannot create socket");
