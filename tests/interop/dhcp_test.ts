@@ -107,7 +107,10 @@ interopTest(
       const timer = setTimeout(() => void child.kill(), 40_000);
       const code = await child.finished();
       clearTimeout(timer);
-      await delay(300);
+      // tcpdump hands packets over up to a second late (libpcap's buffer timeout): wait for
+      // dnsmasq to log the RELEASE, then for the capture to catch up.
+      for (let i = 0; i < 50 && !server.stderr.includes("DHCPRELEASE"); i++) await delay(100);
+      await delay(1500);
       await cap.stop();
       const shown = `stdout:\n${child.text}\nstderr:\n${child.stderr}\ndnsmasq:\n${server.stderr}`;
       assert.equal(code, 0, shown);
@@ -126,13 +129,18 @@ interopTest(
         ["0.0.0.0", "255.255.255.255", "REQUEST"],
         [lab.linuxAddr, "255.255.255.255", "ACK"],
       ], JSON.stringify(msgs));
-      assert.deepEqual(msgs.at(-1), [addr, lab.linuxAddr, "RELEASE"], JSON.stringify(msgs));
+      assert.deepEqual(
+        msgs.at(-1),
+        [addr, lab.linuxAddr, "RELEASE"],
+        `${JSON.stringify(msgs)}\n${shown}`,
+      );
       assert.match(server.stderr, new RegExp(`DHCPRELEASE\\(${lab.tap}\\) ${addr}`), shown);
       await checkDecodes(pcap);
     } finally {
       await child.kill();
       await server?.kill();
-      await Deno.remove(pcap).catch(() => {});
+      if (!Deno.env.get("KEEP_PCAP")) await Deno.remove(pcap).catch(() => {});
+      else console.error(`pcap: ${pcap}`);
       await Deno.remove(`/tmp/${lab.ns}.leases`).catch(() => {});
     }
   },
