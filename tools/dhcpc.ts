@@ -135,8 +135,9 @@ async function dhcpc(args: string[]): Promise<number> {
   signal(SIGTERM, () => stop = true);
   signal(SIGINT, () => stop = true);
 
-  /** The default route and resolver settings this client made, to undo on unbind. */
-  let applied: { route?: string; resolver: boolean } = { resolver: false };
+  /** The default route this client added, and the resolver settings it replaced, for unbind. */
+  let applied: { route?: string; resolverBefore?: { nameservers: string[]; search: string[] } } =
+    {};
 
   const bindLease = async (l: DhcpLease, renewed: boolean) => {
     if (!renewed) {
@@ -151,11 +152,18 @@ async function dhcpc(args: string[]): Promise<number> {
         if (await tryNetctl(say, req)) applied.route = gateway;
       }
       if (l.dnsServers.length || l.domainName) {
-        applied.resolver = await tryNetctl(say, {
+        // As dhclient-script writes resolv.conf; what was there comes back when the lease goes.
+        const before = await netctl({ op: "resolver" }).catch(() => undefined) as
+          | { nameservers: string[]; search: string[] }
+          | undefined;
+        const set = await tryNetctl(say, {
           op: "resolverset",
           nameservers: l.dnsServers.slice(0, 3).map(formatIPv4),
           search: l.domainName ? [l.domainName] : [],
         });
+        if (set && before) {
+          applied.resolverBefore = { nameservers: before.nameservers, search: before.search };
+        }
       }
     }
     await tryNetctl(say, { op: "iflease", iface: name, lease: leaseInfo(l, "BOUND", wall) });
@@ -175,9 +183,11 @@ async function dhcpc(args: string[]): Promise<number> {
     }
     const cidr = `${formatIPv4(l.addr)}/${l.prefixLen}`;
     await tryNetctl(say, { op: "ifaddr", iface: name, action: "del", cidr });
-    if (applied.resolver) await tryNetctl(say, { op: "resolverset", nameservers: [], search: [] });
+    if (applied.resolverBefore) {
+      await tryNetctl(say, { op: "resolverset", ...applied.resolverBefore });
+    }
     await tryNetctl(say, { op: "iflease", iface: name });
-    applied = { resolver: false };
+    applied = {};
     say(`gave up ${formatIPv4(l.addr)} (${reason})`);
   };
 

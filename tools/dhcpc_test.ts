@@ -56,6 +56,12 @@ Deno.test("dhcpc: leases from a server on the LAN, configures it, releases it on
     ...ROOT,
   });
   await waitFor(server, "ready");
+  // A resolver configured by hand before the lease comes back when the lease goes.
+  const manual = await sys.run("tests/programs/show_resolver.ts", ["192.0.2.53", "home"], {
+    host: "beta",
+    ...ROOT,
+  });
+  assert.equal(manual.status, 0, manual.stderr);
   const client = await sys.start("dhcpc", ["--no-probe", "-v"], { host: "beta", ...ROOT });
   await waitFor(
     client,
@@ -85,7 +91,10 @@ Deno.test("dhcpc: leases from a server on the LAN, configures it, releases it on
   assert.match(output(client), /gave up 10\.0\.0\.7 \(released\)/);
   const after = await betaIface(sys);
   assert.doesNotMatch(after, /inet 10\.0\.0\.7|dhcp /);
-  assert.deepEqual(JSON.parse(await resolver(sys)), { nameservers: [], search: [] });
+  assert.deepEqual(JSON.parse(await resolver(sys)), {
+    nameservers: ["192.0.2.53"],
+    search: ["home"],
+  });
   const gone = await sys.run("route", ["-n"], { host: "beta" });
   assert.doesNotMatch(gone.stdout, /10\.0\.0\.1\s+0\.0\.0\.0\s+UG/);
 });
