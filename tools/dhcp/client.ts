@@ -513,9 +513,11 @@ export class DhcpClient {
     const l = this.lease;
     const held = this.state === "BOUND" || this.state === "RENEWING" ||
       this.state === "REBINDING";
+    const probing = this.state === "PROBING";
     this.state = "STOPPED";
     this.#deadline = undefined;
     this.lease = undefined;
+    if (l && probing) return [{ kind: "probe-end", addr: l.addr }];
     if (!l || !held) return [];
     this.#newXid();
     const msg = this.#message(T.RELEASE, now, { ciaddr: l.addr, serverId: l.serverId });

@@ -453,8 +453,10 @@ Deno.test("release: a unicast RELEASE from the leased address, then unbind; then
   assert.equal(s?.msg.serverId, SERVER);
   assert.equal(b.client.state, "STOPPED");
   assert.equal(b.client.nextDeadline(), undefined);
-  // Nothing to give back before a lease.
+  // Nothing to give back before a lease; while probing, the netstack stops watching.
   const fresh = new Bench();
   fresh.start();
   assert.deepEqual(fresh.client.release(0), []);
+  const probing = bound({ arpProbe: true });
+  assert.deepEqual(probing.client.release(1000), [{ kind: "probe-end", addr: ADDR }]);
 });
