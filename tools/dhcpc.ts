@@ -245,7 +245,9 @@ async function dhcpc(args: string[]): Promise<number> {
     if (r.revents[0] & POLLIN) {
       const { data } = await recvfrom(fd, 2048);
       await perform(client.receive(data, now()));
-    } else await perform(client.tick(now()));
+    }
+    // Always: a flood of datagrams on port 68 must not starve retransmissions and renewals.
+    await perform(client.tick(now()));
     const s = client.state;
     if (s !== shownState && client.lease && (s === "RENEWING" || s === "REBINDING")) {
       // ifconfig shows that the client is trying to extend the lease.
@@ -256,8 +258,9 @@ async function dhcpc(args: string[]): Promise<number> {
   }
   await perform(client.release(now()));
   await close(fd);
-  const ignored = [...client.counters].filter(([k]) => !["NAK"].includes(k));
-  if (ignored.length) say(`ignored: ${ignored.map(([k, n]) => `${k} ${n}`).join(", ")}`);
+  // What was ignored and why (wrong xid, malformed, …), and the NAKs, expiries, fixed T1/T2.
+  const counts = [...client.counters].map(([k, n]) => `${k} ${n}`);
+  if (counts.length) say(`counters: ${counts.join(", ")}`);
   return 0;
 }
 

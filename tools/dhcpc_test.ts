@@ -174,3 +174,26 @@ Deno.test("dhcpc: over a link that loses, duplicates and reorders, retransmissio
   console.log(`lossy link: the server heard ${discovers} DISCOVERs and ${requests} REQUESTs`);
   await sys.kill(client, SIGTERM);
 });
+
+Deno.test("dhcpc: a server's lies around its real answers are ignored and counted", async () => {
+  const { sys, output, waitFor } = await lab();
+  await using _ = sys;
+  const server = await sys.start(
+    "tests/programs/dhcp_server.ts",
+    ["10.0.0.1", "10.0.0.7", "600", "liar"],
+    { host: "alpha", ...ROOT },
+  );
+  await waitFor(server, "ready");
+  const client = await sys.start("dhcpc", ["--no-probe"], { host: "beta", ...ROOT });
+  await waitFor(client, "dhcpc: eth0: leased 10.0.0.7/24 from 10.0.0.1");
+  await sys.kill(client, SIGTERM);
+  assert.equal(await sys.wait(client), 0);
+  const counters = /counters: (.*)/.exec(output(client))?.[1] ?? "";
+  // Two bursts (before the OFFER and before the ACK); the cut message is truncated.
+  for (const want of ["wrong xid 2", "wrong chaddr 2", "malformed: truncated 2"]) {
+    assert.ok(counters.includes(want), `${want} in ${counters}`);
+  }
+  // 0.0.0.0 is refused as an offer, and as an ACK for an address the client did not request.
+  assert.match(counters, /offer: bad address 1/);
+  assert.match(counters, /ack: not the address requested 1/);
+});

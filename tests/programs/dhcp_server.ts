@@ -2,6 +2,8 @@
  * Test program: a minimal DHCP server for tools/dhcpc_test.ts. It offers ADDR/24 for LEASE
  * seconds (router and DNS: its own SERVER address; domain lab.test, MTU 1400), answers REQUESTs for ADDR with an ACK (a NAK
  * when `nak` is given), and prints one line per message it receives ("DISCOVER 0.0.0.0", …).
+ * With `liar`, every real answer follows a burst of lies: garbage, a cut message, an OFFER with
+ * another xid, an ACK for another MAC, and an OFFER of 0.0.0.0.
  */
 import {
   AF_INET,
@@ -65,6 +67,23 @@ export default async function main([server, addr, lease, mode]: string[]): Promi
     const to = m.ciaddr && !(m.flags & DHCP_FLAG_BROADCAST)
       ? formatIPv4(m.ciaddr)
       : "255.255.255.255";
+    if (mode === "liar") {
+      const lies = [
+        crypto.getRandomValues(new Uint8Array(300)),
+        reply.subarray(0, 250),
+        lie(reply, (b) => b[4] ^= 1), // xid
+        lie(reply, (b) => b[33] ^= 1), // chaddr
+        lie(reply, (b) => b.fill(0, 16, 20)), // yiaddr 0.0.0.0
+      ];
+      for (const l of lies) await sendto(fd, l, inet(to, 68));
+    }
     await sendto(fd, reply, inet(to, 68));
   }
+}
+
+/** A copy of `b` changed by `f`. */
+function lie(b: Uint8Array, f: (b: Uint8Array) => void): Uint8Array {
+  const c = b.slice();
+  f(c);
+  return c;
 }
