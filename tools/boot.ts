@@ -163,7 +163,7 @@ export async function main(argv: string[]): Promise<number> {
     },
   });
   const bootMs = performance.now() - t0;
-  await using _dhcp = await startDhcp(sys, topo, leases);
+  await using dhcp = await startDhcp(sys, topo, leases);
   const service = serviceOf(user);
   const services: number[] = [];
   for (const e of topo.exec) {
@@ -172,6 +172,7 @@ export async function main(argv: string[]): Promise<number> {
   for (const line of values.exec ?? []) {
     services.push(await sys.start(...splitCmd(line), { host, ...service }));
   }
+  await dhcp.wait();
   await ready.wait(sys, services);
   if (prog.length) return await sys.spawn(prog[0], prog.slice(1), { host, ...user });
   if (values.shell) {
@@ -208,23 +209,24 @@ function sleep(ms: number): Promise<void> {
 }
 
 /**
- * Start a DHCP client (tools/dhcpc.ts) on each interface the topology configures with DHCP and
- * wait for their leases. They run as root runs dhclient: they change the configuration
- * (net_admin) and bind port 68 (net_bind_service). Disposing stops them with SIGTERM, on which
- * they send their RELEASE (RFC 2131 §4.4.6) before the system goes down.
+ * Start a DHCP client (tools/dhcpc.ts) on each interface the topology configures with DHCP;
+ * `wait()` waits for their leases (after the services start: one of them may be the server).
+ * They run as root runs dhclient: they change the configuration (net_admin) and bind port 68
+ * (net_bind_service). Disposing stops them with SIGTERM, on which they send their RELEASE
+ * (RFC 2131 §4.4.6) before the system goes down.
  */
 async function startDhcp(
   sys: System,
   topo: Topology,
   leases: LeaseWatch,
-): Promise<AsyncDisposable> {
+): Promise<AsyncDisposable & { wait(): Promise<void> }> {
   const pids: number[] = [];
   for (const d of topo.dhcp ?? []) {
     const caps = ["net_admin", "net_bind_service"];
     pids.push(await sys.start("dhcpc", [d.iface], { host: d.host, uid: 0, caps }));
   }
-  await leases.wait(sys, pids);
   return {
+    wait: () => leases.wait(sys, pids),
     [Symbol.asyncDispose]: async () => {
       await Promise.all(pids.map(async (pid) => {
         await sys.kill(pid, SIGTERM).catch(() => {});

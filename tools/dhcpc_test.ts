@@ -197,3 +197,31 @@ Deno.test("dhcpc: a server's lies around its real answers are ignored and counte
   assert.match(counters, /offer: bad address 1/);
   assert.match(counters, /ack: not the address requested 1/);
 });
+
+Deno.test('deno task run --config: "addrs": ["dhcp"] leases from a server the topology starts', async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "tools/boot.ts",
+      "--config",
+      "tests/topologies/dhcp.json",
+      "--host",
+      "client",
+      "--",
+      "ifconfig",
+      "eth0",
+    ],
+    cwd: new URL("..", import.meta.url).pathname,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  const shown = `${text}\n${new TextDecoder().decode(out.stderr)}`;
+  assert.equal(out.code, 0, shown);
+  assert.match(text, /dhcpc: eth0: leased 10\.5\.0\.9\/24 from 10\.5\.0\.1 for 600 s/, shown);
+  assert.ok(text.includes("inet 10.5.0.9  netmask 255.255.255.0"), shown);
+  assert.match(text, /dhcp 10\.5\.0\.9\/24 from 10\.5\.0\.1 {2}BOUND {2}lease 600 s/, shown);
+  // At shutdown the client gives the lease back before the system goes down.
+  assert.match(text, /dhcpc: eth0: gave up 10\.5\.0\.9 \(released\)/, shown);
+});

@@ -152,7 +152,7 @@ interopTest(
  */
 async function renewalTest(t1: number | undefined, pings: number) {
   await using lab = await TapLab.create();
-  const child = await bootWithDhcp(lab, ["--exec", "ifconfig eth0"], [
+  const child = await bootWithDhcp(lab, [], [
     "ping",
     "-c",
     String(pings),
@@ -174,15 +174,6 @@ async function renewalTest(t1: number | undefined, pings: number) {
     assert.equal(code, 0, shown);
     const addr = /dhcpc: eth0: leased ([\d.]+)\//.exec(child.text)?.[1];
     assert.ok(addr, shown);
-    // ifconfig, run once the lease is there, shows it.
-    assert.match(
-      child.text,
-      new RegExp(
-        `dhcp ${addr.replaceAll(".", "\\.")}/24 from ${lab.linuxAddr}  BOUND  lease 120 s  ` +
-          `renew in \\d+ s  rebind in \\d+ s  expires in 1\\d\\d s`,
-      ),
-      shown,
-    );
     assert.match(child.text, new RegExp(`dhcpc: eth0: renewed ${addr}/24`), shown);
     assert.match(
       child.text,
