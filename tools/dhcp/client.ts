@@ -146,6 +146,10 @@ export class DhcpClient {
   #deadline?: number;
   #interval = FIRST_RETRANSMIT_MS;
   #offer?: DhcpRepr;
+  /**
+   * When the first REQUEST of this exchange left: an ACK may answer any of its retransmissions
+   * (same xid), so the lease counts from the earliest, never longer than the server's.
+   */
   #requestSentAt = 0;
   #probesLeft = 0;
   #naks = 0;
@@ -225,7 +229,7 @@ export class DhcpClient {
   #request(now: number): DhcpAction[] {
     const o = this.#offer!;
     this.tries++;
-    this.#requestSentAt = now;
+    if (this.tries === 1) this.#requestSentAt = now;
     this.#deadline = now + this.#jitter(this.#interval);
     this.#interval = Math.min(MAX_RETRANSMIT_MS, this.#interval * 2);
     const msg = this.#message(T.REQUEST, now, {
@@ -241,7 +245,6 @@ export class DhcpClient {
   /** A REQUEST to extend the lease: unicast to its server (RENEWING) or broadcast (REBINDING). */
   #extend(now: number): DhcpAction[] {
     const l = this.lease!;
-    this.#requestSentAt = now;
     const end = this.state === "RENEWING" ? this.#t2At : this.#expiresAt;
     // RFC 2131 §4.4.5: wait half the time left, at least 60 s, before sending again.
     this.#deadline = Math.min(end, now + Math.max(MIN_RENEW_RETRANSMIT_MS, (end - now) / 2));
@@ -302,12 +305,14 @@ export class DhcpClient {
     if (now >= this.#t2At && this.state !== "REBINDING") {
       this.state = "REBINDING";
       this.#newXid();
+      this.#requestSentAt = now;
       return this.#extend(now);
     }
     if (now >= this.#t1At && this.state === "BOUND") {
       this.state = "RENEWING";
       this.#newXid();
       this.#started = now; // secs counts from the start of the renewal (RFC 2131 §2)
+      this.#requestSentAt = now;
       return this.#extend(now);
     }
     // A retransmission while RENEWING or REBINDING.

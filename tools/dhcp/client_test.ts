@@ -460,3 +460,23 @@ Deno.test("release: a unicast RELEASE from the leased address, then unbind; then
   const probing = bound({ arpProbe: true });
   assert.deepEqual(probing.client.release(1000), [{ kind: "probe-end", addr: ADDR }]);
 });
+
+Deno.test("§4.4.1: an ACK to a retransmitted REQUEST counts the lease from the first one", () => {
+  const b = new Bench();
+  b.start();
+  b.now = 100;
+  b.receive(reply(b.last(), T.OFFER)); // REQUEST at 100 ms
+  b.advance(6_000); // retransmitted at ~4.1 s
+  assert.equal(b.sent().filter((s) => s.msg.messageType === T.REQUEST).length, 2);
+  b.receive(reply(b.last(), T.ACK));
+  assert.equal(b.client.lease!.acquiredAt, 100);
+  // Renewing: the same, from the first renewal REQUEST (at T1; again 187.5 s later, half the
+  // time left to T2).
+  const r = bound({}, { leaseTime: 1000, renewalTime: 500, rebindingTime: 875 });
+  r.advance(700_000);
+  const renewals = r.sent().filter((s) => s.msg.ciaddr === ADDR);
+  assert.deepEqual(renewals.map((s) => s.at), [500_500, 688_000]);
+  assert.equal(renewals[0].msg.xid, renewals[1].msg.xid);
+  r.receive(reply(r.last(), T.ACK, { leaseTime: 1000, renewalTime: 500, rebindingTime: 875 }));
+  assert.equal(r.client.lease!.acquiredAt, 500_500);
+});
