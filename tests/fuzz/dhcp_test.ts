@@ -28,7 +28,8 @@ Deno.test("dhcp fuzz: mutated dnsmasq messages never crash the parser or the cli
   );
   const f = r.failures[0];
   assert.equal(f, undefined, f && `${f.mutator}: ${f.message} (${f.hex})`);
-  assert.ok(r.executions > 1000, "the fuzzer made progress");
+  // Each execution runs the parser and four clients; a loaded CI machine does a few hundred.
+  assert.ok(r.executions > 200, `the fuzzer made progress (${r.executions} executions)`);
   // The mutators reach every refusal of the parser and the client's checks.
   for (
     const want of ["parse: truncated", "parse: bad-length", "parse: malformed", "client: wrong xid"]
