@@ -139,7 +139,11 @@ Deno.test("dhcpc: with no server on the LAN it keeps trying and says so", async 
   await using _ = sys;
   const client = await sys.start("dhcpc", ["eth0"], { host: "beta", ...ROOT });
   // The first retransmission comes 4 ± 1 s after the first DISCOVER.
-  await waitFor(client, "dhcpc: eth0: no DHCP server has answered 1 DISCOVER; trying again", 8000);
+  await waitFor(
+    client,
+    "dhcpc: eth0: no DHCP server has answered 1 DISCOVER; trying again",
+    15_000,
+  );
   await sys.kill(client, SIGTERM);
   assert.equal(await sys.wait(client), 0);
 });
