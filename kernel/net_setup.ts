@@ -46,6 +46,8 @@ export interface HostSetup {
   routes?: RouteSetup[];
   /** Forward IPv4 between interfaces (a router). Default false. */
   forwarding?: boolean;
+  /** DNS servers and search domains (resolv.conf's); default none (the hosts table only). */
+  resolver?: { nameservers?: string[]; search?: string[] };
 }
 
 /** The network part of a boot configuration. */
@@ -74,6 +76,8 @@ export interface HostBoot {
   memoryCap?: number;
   /** The hosts table: every host of the topology by name (kernel/lab_names.ts). */
   hosts?: HostEntry[];
+  /** DNS servers and search domains from the host's setup. */
+  resolver?: HostSetup["resolver"];
 }
 
 /** One cable end in the hardware worker: joined to a netstack directly, or to a NIC model. */
@@ -147,6 +151,7 @@ export async function attachNetstacks(
       forwarding: h.forwarding ?? false,
       memoryCap: memoryCap(),
       hosts: names,
+      resolver: h.resolver,
     };
     const transfer: Transferable[] = [];
     const nics: Array<{ label: string; iface: string; port: MessagePort }> = [];

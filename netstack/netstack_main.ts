@@ -56,11 +56,11 @@ for (const r of boot.routes) {
     problems.push(`route ${r.dest}: ${(err as Error).message}`);
   }
 }
-if (boot.hosts) {
+if (boot.hosts || boot.resolver) {
   try {
-    task.resolver.set({ hosts: boot.hosts });
+    task.resolver.set({ hosts: boot.hosts, ...boot.resolver });
   } catch (err) {
-    problems.push(`hosts table: ${(err as Error).message}`);
+    problems.push(`resolver: ${(err as Error).message}`);
   }
 }
 const processes = new ProcessPorts(task, (what) => task.count(what));

@@ -12,12 +12,14 @@ import { TcpSocket } from "./sockets/tcp_socket.ts";
 import {
   COOKIE_MSS_TABLE,
   COOKIE_MSS_TABLE6,
+  DEFAULT_MAX_TIME_WAIT,
   IsnGenerator,
   resetReplyFor,
   SynCookies,
   TcpConnection,
   type TcpConnectionOptions,
   TcpListener,
+  TimeWaitBuckets,
 } from "./tcp/mod.ts";
 import type { TcpLayer } from "./tcp_layer.ts";
 import { allocPacket, HEADROOM_IPV4, HEADROOM_IPV6 } from "./link/headroom.ts";
@@ -57,6 +59,11 @@ function isSame6(a: TcpAddr, b: Uint8Array): boolean {
 /** The TCP layer of one host. */
 export class TcpIpv4 implements TcpLayer, Tcp6Layer {
   #conns = new Map<string, Entry>();
+  /** The host's TIME-WAIT budget (tcp/time_wait.ts), shared by all its connections (netstat -s). */
+  #timeWait = new TimeWaitBuckets(DEFAULT_MAX_TIME_WAIT, (tw) => {
+    this.task.counters.set("tcp: time-wait now", tw.count);
+    if (tw.overflows) this.task.counters.set("tcp: TCPTimeWaitOverflow", tw.overflows);
+  });
   /** The connection the last IPv4 segment went to: a bulk flow skips building its key. */
   #last?: { src: number; sport: number; dst: number; dport: number; entry: Entry };
   #listeners = new Map<number, TcpSocket[]>();
@@ -102,6 +109,8 @@ export class TcpIpv4 implements TcpLayer, Tcp6Layer {
       sndBuf: sock.opts.sndbuf,
       rcvBuf: sock.opts.rcvbuf,
       nodelay: sock.nodelay,
+      oobInline: sock.opts.oobInline ?? false,
+      timeWaitBuckets: this.#timeWait,
       congestion: sock.congestion,
       keepalive: sock.opts.keepalive
         ? { idle: sock.keepIdle, interval: sock.keepIntvl, count: sock.keepCnt }
@@ -166,6 +175,7 @@ export class TcpIpv4 implements TcpLayer, Tcp6Layer {
       if (old.conn.state !== "TIME-WAIT" && old.conn.state !== "CLOSED") {
         throw new ErrnoError("EADDRINUSE", "Cannot connect: connection exists");
       }
+      old.conn.forget();
       this.#conns.delete(key);
     }
     const now = this.task.clock.now();
@@ -269,6 +279,7 @@ export class TcpIpv4 implements TcpLayer, Tcp6Layer {
     e ??= this.#conns.get(key);
     if (e && e.conn.acceptsNewSyn(seg) && this.#listeners.has(seg.dstPort)) {
       // A new SYN for a connection in TIME-WAIT starts a fresh one (RFC 9293 §3.10.7.4 note).
+      e.conn.forget();
       this.#conns.delete(key);
       e = undefined;
     }
@@ -361,6 +372,7 @@ export class TcpIpv4 implements TcpLayer, Tcp6Layer {
     const key = keyOf(src, seg.srcPort, dst, seg.dstPort);
     let e = this.#conns.get(key);
     if (e && e.conn.acceptsNewSyn(seg) && this.#listeners.has(seg.dstPort)) {
+      e.conn.forget();
       this.#conns.delete(key);
       e = undefined;
     }

@@ -30,6 +30,7 @@ import {
 } from "../ip6/addr6.ts";
 import { portKey6 } from "../udp/udp6_socket.ts";
 import { SharedSendStorage } from "./shared_send_storage.ts";
+import { afterUrgentSend, pumpStopsAtMark, recvUrgent, urgentReadiness } from "./tcp_urgent.ts";
 import { copyBytes } from "../../kernel/bus/shared_copy.ts";
 import {
   SHARE_READ_END,
@@ -319,6 +320,7 @@ export class TcpSocket extends InetSocket implements PortUser {
       const n = c.send(data.subarray(sent));
       if (n > 0) {
         sent += n;
+        afterUrgentSend(c, flags, n);
         this.layer.kick(this);
         continue;
       }
@@ -341,6 +343,7 @@ export class TcpSocket extends InetSocket implements PortUser {
     if (this.phase === "listening" || this.phase === "idle") {
       throw new ErrnoError("ENOTCONN", "Cannot receive");
     }
+    if (flags & abi.MSG_OOB && this.conn) return recvUrgent(this.conn, len, flags);
     const nonblock = this.nonblock || (flags & abi.MSG_DONTWAIT) !== 0;
     const waitAll = (flags & abi.MSG_WAITALL) !== 0;
     const deadline = this.recvDeadline();
@@ -365,7 +368,7 @@ export class TcpSocket extends InetSocket implements PortUser {
         const d = (flags & abi.MSG_PEEK) ? this.#peek(c, len - got) : this.#take(c, len - got);
         parts.push(d);
         got += d.length;
-        if (!waitAll || got >= len || (flags & abi.MSG_PEEK)) break;
+        if (!waitAll || got >= len || (flags & abi.MSG_PEEK) || pumpStopsAtMark(c)) break;
         continue;
       }
       if (got > 0 && !waitAll) break;
@@ -478,7 +481,7 @@ export class TcpSocket extends InetSocket implements PortUser {
     // SO_RCVBUF: repeated large peeks cannot pull in more than twice the receive buffer.
     const want = Math.min(max, this.opts.rcvbuf) - this.#peeked.length;
     if (want > 0 && c.recvQueue > 0) {
-      const more = c.recv(want);
+      const more = c.recv(want, true);
       this.#peeked = concat([this.#peeked, more], this.#peeked.length + more.length);
       this.layer.kick(this);
     }
@@ -648,7 +651,7 @@ export class TcpSocket extends InetSocket implements PortUser {
         c.adopt(used - c.sendQueue);
         moved = true;
       }
-      while (this.#peeked.length === 0 && c.recvQueue > 0) {
+      while (this.#peeked.length === 0 && c.recvQueue > 0 && !pumpStopsAtMark(c)) {
         const room = sh.rxSpace(c.recvQueue);
         if (room.length === 0) {
           if (sh.rxUsed() < 0) return this.#corrupt();
@@ -734,6 +737,7 @@ export class TcpSocket extends InetSocket implements PortUser {
     const inRing = sh ? sh.rxUsed() !== 0 : false;
     if (c.readable || inRing || this.#peeked.length > 0 || c.eof || this.readShut) ev |= abi.POLLIN;
     if (c.eof) ev |= abi.POLLRDHUP;
+    ev |= urgentReadiness(c);
     if (sh ? !c.writeClosed && sh.txUsed() < sh.ring : c.writable) ev |= abi.POLLOUT;
     if (c.error) ev |= abi.POLLERR | abi.POLLIN | abi.POLLOUT;
     if (c.state === "CLOSED" || (c.eof && c.writeClosed)) ev |= abi.POLLHUP;
@@ -801,6 +805,7 @@ export class TcpSocket extends InetSocket implements PortUser {
     const c = this.conn;
     if (!c) return;
     c.options.nodelay = this.nodelay;
+    c.options.oobInline = this.opts.oobInline ?? false;
     c.options.keepalive = this.opts.keepalive
       ? { idle: this.keepIdle, interval: this.keepIntvl, count: this.keepCnt }
       : undefined;
