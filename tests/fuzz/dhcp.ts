@@ -257,7 +257,7 @@ if (import.meta.main) {
   console.log(`dhcp fuzz seed ${seed}: ${r.executions} executions in ${r.seconds.toFixed(1)} s`);
   r.failures.forEach((f, i) => {
     const url = new URL(`./regressions/dhcp-${seed}-${i + 1}.json`, import.meta.url);
-    Deno.writeTextFileSync(url, JSON.stringify(f, null, 1) + "\n");
+    Deno.writeTextFileSync(url, JSON.stringify(f, null, 2) + "\n");
     console.log(`${f.mutator}: ${f.message}\n  saved ${url.pathname}`);
   });
   Deno.exit(r.failures.length ? 1 : 0);
