@@ -27,7 +27,7 @@ import {
 import { Ipv4Stack } from "./ip/ipv4_stack.ts";
 import { runNetctl } from "./netctl.ts";
 import { growFront, recyclePacket } from "./link/headroom.ts";
-import { TcpIpv4 } from "./tcp_ipv4.ts";
+import { TcpDemux } from "./tcp/demux.ts";
 import { Ipv6Stack } from "./ip6/ipv6_stack.ts";
 import type { Ipv6Send, Route6, Route6Constraint, SendOwner6, Stack6 } from "./ip6/stack6.ts";
 import { Udp6Socket } from "./udp/udp6_socket.ts";
@@ -76,7 +76,7 @@ export class NetworkTask implements Stack, Stack6, SocketHost {
     this.name = opts.name;
     this.ports = new PortTable(opts.seed);
     this.ipv4 = new Ipv4Stack(this, { forwarding: opts.forwarding ?? false, seed: opts.seed });
-    const tcp = new TcpIpv4(this, opts.seed ?? 0);
+    const tcp = new TcpDemux(this, opts.seed ?? 0);
     this.ipv4.tcp = tcp;
     this.ipv6 = new Ipv6Stack(this, { forwarding: opts.forwarding ?? false, seed: opts.seed });
     this.ipv6.tcp = tcp;
@@ -356,7 +356,7 @@ export class NetworkTask implements Stack, Stack6, SocketHost {
         if (protocol !== 0 && protocol !== abi.IPPROTO_TCP) {
           throw new ErrnoError("EPROTONOSUPPORT", "Cannot create stream socket");
         }
-        s = (this.ipv4.tcp as TcpIpv4).createSocket6(this.#nextSid++);
+        s = (this.ipv4.tcp as TcpDemux).createSocket6(this.#nextSid++);
         break;
       default:
         throw new ErrnoError("ESOCKTNOSUPPORT", "Cannot create socket");

@@ -17,7 +17,7 @@ const KNOWN_CYCLE = new Set([
   "network_task.ts",
   "service.ts",
   "sockets/tcp_socket.ts",
-  "tcp_ipv4.ts",
+  "tcp/demux.ts",
 ]);
 
 interface InfoModule {

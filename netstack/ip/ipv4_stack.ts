@@ -54,7 +54,7 @@ import { arpMartian, martian4 } from "./martians.ts";
 import { forward4, type Forwarder4 } from "./forward4.ts";
 import { IdentGenerator } from "./ident.ts";
 import { secretFrom } from "./keyed_hash.ts";
-import type { TcpLayer } from "../tcp_layer.ts";
+import type { TcpLayer } from "../tcp/ip_facing.ts";
 
 /** Options of the IPv4 layer. */
 export interface Ipv4Options {

@@ -18,7 +18,7 @@ import {
   SOCKET_BYTES,
   type WaitCtx,
 } from "./socket.ts";
-import type { TcpIpv4 } from "../tcp_ipv4.ts";
+import type { TcpDemux } from "../tcp/demux.ts";
 import {
   isLinkLocal6,
   isMulticast6,
@@ -78,7 +78,7 @@ export class TcpSocket extends InetSocket implements PortUser {
   congestion: "newreno" | "cubic" = "newreno";
   #ownsPort = false;
 
-  constructor(sid: number, readonly layer: TcpIpv4, family: number = abi.AF_INET) {
+  constructor(sid: number, readonly layer: TcpDemux, family: number = abi.AF_INET) {
     super(sid, layer.stack, abi.SOCK_STREAM, abi.IPPROTO_TCP);
     this.family = family;
     // TCP buffers default larger than datagram ones (Linux autotunes up to several MiB; Serin

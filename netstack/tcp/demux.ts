@@ -1,14 +1,14 @@
 /**
- * TCP over IPv4 and IPv6: demultiplexes segments to connections and listeners (RST for strays, RFC 9293
- * §3.10.7.1), turns connections' segments into checksummed IPv4 datagrams, and runs their
+ * The TCP layer of a host, for IPv4 and IPv6: demultiplexes segments to connections and listeners
+ * (RST for strays, RFC 9293 §3.10.7.1), turns connections' segments into checksummed IP datagrams, and runs their
  * timers from the NetworkTask's single wake-up. Closed sockets' connections live on (FIN-WAIT,
  * TIME-WAIT) until the state machine reaches CLOSED. Addresses are numbers (IPv4) or 16-byte
  * arrays (IPv6); an AF_INET6 socket talking to an IPv4 peer uses the IPv4 path (v4-mapped).
  */
-import { type ErrnoCode, ErrnoError } from "../kernel/errno.ts";
-import type { NetInterface } from "./link/interface.ts";
-import type { NetworkTask } from "./network_task.ts";
-import { TcpSocket } from "./sockets/tcp_socket.ts";
+import { type ErrnoCode, ErrnoError } from "../../kernel/errno.ts";
+import type { NetInterface } from "../link/interface.ts";
+import type { NetworkTask } from "../network_task.ts";
+import { TcpSocket } from "../sockets/tcp_socket.ts";
 import {
   COOKIE_MSS_TABLE,
   COOKIE_MSS_TABLE6,
@@ -18,16 +18,16 @@ import {
   TcpConnection,
   type TcpConnectionOptions,
   TcpListener,
-} from "./tcp/mod.ts";
-import type { TcpLayer } from "./tcp_layer.ts";
-import { allocPacket, HEADROOM_IPV4, HEADROOM_IPV6 } from "./link/headroom.ts";
-import { pseudoHeaderSum4, pseudoHeaderSum6 } from "./wire/checksum.ts";
-import { parseIPv6 } from "./wire/addr.ts";
-import { equal6, isUnspecified6, isV4Mapped, key6, mappedFromV4 } from "./ip6/addr6.ts";
-import type { Tcp6Layer } from "./ip6/ipv6_stack.ts";
-import { clampMss } from "./ip6/tcp_mss_clamp.ts";
-import { IpProtocol, type Ipv4Repr } from "./wire/ipv4.ts";
-import { emitTcp, parseTcp, tcpLength, type TcpRepr } from "./wire/tcp.ts";
+} from "./mod.ts";
+import type { TcpLayer } from "./ip_facing.ts";
+import { allocPacket, HEADROOM_IPV4, HEADROOM_IPV6 } from "../link/headroom.ts";
+import { pseudoHeaderSum4, pseudoHeaderSum6 } from "../wire/checksum.ts";
+import { parseIPv6 } from "../wire/addr.ts";
+import { equal6, isUnspecified6, isV4Mapped, key6, mappedFromV4 } from "../ip6/addr6.ts";
+import type { Tcp6Layer } from "../ip6/ipv6_stack.ts";
+import { clampMss } from "../ip6/tcp_mss_clamp.ts";
+import { IpProtocol, type Ipv4Repr } from "../wire/ipv4.ts";
+import { emitTcp, parseTcp, tcpLength, type TcpRepr } from "../wire/tcp.ts";
 
 /** An IPv4 (number) or IPv6 (16 bytes) address. */
 export type TcpAddr = number | Uint8Array;
@@ -55,7 +55,7 @@ function isSame6(a: TcpAddr, b: Uint8Array): boolean {
 }
 
 /** The TCP layer of one host. */
-export class TcpIpv4 implements TcpLayer, Tcp6Layer {
+export class TcpDemux implements TcpLayer, Tcp6Layer {
   #conns = new Map<string, Entry>();
   /** The connection the last IPv4 segment went to: a bulk flow skips building its key. */
   #last?: { src: number; sport: number; dst: number; dport: number; entry: Entry };

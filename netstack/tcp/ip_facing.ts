@@ -1,11 +1,11 @@
 /**
  * The TCP layer's interface as the IPv4 layer sees it: segment input, ICMP errors, timers and
- * output flushing, and socket creation. The implementation lives in `tcp/` and `tcp_sockets/`.
+ * output flushing, and socket creation. The implementation is `demux.ts`.
  */
-import type { NetInterface } from "./link/interface.ts";
-import type { InetSocket } from "./sockets/socket.ts";
-import type { Ipv4Repr } from "./wire/ipv4.ts";
-import type { ErrnoCode } from "../kernel/errno.ts";
+import type { NetInterface } from "../link/interface.ts";
+import type { InetSocket } from "../sockets/socket.ts";
+import type { Ipv4Repr } from "../wire/ipv4.ts";
+import type { ErrnoCode } from "../../kernel/errno.ts";
 
 /** What the IPv4 layer needs from TCP. */
 export interface TcpLayer {
