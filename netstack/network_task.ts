@@ -25,11 +25,13 @@ import {
   ETHERTYPE_IPV6,
 } from "./wire/ethernet.ts";
 import { Ipv4Stack } from "./ip/ipv4_stack.ts";
-import { runNetctl } from "./netctl.ts";
+import { type NetCtlHost, runNetctl } from "./netctl.ts";
 import { growFront, recyclePacket } from "./link/headroom.ts";
 import { TcpDemux } from "./tcp/demux.ts";
+import { TcpSocket } from "./sockets/tcp_socket.ts";
 import { Ipv6Stack } from "./ip6/ipv6_stack.ts";
-import type { Ipv6Send, Route6, Route6Constraint, SendOwner6, Stack6 } from "./ip6/stack6.ts";
+import type { Ipv6Send, Route6, Route6Constraint, SendOwner6 } from "./ip6/stack6.ts";
+import type { TcpHost } from "./tcp/host.ts";
 import { Udp6Socket } from "./udp/udp6_socket.ts";
 import { Raw6Socket } from "./sockets/raw6_socket.ts";
 import { MemoryLedger } from "./sockets/memory_ledger.ts";
@@ -51,7 +53,7 @@ export interface NetworkTaskOptions {
 }
 
 /** The network stack of one host. */
-export class NetworkTask implements Stack, Stack6, SocketHost {
+export class NetworkTask implements Stack, TcpHost, SocketHost, NetCtlHost {
   readonly clock: Clock;
   readonly name: string;
   readonly ports: PortTable;
@@ -63,6 +65,7 @@ export class NetworkTask implements Stack, Stack6, SocketHost {
   readonly ipv6: Ipv6Stack;
   readonly #ipv6Auto: boolean;
   readonly #sockets = new Map<number, InetSocket>();
+  readonly #tcp: TcpDemux;
   #nextSid = 1;
   #rxQueue: Array<[NetInterface, Uint8Array]> = [];
   #drainScheduled = false;
@@ -77,6 +80,8 @@ export class NetworkTask implements Stack, Stack6, SocketHost {
     this.ports = new PortTable(opts.seed);
     this.ipv4 = new Ipv4Stack(this, { forwarding: opts.forwarding ?? false, seed: opts.seed });
     const tcp = new TcpDemux(this, opts.seed ?? 0);
+    tcp.socketFactory = (sid, family) => new TcpSocket(sid, tcp, family);
+    this.#tcp = tcp;
     this.ipv4.tcp = tcp;
     this.ipv6 = new Ipv6Stack(this, { forwarding: opts.forwarding ?? false, seed: opts.seed });
     this.ipv6.tcp = tcp;
@@ -327,7 +332,7 @@ export class NetworkTask implements Stack, Stack6, SocketHost {
         if (protocol !== 0 && protocol !== abi.IPPROTO_TCP) {
           throw new ErrnoError("EPROTONOSUPPORT", "Cannot create stream socket");
         }
-        s = this.ipv4.createTcp(sid);
+        s = new TcpSocket(sid, this.#tcp);
         break;
       default:
         throw new ErrnoError("ESOCKTNOSUPPORT", "Cannot create socket");
@@ -356,7 +361,7 @@ export class NetworkTask implements Stack, Stack6, SocketHost {
         if (protocol !== 0 && protocol !== abi.IPPROTO_TCP) {
           throw new ErrnoError("EPROTONOSUPPORT", "Cannot create stream socket");
         }
-        s = (this.ipv4.tcp as TcpDemux).createSocket6(this.#nextSid++);
+        s = new TcpSocket(this.#nextSid++, this.#tcp, abi.AF_INET6);
         break;
       default:
         throw new ErrnoError("ESOCKTNOSUPPORT", "Cannot create socket");

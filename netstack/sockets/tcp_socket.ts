@@ -18,7 +18,8 @@ import {
   SOCKET_BYTES,
   type WaitCtx,
 } from "./socket.ts";
-import type { TcpDemux } from "../tcp/demux.ts";
+import type { TcpSockets } from "../tcp/endpoint.ts";
+import { parsePeerKey } from "../tcp/flow_key.ts";
 import {
   isLinkLocal6,
   isMulticast6,
@@ -78,7 +79,7 @@ export class TcpSocket extends InetSocket implements PortUser {
   congestion: "newreno" | "cubic" = "newreno";
   #ownsPort = false;
 
-  constructor(sid: number, readonly layer: TcpDemux, family: number = abi.AF_INET) {
+  constructor(sid: number, readonly layer: TcpSockets, family: number = abi.AF_INET) {
     super(sid, layer.stack, abi.SOCK_STREAM, abi.IPPROTO_TCP);
     this.family = family;
     // TCP buffers default larger than datagram ones (Linux autotunes up to several MiB; Serin
@@ -129,7 +130,7 @@ export class TcpSocket extends InetSocket implements PortUser {
       }
       this.localAddr = v4;
     } else {
-      if (!isUnspecified6(a.addr) && !this.layer.task.isLocal6(a.addr)) {
+      if (!isUnspecified6(a.addr) && !this.layer.stack.isLocal6(a.addr)) {
         throw new ErrnoError("EADDRNOTAVAIL", "Cannot bind");
       }
       this.localAddr = portKey6(a.addr);
@@ -174,7 +175,7 @@ export class TcpSocket extends InetSocket implements PortUser {
     for (;;) {
       const a = this.listener.accept();
       if (a) {
-        const child = this.layer.adoptAccepted(this, a.conn, a.peer.key);
+        const child = this.#adoptAccepted(a.conn, a.peer.key);
         this.recharge(); // its bytes go to whoever accepted it
         return { socket: child, addr: child.getpeername() };
       }
@@ -182,6 +183,35 @@ export class TcpSocket extends InetSocket implements PortUser {
       if (this.nonblock) throw new ErrnoError("EAGAIN", "Cannot accept");
       await this.sleep(deadline, ctx, "Cannot accept");
     }
+  }
+
+  /** Wrap a connection the listener completed into a new socket. */
+  #adoptAccepted(conn: TcpConnection, peerKey: string): TcpSocket {
+    const { remote, local, scope } = parsePeerKey(peerKey);
+    const child = new TcpSocket(this.layer.allocateSid(), this.layer, this.family);
+    if (typeof local === "number" && typeof remote === "number") {
+      child.localAddr = local;
+      child.remoteAddr = remote;
+      if (child.family === abi.AF_INET6) {
+        child.local6 = mappedFromV4(local);
+        child.remote6 = mappedFromV4(remote);
+      }
+    } else {
+      child.local6 = local as Uint8Array;
+      child.remote6 = remote as Uint8Array;
+      child.remoteScope = scope;
+    }
+    child.localPort = this.localPort;
+    child.remotePort = conn.remotePort;
+    child.sharesPort = true;
+    child.conn = conn;
+    child.phase = "connected";
+    child.nodelay = this.nodelay;
+    Object.assign(child.opts, this.opts);
+    child.uid = this.uid;
+    for (const o of this.owners) child.owners.add(o);
+    this.layer.attachAccepted(child, conn, peerKey);
+    return child;
   }
 
   async connect(addr: SockAddr, ctx: WaitCtx): Promise<void> {
@@ -225,7 +255,7 @@ export class TcpSocket extends InetSocket implements PortUser {
           this.local6 = mappedFromV4(this.localAddr);
           this.remote6 = six.addr;
         }
-        this.conn = this.layer.connect(this, route.iface.mtu, route.iface.gsoMax);
+        this.conn = this.layer.connect(this, route);
         this.phase = "connecting";
         if (this.nonblock) throw new ErrnoError("EINPROGRESS", what);
       }
@@ -257,8 +287,7 @@ export class TcpSocket extends InetSocket implements PortUser {
       throw new ErrnoError(port === 0 ? "EINVAL" : "ENETUNREACH", what);
     }
     if (this.local6 && isV4Mapped(this.local6)) throw new ErrnoError("ENETUNREACH", what);
-    const task = this.layer.task;
-    const route = task.route6(dst, { device: this.opts.bindToDevice, scopeId });
+    const route = this.layer.stack.route6(dst, { device: this.opts.bindToDevice, scopeId });
     if (!route) throw new ErrnoError("ENETUNREACH", what);
     if (!this.local6 || isUnspecified6(this.local6)) {
       if (isUnspecified6(route.src)) throw new ErrnoError("EADDRNOTAVAIL", what);
@@ -272,7 +301,7 @@ export class TcpSocket extends InetSocket implements PortUser {
     this.remote6 = dst;
     this.remotePort = port;
     this.remoteScope = scopeId || (isLinkLocal6(dst) ? route.iface.index : 0);
-    this.conn = this.layer.connect(this, task.ipv6.mtuFor(route.iface, dst), route.iface.gsoMax);
+    this.conn = this.layer.connect(this, route);
     this.phase = "connecting";
   }
 

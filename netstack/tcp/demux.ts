@@ -7,35 +7,37 @@
  */
 import { type ErrnoCode, ErrnoError } from "../../kernel/errno.ts";
 import type { NetInterface } from "../link/interface.ts";
-import type { NetworkTask } from "../network_task.ts";
-import { TcpSocket } from "../sockets/tcp_socket.ts";
-import {
-  COOKIE_MSS_TABLE,
-  COOKIE_MSS_TABLE6,
-  IsnGenerator,
-  resetReplyFor,
-  SynCookies,
-  TcpConnection,
-  type TcpConnectionOptions,
-  TcpListener,
-} from "./mod.ts";
-import type { TcpLayer } from "./ip_facing.ts";
-import { allocPacket, HEADROOM_IPV4, HEADROOM_IPV6 } from "../link/headroom.ts";
+import type { InetSocket } from "../sockets/socket.ts";
+import { TcpConnection } from "./connection.ts";
+import { TcpListener } from "./listener.ts";
+import { IsnGenerator } from "./isn.ts";
+import { COOKIE_MSS_TABLE, COOKIE_MSS_TABLE6, SynCookies } from "./syn_cookie.ts";
+import type { TcpConnectionOptions } from "./options.ts";
+import { resetReplyFor } from "./reset.ts";
+import type { Tcp6Layer, TcpLayer } from "./ip_facing.ts";
+import type { TcpEndpoint, TcpSockets } from "./endpoint.ts";
+import type { TcpHost } from "./host.ts";
+import { flowKey, parsePeerKey, peerKey4, peerKey6, type TcpAddr } from "./flow_key.ts";
+import { pickListener } from "./listener_select.ts";
+import { sendSegment } from "./segment_output.ts";
 import { pseudoHeaderSum4, pseudoHeaderSum6 } from "../wire/checksum.ts";
-import { parseIPv6 } from "../wire/addr.ts";
-import { equal6, isUnspecified6, isV4Mapped, key6, mappedFromV4 } from "../ip6/addr6.ts";
-import type { Tcp6Layer } from "../ip6/ipv6_stack.ts";
+import { equal6, isUnspecified6, isV4Mapped, key6 } from "../ip6/addr6.ts";
+import type { Stack6 } from "../ip6/stack6.ts";
+import type { Route4 } from "../stack.ts";
+import type { Route6 } from "../ip6/stack6.ts";
 import { clampMss } from "../ip6/tcp_mss_clamp.ts";
 import { IpProtocol, type Ipv4Repr } from "../wire/ipv4.ts";
-import { emitTcp, parseTcp, tcpLength, type TcpRepr } from "../wire/tcp.ts";
+import { parseTcp, type TcpRepr } from "../wire/tcp.ts";
 
-/** An IPv4 (number) or IPv6 (16 bytes) address. */
-export type TcpAddr = number | Uint8Array;
+export type { TcpAddr } from "./flow_key.ts";
+
+/** AF_INET6, as the socket layer numbers it. */
+const AF_INET6 = 10;
 
 interface Entry {
   key: string;
   conn: TcpConnection;
-  sock?: TcpSocket;
+  sock?: TcpEndpoint;
   local: TcpAddr;
   remote: TcpAddr;
   ttl: number;
@@ -55,16 +57,22 @@ function isSame6(a: TcpAddr, b: Uint8Array): boolean {
 }
 
 /** The TCP layer of one host. */
-export class TcpDemux implements TcpLayer, Tcp6Layer {
+export class TcpDemux implements TcpLayer, Tcp6Layer, TcpSockets {
   #conns = new Map<string, Entry>();
   /** The connection the last IPv4 segment went to: a bulk flow skips building its key. */
   #last?: { src: number; sport: number; dst: number; dport: number; entry: Entry };
-  #listeners = new Map<number, TcpSocket[]>();
+  #listeners = new Map<number, TcpEndpoint[]>();
   #isn: IsnGenerator;
   /** SYN cookie and listener timestamp-offset secret (its own 8 bytes, not the ISN's). */
   #cookies: SynCookies;
 
-  constructor(readonly task: NetworkTask, seed: number) {
+  /**
+   * Makes the socket for {@link createSocket} (set by the composition root, which knows the
+   * socket class; the IP layer still asks TCP for its sockets).
+   */
+  socketFactory?: (sid: number, family: number) => InetSocket;
+
+  constructor(readonly host: TcpHost, seed: number) {
     const secret = new Uint8Array(16);
     if (seed) {
       new DataView(secret.buffer).setFloat64(0, seed * 2654435761.123);
@@ -74,8 +82,8 @@ export class TcpDemux implements TcpLayer, Tcp6Layer {
     this.#cookies = new SynCookies(secret.subarray(8));
   }
 
-  get stack(): NetworkTask {
-    return this.task;
+  get stack(): Stack6 {
+    return this.host;
   }
 
   /** Connections held (including those of closed sockets still in FIN-WAIT/TIME-WAIT). */
@@ -83,16 +91,17 @@ export class TcpDemux implements TcpLayer, Tcp6Layer {
     return this.#conns.size;
   }
 
-  createSocket(sid: number): TcpSocket {
-    return new TcpSocket(sid, this);
+  /** A new AF_INET TCP socket. */
+  createSocket(sid: number): InetSocket {
+    if (!this.socketFactory) throw new ErrnoError("EPROTONOSUPPORT", "No TCP sockets");
+    return this.socketFactory(sid, 2);
   }
 
-  /** A new AF_INET6 TCP socket. */
-  createSocket6(sid: number): TcpSocket {
-    return new TcpSocket(sid, this, 10);
+  allocateSid(): number {
+    return this.host.allocateSid();
   }
 
-  #options(sock: TcpSocket, mtu: number, v6 = false, gsoMax = 0): Partial<TcpConnectionOptions> {
+  #options(sock: TcpEndpoint, mtu: number, v6 = false, gsoMax = 0): Partial<TcpConnectionOptions> {
     // An IPv4 datagram tops out at 65535 bytes: 65495 is the largest MSS (as on Linux lo).
     const mss = Math.min(mtu - (v6 ? 60 : 40), 65495, sock.maxseg ?? Infinity);
     return {
@@ -121,26 +130,26 @@ export class TcpDemux implements TcpLayer, Tcp6Layer {
   }
 
   /** Start listening on `sock`'s port. */
-  listen(sock: TcpSocket, backlog: number): TcpListener {
+  listen(sock: TcpEndpoint, backlog: number): TcpListener {
     // Our MSS follows the interface that leads back to the peer (65495 over loopback).
     const mtuTo = (remote: TcpAddr, scope: number) =>
       (typeof remote === "number"
-        ? this.task.route4(remote)?.iface.mtu
-        : this.task.route6(remote, { scopeId: scope })?.iface.mtu) ?? 1500;
+        ? this.host.route4(remote)?.iface.mtu
+        : this.host.route6(remote, { scopeId: scope })?.iface.mtu) ?? 1500;
     const gsoTo = (remote: TcpAddr, scope: number) =>
       (typeof remote === "number"
-        ? this.task.route4(remote)?.iface.gsoMax
-        : this.task.route6(remote, { scopeId: scope })?.iface.gsoMax) ?? 0;
+        ? this.host.route4(remote)?.iface.gsoMax
+        : this.host.route6(remote, { scopeId: scope })?.iface.gsoMax) ?? 0;
     const listener = new TcpListener({
       localPort: sock.localPort,
       backlog,
       isn: (now, peer) => this.#isn.next(now, `${peer.key}|${peer.port}|${sock.localPort}`),
       cookies: this.#cookies,
       cookieMssTable: (peer) => peer.key.startsWith("6|") ? COOKIE_MSS_TABLE6 : COOKIE_MSS_TABLE,
-      count: (what) => this.task.count(`tcp: ${what}`),
+      count: (what) => this.host.count(`tcp: ${what}`),
       emit: (seg, peer) => {
         const p = this.#peer(peer.key);
-        this.#send(p.local, p.remote, seg, hops(sock), p.scope);
+        this.#send(p.local, p.remote, seg, this.#hops(sock), p.scope);
       },
       options: (peer) => {
         const p = parsePeerKey(peer.key);
@@ -155,11 +164,11 @@ export class TcpDemux implements TcpLayer, Tcp6Layer {
   }
 
   /** Active open for `sock` (addresses and ports already set; IPv6 when `sock.remote6` is). */
-  connect(sock: TcpSocket, mtu: number, gsoMax = 0): TcpConnection {
+  connect(sock: TcpEndpoint, route: Route4 | Route6): TcpConnection {
     const v6 = sock.remote6 !== undefined && !isV4Mapped(sock.remote6);
     const local: TcpAddr = v6 ? sock.local6! : sock.localAddr;
     const remote: TcpAddr = v6 ? sock.remote6! : sock.remoteAddr;
-    const key = keyOf(remote, sock.remotePort, local, sock.localPort);
+    const key = flowKey(remote, sock.remotePort, local, sock.localPort);
     const old = this.#conns.get(key);
     if (old) {
       // A finished attempt (TIME-WAIT, or CLOSED after a refused connect being retried) yields.
@@ -168,15 +177,18 @@ export class TcpDemux implements TcpLayer, Tcp6Layer {
       }
       this.#conns.delete(key);
     }
-    const now = this.task.clock.now();
+    const mtu = typeof remote === "number"
+      ? route.iface.mtu
+      : this.host.ipv6.mtuFor(route.iface, remote);
+    const now = this.host.clock.now();
     const iss = this.#isn.next(now, key);
     const conn = new TcpConnection({
       localPort: sock.localPort,
       remotePort: sock.remotePort,
       iss,
       tsOffset: this.#isn.next(now, `ts|${key}`),
-      emit: (seg) => this.#send(local, remote, seg, hops(sock), sock.remoteScope),
-      options: this.#options(sock, mtu, v6, gsoMax),
+      emit: (seg) => this.#send(local, remote, seg, this.#hops(sock), sock.remoteScope),
+      options: this.#options(sock, mtu, v6, route.iface.gsoMax),
     });
     this.#conns.set(key, {
       key,
@@ -184,7 +196,7 @@ export class TcpDemux implements TcpLayer, Tcp6Layer {
       sock,
       local,
       remote,
-      ttl: hops(sock),
+      ttl: this.#hops(sock),
       scope: sock.remoteScope,
     });
     conn.connect(now);
@@ -192,49 +204,24 @@ export class TcpDemux implements TcpLayer, Tcp6Layer {
     return conn;
   }
 
-  /** Wrap a connection the listener completed into a new socket. */
-  adoptAccepted(listener: TcpSocket, conn: TcpConnection, peerKey: string): TcpSocket {
+  attachAccepted(child: TcpEndpoint, conn: TcpConnection, peerKey: string): void {
     const { remote, local, scope } = parsePeerKey(peerKey);
-    const child = new TcpSocket(this.task.allocateSid(), this);
-    child.family = listener.family;
-    if (typeof local === "number" && typeof remote === "number") {
-      child.localAddr = local;
-      child.remoteAddr = remote;
-      if (child.family === 10) {
-        child.local6 = mappedFromV4(local);
-        child.remote6 = mappedFromV4(remote);
-      }
-    } else {
-      child.local6 = local as Uint8Array;
-      child.remote6 = remote as Uint8Array;
-      child.remoteScope = scope;
-    }
-    child.localPort = listener.localPort;
-    child.remotePort = conn.remotePort;
-    child.sharesPort = true;
-    child.conn = conn;
-    child.phase = "connected";
-    child.nodelay = listener.nodelay;
-    Object.assign(child.opts, listener.opts);
-    child.uid = listener.uid;
-    for (const o of listener.owners) child.owners.add(o);
-    const key = keyOf(remote, conn.remotePort, local, listener.localPort);
-    this.#conns.set(key, { key, conn, sock: child, local, remote, ttl: hops(listener), scope });
-    return child;
+    const key = flowKey(remote, conn.remotePort, local, conn.localPort);
+    this.#conns.set(key, { key, conn, sock: child, local, remote, ttl: this.#hops(child), scope });
   }
 
   /** Let a connection send what its socket just queued (or the window update a read allows). */
-  kick(sock: TcpSocket): void {
+  kick(sock: TcpEndpoint): void {
     const c = sock.conn;
     if (!c) return;
-    this.task.batch(() => {
-      c.poll(this.task.clock.now());
+    this.host.batch(() => {
+      c.poll(this.host.clock.now());
       this.#after(sock, c);
     });
   }
 
   /** The socket's last handle is gone; its connection may linger until CLOSED. */
-  released(sock: TcpSocket): void {
+  released(sock: TcpEndpoint): void {
     if (sock.listener) {
       const list = (this.#listeners.get(sock.localPort) ?? []).filter((s) => s !== sock);
       if (list.length) this.#listeners.set(sock.localPort, list);
@@ -248,7 +235,7 @@ export class TcpDemux implements TcpLayer, Tcp6Layer {
     }
   }
 
-  #after(sock: TcpSocket | undefined, c: TcpConnection) {
+  #after(sock: TcpEndpoint | undefined, c: TcpConnection) {
     sock?.wq.wake();
     if (c.state === "CLOSED" && !sock) {
       for (const [k, e] of this.#conns) if (e.conn === c) this.#conns.delete(k);
@@ -263,9 +250,9 @@ export class TcpDemux implements TcpLayer, Tcp6Layer {
         ? undefined
         : pseudoHeaderSum4(ip.src, ip.dst, IpProtocol.TCP, ip.payload.length),
     });
-    const now = this.task.clock.now();
+    const now = this.host.clock.now();
     let e = this.#lookup4(ip.src, seg.srcPort, ip.dst, seg.dstPort);
-    const key = e?.key ?? keyOf(ip.src, seg.srcPort, ip.dst, seg.dstPort);
+    const key = e?.key ?? flowKey(ip.src, seg.srcPort, ip.dst, seg.dstPort);
     e ??= this.#conns.get(key);
     if (e && e.conn.acceptsNewSyn(seg) && this.#listeners.has(seg.dstPort)) {
       // A new SYN for a connection in TIME-WAIT starts a fresh one (RFC 9293 §3.10.7.4 note).
@@ -278,68 +265,38 @@ export class TcpDemux implements TcpLayer, Tcp6Layer {
       }
       if (seg.payload.length > 0 && e.sock?.account?.over) return this.#overBudget(iface, e.sock);
       e.conn.input(now, seg);
-      this.task.frameConsumed(); // a connection copies what it keeps of a segment
+      this.host.frameConsumed(); // a connection copies what it keeps of a segment
       e.sock?.wq.wake();
       if (e.conn.state === "CLOSED" && !e.sock) this.#conns.delete(key);
       this.#rearm();
       return;
     }
-    const l = this.#listenerFor(seg.dstPort, `${ip.src}:${seg.srcPort}`, (s) => {
-      if (s.family === 10 && s.opts.v6only) return -1;
+    const l = pickListener(this.#listeners.get(seg.dstPort), `${ip.src}:${seg.srcPort}`, (s) => {
+      if (s.family === AF_INET6 && s.opts.v6only) return -1;
       if (s.localAddr !== 0 && s.localAddr !== ip.dst) return -1;
       // Linux's compute_score: a specific address beats a wildcard, AF_INET beats AF_INET6.
-      return (s.localAddr !== 0 ? 4 : 0) + (s.family === 10 ? 1 : 2);
+      return (s.localAddr !== 0 ? 4 : 0) + (s.family === AF_INET6 ? 1 : 2);
     });
     if (l?.listener) {
       if (this.#conns.size >= MAX_TCP_CONNECTIONS) return iface.dropRx("tcp: table-full");
       if (seg.payload.length > 0 && l.account?.over) return this.#overBudget(iface, l);
-      l.listener.input(now, seg, { key: `${ip.src}>${ip.dst}`, port: seg.srcPort });
+      l.listener.input(now, seg, { key: peerKey4(ip.src, ip.dst), port: seg.srcPort });
       l.wq.wake();
       this.#rearm();
       return;
     }
-    this.task.count("tcp: no-socket");
+    this.host.count("tcp: no-socket");
     const rst = resetReplyFor(seg);
     if (rst) this.#send(ip.dst, ip.src, rst, 64);
-  }
-
-  /**
-   * The listener a new connection on `port` goes to: the one `score` ranks highest (the most
-   * specific address; below 0 = does not match). Only an SO_REUSEPORT group of one uid can tie
-   * (the port table allows no other overlap between listeners): as on Linux, the peer's
-   * address and port pick one of them, so each client sticks to one listener.
-   */
-  #listenerFor(
-    port: number,
-    peer: string,
-    score: (s: TcpSocket) => number,
-  ): TcpSocket | undefined {
-    const list = this.#listeners.get(port);
-    if (!list) return undefined;
-    let best = -1;
-    let tied: TcpSocket[] = [];
-    for (const s of list) {
-      const v = score(s);
-      if (v < 0 || v < best) continue;
-      if (v > best) {
-        best = v;
-        tied = [];
-      }
-      tied.push(s);
-    }
-    if (tied.length <= 1) return tied[0];
-    let h = 2166136261;
-    for (let i = 0; i < peer.length; i++) h = Math.imul(h ^ peer.charCodeAt(i), 16777619);
-    return tied[(h >>> 0) % tied.length];
   }
 
   /**
    * Data for a socket whose holder is over its memory budget is dropped unacknowledged, as
    * Linux drops it under tcp_mem pressure: the peer retransmits once memory was freed.
    */
-  #overBudget(iface: NetInterface, sock: TcpSocket): void {
+  #overBudget(iface: NetInterface, sock: TcpEndpoint): void {
     sock.account!.drops++;
-    this.task.frameConsumed(); // nothing of it is kept
+    this.host.frameConsumed(); // nothing of it is kept
     iface.dropRx("tcp: over memory budget");
   }
 
@@ -357,8 +314,8 @@ export class TcpDemux implements TcpLayer, Tcp6Layer {
     const seg = parseTcp(payload, {
       pseudoSum: pseudoHeaderSum6(src, dst, IpProtocol.TCP, payload.length),
     });
-    const now = this.task.clock.now();
-    const key = keyOf(src, seg.srcPort, dst, seg.dstPort);
+    const now = this.host.clock.now();
+    const key = flowKey(src, seg.srcPort, dst, seg.dstPort);
     let e = this.#conns.get(key);
     if (e && e.conn.acceptsNewSyn(seg) && this.#listeners.has(seg.dstPort)) {
       this.#conns.delete(key);
@@ -372,8 +329,8 @@ export class TcpDemux implements TcpLayer, Tcp6Layer {
       this.#rearm();
       return;
     }
-    const l = this.#listenerFor(seg.dstPort, `${key6(src)}:${seg.srcPort}`, (s) => {
-      if (s.family !== 10) return -1;
+    const l = pickListener(this.#listeners.get(seg.dstPort), `${key6(src)}:${seg.srcPort}`, (s) => {
+      if (s.family !== AF_INET6) return -1;
       if (s.local6 === undefined || isUnspecified6(s.local6)) return 1;
       return equal6(s.local6, dst) ? 5 : -1;
     });
@@ -386,47 +343,23 @@ export class TcpDemux implements TcpLayer, Tcp6Layer {
       this.#rearm();
       return;
     }
-    this.task.count("tcp: no-socket");
+    this.host.count("tcp: no-socket");
     const rst = resetReplyFor(seg);
     if (rst) this.#send(dst, src, rst, 64, scope);
   }
 
   #send(src: TcpAddr, dst: TcpAddr, seg: TcpRepr, ttl: number, scope = 0) {
-    const len = tcpLength(seg);
-    const buf = allocPacket(len, typeof dst === "number" ? HEADROOM_IPV4 : HEADROOM_IPV6);
-    if (typeof src === "number" && typeof dst === "number") {
-      const route = this.task.route4(dst);
-      if (!route) return this.task.count("tcp: no-route");
-      emitTcp(seg, buf, {
-        pseudoSum: route.iface.loopback
-          ? undefined
-          : pseudoHeaderSum4(src, dst, IpProtocol.TCP, len),
-      });
-      const err = this.task.ipv4.output(route, {
-        src,
-        dst,
-        protocol: IpProtocol.TCP,
-        ttl,
-        payload: buf,
-        dontFragment: true,
-      });
-      // A segment over the path MTU under DF is lost here: counted, never silent.
-      if (err) this.task.count(`tcp: output ${err}`);
-      return;
+    const err = sendSegment(this.host, src, dst, seg, ttl, scope);
+    // A segment over the path MTU under DF is lost here: counted, never silent.
+    if (err) this.host.count(err === "no-route" ? "tcp: no-route" : `tcp: output ${err}`);
+  }
+
+  /** The TTL / hop limit a socket's segments carry. */
+  #hops(sock: TcpEndpoint): number {
+    if (sock.family === AF_INET6 && sock.remote6 !== undefined && !isV4Mapped(sock.remote6)) {
+      return sock.opts.unicastHops >= 0 ? sock.opts.unicastHops : this.host.hopLimit6;
     }
-    const s6 = src as Uint8Array;
-    const d6 = dst as Uint8Array;
-    const route = this.task.route6(d6, { scopeId: scope });
-    if (!route) return this.task.count("tcp: no-route");
-    emitTcp(seg, buf, { pseudoSum: pseudoHeaderSum6(s6, d6, IpProtocol.TCP, len) });
-    const err = this.task.ipv6.output(route, {
-      src: s6,
-      dst: d6,
-      nextHeader: IpProtocol.TCP,
-      hopLimit: ttl,
-      payload: buf,
-    });
-    if (err) this.task.count(`tcp: output ${err}`);
+    return sock.opts.ttl;
   }
 
   /**
@@ -442,7 +375,7 @@ export class TcpDemux implements TcpLayer, Tcp6Layer {
       if (e.conn.icmpSeqAcceptable(seq)) return true;
       found = true;
     }
-    this.task.count(found ? ICMP_OOW : "tcp: icmp no-connection");
+    this.host.count(found ? ICMP_OOW : "tcp: icmp no-connection");
     return false;
   }
 
@@ -460,7 +393,7 @@ export class TcpDemux implements TcpLayer, Tcp6Layer {
     for (const e of this.#conns.values()) {
       if (typeof e.remote === "number" || !equal6(e.remote, dst)) continue;
       if (clampMss(e.conn, mtu - 60 - TCP_TIMESTAMP_OPTION_ROOM)) {
-        this.task.count("tcp: mss-clamped");
+        this.host.count("tcp: mss-clamped");
       }
     }
   }
@@ -480,11 +413,11 @@ export class TcpDemux implements TcpLayer, Tcp6Layer {
       // is resent at the new size. The MSS never drops below 536 (RFC 9293 default).
       if (code === "EMSGSIZE" && mtu > 0) {
         if (!e.conn.icmpSeqAcceptable(seq)) {
-          this.task.count(ICMP_OOW);
+          this.host.count(ICMP_OOW);
           continue;
         }
-        if (e.conn.lowerSendMss(Math.max(536, mtu - 52))) this.task.count("tcp: mss-lowered");
-        e.conn.poll(this.task.clock.now());
+        if (e.conn.lowerSendMss(Math.max(536, mtu - 52))) this.host.count("tcp: mss-lowered");
+        e.conn.poll(this.host.clock.now());
         continue;
       }
       this.#icmpError(e, code, seq);
@@ -499,7 +432,7 @@ export class TcpDemux implements TcpLayer, Tcp6Layer {
    */
   #icmpError(e: Entry, code: ErrnoCode, seq: number): void {
     const conn = e.conn;
-    if (!conn.icmpSeqAcceptable(seq)) return this.task.count(ICMP_OOW);
+    if (!conn.icmpSeqAcceptable(seq)) return this.host.count(ICMP_OOW);
     if (code === "EMSGSIZE") return; // path MTU: handled by the caller's PMTU path
     const opening = conn.state === "SYN-SENT" || conn.state === "SYN-RECEIVED";
     // Linux treats net/host unreachable as soft even in SYN-SENT (icmp_err_convert .fatal = 0)
@@ -509,10 +442,10 @@ export class TcpDemux implements TcpLayer, Tcp6Layer {
       if (e.sock) e.sock.setError(code);
       conn.abort();
       e.sock?.wq.wake();
-      return this.task.count("tcp: icmp abort");
+      return this.host.count("tcp: icmp abort");
     }
     conn.icmpSoftError(code);
-    this.task.count("tcp: icmp soft-error");
+    this.host.count("tcp: icmp soft-error");
   }
 
   poll(now: number): void {
@@ -552,37 +485,9 @@ export class TcpDemux implements TcpLayer, Tcp6Layer {
   }
 
   #rearm() {
-    this.task.rearm();
+    this.host.rearm();
   }
 }
 
 /** Room left for the timestamp option when sizing segments to a path MTU. */
 const TCP_TIMESTAMP_OPTION_ROOM = 12;
-
-function keyOf(remote: TcpAddr, rport: number, local: TcpAddr, lport: number): string {
-  const f = (a: TcpAddr) => typeof a === "number" ? String(a) : `[${key6(a)}]`;
-  return `${f(remote)}:${rport}:${f(local)}:${lport}`;
-}
-
-/** Listener peer key for an IPv6 peer: "6|remote|local|scope". */
-function peerKey6(remote: Uint8Array, local: Uint8Array, scope: number): string {
-  return `6|${key6(remote)}|${key6(local)}|${scope}`;
-}
-
-/** Undo `${remote}>${local}` (IPv4) or {@link peerKey6}. */
-function parsePeerKey(k: string): { remote: TcpAddr; local: TcpAddr; scope: number } {
-  if (k.startsWith("6|")) {
-    const [, r, l, sc] = k.split("|");
-    return { remote: parseIPv6(r)!, local: parseIPv6(l)!, scope: Number(sc) };
-  }
-  const [remote, local] = k.split(">").map(Number);
-  return { remote, local, scope: 0 };
-}
-
-/** The hop limit / TTL a socket's segments carry. */
-function hops(sock: TcpSocket): number {
-  if (sock.family === 10 && sock.remote6 !== undefined && !isV4Mapped(sock.remote6)) {
-    return sock.opts.unicastHops >= 0 ? sock.opts.unicastHops : sock.layer.task.ipv6.hopLimit;
-  }
-  return sock.opts.ttl;
-}

@@ -1,6 +1,7 @@
 /**
- * The TCP layer's interface as the IPv4 layer sees it: segment input, ICMP errors, timers and
- * output flushing, and socket creation. The implementation is `demux.ts`.
+ * The TCP layer's interface as the IP layers see it: segment input, ICMP errors and path MTU
+ * changes, timers and output flushing, and (still, for IPv4) socket creation. The implementation
+ * is `demux.ts`; the NetworkTask hands it to both IP layers.
  */
 import type { NetInterface } from "../link/interface.ts";
 import type { InetSocket } from "../sockets/socket.ts";
@@ -24,4 +25,14 @@ export interface TcpLayer {
   poll(now: number): void;
   flush(): void;
   nextDeadline(): number | undefined;
+}
+
+/** What the IPv6 layer needs from TCP. */
+export interface Tcp6Layer {
+  input6(iface: NetInterface, src: Uint8Array, dst: Uint8Array, segment: Uint8Array): void;
+  icmpError6(dst: Uint8Array, sport: number, dport: number, code: ErrnoCode, seq: number): void;
+  /** The path MTU towards `dst` dropped to `mtu`: shrink segments. */
+  pathMtu6(dst: Uint8Array, mtu: number): void;
+  /** Whether an ICMPv6 error quoting our segment (sport to dst:dport, `seq`) is believable. */
+  icmpBelievable(dst: Uint8Array, sport: number, dport: number, seq: number): boolean;
 }

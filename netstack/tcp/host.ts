@@ -1,0 +1,33 @@
+/**
+ * What the TCP layer needs from below and around it, as narrow interfaces: the NetworkTask (the
+ * composition root) implements {@link TcpHost}; nothing in `tcp/` imports the NetworkTask.
+ */
+import type { ErrnoCode } from "../../kernel/errno.ts";
+import type { NetInterface } from "../link/interface.ts";
+import type { Ipv4Send, Route4 } from "../stack.ts";
+import type { Ipv6Send, Route6, Stack6 } from "../ip6/stack6.ts";
+
+/** IPv4 output as TCP uses it: one datagram, no flush (TCP sends inside the task's batch). */
+export interface TcpIpv4Output {
+  output(route: Route4, d: Ipv4Send): ErrnoCode | undefined;
+}
+
+/** IPv6 output as TCP uses it, and the MTU towards a destination (link, RA, path MTU). */
+export interface TcpIpv6Output {
+  output(route: Route6, d: Ipv6Send): ErrnoCode | undefined;
+  mtuFor(iface: NetInterface, dst: Uint8Array): number;
+}
+
+/** The services the TCP layer gets from its host (the sockets' {@link Stack6} and more). */
+export interface TcpHost extends Stack6 {
+  readonly ipv4: TcpIpv4Output;
+  readonly ipv6: TcpIpv6Output;
+  /** Re-arm the host's single timer at the earliest deadline (deferred inside a batch). */
+  rearm(): void;
+  /** Run `fn` with timer re-arming deferred to its end. */
+  batch<T>(fn: () => T): T;
+  /** The frame being processed was only read: its buffer may be reused. */
+  frameConsumed(): void;
+  /** A fresh socket id (for accepted connections). */
+  allocateSid(): number;
+}
