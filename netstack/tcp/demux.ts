@@ -25,7 +25,8 @@ import { equal6, isUnspecified6, isV4Mapped, key6 } from "../ip6/addr6.ts";
 import type { Stack6 } from "../ip6/stack6.ts";
 import type { Route4 } from "../stack.ts";
 import type { Route6 } from "../ip6/stack6.ts";
-import { clampMss } from "../ip6/tcp_mss_clamp.ts";
+import { applyIcmpError, ICMP_OOW } from "./icmp_errors.ts";
+import { IPV4_MIN_PMTU, mssForPathMtu } from "./path_mtu.ts";
 import { IpProtocol, type Ipv4Repr } from "../wire/ipv4.ts";
 import { parseTcp, type TcpRepr } from "../wire/tcp.ts";
 
@@ -47,9 +48,6 @@ interface Entry {
 
 /** Most connections (established and lingering) one host keeps; beyond, new ones are refused. */
 export const MAX_TCP_CONNECTIONS = 65536;
-
-/** Counter for an ICMP error quoting a sequence number outside the window (Linux's OutOfWindowIcmps). */
-const ICMP_OOW = "tcp: icmp out-of-window";
 
 /** Whether `a` is the IPv6 address `b`. */
 function isSame6(a: TcpAddr, b: Uint8Array): boolean {
@@ -177,9 +175,7 @@ export class TcpDemux implements TcpLayer, Tcp6Layer, TcpSockets {
       }
       this.#conns.delete(key);
     }
-    const mtu = typeof remote === "number"
-      ? route.iface.mtu
-      : this.host.ipv6.mtuFor(route.iface, remote);
+    const mtu = this.#routeMtu(route, remote);
     const now = this.host.clock.now();
     const iss = this.#isn.next(now, key);
     const conn = new TcpConnection({
@@ -236,6 +232,7 @@ export class TcpDemux implements TcpLayer, Tcp6Layer, TcpSockets {
   }
 
   #after(sock: TcpEndpoint | undefined, c: TcpConnection) {
+    this.#settle();
     sock?.wq.wake();
     if (c.state === "CLOSED" && !sock) {
       for (const [k, e] of this.#conns) if (e.conn === c) this.#conns.delete(k);
@@ -350,8 +347,10 @@ export class TcpDemux implements TcpLayer, Tcp6Layer, TcpSockets {
 
   #send(src: TcpAddr, dst: TcpAddr, seg: TcpRepr, ttl: number, scope = 0) {
     const err = sendSegment(this.host, src, dst, seg, ttl, scope);
-    // A segment over the path MTU under DF is lost here: counted, never silent.
-    if (err) this.host.count(err === "no-route" ? "tcp: no-route" : `tcp: output ${err}`);
+    if (!err) return;
+    this.host.count(err === "no-route" ? "tcp: no-route" : `tcp: output ${err}`);
+    // Over the path MTU under DF: settled (MSS lowered, segment resent) once the call returns.
+    if (err === "EMSGSIZE" && seg.payload.length > 0) this.#tooBig.push({ dst, scope });
   }
 
   /** The TTL / hop limit a socket's segments carry. */
@@ -384,18 +383,13 @@ export class TcpDemux implements TcpLayer, Tcp6Layer, TcpSockets {
     for (const e of this.#conns.values()) {
       if (typeof e.remote === "number" || !equal6(e.remote, dst)) continue;
       if (e.conn.localPort !== sport || e.conn.remotePort !== dport) continue;
-      this.#icmpError(e, code, seq);
+      applyIcmpError(e.conn, e.sock, code, seq, (what) => this.host.count(what));
     }
   }
 
-  /** The path MTU towards `dst` fell to `mtu`: segments of its connections shrink to fit. */
+  /** A Packet Too Big TCP believed: the path MTU towards `dst` fell to `mtu`. */
   pathMtu6(dst: Uint8Array, mtu: number): void {
-    for (const e of this.#conns.values()) {
-      if (typeof e.remote === "number" || !equal6(e.remote, dst)) continue;
-      if (clampMss(e.conn, mtu - 60 - TCP_TIMESTAMP_OPTION_ROOM)) {
-        this.host.count("tcp: mss-clamped");
-      }
-    }
+    this.pathMtuChanged(dst, mtu);
   }
 
   /** An ICMP error about a segment we sent to (dst, dport) from sport, quoting `seq`. */
@@ -409,43 +403,69 @@ export class TcpDemux implements TcpLayer, Tcp6Layer, TcpSockets {
   ): void {
     for (const e of this.#conns.values()) {
       if (e.remote !== dst || e.conn.localPort !== sport || e.conn.remotePort !== dport) continue;
-      // Fragmentation needed (RFC 1191): segments shrink to the path MTU, and the one lost
-      // is resent at the new size. The MSS never drops below 536 (RFC 9293 default).
-      if (code === "EMSGSIZE" && mtu > 0) {
-        if (!e.conn.icmpSeqAcceptable(seq)) {
-          this.host.count(ICMP_OOW);
-          continue;
-        }
-        if (e.conn.lowerSendMss(Math.max(536, mtu - 52))) this.host.count("tcp: mss-lowered");
-        e.conn.poll(this.host.clock.now());
+      if (code !== "EMSGSIZE" || mtu <= 0) {
+        applyIcmpError(e.conn, e.sock, code, seq, (what) => this.host.count(what));
         continue;
       }
-      this.#icmpError(e, code, seq);
+      // Fragmentation needed (RFC 1191), believed only for a sequence number in flight.
+      if (!e.conn.icmpSeqAcceptable(seq)) {
+        this.host.count(ICMP_OOW);
+        continue;
+      }
+      this.pathMtuChanged(dst, mtu);
     }
   }
 
   /**
-   * An ICMP error for one connection, as Linux's tcp_v4_err/tcp_v6_err: believed only when the
-   * quoted sequence number is in [SND.UNA, SND.NXT] (RFC 5927 §4.1); while opening, a hard error
-   * aborts the connection; once synchronized every error is soft (RFC 1122 §4.2.3.9), recorded
-   * and reported only if the connection later times out (Linux without IP_RECVERR).
+   * The path MTU towards `dst` is now `mtu` (an ICMP report the IP layer believed and cached,
+   * or the route's MTU after EMSGSIZE): the one MSS-lowering path for IPv4 and IPv6. Every
+   * connection to `dst` lowers its MSS to fit (Linux's tcp_sync_mss), stops TSO, and resends
+   * what it had in flight at the new size at once (tcp_simple_retransmit). IPv4 reports below
+   * 552 count as 552 (ip_rt_min_pmtu; the IP layer then sends without DF).
    */
-  #icmpError(e: Entry, code: ErrnoCode, seq: number): void {
-    const conn = e.conn;
-    if (!conn.icmpSeqAcceptable(seq)) return this.host.count(ICMP_OOW);
-    if (code === "EMSGSIZE") return; // path MTU: handled by the caller's PMTU path
-    const opening = conn.state === "SYN-SENT" || conn.state === "SYN-RECEIVED";
-    // Linux treats net/host unreachable as soft even in SYN-SENT (icmp_err_convert .fatal = 0)
-    // and fails connect() only at the SYN timeout; Serin, as before, fails it at once there.
-    const fatal = code !== "EHOSTUNREACH" && code !== "ENETUNREACH";
-    if (opening && (fatal || conn.state === "SYN-SENT")) {
-      if (e.sock) e.sock.setError(code);
-      conn.abort();
+  pathMtuChanged(dst: TcpAddr, mtu: number): void {
+    const v6 = typeof dst !== "number";
+    const mss = mssForPathMtu(v6 ? mtu : Math.max(IPV4_MIN_PMTU, mtu), v6);
+    const now = this.host.clock.now();
+    for (const e of [...this.#conns.values()]) {
+      if (typeof dst === "number" ? e.remote !== dst : !isSame6(e.remote, dst)) continue;
+      if (!e.conn.pathMtuReduced(now, mss)) continue;
+      this.host.count("tcp: mss-lowered");
       e.sock?.wq.wake();
-      return this.host.count("tcp: icmp abort");
     }
-    conn.icmpSoftError(code);
-    this.host.count("tcp: icmp soft-error");
+    this.#settle();
+    this.#rearm();
+  }
+
+  /** The MTU of `route` towards `dst`: the link's, or a smaller path MTU the IP layer learned. */
+  #routeMtu(route: Route4 | Route6, dst: TcpAddr): number {
+    if (typeof dst !== "number") return this.host.ipv6.mtuFor(route.iface, dst);
+    // The IPv4 route carries the path MTU once the IP layer reports it there (`mtu`).
+    return (route as Route4 & { mtu?: number }).mtu ?? route.iface.mtu;
+  }
+
+  /** Destinations whose segments came back EMSGSIZE from the IP layer, to settle. */
+  #tooBig: Array<{ dst: TcpAddr; scope: number }> = [];
+  #settling = false;
+
+  /**
+   * React to EMSGSIZE from the IP layer (a segment over the path MTU under DF): the MSS drops to
+   * the route's MTU and the segment is resent, rather than black-holed. Runs after the
+   * connection call that emitted it returned (never from inside its emit).
+   */
+  #settle(): void {
+    if (this.#settling) return;
+    this.#settling = true;
+    try {
+      for (let t = this.#tooBig.shift(); t; t = this.#tooBig.shift()) {
+        const route = typeof t.dst === "number"
+          ? this.host.route4(t.dst)
+          : this.host.route6(t.dst, { scopeId: t.scope });
+        if (route) this.pathMtuChanged(t.dst, this.#routeMtu(route, t.dst));
+      }
+    } finally {
+      this.#settling = false;
+    }
   }
 
   poll(now: number): void {
@@ -465,6 +485,7 @@ export class TcpDemux implements TcpLayer, Tcp6Layer, TcpSockets {
         }
       }
     }
+    this.#settle();
   }
 
   flush(): void {}
@@ -485,9 +506,7 @@ export class TcpDemux implements TcpLayer, Tcp6Layer, TcpSockets {
   }
 
   #rearm() {
+    this.#settle();
     this.host.rearm();
   }
 }
-
-/** Room left for the timestamp option when sizing segments to a path MTU. */
-const TCP_TIMESTAMP_OPTION_ROOM = 12;
