@@ -16,7 +16,7 @@ import type { TcpConnectionOptions } from "./options.ts";
 import { resetReplyFor } from "./reset.ts";
 import type { Tcp6Layer, TcpLayer } from "./ip_facing.ts";
 import type { TcpEndpoint, TcpSockets } from "./endpoint.ts";
-import type { TcpHost } from "./host.ts";
+import type { TcpHost, TcpSendOwner } from "./host.ts";
 import { flowKey, parsePeerKey, peerKey4, peerKey6, type TcpAddr } from "./flow_key.ts";
 import { pickListener } from "./listener_select.ts";
 import { sendSegment } from "./segment_output.ts";
@@ -101,7 +101,7 @@ export class TcpDemux implements TcpLayer, Tcp6Layer, TcpSockets {
 
   #options(sock: TcpEndpoint, mtu: number, v6 = false, gsoMax = 0): Partial<TcpConnectionOptions> {
     // An IPv4 datagram tops out at 65535 bytes: 65495 is the largest MSS (as on Linux lo).
-    const mss = Math.min(mtu - (v6 ? 60 : 40), 65495, sock.maxseg ?? Infinity);
+    const mss = Math.min(mssForPathMtu(mtu, v6), 65495, sock.maxseg ?? Infinity);
     return {
       mss,
       // Room for the IPv4 and TCP headers (with options) inside the 65535-byte datagram.
@@ -129,15 +129,12 @@ export class TcpDemux implements TcpLayer, Tcp6Layer, TcpSockets {
 
   /** Start listening on `sock`'s port. */
   listen(sock: TcpEndpoint, backlog: number): TcpListener {
-    // Our MSS follows the interface that leads back to the peer (65495 over loopback).
-    const mtuTo = (remote: TcpAddr, scope: number) =>
-      (typeof remote === "number"
-        ? this.host.route4(remote)?.iface.mtu
-        : this.host.route6(remote, { scopeId: scope })?.iface.mtu) ?? 1500;
-    const gsoTo = (remote: TcpAddr, scope: number) =>
-      (typeof remote === "number"
-        ? this.host.route4(remote)?.iface.gsoMax
-        : this.host.route6(remote, { scopeId: scope })?.iface.gsoMax) ?? 0;
+    // Our MSS follows the route back to the peer: its MTU, a learned path MTU included
+    // (65495 over loopback), as Linux's tcp_sync_mss(newsk, dst_mtu(dst)) for a child.
+    const routeTo = (remote: TcpAddr, scope: number) =>
+      typeof remote === "number"
+        ? this.host.route4(remote)
+        : this.host.route6(remote, { scopeId: scope });
     const listener = new TcpListener({
       localPort: sock.localPort,
       backlog,
@@ -152,7 +149,9 @@ export class TcpDemux implements TcpLayer, Tcp6Layer, TcpSockets {
       options: (peer) => {
         const p = parsePeerKey(peer.key);
         const v6 = typeof p.remote !== "number";
-        return this.#options(sock, mtuTo(p.remote, p.scope), v6, gsoTo(p.remote, p.scope));
+        const route = routeTo(p.remote, p.scope);
+        const mtu = route ? this.#routeMtu(route, p.remote) : 1500;
+        return this.#options(sock, mtu, v6, route?.iface.gsoMax ?? 0);
       },
     });
     const list = this.#listeners.get(sock.localPort) ?? [];
@@ -346,11 +345,14 @@ export class TcpDemux implements TcpLayer, Tcp6Layer, TcpSockets {
   }
 
   #send(src: TcpAddr, dst: TcpAddr, seg: TcpRepr, ttl: number, scope = 0) {
-    const err = sendSegment(this.host, src, dst, seg, ttl, scope);
+    this.#toldMtu = undefined;
+    const err = sendSegment(this.host, src, dst, seg, ttl, scope, this.#owner);
     if (!err) return;
     this.host.count(err === "no-route" ? "tcp: no-route" : `tcp: output ${err}`);
     // Over the path MTU under DF: settled (MSS lowered, segment resent) once the call returns.
-    if (err === "EMSGSIZE" && seg.payload.length > 0) this.#tooBig.push({ dst, scope });
+    if (err === "EMSGSIZE" && seg.payload.length > 0) {
+      this.#tooBig.push({ dst, scope, mtu: this.#toldMtu });
+    }
   }
 
   /** The TTL / hop limit a socket's segments carry. */
@@ -445,7 +447,16 @@ export class TcpDemux implements TcpLayer, Tcp6Layer, TcpSockets {
   }
 
   /** Destinations whose segments came back EMSGSIZE from the IP layer, to settle. */
-  #tooBig: Array<{ dst: TcpAddr; scope: number }> = [];
+  #tooBig: Array<{ dst: TcpAddr; scope: number; mtu?: number }> = [];
+  /** The MTU the IP layer gave with the last segment it refused as too big (if it tells). */
+  #toldMtu?: number;
+  /** What the IP layers tell about TCP's datagrams (one object for every segment). */
+  readonly #owner: TcpSendOwner = {
+    onSendError: () => {}, // TCP retransmits (a failed ARP is no error to the socket on Linux)
+    onSendError6: () => {},
+    onTooBig: (_d, mtu) => this.#toldMtu = mtu,
+    onTooBig6: (_d, mtu) => this.#toldMtu = mtu,
+  };
   #settling = false;
 
   /**
@@ -461,7 +472,7 @@ export class TcpDemux implements TcpLayer, Tcp6Layer, TcpSockets {
         const route = typeof t.dst === "number"
           ? this.host.route4(t.dst)
           : this.host.route6(t.dst, { scopeId: t.scope });
-        if (route) this.pathMtuChanged(t.dst, this.#routeMtu(route, t.dst));
+        if (route) this.pathMtuChanged(t.dst, t.mtu ?? this.#routeMtu(route, t.dst));
       }
     } finally {
       this.#settling = false;

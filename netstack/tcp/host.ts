@@ -7,14 +7,26 @@ import type { NetInterface } from "../link/interface.ts";
 import type { Ipv4Send, Route4 } from "../stack.ts";
 import type { Ipv6Send, Route6, Stack6 } from "../ip6/stack6.ts";
 
+/**
+ * Who TCP's datagrams belong to, as the IP layers tell it: a delivery failure (ignored: TCP
+ * retransmits, as Linux does after a failed ARP) and, where the IP layer reports it, a datagram
+ * refused under DF for being over `mtu`, the MTU that applies towards its destination now.
+ */
+export interface TcpSendOwner {
+  onSendError(code: ErrnoCode, dst: number): void;
+  onSendError6(code: ErrnoCode, dst: Uint8Array): void;
+  onTooBig?(d: Ipv4Send, mtu: number): void;
+  onTooBig6?(d: Ipv6Send, mtu: number): void;
+}
+
 /** IPv4 output as TCP uses it: one datagram, no flush (TCP sends inside the task's batch). */
 export interface TcpIpv4Output {
-  output(route: Route4, d: Ipv4Send): ErrnoCode | undefined;
+  output(route: Route4, d: Ipv4Send, owner?: TcpSendOwner): ErrnoCode | undefined;
 }
 
 /** IPv6 output as TCP uses it, and the MTU towards a destination (link, RA, path MTU). */
 export interface TcpIpv6Output {
-  output(route: Route6, d: Ipv6Send): ErrnoCode | undefined;
+  output(route: Route6, d: Ipv6Send, owner?: TcpSendOwner): ErrnoCode | undefined;
   mtuFor(iface: NetInterface, dst: Uint8Array): number;
 }
 
