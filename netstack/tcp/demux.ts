@@ -1,9 +1,11 @@
 /**
- * The TCP layer of a host, for IPv4 and IPv6: demultiplexes segments to connections and listeners
- * (RST for strays, RFC 9293 §3.10.7.1), turns connections' segments into checksummed IP datagrams, and runs their
- * timers from the NetworkTask's single wake-up. Closed sockets' connections live on (FIN-WAIT,
- * TIME-WAIT) until the state machine reaches CLOSED. Addresses are numbers (IPv4) or 16-byte
- * arrays (IPv6); an AF_INET6 socket talking to an IPv4 peer uses the IPv4 path (v4-mapped).
+ * The TCP layer of a host, for IPv4 and IPv6: demultiplexes segments to connections and
+ * listeners (RST for strays, RFC 9293 §3.10.7.1), hands their segments to the IP layers
+ * (`segment_output.ts`), applies ICMP errors and path MTU changes to them, and runs their timers
+ * from the host's single wake-up. Closed sockets' connections live on (FIN-WAIT, TIME-WAIT) until
+ * the state machine reaches CLOSED. Addresses are numbers (IPv4) or 16-byte arrays (IPv6); an
+ * AF_INET6 socket talking to an IPv4 peer uses the IPv4 path (v4-mapped). It knows its host as a
+ * {@link TcpHost} and its sockets as {@link TcpEndpoint}s: the NetworkTask wires it in.
  */
 import { type ErrnoCode, ErrnoError } from "../../kernel/errno.ts";
 import type { NetInterface } from "../link/interface.ts";
@@ -22,9 +24,8 @@ import { pickListener } from "./listener_select.ts";
 import { sendSegment } from "./segment_output.ts";
 import { pseudoHeaderSum4, pseudoHeaderSum6 } from "../wire/checksum.ts";
 import { equal6, isUnspecified6, isV4Mapped, key6 } from "../ip6/addr6.ts";
-import type { Stack6 } from "../ip6/stack6.ts";
+import type { Route6, Stack6 } from "../ip6/stack6.ts";
 import type { Route4 } from "../stack.ts";
-import type { Route6 } from "../ip6/stack6.ts";
 import { applyIcmpError, ICMP_OOW } from "./icmp_errors.ts";
 import { IPV4_MIN_PMTU, mssForPathMtu } from "./path_mtu.ts";
 import { IpProtocol, type Ipv4Repr } from "../wire/ipv4.ts";
@@ -80,6 +81,7 @@ export class TcpDemux implements TcpLayer, Tcp6Layer, TcpSockets {
     this.#cookies = new SynCookies(secret.subarray(8));
   }
 
+  /** The host's services sockets use (routes, ports, addresses). */
   get stack(): Stack6 {
     return this.host;
   }
@@ -95,6 +97,7 @@ export class TcpDemux implements TcpLayer, Tcp6Layer, TcpSockets {
     return this.socketFactory(sid, 2);
   }
 
+  /** A fresh socket id for an accepted connection's socket. */
   allocateSid(): number {
     return this.host.allocateSid();
   }
@@ -199,6 +202,7 @@ export class TcpDemux implements TcpLayer, Tcp6Layer, TcpSockets {
     return conn;
   }
 
+  /** `child`, a socket made for `conn` (a listener completed it), takes over its segments. */
   attachAccepted(child: TcpEndpoint, conn: TcpConnection, peerKey: string): void {
     const { remote, local, scope } = parsePeerKey(peerKey);
     const key = flowKey(remote, conn.remotePort, local, conn.localPort);
@@ -238,6 +242,7 @@ export class TcpDemux implements TcpLayer, Tcp6Layer, TcpSockets {
     }
   }
 
+  /** A TCP segment arrived over IPv4. */
   input4(iface: NetInterface, ip: Ipv4Repr, _datagram: Uint8Array): void {
     // Over loopback nothing can corrupt a segment: no checksum is computed or checked (as
     // Linux's lo does with CHECKSUM_UNNECESSARY).
@@ -479,6 +484,7 @@ export class TcpDemux implements TcpLayer, Tcp6Layer, TcpSockets {
     }
   }
 
+  /** Run the timers of connections and listeners that are due. */
   poll(now: number): void {
     for (const e of [...this.#conns.values()]) {
       const d = e.conn.nextDeadline();
@@ -499,8 +505,10 @@ export class TcpDemux implements TcpLayer, Tcp6Layer, TcpSockets {
     this.#settle();
   }
 
+  /** Nothing is batched: segments leave as connections emit them. */
   flush(): void {}
 
+  /** The earliest timer any connection or listener needs. */
   nextDeadline(): number | undefined {
     let best = Infinity;
     for (const e of this.#conns.values()) {
