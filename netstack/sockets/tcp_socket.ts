@@ -1,14 +1,14 @@
 /**
  * TCP sockets: bind, listen, accept and connect (`tcp_socket_base.ts`), send and receive
- * (`tcp_stream.ts`), shared rings (`tcp_shared_rings.ts`); here what a socket reports and how it
- * ends: readiness, queues, shutdown, close with SO_LINGER, and the TCP options (TCP_NODELAY,
- * TCP_MAXSEG, TCP_KEEPIDLE/INTVL/CNT, TCP_INFO and TCP_CONGESTION).
+ * (`tcp_stream.ts`), shared rings (`tcp_shared_rings.ts`), TCP options (`tcp_options.ts`); here
+ * what a socket reports and how it ends: readiness, queues, shutdown, close with SO_LINGER.
  */
 import * as abi from "../../kernel/abi.ts";
 import type { OptValue } from "../../kernel/bus/messages.ts";
 import { ErrnoError } from "../../kernel/errno.ts";
 import { SOCKET_BYTES } from "./socket.ts";
 import { TcpSharedRingsSocket } from "./tcp_shared_rings.ts";
+import { applyTcpOptions, getTcpOption, setTcpOption } from "./tcp_options.ts";
 
 export { TCP_DEFAULT_BUF } from "./tcp_socket_base.ts";
 export { READER_HOLD_MS, UNREAD_MAX } from "./tcp_stream.ts";
@@ -87,55 +87,13 @@ export class TcpSocket extends TcpSharedRingsSocket {
 
   protected override setProtocolOption(level: number, name: number, value: OptValue): boolean {
     if (level !== abi.IPPROTO_TCP) return false;
-    const num = () => {
-      const v = typeof value === "boolean" ? Number(value) : value;
-      if (typeof v !== "number" || !Number.isInteger(v) || v < 0) {
-        throw new ErrnoError("EINVAL", "Bad TCP option value");
-      }
-      return v;
-    };
-    switch (name) {
-      case abi.TCP_NODELAY:
-        this.nodelay = num() !== 0;
-        break;
-      case abi.TCP_MAXSEG: {
-        const v = num();
-        if (v < 88 || v > 65495) throw new ErrnoError("EINVAL", "TCP_MAXSEG out of range");
-        this.maxseg = v;
-        break;
-      }
-      case abi.TCP_KEEPIDLE:
-        this.keepIdle = num() * 1000;
-        break;
-      case abi.TCP_KEEPINTVL:
-        this.keepIntvl = num() * 1000;
-        break;
-      case abi.TCP_KEEPCNT:
-        this.keepCnt = num();
-        break;
-      case abi.TCP_CONGESTION:
-        if (value !== "newreno" && value !== "cubic" && value !== "reno") {
-          throw new ErrnoError("ENOENT", `Unknown congestion control ${String(value)}`);
-        }
-        this.congestion = value === "cubic" ? "cubic" : "newreno";
-        break;
-      case abi.TCP_CORK:
-        num();
-        break;
-      default:
-        throw new ErrnoError("ENOPROTOOPT", `Unknown TCP option ${name}`);
-    }
+    setTcpOption(this, name, value);
     this.onOptionsChanged();
     return true;
   }
 
   protected override onOptionsChanged(): void {
-    const c = this.conn;
-    if (!c) return;
-    c.options.nodelay = this.nodelay;
-    c.options.keepalive = this.opts.keepalive
-      ? { idle: this.keepIdle, interval: this.keepIntvl, count: this.keepCnt }
-      : undefined;
+    applyTcpOptions(this);
   }
 
   protected override getProtocolOption(level: number, name: number): OptValue | undefined {
@@ -147,25 +105,7 @@ export class TcpSocket extends TcpSharedRingsSocket {
       return undefined;
     }
     if (level !== abi.IPPROTO_TCP) return undefined;
-    switch (name) {
-      case abi.TCP_NODELAY:
-        return Number(this.nodelay);
-      case abi.TCP_MAXSEG:
-        return this.conn?.mss ?? this.maxseg ?? 536;
-      case abi.TCP_KEEPIDLE:
-        return this.keepIdle / 1000;
-      case abi.TCP_KEEPINTVL:
-        return this.keepIntvl / 1000;
-      case abi.TCP_KEEPCNT:
-        return this.keepCnt;
-      case abi.TCP_CONGESTION:
-        return this.congestion;
-      case abi.TCP_INFO:
-        if (!this.conn) throw new ErrnoError("ENOTCONN", "No connection");
-        return { ...this.conn.info() };
-      default:
-        throw new ErrnoError("ENOPROTOOPT", `Unknown TCP option ${name}`);
-    }
+    return getTcpOption(this, name);
   }
 
   release(): void {
