@@ -30,9 +30,10 @@ import { growFront, recyclePacket } from "./link/headroom.ts";
 import { TcpDemux } from "./tcp/demux.ts";
 import { TcpSocket } from "./sockets/tcp_socket.ts";
 import { Ipv6Stack } from "./ip6/ipv6_stack.ts";
-import type { Ipv6Send, Route6, Route6Constraint, SendOwner6 } from "./ip6/stack6.ts";
+import type { Ipv6Send, Route6, Route6Constraint, SendOwner6 } from "./stack6.ts";
 import type { TcpHost } from "./tcp/host.ts";
 import { Udp6Socket } from "./udp/udp6_socket.ts";
+import { UdpDemux } from "./udp/udp_demux.ts";
 import { Raw6Socket } from "./sockets/raw6_socket.ts";
 import { MemoryLedger } from "./sockets/memory_ledger.ts";
 
@@ -78,13 +79,17 @@ export class NetworkTask implements Stack, TcpHost, SocketHost, NetCtlHost {
     this.clock = opts.clock;
     this.name = opts.name;
     this.ports = new PortTable(opts.seed);
+    // The composition root: the IP layers reach TCP, UDP and this task only through the ports
+    // they declare (ip/ip_host.ts, ip/transport4.ts, ip6/transport6.ts).
     this.ipv4 = new Ipv4Stack(this, { forwarding: opts.forwarding ?? false, seed: opts.seed });
-    const tcp = new TcpDemux(this, opts.seed ?? 0);
-    tcp.socketFactory = (sid, family) => new TcpSocket(sid, tcp, family);
-    this.#tcp = tcp;
-    this.ipv4.tcp = tcp;
     this.ipv6 = new Ipv6Stack(this, { forwarding: opts.forwarding ?? false, seed: opts.seed });
+    const tcp = new TcpDemux(this, opts.seed ?? 0);
+    this.#tcp = tcp;
+    const udp = new UdpDemux(this.ports.udp);
+    this.ipv4.tcp = tcp;
+    this.ipv4.udp = udp;
     this.ipv6.tcp = tcp;
+    this.ipv6.udp = udp;
     this.#ipv6Auto = opts.ipv6 ?? true;
     const lo = this.addInterface({
       name: "lo",

@@ -6,34 +6,9 @@ import type { Clock } from "../kernel/clock.ts";
 import type { NetInterface } from "./link/interface.ts";
 import type { PortTable } from "./sockets/ports.ts";
 import type { ErrnoCode } from "../kernel/errno.ts";
+import type { Ipv4Send, Route4, SendOwner } from "./ip/route4.ts";
 
-/** A chosen route for an IPv4 destination. */
-export interface Route4 {
-  iface: NetInterface;
-  /** Where the frame goes on the link: the destination itself or a gateway. */
-  nextHop: number;
-  /** Preferred source address. */
-  src: number;
-  broadcast: boolean;
-}
-
-/** An IPv4 datagram to send (header fields; the stack fragments it if needed). */
-export interface Ipv4Send {
-  src: number;
-  dst: number;
-  protocol: number;
-  ttl: number;
-  tos?: number;
-  dontFragment?: boolean;
-  /** Raw IPv4 options (e.g. router alert), a multiple of 4 bytes. */
-  options?: Uint8Array;
-  payload: Uint8Array;
-}
-
-/** Told when a datagram could not be delivered (ARP failure, ICMP error). */
-export interface SendOwner {
-  onSendError(code: ErrnoCode, dst: number): void;
-}
+export type { Ipv4Send, Route4, SendOwner } from "./ip/route4.ts";
 
 /** The services the NetworkTask offers its sockets. */
 export interface Stack {

@@ -259,7 +259,7 @@ Deno.test("ICMPv6 packet too big lowers the path MTU; the TCP transfer continues
   const data = new Uint8Array(200_000).map((_, i) => (i * 13) & 255);
   assert.deepEqual(await transfer(sim, c, s, data), data);
   assert.ok((r.counters.get("icmpv6: sent packet-too-big") ?? 0) >= 1);
-  assert.equal(a.ipv6.routes.pathMtu(parseIPv6(bGlobal)!), 1280);
+  assert.equal(a.ipv6.pathMtu(parseIPv6(bGlobal)!)?.mtu, 1280);
   assert.ok((a.counters.get("tcp: mss-lowered") ?? 0) >= 1);
   assert.ok(c.conn!.mss < mssBefore && c.conn!.mss <= 1280 - 60);
   assert.ok((r.counters.get("ipv6: forwarded") ?? 0) > 100);

@@ -191,16 +191,32 @@ Deno.test("PMTU/IPv4: Frag-Needed 576 mid-transfer: segments shrink to ≤ 536, 
   assert.ok((L.a.counters.get("tcp: mss-lowered") ?? 0) >= 1);
 });
 
-Deno.test("PMTU/IPv4: Frag-Needed 68 lowers the MSS to its floor, never below: 552 − 40 = 512 (Linux ip_rt_min_pmtu)", async () => {
+Deno.test("PMTU/IPv4: Frag-Needed 68: the MSS stops at 512 (the IP layer's 552 floor, then without DF) and the transfer completes", async () => {
   const L = await connected(4);
-  const done = await transfer(L, 100_000);
+  const done = await transfer(L, 200_000);
   await L.sim.run(5);
   L.r.mtu4 = 576; // the real next hop carries 576-byte datagrams…
   L.r.report4 = 68; // …but its reports claim 68
-  await L.sim.run(20);
-  assert.ok(L.r.bounced.length > 0);
+  await done();
+  const t0 = L.r.bounced[0];
+  assert.ok(t0 !== undefined);
   assert.equal(mss(L.s), 512 - TS);
-  void done; // completing needs the IP layer's 552 floor sent without DF (the IP side's part)
+  const after = L.r.sent.filter((x) => x.at > t0 + 1 && x.len > 0);
+  assert.ok(after.length > 100 && after.every((x) => x.len <= 512 - TS));
+});
+
+Deno.test("PMTU/IPv4: a new connection takes its MSS from the path MTU the route carries", async () => {
+  const L = await connected(4);
+  const done = await transfer(L, 100_000);
+  await L.sim.run(5);
+  L.r.mtu4 = 576;
+  await done();
+  const l2 = L.b.createSocket(abi.AF_INET, abi.SOCK_STREAM, 0) as TcpSocket;
+  l2.bind({ family: 2, addr: "10.0.0.2", port: 9001 });
+  l2.listen(1);
+  const s2 = L.a.createSocket(abi.AF_INET, abi.SOCK_STREAM, 0) as TcpSocket;
+  await L.sim.until(s2.connect({ family: 2, addr: "10.0.0.2", port: 9001 }, L.ctx));
+  assert.equal(mss(s2), 536 - TS);
 });
 
 Deno.test("PMTU/IPv6: Packet Too Big 1280 with TSO on: MSS 1220 less options, TSO off, nothing fragmented, the transfer completes", async () => {

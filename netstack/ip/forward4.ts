@@ -13,7 +13,7 @@
  * uncopied options after the first. Compared with Linux in tests/interop/ip_edges_test.ts.
  */
 import type { NetInterface } from "../link/interface.ts";
-import type { Route4 } from "../stack.ts";
+import type { Route4 } from "./route4.ts";
 import {
   Icmpv4DstUnreachableCode,
   type Icmpv4Repr,

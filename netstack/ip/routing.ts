@@ -16,10 +16,10 @@ import {
   type RouteDecision,
   RouteTable,
   type RouteTableOptions,
-} from "./_route_table.ts";
+} from "./route_table.ts";
 
-export type { RedirectOutcome, RouteResult, RouteTableOptions } from "./_route_table.ts";
-export { DEFAULT_ROUTE_TABLE_OPTIONS } from "./_route_table.ts";
+export type { RedirectOutcome, RouteResult, RouteTableOptions } from "./route_table.ts";
+export { DEFAULT_ROUTE_TABLE_OPTIONS } from "./route_table.ts";
 
 /** An IPv4 route; `gateway` 0 means directly connected. */
 export type Route4 = Route<number>;

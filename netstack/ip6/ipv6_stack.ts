@@ -1,43 +1,30 @@
 /**
- * IPv6 for one host (RFC 8200, 4443): addresses, routes, input validation (martians dropped,
- * `martians6.ts`; extension headers and reassembly in `ext_headers.ts`), demultiplexing to
- * ICMPv6/UDP/TCP/raw sockets, output with fragmentation to the path MTU, ICMPv6 errors (rate
- * limited, never about errors or to multicast except Packet Too Big), and optional forwarding.
- * Neighbour Discovery, DAD, SLAAC, router advertisements and MLD live in `nd.ts`.
+ * IPv6 for one host (RFC 8200, 4443), composed of its parts: addresses, routes and source
+ * selection (here), input and demultiplexing (`input6.ts`, extension headers and reassembly in
+ * `ext_headers.ts`), output with fragmentation to the path MTU (`output6.ts`), ICMPv6
+ * (`icmp6.ts`), forwarding (`forward6.ts`), Neighbour Discovery, DAD, SLAAC and router
+ * advertisements (`nd.ts`), MLD (`mld.ts`) and the path MTU cache (`ip/pmtu_cache.ts`). It
+ * reaches its host and the layers above only through the ports of `ip/ip_host.ts` and
+ * `transport6.ts`.
  */
 import { IdentGenerator } from "../ip/ident.ts";
 import { secretFrom } from "../ip/keyed_hash.ts";
+import type { IpHost } from "../ip/ip_host.ts";
+import { PMTU_IPV6, PmtuCache, type PmtuEntry, type PmtuUpdate } from "../ip/pmtu_cache.ts";
 import type { NeighInfo, RouteInfo } from "../../kernel/bus/messages.ts";
 import type { ErrnoCode } from "../../kernel/errno.ts";
 import { ErrnoError } from "../../kernel/errno.ts";
 import type { NetInterface } from "../link/interface.ts";
-import type { NetworkTask } from "../network_task.ts";
 import { formatIPv6, formatMac } from "../wire/addr.ts";
-import { pseudoHeaderSum6 } from "../wire/checksum.ts";
-import { ETHERTYPE_IPV6, ipv6MulticastMac } from "../wire/ethernet.ts";
+import { ETHERTYPE_IPV6 } from "../wire/ethernet.ts";
 import {
-  encodeIcmpv6,
   Icmpv6DstUnreachableCode,
-  Icmpv6ParamProblemCode,
   type Icmpv6Repr,
   Icmpv6TimeExceededCode,
-  isIcmpv6Error,
-  parseIcmpv6,
 } from "../wire/icmpv6.ts";
-import {
-  emitIpv6Fragment,
-  encodeIpv6,
-  IPV6_FRAGMENT_HEADER_LEN,
-  IPV6_HEADER_LEN,
-  IPV6_MIN_MTU,
-  type Ipv6Chain,
-  Ipv6NextHeader,
-  type Ipv6Repr,
-  parseIpv6,
-  walkIpv6Extensions,
-} from "../wire/ipv6.ts";
-import { parseUdp } from "../wire/udp.ts";
-import { IcmpRateLimiter } from "../ip/icmp_rate.ts";
+import type { Ipv6Repr } from "../wire/ipv6.ts";
+import type { MldRepr } from "../wire/mld.ts";
+import type { NdpRepr } from "../wire/ndp.ts";
 import { Reassembler } from "../ip/reassembly.ts";
 import {
   commonPrefixLen6,
@@ -52,24 +39,20 @@ import {
   maskPrefix6,
   UNSPECIFIED6,
 } from "./addr6.ts";
-import { type DestKind, type ExtHeaderHost, type Received, walkExtensions } from "./ext_headers.ts";
-import { martian6 } from "./martians6.ts";
+import type { ExtHeaderHost } from "./ext_headers.ts";
+import { forward6 } from "./forward6.ts";
+import { Icmp6 } from "./icmp6.ts";
+import { input6, upper6 } from "./input6.ts";
+import { Mld } from "./mld.ts";
 import { NeighbourDiscovery } from "./nd.ts";
-import { NdpCaches, type Waiting6 } from "./ndp_caches.ts";
+import { NdpCaches } from "./ndp_caches.ts";
+import { output6 } from "./output6.ts";
+import type { Ipv6Send, Route6, Route6Constraint, SendOwner6 } from "./route6.ts";
 import { Routes6 } from "./routes6.ts";
-import type { Ipv6Send, Route6, Route6Constraint, SendOwner6 } from "./stack6.ts";
-import type { Raw6Socket } from "../sockets/raw6_socket.ts";
-import { Udp6Socket } from "../udp/udp6_socket.ts";
+import type { Raw6Endpoint, Tcp6Port, Udp6Port } from "./transport6.ts";
 
-/** What the IPv6 layer needs from TCP. */
-export interface Tcp6Layer {
-  input6(iface: NetInterface, src: Uint8Array, dst: Uint8Array, segment: Uint8Array): void;
-  icmpError6(dst: Uint8Array, sport: number, dport: number, code: ErrnoCode, seq: number): void;
-  /** The path MTU towards `dst` dropped to `mtu`: shrink segments. */
-  pathMtu6(dst: Uint8Array, mtu: number): void;
-  /** Whether an ICMPv6 error quoting our segment (sport to dst:dport, `seq`) is believable. */
-  icmpBelievable(dst: Uint8Array, sport: number, dport: number, seq: number): boolean;
-}
+/** What the IPv6 layer needs from TCP (the port of `transport6.ts`). */
+export type Tcp6Layer = Tcp6Port;
 
 /** Options of the IPv6 layer. */
 export interface Ipv6Options {
@@ -78,53 +61,58 @@ export interface Ipv6Options {
   seed?: number;
 }
 
-const ZERO_MAC = new Uint8Array(6);
 /** IPv6 reassembly timeout (RFC 8200 §4.5), ms. */
 const REASSEMBLY6_TIMEOUT = 60_000;
-const NH = Ipv6NextHeader;
 
-/** The IPv6 layer of one NetworkTask. */
+/** The IPv6 layer of one host. */
 export class Ipv6Stack {
-  /** Connected, static and RA-learned routes, and path MTUs. */
+  /** Connected, static and RA-learned routes. */
   readonly routes: Routes6;
   /** The NDP cache of each interface. */
   readonly neighbours: NdpCaches;
   /** Fragments in progress; any overlap drops the datagram (RFC 5722). */
   readonly reassembly = new Reassembler({ overlap: "drop", timeoutMs: REASSEMBLY6_TIMEOUT });
-  readonly raw = new Set<Raw6Socket>();
+  /** Raw ICMPv6 sockets. */
+  readonly raw = new Set<Raw6Endpoint>();
   readonly nd: NeighbourDiscovery;
+  readonly mld: Mld;
+  readonly icmp: Icmp6;
+  /** Fragment Identification values. */
+  readonly ident: IdentGenerator;
   forwarding: boolean;
   /** Default hop limit (Cur Hop Limit of the last RA, else 64). */
   hopLimit = 64;
-  tcp?: Tcp6Layer;
+  /** TCP, plugged in by the host. */
+  tcp?: Tcp6Port;
+  /** UDP demultiplexing, plugged in by the host. */
+  udp?: Udp6Port;
   /** Link MTUs learned from RA MTU options, by interface index. */
   readonly linkMtu = new Map<number, number>();
-  #ident: IdentGenerator;
-  /** ICMPv6 error budget (RFC 4443 §2.4(f)): 1000 a second, bursts of 50, as for IPv4. */
-  #icmpRate = new IcmpRateLimiter();
+  /** Path MTUs learned from Packet Too Big (RFC 8201; floor 1280, RFC 8200 §5). */
+  readonly pmtu = new PmtuCache<Uint8Array>(PMTU_IPV6, key6);
   /** What extension-header processing (ext_headers.ts) calls back into. */
-  readonly #extHost: ExtHeaderHost = {
+  readonly extHost: ExtHeaderHost = {
     reassembly: this.reassembly,
     now: () => this.now,
-    count: (key) => this.task.count(key),
+    count: (key) => this.host.count(key),
     icmpError: (iface, offending, msg, ok) => this.icmpError(iface, offending, msg, ok),
-    rearm: () => this.#rearm(),
-    upper: (r, proto, payload, nhPointer) => this.#upper(r, proto, payload, nhPointer),
+    rearm: () => this.rearm(),
+    upper: (r, proto, payload, nhPointer) => upper6(this, r, proto, payload, nhPointer),
   };
 
-  constructor(readonly task: NetworkTask, opts: Ipv6Options) {
+  constructor(readonly host: IpHost, opts: Ipv6Options) {
     this.forwarding = opts.forwarding;
-    this.routes = new Routes6({ adapterUp: (name) => task.iface(name)?.up ?? false });
-    this.#ident = new IdentGenerator(
+    this.routes = new Routes6({ adapterUp: (name) => host.iface(name)?.up ?? false });
+    this.ident = new IdentGenerator(
       secretFrom(opts.seed === undefined ? undefined : opts.seed * 104729),
     );
     this.neighbours = new NdpCaches((iface) => ({
       sendRequest: (target, unicastTo) => this.nd.sendSolicit(iface, target, unicastTo),
       onResolved: (_addr, mac, waiting) => {
-        for (const w of waiting) task.sendFrame(iface, mac, ETHERTYPE_IPV6, w.packet);
+        for (const w of waiting) host.sendFrame(iface, mac, ETHERTYPE_IPV6, w.packet);
       },
       onUnreachable: (_addr, waiting) => {
-        task.count("ndp: resolution-failed");
+        host.count("ndp: resolution-failed");
         for (const w of waiting) {
           w.owner?.onSendError6("EHOSTUNREACH", w.packet.slice(24, 40));
           this.icmpError(iface, w.packet, {
@@ -135,12 +123,14 @@ export class Ipv6Stack {
         }
       },
     }), opts.seed ?? crypto.getRandomValues(new Uint32Array(1))[0]);
+    this.mld = new Mld(this);
+    this.icmp = new Icmp6(this);
     this.nd = new NeighbourDiscovery(this);
   }
 
   /** The clock's current time (ms). */
   get now(): number {
-    return this.task.clock.now();
+    return this.host.clock.now();
   }
 
   // ---- configuration ----
@@ -153,7 +143,7 @@ export class Ipv6Stack {
   /** `iface` came back up: its addresses go through DAD again and routers are solicited. */
   linkUp(iface: NetInterface): void {
     this.nd.linkUp(iface);
-    this.#rearm();
+    this.rearm();
   }
 
   /** Configure `addr/prefixLen` on `iface` (DAD runs first unless on loopback). */
@@ -254,21 +244,27 @@ export class Ipv6Stack {
   /** True if `addr` is a usable address of this host (or ::1). */
   isLocal(addr: Uint8Array): boolean {
     if (isLoopback6(addr)) return true;
-    return this.task.interfaces.some((i) =>
+    return this.host.interfaces.some((i) =>
       i.addrs6.some((a) =>
         (a.state === "preferred" || a.state === "deprecated") && equal6(a.addr, addr)
       )
     );
   }
 
-  /** Choose interface, next hop and source for `dst`. */
+  /** Choose interface, next hop, source and MTU for `dst`. */
   route(dst: Uint8Array, c: Route6Constraint = {}): Route6 | undefined {
-    const ifaces = this.task.interfaces;
+    const r = this.#choose(dst, c);
+    if (r) r.mtu = this.mtuFor(r.iface, dst);
+    return r;
+  }
+
+  #choose(dst: Uint8Array, c: Route6Constraint): Route6 | undefined {
+    const ifaces = this.host.interfaces;
     let dev: NetInterface | undefined;
     if (c.device) {
-      dev = this.task.iface(c.device);
+      dev = this.host.iface(c.device);
       if (!dev) return undefined;
-    } else if (c.scopeId) dev = this.task.ifaceByIndex(c.scopeId);
+    } else if (c.scopeId) dev = this.host.ifaceByIndex(c.scopeId);
     const lo = ifaces[0];
     if (isLoopback6(dst)) return { iface: lo, nextHop: dst, src: LOOPBACK6 };
     if (!isMulticast6(dst) && this.isLocal(dst)) return { iface: lo, nextHop: dst, src: dst };
@@ -289,7 +285,7 @@ export class Ipv6Stack {
     dev?: NetInterface,
   ): { iface: NetInterface; gateway?: Uint8Array } | undefined {
     const r = this.routes.lookup(dst, dev?.name, this.now);
-    const iface = r && this.task.iface(r.adapter);
+    const iface = r && this.host.iface(r.adapter);
     if (!r || !iface) return undefined;
     return { iface, gateway: isUnspecified6(r.gateway) ? undefined : r.gateway };
   }
@@ -312,363 +308,79 @@ export class Ipv6Stack {
     };
     consider(usable(iface), true);
     if (!wantLink) {
-      for (const i of this.task.interfaces) {
+      for (const i of this.host.interfaces) {
         if (i !== iface && !i.loopback) consider(usable(i), false);
       }
     }
     return best ? best.addr : UNSPECIFIED6;
   }
 
-  // ---- input ----
+  // ---- input and output ----
 
   /** Handle an IPv6 packet received on `iface` (link padding may follow it). */
   input(iface: NetInterface, bytes: Uint8Array, _linkMulticast: boolean): void {
-    const ip = parseIpv6(bytes);
-    const packet = bytes.subarray(0, IPV6_HEADER_LEN + ip.payload.length);
-    const martian = martian6(iface.loopback, ip.src, ip.dst);
-    if (martian) {
-      // Linux counts Ip6InHdrErrors (netstat -s here) and drops; nothing answers a martian.
-      this.task.count(`ipv6: ${martian}`);
-      return iface.dropRx(`ipv6: ${martian}`);
-    }
-    const kind = this.#destKind(iface, ip.dst);
-    if (!kind) {
-      if (this.forwarding && !isMulticast6(ip.dst)) return this.#forward(iface, ip, packet);
-      return iface.dropRx("ipv6: not-for-us");
-    }
-    walkExtensions(this.#extHost, { iface, ip, packet, kind }, ip.nextHeader, ip.payload);
+    input6(this, iface, bytes);
   }
 
-  #destKind(iface: NetInterface, dst: Uint8Array): DestKind | undefined {
-    if (isMulticast6(dst)) {
-      const k = key6(dst);
-      if (iface.groups6.has(k)) return "multicast";
-      if (iface.loopback && this.task.interfaces.some((i) => i.groups6.has(k))) return "multicast";
-      return undefined;
-    }
-    if (iface.loopback && isLoopback6(dst)) return "unicast";
-    // Weak host model, as Linux: any usable address of ours, on any interface.
-    return this.isLocal(dst) ? "unicast" : undefined;
+  /** Forward a packet that is not for us (`forward6.ts`). */
+  forward(iface: NetInterface, ip: Ipv6Repr, packet: Uint8Array): void {
+    forward6(this, iface, ip, packet);
   }
 
-  #upper(r: Received, proto: number, payload: Uint8Array, nhPointer: number) {
-    let rawTaken = false;
-    if (proto === NH.ICMPV6) {
-      for (const s of this.raw) {
-        if (s.matches(r.ip.src, r.ip.dst, payload)) {
-          s.deliver(payload.slice(), r.ip.src, r.iface.index, r.ip.hopLimit);
-          rawTaken = true;
-        }
-      }
-    }
-    switch (proto) {
-      case NH.ICMPV6:
-        return this.#icmpInput(r, payload);
-      case NH.UDP:
-        return this.#udpInput(r, payload);
-      case NH.TCP:
-        if (r.kind !== "unicast") return r.iface.dropRx("tcp: not-unicast");
-        if (!this.tcp) return r.iface.dropRx("tcp: not-enabled");
-        return this.tcp.input6(r.iface, r.ip.src, r.ip.dst, payload);
-      case NH.NO_NEXT_HEADER:
-        return this.task.count("ipv6: no-next-header");
-      default:
-        if (nhPointer >= 0) {
-          this.icmpError(r.iface, r.packet, {
-            kind: "param-problem",
-            code: Icmpv6ParamProblemCode.UNRECOGNIZED_NEXT_HEADER,
-            pointer: nhPointer,
-            invoking: r.packet,
-          });
-        }
-        if (!rawTaken) r.iface.dropRx("ipv6: unknown-next-header");
-    }
+  /** A Neighbour Discovery message received on `iface` (`nd.ts`). */
+  ndpInput(iface: NetInterface, ip: Ipv6Repr, m: NdpRepr, toMulticast: boolean): void {
+    this.nd.input(iface, ip, m, toMulticast);
   }
 
-  #udpInput(r: Received, payload: Uint8Array) {
-    const udp = parseUdp(payload, {
-      pseudoSum: pseudoHeaderSum6(r.ip.src, r.ip.dst, NH.UDP, payload.length),
-      ipVersion: 6,
-    });
-    let best: Udp6Socket | undefined;
-    let delivered = false;
-    for (const u of this.task.ports.udp.users(udp.dstPort)) {
-      if (!(u instanceof Udp6Socket) || !u.matches6(r.ip.src, udp.srcPort, r.ip.dst, r.kind)) {
-        continue;
-      }
-      if (r.kind === "multicast") {
-        u.deliver6(udp.payload.slice(), r.ip.src, udp.srcPort, r.iface.index, r.ip.hopLimit);
-        delivered = true;
-      } else if (!best || u.score6() > best.score6()) best = u;
-    }
-    if (best) {
-      delivered =
-        best.deliver6(udp.payload.slice(), r.ip.src, udp.srcPort, r.iface.index, r.ip.hopLimit) ||
-        true;
-    }
-    if (delivered) return;
-    this.task.count("udp: no-port");
-    r.iface.dropRx("udp: no-port");
-    if (r.kind === "unicast") {
-      this.icmpError(r.iface, r.packet, {
-        kind: "dst-unreachable",
-        code: Icmpv6DstUnreachableCode.PORT_UNREACHABLE,
-        invoking: r.packet,
-      });
-    }
+  /** An MLD message received on `iface` (`mld.ts`). */
+  mldInput(iface: NetInterface, ip: Ipv6Repr, m: MldRepr): void {
+    this.mld.input(iface, ip, m);
   }
-
-  #icmpInput(r: Received, payload: Uint8Array) {
-    const m = parseIcmpv6(payload, { src: r.ip.src, dst: r.ip.dst });
-    switch (m.kind) {
-      case "echo-request": {
-        const route = this.route(r.ip.src, { scopeId: r.iface.index });
-        if (!route) return this.task.count("icmpv6: no-route-for-reply");
-        const src = r.kind === "unicast" ? r.ip.dst : route.src;
-        if (isUnspecified6(src)) return this.task.count("icmpv6: no-source-for-reply");
-        this.output(route, {
-          src,
-          dst: r.ip.src,
-          nextHeader: NH.ICMPV6,
-          hopLimit: this.hopLimit,
-          payload: encodeIcmpv6({
-            kind: "echo-reply",
-            identifier: m.identifier,
-            sequence: m.sequence,
-            data: m.data,
-          }, { src, dst: r.ip.src }),
-        });
-        return;
-      }
-      case "echo-reply":
-        return; // for raw sockets only
-      case "dst-unreachable":
-      case "packet-too-big":
-      case "time-exceeded":
-      case "param-problem":
-        return this.#icmpErrorInput(m);
-      case "ndp":
-        return this.nd.input(r.iface, r.ip, m.message, r.kind === "multicast");
-      case "mld":
-        return this.nd.mldInput(r.iface, r.ip, m.message);
-      case "other":
-        return;
-      default: {
-        const never: never = m;
-        throw new Error(`bad ICMPv6 ${JSON.stringify(never)}`);
-      }
-    }
-  }
-
-  /** An ICMPv6 error about something we sent: path MTU, and tell the socket it quotes. */
-  #icmpErrorInput(m: Icmpv6Repr & { invoking: Uint8Array }) {
-    const q = m.invoking;
-    if (q.length < IPV6_HEADER_LEN) return this.task.count("icmpv6: short-quote");
-    const dst = q.slice(24, 40);
-    let chain: Ipv6Chain | undefined;
-    try {
-      chain = walkIpv6Extensions(q.subarray(IPV6_HEADER_LEN), q[6]);
-    } catch {
-      chain = undefined;
-    }
-    const up = chain?.upper;
-    // A quoted TCP header's ports and sequence number, for TCP to check (RFC 5927 §4.1).
-    const tcpQuote = chain?.upperLayer === NH.TCP && up && up.length >= 8
-      ? {
-        sport: (up[0] << 8) | up[1],
-        dport: (up[2] << 8) | up[3],
-        seq: ((up[4] << 24) | (up[5] << 16) | (up[6] << 8) | up[7]) >>> 0,
-      }
-      : undefined;
-    // Nothing, path MTU included, is learnt from an error TCP does not believe (Linux's tcp_v6_err).
-    if (
-      tcpQuote &&
-      this.tcp?.icmpBelievable(dst, tcpQuote.sport, tcpQuote.dport, tcpQuote.seq) === false
-    ) {
-      return;
-    }
-    if (m.kind === "packet-too-big") {
-      if (m.mtu < IPV6_MIN_MTU) this.task.count("icmpv6: ptb-below-1280");
-      if (this.routes.setPathMtu(dst, m.mtu, this.now)) {
-        this.task.count("icmpv6: path-mtu-lowered");
-        this.tcp?.pathMtu6(dst, Math.max(IPV6_MIN_MTU, m.mtu));
-      }
-      this.#rearm();
-      return;
-    }
-    if (!chain) return this.task.count("icmpv6: bad-quote");
-    if (chain.upper.length < 4) return;
-    const sport = (chain.upper[0] << 8) | chain.upper[1];
-    const dport = (chain.upper[2] << 8) | chain.upper[3];
-    const code = icmp6Errno(m);
-    if (chain.upperLayer === NH.UDP) {
-      for (const u of this.task.ports.udp.users(sport)) {
-        if (u instanceof Udp6Socket) u.icmpError6(code, dst, dport);
-      }
-    } else if (tcpQuote) this.tcp?.icmpError6(dst, sport, dport, code, tcpQuote.seq);
-  }
-
-  // ---- output ----
 
   /** The MTU towards `dst` through `iface` (link, RA MTU option, path MTU). */
   mtuFor(iface: NetInterface, dst: Uint8Array): number {
-    return Math.min(
-      iface.mtu,
-      this.linkMtu.get(iface.index) ?? Infinity,
-      this.routes.pathMtu(dst) ?? Infinity,
-    );
+    return Math.min(this.#linkMtu(iface), this.pathMtu(dst)?.mtu ?? Infinity);
+  }
+
+  /** The learned path MTU towards `dst`, if one applies now. */
+  pathMtu(dst: Uint8Array): PmtuEntry | undefined {
+    return this.pmtu.get(dst, this.now);
+  }
+
+  /**
+   * A Packet Too Big reported `mtu` towards `dst`: below 1280 it is taken as 1280 (RFC 8200 §5;
+   * no atomic fragments, RFC 8021), above the MTU in use it is ignored.
+   */
+  learnPathMtu(dst: Uint8Array, mtu: number): PmtuUpdate {
+    const r = this.route(dst);
+    const current = r ? this.#linkMtu(r.iface) : Infinity;
+    const u = this.pmtu.report(dst, mtu, current, this.now);
+    if (u.changed) this.rearm();
+    return u;
+  }
+
+  #linkMtu(iface: NetInterface): number {
+    return Math.min(iface.mtu, this.linkMtu.get(iface.index) ?? Infinity);
   }
 
   /** Send a datagram along `route`, fragmenting to the path MTU when needed. */
   output(route: Route6, d: Ipv6Send, owner?: SendOwner6): ErrnoCode | undefined {
-    if (d.payload.length > 65535) return "EMSGSIZE";
-    // A TCP super-segment goes whole to a link that cuts it up (TSO) unless the path is narrower.
-    const pathMtu = this.mtuFor(route.iface, d.dst);
-    const gso = d.nextHeader === NH.TCP && route.iface.gsoMax > 0 && pathMtu === route.iface.mtu;
-    const mtu = gso ? route.iface.gsoMax : Math.max(IPV6_MIN_MTU, pathMtu);
-    const base: Ipv6Repr = {
-      trafficClass: d.trafficClass ?? 0,
-      flowLabel: 0,
-      nextHeader: d.nextHeader,
-      hopLimit: d.hopLimit,
-      src: d.src,
-      dst: d.dst,
-      payload: d.payload,
-    };
-    if (IPV6_HEADER_LEN + d.payload.length <= mtu) {
-      this.#transmit(route, encodeIpv6(base), d, owner);
-      return undefined;
-    }
-    const chunk = (mtu - IPV6_HEADER_LEN - IPV6_FRAGMENT_HEADER_LEN) & ~7;
-    const ident = this.#ident.next(d.src, d.dst, d.nextHeader);
-    for (let off = 0; off < d.payload.length; off += chunk) {
-      const data = d.payload.subarray(off, off + chunk);
-      const body = new Uint8Array(IPV6_FRAGMENT_HEADER_LEN + data.length);
-      emitIpv6Fragment({
-        nextHeader: d.nextHeader,
-        fragmentOffset: off,
-        more: off + chunk < d.payload.length,
-        identification: ident,
-      }, body);
-      body.set(data, IPV6_FRAGMENT_HEADER_LEN);
-      this.#transmit(
-        route,
-        encodeIpv6({ ...base, nextHeader: NH.FRAGMENT, payload: body }),
-        d,
-        owner,
-      );
-    }
-    this.task.count("ipv6: fragmented");
-    return undefined;
+    return output6(this, route, d, owner);
   }
 
-  #transmit(route: Route6, packet: Uint8Array, d: Ipv6Send, owner?: SendOwner6) {
-    const iface = route.iface;
-    if (iface.loopback) return this.task.sendFrame(iface, ZERO_MAC, ETHERTYPE_IPV6, packet);
-    if (isMulticast6(d.dst)) {
-      this.task.sendFrame(iface, ipv6MulticastMac(d.dst), ETHERTYPE_IPV6, packet);
-      const g = iface.groups6.get(key6(d.dst));
-      if (d.multicastLoop && g && g.refs > 0) {
-        this.task.sendFrame(this.task.interfaces[0], ZERO_MAC, ETHERTYPE_IPV6, packet.slice());
-      }
-      return;
-    }
-    this.#resolveAndSend(iface, route.nextHop, { packet, owner });
-  }
-
-  /** Send `w` to the neighbour `nextHop` on `iface`, resolving its link-layer address first. */
-  #resolveAndSend(iface: NetInterface, nextHop: Uint8Array, w: Waiting6) {
-    const r = this.neighbours.of(iface).resolve(nextHop, this.now, w);
-    if (r.status === "resolved") this.task.sendFrame(iface, r.mac, ETHERTYPE_IPV6, w.packet);
-    else if (r.status === "dropped") {
-      this.task.count(`ndp: ${r.reason}`);
-      w.owner?.onSendError6("EHOSTUNREACH", nextHop);
-    }
-    this.#rearm();
-  }
-
-  // ---- forwarding ----
-
-  #forward(iface: NetInterface, ip: Ipv6Repr, packet: Uint8Array) {
-    if (isLinkLocal6(ip.src) || isLinkLocal6(ip.dst) || isUnspecified6(ip.src)) {
-      return iface.dropRx("ipv6: not-forwardable");
-    }
-    if (ip.hopLimit <= 1) {
-      this.task.count("ipv6: hop-limit-exceeded");
-      this.icmpError(iface, packet, {
-        kind: "time-exceeded",
-        code: Icmpv6TimeExceededCode.HOP_LIMIT,
-        invoking: packet,
-      });
-      return;
-    }
-    const route = this.route(ip.dst);
-    if (!route || route.iface.loopback) {
-      this.task.count("ipv6: no-route");
-      this.icmpError(iface, packet, {
-        kind: "dst-unreachable",
-        code: Icmpv6DstUnreachableCode.NO_ROUTE,
-        invoking: packet,
-      });
-      return;
-    }
-    const mtu = this.mtuFor(route.iface, ip.dst);
-    if (packet.length > mtu) {
-      this.task.count("ipv6: too-big");
-      this.icmpError(iface, packet, { kind: "packet-too-big", mtu, invoking: packet }, true);
-      return;
-    }
-    const copy = packet.slice();
-    copy[7] = ip.hopLimit - 1;
-    this.task.count("ipv6: forwarded");
-    this.#resolveAndSend(route.iface, route.nextHop, { packet: copy });
-  }
-
-  // ---- ICMPv6 errors ----
-
-  /**
-   * Send an ICMPv6 error about `offending` (a packet we received on `iface`) to its source,
-   * unless RFC 4443 §2.4 forbids it: about an ICMPv6 error, from :: or a multicast source, or to
-   * a multicast destination (unless `toMulticastOk`: Packet Too Big, unknown option 10xxxxxx).
-   * Rate limited by a token bucket.
-   */
+  /** Send an ICMPv6 error about `offending`, received on `iface` (`icmp6.ts`). */
   icmpError(
     iface: NetInterface,
     offending: Uint8Array,
     msg: Icmpv6Repr,
     toMulticastOk = false,
   ): void {
-    if (offending.length < IPV6_HEADER_LEN) return;
-    const src = offending.slice(8, 24);
-    const dst = offending.slice(24, 40);
-    if (isUnspecified6(src) || isMulticast6(src)) return;
-    if (isMulticast6(dst) && !toMulticastOk && msg.kind !== "packet-too-big") return;
-    try {
-      const c = walkIpv6Extensions(offending.subarray(IPV6_HEADER_LEN), offending[6]);
-      if (c.upperLayer === NH.ICMPV6 && c.upper.length > 0 && isIcmpv6Error(c.upper[0])) return;
-    } catch {
-      // A broken chain is no ICMPv6 error; the reply may still go out.
-    }
-    if (!this.#icmpRate.allow(key6(src), this.now)) return this.task.count("icmpv6: rate-limited");
-    const route = this.route(src, { scopeId: iface.index });
-    if (!route) return;
-    const from = !isMulticast6(dst) && this.isLocal(dst) ? dst : route.src;
-    if (isUnspecified6(from)) return;
-    this.task.count(`icmpv6: sent ${msg.kind}`);
-    this.output(route, {
-      src: from,
-      dst: src,
-      nextHeader: NH.ICMPV6,
-      hopLimit: 64,
-      payload: encodeIcmpv6(msg, { src: from, dst: src }),
-    });
+    this.icmp.error(iface, offending, msg, toMulticastOk);
   }
-
-  // ---- multicast ----
 
   /** Join or leave `group` on `iface` (counted per user; MLD report on the first join). */
   joinGroup(iface: NetInterface, group: Uint8Array, join: boolean): void {
-    this.nd.joinGroup(iface, group, join);
+    this.mld.joinGroup(iface, group, join);
   }
 
   // ---- timers ----
@@ -677,11 +389,12 @@ export class Ipv6Stack {
   poll(now: number): void {
     this.neighbours.poll(now);
     this.routes.poll(now);
+    this.pmtu.poll(now);
     this.nd.poll(now);
     for (const expired of this.reassembly.poll(now)) {
       if (!expired.first) continue;
       const first = expired.first.packet;
-      const iface = this.task.interfaces.find((i) => !i.loopback) ?? this.task.interfaces[0];
+      const iface = this.host.interfaces.find((i) => !i.loopback) ?? this.host.interfaces[0];
       this.icmpError(iface, first, {
         kind: "time-exceeded",
         code: Icmpv6TimeExceededCode.REASSEMBLY,
@@ -695,39 +408,15 @@ export class Ipv6Stack {
     const ds = [
       this.neighbours.nextDeadline(),
       this.routes.nextDeadline(),
+      this.pmtu.nextDeadline(),
       this.nd.nextDeadline(),
       this.reassembly.nextDeadline(),
     ].filter((d): d is number => d !== undefined);
     return ds.length ? Math.min(...ds) : undefined;
   }
 
-  #rearm() {
-    const at = this.nextDeadline();
-    if (at !== undefined) this.task.wakeAt(Math.max(at, this.now));
-  }
-
-  /** Ask the NetworkTask for a wake-up at the next deadline. */
+  /** Ask the host to re-arm its timer at the earliest deadline. */
   rearm(): void {
-    this.#rearm();
-  }
-}
-
-function icmp6Errno(m: Icmpv6Repr): ErrnoCode {
-  switch (m.kind) {
-    case "dst-unreachable":
-      switch (m.code) {
-        case Icmpv6DstUnreachableCode.PORT_UNREACHABLE:
-          return "ECONNREFUSED";
-        case Icmpv6DstUnreachableCode.NO_ROUTE:
-          return "ENETUNREACH";
-        case Icmpv6DstUnreachableCode.ADMIN_PROHIBITED:
-          return "EACCES";
-        default:
-          return "EHOSTUNREACH";
-      }
-    case "packet-too-big":
-      return "EMSGSIZE";
-    default:
-      return "EHOSTUNREACH";
+    this.host.rearm();
   }
 }

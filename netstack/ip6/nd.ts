@@ -2,23 +2,16 @@
  * Neighbour Discovery and address autoconfiguration for one host (RFC 4861, 4862, 3810):
  * link-local addresses at link-up, Duplicate Address Detection (one NS from ::, 1 s), NS/NA
  * handling, router solicitation, router advertisements into a default route, on-link prefixes
- * and SLAAC addresses with lifetimes, MLDv2 reports on join — and a router mode that advertises
- * the interface's configured /64 prefixes (periodic RAs, answers to RS).
+ * and SLAAC addresses with lifetimes, the groups it needs joined through MLD (`mld.ts`) — and a
+ * router mode that advertises the interface's configured /64 prefixes (periodic RAs, answers
+ * to RS).
  */
 import type { Ipv6Address, NetInterface } from "../link/interface.ts";
-import { MldRecordType, type MldRepr } from "../wire/mld.ts";
 import { encodeIcmpv6 } from "../wire/icmpv6.ts";
 import { ETHERTYPE_IPV6 } from "../wire/ethernet.ts";
-import {
-  emitIpv6OptionsHeader,
-  encodeIpv6,
-  Ipv6NextHeader,
-  Ipv6OptionType,
-  type Ipv6Repr,
-} from "../wire/ipv6.ts";
+import { encodeIpv6, Ipv6NextHeader, type Ipv6Repr } from "../wire/ipv6.ts";
 import type { NdpOption, NdpRepr } from "../wire/ndp.ts";
 import {
-  ALL_MLDV2_ROUTERS,
   ALL_NODES,
   ALL_ROUTERS,
   equal6,
@@ -26,7 +19,6 @@ import {
   isLinkLocal6,
   isMulticast6,
   isUnspecified6,
-  key6,
   linkLocalFromMac,
   LOOPBACK6,
   maskPrefix6,
@@ -34,8 +26,12 @@ import {
   solicitedNode,
   UNSPECIFIED6,
 } from "./addr6.ts";
-import type { Ipv6Stack } from "./ipv6_stack.ts";
-import type { Route6 } from "../ip/routing6.ts";
+import type { Route6, RoutingTable6 } from "./routing6.ts";
+import type { ErrnoCode } from "../../kernel/errno.ts";
+import type { IpHost } from "../ip/ip_host.ts";
+import { linkLocal } from "./mld.ts";
+import type { NdpCaches } from "./ndp_caches.ts";
+import type { Ipv6Send, Route6 as Route6Choice } from "./route6.ts";
 
 /** DAD: one transmission, then wait RetransTimer (RFC 4862 §5.1 defaults). */
 export const DAD_WAIT = 1000;
@@ -68,11 +64,35 @@ interface IfaceNd {
   lastRa: number;
 }
 
-/** NDP, DAD, SLAAC, RA and MLD for an {@link Ipv6Stack}. */
+/** What Neighbour Discovery needs from the IPv6 layer. */
+export interface NdHost {
+  readonly host: IpHost;
+  readonly forwarding: boolean;
+  /** The clock's current time (ms). */
+  readonly now: number;
+  /** Connected, static and RA-learned routes. */
+  readonly routes: RoutingTable6;
+  /** The NDP cache of each interface. */
+  readonly neighbours: NdpCaches;
+  /** Link MTUs learned from RA MTU options, by interface index. */
+  readonly linkMtu: Map<number, number>;
+  /** Default hop limit, set from an RA's Cur Hop Limit. */
+  hopLimit: number;
+  /** Source address selection towards `dst` (RFC 6724). */
+  selectSource(iface: NetInterface, dst: Uint8Array): Uint8Array;
+  /** Send a datagram along `route`. */
+  output(route: Route6Choice, d: Ipv6Send): ErrnoCode | undefined;
+  /** Join or leave a multicast group (MLD, `mld.ts`). */
+  joinGroup(iface: NetInterface, group: Uint8Array, join: boolean): void;
+  /** Ask for a timer wake-up. */
+  rearm(): void;
+}
+
+/** NDP, DAD, SLAAC and RA for an IPv6 layer (MLD is `mld.ts`). */
 export class NeighbourDiscovery {
   #ifs = new Map<NetInterface, IfaceNd>();
 
-  constructor(readonly ip: Ipv6Stack) {}
+  constructor(readonly ip: NdHost) {}
 
   #state(iface: NetInterface): IfaceNd {
     let s = this.#ifs.get(iface);
@@ -95,8 +115,8 @@ export class NeighbourDiscovery {
       this.addAddress(iface, LOOPBACK6, 128, "loopback", Infinity, Infinity);
       return;
     }
-    this.joinGroup(iface, ALL_NODES, true);
-    if (this.isRouter(iface)) this.joinGroup(iface, ALL_ROUTERS, true);
+    this.ip.joinGroup(iface, ALL_NODES, true);
+    if (this.isRouter(iface)) this.ip.joinGroup(iface, ALL_ROUTERS, true);
     this.#state(iface);
     if (!iface.addrs6.some((a) => isLinkLocal6(a.addr))) {
       this.addAddress(iface, linkLocalFromMac(iface.mac), 64, "link-local", Infinity, Infinity);
@@ -145,13 +165,13 @@ export class NeighbourDiscovery {
     if (prefixLen < 128) this.ip.routes.addConnected(addr, prefixLen, iface.name, 256);
     else if (iface.loopback) this.ip.routes.addConnected(addr, prefixLen, iface.name, 0);
     if (dad) {
-      this.joinGroup(iface, solicitedNode(addr), true);
+      this.ip.joinGroup(iface, solicitedNode(addr), true);
       this.#send(iface, UNSPECIFIED6, solicitedNode(addr), {
         kind: "neighbor-solicit",
         target: a.addr,
         options: [],
       });
-      this.ip.task.count("ndp: dad-started");
+      this.ip.host.count("ndp: dad-started");
     }
     this.ip.rearm();
     return a;
@@ -163,7 +183,7 @@ export class NeighbourDiscovery {
     if (i < 0) return;
     iface.addrs6.splice(i, 1);
     if (a.state !== "duplicate" && !iface.loopback) {
-      this.joinGroup(iface, solicitedNode(a.addr), false);
+      this.ip.joinGroup(iface, solicitedNode(a.addr), false);
     }
     // The connected route stays while another address of the prefix needs it (ESRCH for a
     // /128 that never had one is fine).
@@ -173,17 +193,11 @@ export class NeighbourDiscovery {
   #duplicate(iface: NetInterface, a: Ipv6Address) {
     a.state = "duplicate";
     a.dadDoneAt = undefined;
-    this.joinGroup(iface, solicitedNode(a.addr), false);
-    this.ip.task.count("ndp: dad-duplicate");
+    this.ip.joinGroup(iface, solicitedNode(a.addr), false);
+    this.ip.host.count("ndp: dad-duplicate");
   }
 
   // ---- sending ----
-
-  #linkLocal(iface: NetInterface): Uint8Array | undefined {
-    return iface.addrs6.find((a) =>
-      isLinkLocal6(a.addr) && (a.state === "preferred" || a.state === "deprecated")
-    )?.addr;
-  }
 
   /** Send an NDP message with hop limit 255 (on-link only, RFC 4861 §7.1). */
   #send(iface: NetInterface, src: Uint8Array, dst: Uint8Array, m: NdpRepr) {
@@ -200,7 +214,7 @@ export class NeighbourDiscovery {
   /** Send a Neighbor Solicitation for `target` (to its solicited-node group, or unicast). */
   sendSolicit(iface: NetInterface, target: Uint8Array, mac?: Uint8Array): void {
     const src = this.ip.selectSource(iface, target);
-    if (isUnspecified6(src)) return this.ip.task.count("ndp: no-source-for-ns");
+    if (isUnspecified6(src)) return this.ip.host.count("ndp: no-source-for-ns");
     const dst = mac ? target : solicitedNode(target);
     const payload = encodeIcmpv6({
       kind: "ndp",
@@ -213,7 +227,7 @@ export class NeighbourDiscovery {
     const packet = { src, dst, nextHeader: Ipv6NextHeader.ICMPV6, hopLimit: 255, payload };
     if (mac) {
       // A unicast probe goes straight to the cached MAC, not through resolution again.
-      this.ip.task.sendFrame(
+      this.ip.host.sendFrame(
         iface,
         mac,
         ETHERTYPE_IPV6,
@@ -225,16 +239,16 @@ export class NeighbourDiscovery {
   }
 
   #sendRs(iface: NetInterface) {
-    const src = this.#linkLocal(iface) ?? UNSPECIFIED6;
+    const src = linkLocal(iface) ?? UNSPECIFIED6;
     const options: NdpOption[] = isUnspecified6(src)
       ? []
       : [{ kind: "source-lladdr", addr: iface.mac }];
     this.#send(iface, src, ALL_ROUTERS, { kind: "router-solicit", options });
-    this.ip.task.count("ndp: rs-sent");
+    this.ip.host.count("ndp: rs-sent");
   }
 
   #sendRa(iface: NetInterface, dst: Uint8Array) {
-    const src = this.#linkLocal(iface);
+    const src = linkLocal(iface);
     if (!src) return;
     const options: NdpOption[] = [{ kind: "source-lladdr", addr: iface.mac }, {
       kind: "mtu",
@@ -262,7 +276,7 @@ export class NeighbourDiscovery {
       options,
     });
     this.#state(iface).lastRa = this.ip.now;
-    this.ip.task.count("ndp: ra-sent");
+    this.ip.host.count("ndp: ra-sent");
   }
 
   /** The /64 prefixes a router advertises on `iface`: those of its configured global addresses. */
@@ -290,7 +304,7 @@ export class NeighbourDiscovery {
         const unspec = isUnspecified6(ip.src);
         if (unspec && sllao) return iface.dropRx("ndp: bad-ns");
         const a = iface.addrs6.find((x) => equal6(x.addr, m.target));
-        if (!a) return this.ip.task.count("ndp: ns-not-for-us");
+        if (!a) return this.ip.host.count("ndp: ns-not-for-us");
         if (a.state === "tentative") {
           if (unspec) this.#duplicate(iface, a);
           return;
@@ -309,7 +323,7 @@ export class NeighbourDiscovery {
         const a = iface.addrs6.find((x) => x.state !== "duplicate" && equal6(x.addr, m.target));
         if (a) {
           if (a.state === "tentative") this.#duplicate(iface, a);
-          else this.ip.task.count("ndp: address-conflict");
+          else this.ip.host.count("ndp: address-conflict");
           return;
         }
         const tllao = m.options.find((o) => o.kind === "target-lladdr")?.addr;
@@ -323,7 +337,7 @@ export class NeighbourDiscovery {
         }
         // Without a target link-layer option the NA can only confirm the cached address.
         const mac = tllao ?? (known?.state === "INCOMPLETE" ? undefined : known?.mac);
-        if (!known) return this.ip.task.count("ndp: unsolicited-na-ignored");
+        if (!known) return this.ip.host.count("ndp: unsolicited-na-ignored");
         if (!mac) return;
         this.ip.neighbours.of(iface).update(m.target, mac, now, {
           solicited: m.solicited,
@@ -334,7 +348,7 @@ export class NeighbourDiscovery {
         return;
       }
       case "router-solicit": {
-        if (!this.isRouter(iface)) return this.ip.task.count("ndp: rs-ignored");
+        if (!this.isRouter(iface)) return this.ip.host.count("ndp: rs-ignored");
         if (sllao && !isUnspecified6(ip.src)) {
           this.ip.neighbours.of(iface).update(ip.src, sllao, now, { create: true });
         }
@@ -345,20 +359,20 @@ export class NeighbourDiscovery {
           const at = st.lastRa + MIN_DELAY_BETWEEN_RAS;
           if (st.raAt === undefined || st.raAt > at) st.raAt = at;
           this.ip.rearm();
-          return this.ip.task.count("ndp: rs-answer-delayed");
+          return this.ip.host.count("ndp: rs-answer-delayed");
         }
         this.#sendRa(iface, sllao && !isUnspecified6(ip.src) ? ip.src : ALL_NODES);
         return;
       }
       case "router-advert":
         if (!isLinkLocal6(ip.src)) return iface.dropRx("ndp: ra-not-link-local");
-        if (this.isRouter(iface)) return this.ip.task.count("ndp: ra-ignored-as-router");
+        if (this.isRouter(iface)) return this.ip.host.count("ndp: ra-ignored-as-router");
         if (sllao) {
           this.ip.neighbours.of(iface).update(ip.src, sllao, now, { create: true, router: true });
         }
         return this.#routerAdvert(iface, ip.src, m, now);
       case "redirect":
-        return this.ip.task.count("ndp: redirect-ignored");
+        return this.ip.host.count("ndp: redirect-ignored");
       default: {
         const never: never = m;
         throw new Error(`bad NDP ${JSON.stringify(never)}`);
@@ -381,7 +395,7 @@ export class NeighbourDiscovery {
   /** Add a route from an RA; one in the same slot (a connected route) keeps it. */
   #learnRoute(r: Route6) {
     const res = this.ip.routes.add(r);
-    if (!res.ok) this.ip.task.count(`ndp: ra-route-${res.code}`);
+    if (!res.ok) this.ip.host.count(`ndp: ra-route-${res.code}`);
   }
 
   #routerAdvert(
@@ -442,7 +456,7 @@ export class NeighbourDiscovery {
         this.#slaac(iface, o.prefix, valid, preferred, now);
       }
     }
-    this.ip.task.count("ndp: ra-processed");
+    this.ip.host.count("ndp: ra-processed");
   }
 
   /** RFC 4862 §5.5.3 (d, e): form or refresh an address for an autonomous prefix. */
@@ -458,82 +472,20 @@ export class NeighbourDiscovery {
     }
     if (valid <= now) return;
     this.addAddress(iface, eui64Address(prefix, iface.mac), 64, "slaac", valid, preferred);
-    this.ip.task.count("ndp: slaac-address");
-  }
-
-  // ---- MLD ----
-
-  /** Join or leave `group` on `iface`; MLDv2 report when membership starts or ends. */
-  joinGroup(iface: NetInterface, group: Uint8Array, join: boolean): void {
-    const k = key6(group);
-    const g = iface.groups6.get(k);
-    if (join) {
-      if (g) return void g.refs++;
-      iface.groups6.set(k, { addr: group.slice(), refs: 1 });
-      this.#report(iface, group, MldRecordType.CHANGE_TO_EXCLUDE);
-    } else {
-      if (!g) return;
-      if (--g.refs > 0) return;
-      iface.groups6.delete(k);
-      this.#report(iface, group, MldRecordType.CHANGE_TO_INCLUDE);
-    }
-  }
-
-  #report(iface: NetInterface, group: Uint8Array, recordType: number) {
-    if (iface.loopback || equal6(group, ALL_NODES)) return; // RFC 3810 §6: never ff02::1
-    this.#sendMld(iface, {
-      kind: "report-v2",
-      records: [{ recordType, multicastAddress: group, sources: [], auxData: new Uint8Array(0) }],
-    });
-  }
-
-  #sendMld(iface: NetInterface, m: MldRepr) {
-    const src = this.#linkLocal(iface) ?? UNSPECIFIED6;
-    const icmp = encodeIcmpv6({ kind: "mld", message: m }, { src, dst: ALL_MLDV2_ROUTERS });
-    const hbh = new Uint8Array(8);
-    emitIpv6OptionsHeader(Ipv6NextHeader.ICMPV6, [{
-      type: Ipv6OptionType.ROUTER_ALERT,
-      data: new Uint8Array(2),
-    }], hbh);
-    const payload = new Uint8Array(hbh.length + icmp.length);
-    payload.set(hbh);
-    payload.set(icmp, hbh.length);
-    this.ip.output({ iface, nextHop: ALL_MLDV2_ROUTERS, src }, {
-      src,
-      dst: ALL_MLDV2_ROUTERS,
-      nextHeader: Ipv6NextHeader.HOP_BY_HOP,
-      hopLimit: 1,
-      payload,
-    });
-    this.ip.task.count("mld: report-sent");
-  }
-
-  /** An MLD message: answer a query with a current-state report of every group. */
-  mldInput(iface: NetInterface, _ip: Ipv6Repr, m: MldRepr): void {
-    if (m.kind !== "query") return;
-    const records = [...iface.groups6.values()]
-      .filter((g) => !equal6(g.addr, ALL_NODES))
-      .filter((g) => isUnspecified6(m.multicastAddress) || equal6(g.addr, m.multicastAddress))
-      .map((g) => ({
-        recordType: MldRecordType.MODE_IS_EXCLUDE,
-        multicastAddress: g.addr,
-        sources: [],
-        auxData: new Uint8Array(0),
-      }));
-    if (records.length) this.#sendMld(iface, { kind: "report-v2", records });
+    this.ip.host.count("ndp: slaac-address");
   }
 
   // ---- timers ----
 
   /** DAD completion, address lifetimes, router solicitations and advertisements. */
   poll(now: number): void {
-    for (const iface of this.ip.task.interfaces) {
+    for (const iface of this.ip.host.interfaces) {
       const st = this.#state(iface);
       for (const a of [...iface.addrs6]) {
         if (a.state === "tentative" && a.dadDoneAt !== undefined && a.dadDoneAt <= now) {
           a.state = a.preferredUntil > now ? "preferred" : "deprecated";
           a.dadDoneAt = undefined;
-          this.ip.task.count("ndp: dad-ok");
+          this.ip.host.count("ndp: dad-ok");
           if (isLinkLocal6(a.addr) && !iface.loopback) {
             if (this.isRouter(iface)) st.raAt = now;
             else if (!st.routerFound) {
@@ -544,7 +496,7 @@ export class NeighbourDiscovery {
         }
         if (a.validUntil <= now) {
           this.removeAddress(iface, a);
-          this.ip.task.count("ndp: address-expired");
+          this.ip.host.count("ndp: address-expired");
           continue;
         }
         if (a.state === "preferred" && a.preferredUntil <= now) a.state = "deprecated";
@@ -569,7 +521,7 @@ export class NeighbourDiscovery {
   /** Earliest timer. */
   nextDeadline(): number | undefined {
     let best = Infinity;
-    for (const iface of this.ip.task.interfaces) {
+    for (const iface of this.ip.host.interfaces) {
       for (const a of iface.addrs6) {
         if (a.dadDoneAt !== undefined) best = Math.min(best, a.dadDoneAt);
         best = Math.min(best, a.validUntil);

@@ -4,9 +4,9 @@
  * state machine itself (RFC 4861 §7.3) lives in `ip/neighbour_cache.ts`.
  */
 import type { NetInterface } from "../link/interface.ts";
-import { NdpCache, type NdpEntryInfo, type NdpHooks } from "../ip/ndp_cache.ts";
+import { NdpCache, type NdpEntryInfo, type NdpHooks } from "./ndp_cache.ts";
 import type { NeighbourOptions } from "../ip/neighbour_cache.ts";
-import type { SendOwner6 } from "./stack6.ts";
+import type { SendOwner6 } from "./route6.ts";
 
 /** A packet waiting for its next hop to resolve, and who to tell if it cannot. */
 export interface Waiting6 {

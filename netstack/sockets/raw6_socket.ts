@@ -8,7 +8,7 @@ import type { SockAddr } from "../../kernel/bus/messages.ts";
 import { type ErrnoCode, ErrnoError } from "../../kernel/errno.ts";
 import { checksum, pseudoHeaderSum6 } from "../wire/checksum.ts";
 import { equal6, isLinkLocal6, isMulticast6, isUnspecified6, UNSPECIFIED6 } from "../ip6/addr6.ts";
-import type { SendOwner6, Stack6 } from "../ip6/stack6.ts";
+import type { SendOwner6, Stack6 } from "../stack6.ts";
 import { in6Addr, sockAddr6, type WaitCtx } from "./socket.ts";
 import { RawBase } from "./raw_base.ts";
 

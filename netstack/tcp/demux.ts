@@ -9,14 +9,14 @@
  */
 import { type ErrnoCode, ErrnoError } from "../../kernel/errno.ts";
 import type { NetInterface } from "../link/interface.ts";
-import type { InetSocket } from "../sockets/socket.ts";
 import { TcpConnection } from "./connection.ts";
 import { TcpListener } from "./listener.ts";
 import { IsnGenerator } from "./isn.ts";
 import { COOKIE_MSS_TABLE, COOKIE_MSS_TABLE6, SynCookies } from "./syn_cookie.ts";
 import type { TcpConnectionOptions } from "./options.ts";
 import { resetReplyFor } from "./reset.ts";
-import type { Tcp6Layer, TcpLayer } from "./ip_facing.ts";
+import type { Tcp4Port } from "../ip/transport4.ts";
+import type { Tcp6Port } from "../ip6/transport6.ts";
 import type { TcpEndpoint, TcpSockets } from "./endpoint.ts";
 import type { TcpHost, TcpSendOwner } from "./host.ts";
 import { flowKey, parsePeerKey, peerKey4, peerKey6, type TcpAddr } from "./flow_key.ts";
@@ -24,10 +24,10 @@ import { pickListener } from "./listener_select.ts";
 import { sendSegment } from "./segment_output.ts";
 import { pseudoHeaderSum4, pseudoHeaderSum6 } from "../wire/checksum.ts";
 import { equal6, isUnspecified6, isV4Mapped, key6 } from "../ip6/addr6.ts";
-import type { Route6, Stack6 } from "../ip6/stack6.ts";
+import type { Route6, Stack6 } from "../stack6.ts";
 import type { Route4 } from "../stack.ts";
 import { applyIcmpError, ICMP_OOW } from "./icmp_errors.ts";
-import { IPV4_MIN_PMTU, mssForPathMtu } from "./path_mtu.ts";
+import { mssForPathMtu } from "./path_mtu.ts";
 import { IpProtocol, type Ipv4Repr } from "../wire/ipv4.ts";
 import { parseTcp, type TcpRepr } from "../wire/tcp.ts";
 
@@ -56,7 +56,7 @@ function isSame6(a: TcpAddr, b: Uint8Array): boolean {
 }
 
 /** The TCP layer of one host. */
-export class TcpDemux implements TcpLayer, Tcp6Layer, TcpSockets {
+export class TcpDemux implements Tcp4Port, Tcp6Port, TcpSockets {
   #conns = new Map<string, Entry>();
   /** The connection the last IPv4 segment went to: a bulk flow skips building its key. */
   #last?: { src: number; sport: number; dst: number; dport: number; entry: Entry };
@@ -64,12 +64,6 @@ export class TcpDemux implements TcpLayer, Tcp6Layer, TcpSockets {
   #isn: IsnGenerator;
   /** SYN cookie and listener timestamp-offset secret (its own 8 bytes, not the ISN's). */
   #cookies: SynCookies;
-
-  /**
-   * Makes the socket for {@link createSocket} (set by the composition root, which knows the
-   * socket class; the IP layer still asks TCP for its sockets).
-   */
-  socketFactory?: (sid: number, family: number) => InetSocket;
 
   constructor(readonly host: TcpHost, seed: number) {
     const secret = new Uint8Array(16);
@@ -89,12 +83,6 @@ export class TcpDemux implements TcpLayer, Tcp6Layer, TcpSockets {
   /** Connections held (including those of closed sockets still in FIN-WAIT/TIME-WAIT). */
   get connections(): number {
     return this.#conns.size;
-  }
-
-  /** A new AF_INET TCP socket. */
-  createSocket(sid: number): InetSocket {
-    if (!this.socketFactory) throw new ErrnoError("EPROTONOSUPPORT", "No TCP sockets");
-    return this.socketFactory(sid, 2);
   }
 
   /** A fresh socket id for an accepted connection's socket. */
@@ -153,7 +141,7 @@ export class TcpDemux implements TcpLayer, Tcp6Layer, TcpSockets {
         const p = parsePeerKey(peer.key);
         const v6 = typeof p.remote !== "number";
         const route = routeTo(p.remote, p.scope);
-        const mtu = route ? this.#routeMtu(route, p.remote) : 1500;
+        const mtu = route ? this.#routeMtu(route) : 1500;
         return this.#options(sock, mtu, v6, route?.iface.gsoMax ?? 0);
       },
     });
@@ -177,7 +165,7 @@ export class TcpDemux implements TcpLayer, Tcp6Layer, TcpSockets {
       }
       this.#conns.delete(key);
     }
-    const mtu = this.#routeMtu(route, remote);
+    const mtu = this.#routeMtu(route);
     const now = this.host.clock.now();
     const iss = this.#isn.next(now, key);
     const conn = new TcpConnection({
@@ -427,12 +415,12 @@ export class TcpDemux implements TcpLayer, Tcp6Layer, TcpSockets {
    * The path MTU towards `dst` is now `mtu` (an ICMP report the IP layer believed and cached,
    * or the route's MTU after EMSGSIZE): the one MSS-lowering path for IPv4 and IPv6. Every
    * connection to `dst` lowers its MSS to fit (Linux's tcp_sync_mss), stops TSO, and resends
-   * what it had in flight at the new size at once (tcp_simple_retransmit). IPv4 reports below
-   * 552 count as 552 (ip_rt_min_pmtu; the IP layer then sends without DF).
+   * what it had in flight at the new size at once (tcp_simple_retransmit). The IP layers floor
+   * what they report (IPv4 552, then without DF; IPv6 1280); TCP floors the MSS at 48.
    */
   pathMtuChanged(dst: TcpAddr, mtu: number): void {
     const v6 = typeof dst !== "number";
-    const mss = mssForPathMtu(v6 ? mtu : Math.max(IPV4_MIN_PMTU, mtu), v6);
+    const mss = mssForPathMtu(mtu, v6);
     const now = this.host.clock.now();
     for (const e of [...this.#conns.values()]) {
       if (typeof dst === "number" ? e.remote !== dst : !isSame6(e.remote, dst)) continue;
@@ -444,11 +432,9 @@ export class TcpDemux implements TcpLayer, Tcp6Layer, TcpSockets {
     this.#rearm();
   }
 
-  /** The MTU of `route` towards `dst`: the link's, or a smaller path MTU the IP layer learned. */
-  #routeMtu(route: Route4 | Route6, dst: TcpAddr): number {
-    if (typeof dst !== "number") return this.host.ipv6.mtuFor(route.iface, dst);
-    // The IPv4 route carries the path MTU once the IP layer reports it there (`mtu`).
-    return (route as Route4 & { mtu?: number }).mtu ?? route.iface.mtu;
+  /** The MTU of `route`: the link's, or a smaller one the IP layer learned (RA, path MTU). */
+  #routeMtu(route: Route4 | Route6): number {
+    return route.mtu ?? route.iface.mtu;
   }
 
   /** Destinations whose segments came back EMSGSIZE from the IP layer, to settle. */
@@ -477,7 +463,7 @@ export class TcpDemux implements TcpLayer, Tcp6Layer, TcpSockets {
         const route = typeof t.dst === "number"
           ? this.host.route4(t.dst)
           : this.host.route6(t.dst, { scopeId: t.scope });
-        if (route) this.pathMtuChanged(t.dst, t.mtu ?? this.#routeMtu(route, t.dst));
+        if (route) this.pathMtuChanged(t.dst, t.mtu ?? this.#routeMtu(route));
       }
     } finally {
       this.#settling = false;

@@ -4,10 +4,9 @@
  * queue. A socket sees the layer only as {@link TcpSockets}. Neither imports the other.
  */
 import type { ErrnoCode } from "../../kernel/errno.ts";
-import type { CommonOptions } from "../sockets/socket.ts";
-import type { Stack6 } from "../ip6/stack6.ts";
+import type { Stack6 } from "../stack6.ts";
 import type { Route4 } from "../stack.ts";
-import type { Route6 } from "../ip6/stack6.ts";
+import type { Route6 } from "../stack6.ts";
 import type { TcpConnection } from "./connection.ts";
 import type { TcpListener } from "./listener.ts";
 
@@ -34,9 +33,16 @@ export interface TcpEndpoint {
   keepIdle: number;
   keepIntvl: number;
   keepCnt: number;
-  readonly opts: Readonly<
-    Pick<CommonOptions, "sndbuf" | "rcvbuf" | "keepalive" | "ttl" | "unicastHops" | "v6only">
-  >;
+  /** The socket options TCP follows (SO_SNDBUF/RCVBUF, SO_KEEPALIVE, IP_TTL, IPv6 ones). */
+  readonly opts: {
+    readonly sndbuf: number;
+    readonly rcvbuf: number;
+    readonly keepalive: boolean;
+    readonly ttl: number;
+    /** IPV6_UNICAST_HOPS (-1: the host's default). */
+    readonly unicastHops: number;
+    readonly v6only: boolean;
+  };
   /** The holder's memory account: data for a socket over budget is dropped. */
   readonly account?: { readonly over: boolean; drops: number };
   readonly wq: { wake(): void };

@@ -3,31 +3,24 @@
  * composition root) implements {@link TcpHost}; nothing in `tcp/` imports the NetworkTask.
  */
 import type { ErrnoCode } from "../../kernel/errno.ts";
-import type { NetInterface } from "../link/interface.ts";
-import type { Ipv4Send, Route4 } from "../stack.ts";
-import type { Ipv6Send, Route6, Stack6 } from "../ip6/stack6.ts";
+import type { Ipv4Send, Route4, SendOwner } from "../stack.ts";
+import type { Ipv6Send, Route6, SendOwner6, Stack6 } from "../stack6.ts";
 
 /**
  * Who TCP's datagrams belong to, as the IP layers tell it: a delivery failure (ignored: TCP
- * retransmits, as Linux does after a failed ARP) and, where the IP layer reports it, a datagram
- * refused under DF for being over `mtu`, the MTU that applies towards its destination now.
+ * retransmits, as Linux does after a failed ARP) and a datagram refused under DF for being over
+ * `mtu`, the MTU that applies towards its destination now (onTooBig, onTooBig6).
  */
-export interface TcpSendOwner {
-  onSendError(code: ErrnoCode, dst: number): void;
-  onSendError6(code: ErrnoCode, dst: Uint8Array): void;
-  onTooBig?(d: Ipv4Send, mtu: number): void;
-  onTooBig6?(d: Ipv6Send, mtu: number): void;
-}
+export type TcpSendOwner = SendOwner & SendOwner6;
 
 /** IPv4 output as TCP uses it: one datagram, no flush (TCP sends inside the task's batch). */
 export interface TcpIpv4Output {
   output(route: Route4, d: Ipv4Send, owner?: TcpSendOwner): ErrnoCode | undefined;
 }
 
-/** IPv6 output as TCP uses it, and the MTU towards a destination (link, RA, path MTU). */
+/** IPv6 output as TCP uses it: one packet, never fragmented at the source (`dontFragment`). */
 export interface TcpIpv6Output {
   output(route: Route6, d: Ipv6Send, owner?: TcpSendOwner): ErrnoCode | undefined;
-  mtuFor(iface: NetInterface, dst: Uint8Array): number;
 }
 
 /** The services the TCP layer gets from its host (the sockets' {@link Stack6} and more). */

@@ -13,13 +13,6 @@ export const TCP_HEADER_LEN = 20;
 /** Least MSS a path MTU can bring a connection to (Linux's tcp_min_snd_mss default). */
 export const TCP_MIN_SND_MSS = 48;
 
-/**
- * Least IPv4 path MTU believed (Linux's ip_rt_min_pmtu, 512 + 20 + 20): a report below it is
- * raised to it. The IPv4 path MTU cache applies it first; TCP applies it again so a report
- * straight from an ICMP message cannot shrink segments further.
- */
-export const IPV4_MIN_PMTU = 552;
-
 /** The MSS (payload without options) a path MTU of `mtu` leaves over IPv4 or IPv6. */
 export function mssForPathMtu(mtu: number, v6: boolean): number {
   const ip = v6 ? IPV6_HEADER_LEN : IPV4_HEADER_LEN;

@@ -10,7 +10,6 @@ import { IpProtocol } from "../wire/ipv4.ts";
 import { emitTcp, tcpLength, type TcpRepr } from "../wire/tcp.ts";
 import type { TcpAddr } from "./flow_key.ts";
 import type { TcpHost, TcpSendOwner } from "./host.ts";
-import type { Ipv6Send } from "../ip6/stack6.ts";
 
 /** Why a segment did not leave: no route, or the IP layer's errno (EMSGSIZE: over the path MTU). */
 export type SegmentOutputError = "no-route" | ErrnoCode;
@@ -50,15 +49,14 @@ export function sendSegment(
   const route = host.route6(d6, { scopeId: scope });
   if (!route) return "no-route";
   emitTcp(seg, buf, { pseudoSum: pseudoHeaderSum6(s6, d6, IpProtocol.TCP, len) });
-  // Never fragmented at the source (Linux's ip6_xmit refuses TCP over the path MTU with
-  // EMSGSIZE): where the IPv6 layer knows `dontFragment`, the MSS follows instead.
-  const d: Ipv6Send & { dontFragment?: boolean } = {
+  // Never fragmented at the source: over the path MTU it is refused (EMSGSIZE, `owner` told)
+  // and the MSS follows, as Linux's ip6_xmit does for TCP.
+  return host.ipv6.output(route, {
     src: s6,
     dst: d6,
     nextHeader: IpProtocol.TCP,
     hopLimit: ttl,
     payload: buf,
     dontFragment: true,
-  };
-  return host.ipv6.output(route, d, owner);
+  }, owner);
 }

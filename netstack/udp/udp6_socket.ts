@@ -20,7 +20,7 @@ import {
   v4FromMapped,
 } from "../ip6/addr6.ts";
 import type { NetInterface } from "../link/interface.ts";
-import type { SendOwner6, Stack6 } from "../ip6/stack6.ts";
+import type { SendOwner6, Stack6 } from "../stack6.ts";
 import { in6Addr, sockAddr6, type WaitCtx } from "../sockets/socket.ts";
 import { buildUdp4 } from "./output.ts";
 import { buildUdp6 } from "./output6.ts";

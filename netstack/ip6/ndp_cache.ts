@@ -16,7 +16,7 @@ import {
   type NeighbourHooks,
   type NeighbourInfo,
   type NeighbourOptions,
-} from "./neighbour_cache.ts";
+} from "../ip/neighbour_cache.ts";
 
 export type {
   NeighbourState,
@@ -24,7 +24,7 @@ export type {
   ResolveResult,
   UpdateFlags,
   UpdateOutcome,
-} from "./neighbour_cache.ts";
+} from "../ip/neighbour_cache.ts";
 
 /** Callbacks the NDP cache makes (`unicastTo` set for a PROBE's unicast solicitation). */
 export type NdpHooks<P = Uint8Array> = NeighbourHooks<Uint8Array, P>;

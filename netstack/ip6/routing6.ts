@@ -11,9 +11,9 @@ import {
   type RouteDecision,
   RouteTable,
   type RouteTableOptions,
-} from "./_route_table.ts";
+} from "../ip/route_table.ts";
 
-export type { RedirectOutcome, RouteResult, RouteTableOptions } from "./_route_table.ts";
+export type { RedirectOutcome, RouteResult, RouteTableOptions } from "../ip/route_table.ts";
 
 /** An IPv6 route; `gateway` all-zero (`::`) means directly connected. */
 export type Route6 = Route<Uint8Array>;
