@@ -153,17 +153,18 @@ export class TcpConnection extends TcpControlBlock {
    * The path MTU shrank (RFC 1191, RFC 8201 §5.4: an ICMP "fragmentation needed", a "packet too
    * big", or EMSGSIZE from the IP layer): `mss` is the largest payload it leaves without TCP
    * options (Linux's __tcp_mtu_to_mss). The send MSS drops to it less the options every segment
-   * carries (never rises), TSO stops, and what is in flight was lost: it is sent again at once
-   * at the new size from SND.UNA, the congestion window untouched (Linux's tcp_sync_mss then
-   * tcp_simple_retransmit: not congestion, only the unit changed). True if the MSS changed.
+   * carries (never rises) and TSO stops (Linux's tcp_sync_mss). With `resend` (the report was
+   * about this connection's segment) what is in flight was lost: it is sent again at once at the
+   * new size from SND.UNA, the congestion window untouched (tcp_simple_retransmit: not
+   * congestion, only the unit changed). True if the MSS changed.
    */
-  pathMtuReduced(now: number, mss: number): boolean {
+  pathMtuReduced(now: number, mss: number, resend = true): boolean {
     const target = Math.max(1, Math.floor(mss) - (this._tsOk ? TS_OVERHEAD : 0));
     if (target >= this._sndMss) return false;
     this._sndMss = target;
     this._cc.setMss(target);
     this.options.gsoMax = 0; // a path narrower than the link: segments leave at the MSS again
-    if (this._sendsData() && this._sndMax !== this._sndUna) {
+    if (resend && this._sendsData() && this._sndMax !== this._sndUna) {
       this._lastNow = now;
       this._inRecovery = false;
       this._dupAcks = 0;

@@ -344,7 +344,7 @@ export class TcpDemux implements Tcp4Port, Tcp6Port, TcpSockets {
     this.host.count(err === "no-route" ? "tcp: no-route" : `tcp: output ${err}`);
     // Over the path MTU under DF: settled (MSS lowered, segment resent) once the call returns.
     if (err === "EMSGSIZE" && seg.payload.length > 0) {
-      this.#tooBig.push({ dst, scope, mtu: this.#toldMtu });
+      this.#tooBig.push({ dst, scope, mtu: this.#toldMtu, sport: seg.srcPort, dport: seg.dstPort });
     }
   }
 
@@ -407,24 +407,27 @@ export class TcpDemux implements Tcp4Port, Tcp6Port, TcpSockets {
         this.host.count(ICMP_OOW);
         continue;
       }
-      this.pathMtuChanged(dst, mtu);
+      this.pathMtuChanged(dst, mtu, { sport, dport });
     }
   }
 
   /**
    * The path MTU towards `dst` is now `mtu` (an ICMP report the IP layer believed and cached,
-   * or the route's MTU after EMSGSIZE): the one MSS-lowering path for IPv4 and IPv6. Every
-   * connection to `dst` lowers its MSS to fit (Linux's tcp_sync_mss), stops TSO, and resends
-   * what it had in flight at the new size at once (tcp_simple_retransmit). The IP layers floor
-   * what they report (IPv4 552, then without DF; IPv6 1280); TCP floors the MSS at 48.
+   * or the MTU the IP layer gave with EMSGSIZE): the one MSS-lowering path for IPv4 and IPv6.
+   * Every connection to `dst` lowers its MSS to fit and stops TSO (Linux's tcp_sync_mss); the
+   * one whose segment was lost, `lost` (every one when the report names none), resends its
+   * flight at the new size at once (tcp_simple_retransmit). The IP layers floor what they
+   * report (IPv4 552, then without DF; IPv6 1280); TCP floors the MSS at 48.
    */
-  pathMtuChanged(dst: TcpAddr, mtu: number): void {
+  pathMtuChanged(dst: TcpAddr, mtu: number, lost?: { sport: number; dport: number }): void {
     const v6 = typeof dst !== "number";
     const mss = mssForPathMtu(mtu, v6);
     const now = this.host.clock.now();
     for (const e of [...this.#conns.values()]) {
       if (typeof dst === "number" ? e.remote !== dst : !isSame6(e.remote, dst)) continue;
-      if (!e.conn.pathMtuReduced(now, mss)) continue;
+      const resend = !lost ||
+        (e.conn.localPort === lost.sport && e.conn.remotePort === lost.dport);
+      if (!e.conn.pathMtuReduced(now, mss, resend)) continue;
       this.host.count("tcp: mss-lowered");
       e.sock?.wq.wake();
     }
@@ -438,7 +441,7 @@ export class TcpDemux implements Tcp4Port, Tcp6Port, TcpSockets {
   }
 
   /** Destinations whose segments came back EMSGSIZE from the IP layer, to settle. */
-  #tooBig: Array<{ dst: TcpAddr; scope: number; mtu?: number }> = [];
+  #tooBig: Array<{ dst: TcpAddr; scope: number; mtu?: number; sport: number; dport: number }> = [];
   /** The MTU the IP layer gave with the last segment it refused as too big (if it tells). */
   #toldMtu?: number;
   /** What the IP layers tell about TCP's datagrams (one object for every segment). */
@@ -463,7 +466,7 @@ export class TcpDemux implements Tcp4Port, Tcp6Port, TcpSockets {
         const route = typeof t.dst === "number"
           ? this.host.route4(t.dst)
           : this.host.route6(t.dst, { scopeId: t.scope });
-        if (route) this.pathMtuChanged(t.dst, t.mtu ?? this.#routeMtu(route));
+        if (route) this.pathMtuChanged(t.dst, t.mtu ?? this.#routeMtu(route), t);
       }
     } finally {
       this.#settling = false;

@@ -47,3 +47,13 @@ Deno.test("ESTABLISHED with timestamps: the MSS a path MTU leaves is less the 12
   assert.ok(h.conn.pathMtuReduced(h.now, 1220));
   assert.equal(h.conn.mss, 1208);
 });
+
+Deno.test("ESTABLISHED: a path MTU drop reported for another connection lowers the MSS, resends nothing", () => {
+  const h = established();
+  assert.equal(h.conn.send(pattern(0, 2920)), 2920);
+  assert.equal(h.flush().length, 2);
+  assert.ok(h.conn.pathMtuReduced(h.now, 536, false));
+  assert.deepEqual(h.take(), []);
+  assert.equal(h.conn.mss, 536);
+  assert.equal(h.conn.info().retransmits, 0);
+});
