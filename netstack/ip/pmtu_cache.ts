@@ -4,16 +4,17 @@
  * 10 minutes (Linux's `ip_rt_mtu_expires`, RFC 8201 §4 asks for at least 5) against the clock the
  * caller passes in — no hidden timers.
  *
- * Linux is the oracle (`__ip_rt_update_pmtu()` in net/ipv4/route.c, `rt6_do_update_pmtu()` in
- * net/ipv6/route.c):
+ * Linux is the oracle (`__ip_rt_update_pmtu()` in net/ipv4/route.c, `__ip6_rt_update_pmtu()` in
+ * net/ipv6/route.c; tests/interop/pmtu_test.ts compares with Linux 6.18):
  * - A report larger than the MTU in use now is ignored: a path only shrinks until its entry
  *   expires ("if (old_mtu < mtu) return").
- * - Below the floor a report is clamped. IPv4's floor is 552 (`ip_rt_min_pmtu`) and the entry is
- *   then *locked*: Linux stops setting DF towards that destination (`ip_dont_fragment()`) and
- *   ignores further reports for it until the entry expires, so a forged "fragmentation needed,
- *   MTU 68" (or 0) cannot shrink segments to nothing, nor black-hole the flow when the path
- *   really is that narrow. IPv6's floor is 1280 (RFC 8200 §5) without a lock: IPv6 routers never
- *   fragment, and since Linux 5.x (RFC 8021) no atomic fragment header is added either.
+ * - Below the floor, IPv4 clamps the report to 552 (`ip_rt_min_pmtu`) and *locks* the entry:
+ *   Linux stops setting DF towards that destination (`ip_dont_fragment()`) and ignores further
+ *   reports for it until the entry expires, so a forged "fragmentation needed, MTU 68" (or 0)
+ *   cannot shrink segments to nothing, nor black-hole the flow when the path really is that
+ *   narrow. IPv6 ignores a report below 1280 altogether, as Linux 6.18 does: the path keeps
+ *   the MTU it had, never under 1280 (RFC 8200 §5), and no atomic fragment header is added
+ *   (RFC 8021).
  * - The same MTU reported again refreshes the expiry only once half of it has run.
  * - The cache is bounded ({@link PMTU_MAX_ENTRIES}); when full, the oldest entry goes first, so
  *   a flood of forged reports for many destinations costs bounded memory (Linux bounds its
@@ -29,8 +30,11 @@
 export interface PmtuPolicy {
   /** The smallest path MTU believed. */
   floor: number;
-  /** Lock a clamped entry (send without DF, ignore further reports) as IPv4 does. */
-  lockBelowFloor: boolean;
+  /**
+   * What a report below the floor does: "lock" clamps it to the floor and locks the entry (send
+   * without DF, ignore further reports), as IPv4 does; "ignore" drops it, as IPv6 does.
+   */
+  belowFloor: "lock" | "ignore";
   /** How long an entry lasts, ms. */
   expiresMs: number;
 }
@@ -44,14 +48,14 @@ export const PMTU_MAX_ENTRIES = 4096;
 /** IPv4: floor 552 with a lock, as Linux's `ip_rt_min_pmtu` (512 + 20 + 20). */
 export const PMTU_IPV4: PmtuPolicy = {
   floor: 552,
-  lockBelowFloor: true,
+  belowFloor: "lock",
   expiresMs: PMTU_EXPIRES_MS,
 };
 
-/** IPv6: floor 1280, the minimum link MTU (RFC 8200 §5), no lock. */
+/** IPv6: floor 1280, the minimum link MTU (RFC 8200 §5); reports below it are ignored. */
 export const PMTU_IPV6: PmtuPolicy = {
   floor: 1280,
-  lockBelowFloor: false,
+  belowFloor: "ignore",
   expiresMs: PMTU_EXPIRES_MS,
 };
 
@@ -108,8 +112,9 @@ export class PmtuCache<A> {
     let mtu = reported;
     let locked = false;
     if (mtu < this.policy.floor) {
+      if (this.policy.belowFloor === "ignore") return { mtu: inUse, locked: false, changed: false };
       mtu = Math.min(inUse, this.policy.floor);
-      locked = this.policy.lockBelowFloor;
+      locked = true;
     }
     const expires = now + this.policy.expiresMs;
     if (old && old.mtu === mtu && !locked) {

@@ -148,13 +148,9 @@ export class Icmp6 {
       }
     }
     if (m.kind === "packet-too-big") {
-      if (m.mtu < IPV6_MIN_MTU) {
-        host.count("icmpv6: ptb-below-1280");
-        // Linux's tcp_v6_err drops these outright ("drop silly ICMPv6 packet too big
-        // messages"); for anything else the path is taken as 1280 (RFC 8200 §5), without the
-        // atomic fragments RFC 8021 retired.
-        if (tcpQuote) return;
-      }
+      // Below 1280 the report is ignored, as Linux 6.18 ignores it (tests/interop/pmtu_test.ts):
+      // the path never goes under 1280 (RFC 8200 §5) and gets no atomic fragments (RFC 8021).
+      if (m.mtu < IPV6_MIN_MTU) host.count("icmpv6: ptb-below-1280");
       const u = this.ip.learnPathMtu(dst, m.mtu);
       if (u.changed) {
         host.count("icmpv6: path-mtu-lowered");

@@ -348,8 +348,8 @@ export class Ipv6Stack {
   }
 
   /**
-   * A Packet Too Big reported `mtu` towards `dst`: below 1280 it is taken as 1280 (RFC 8200 §5;
-   * no atomic fragments, RFC 8021), above the MTU in use it is ignored.
+   * A Packet Too Big reported `mtu` towards `dst`: ignored below 1280 (RFC 8200 §5, as Linux) or
+   * above the MTU in use, else the path MTU for 10 minutes.
    */
   learnPathMtu(dst: Uint8Array, mtu: number): PmtuUpdate {
     const r = this.route(dst);

@@ -1,10 +1,10 @@
 /**
  * Neighbour Discovery and address autoconfiguration for one host (RFC 4861, 4862, 3810):
  * link-local addresses at link-up, Duplicate Address Detection (one NS from ::, 1 s), NS/NA
- * handling, router solicitation, router advertisements into a default route, on-link prefixes
- * and SLAAC addresses with lifetimes, the groups it needs joined through MLD (`mld.ts`) — and a
- * router mode that advertises the interface's configured /64 prefixes (periodic RAs, answers
- * to RS).
+ * handling, router solicitation, router advertisements taken in (default route, on-link
+ * prefixes and SLAAC addresses with lifetimes, applied by `ra_input.ts`), the groups it needs
+ * joined through MLD (`mld.ts`) — and a router mode that advertises the interface's configured
+ * /64 prefixes (periodic RAs, answers to RS).
  */
 import type { Ipv6Address, NetInterface } from "../link/interface.ts";
 import { encodeIcmpv6 } from "../wire/icmpv6.ts";
@@ -15,18 +15,17 @@ import {
   ALL_NODES,
   ALL_ROUTERS,
   equal6,
-  eui64Address,
   isLinkLocal6,
   isMulticast6,
   isUnspecified6,
   linkLocalFromMac,
   LOOPBACK6,
   maskPrefix6,
-  prefixMatch6,
   solicitedNode,
   UNSPECIFIED6,
 } from "./addr6.ts";
-import type { Route6, RoutingTable6 } from "./routing6.ts";
+import type { RoutingTable6 } from "./routing6.ts";
+import { applyRouterAdvert, type RaHost } from "./ra_input.ts";
 import type { ErrnoCode } from "../../kernel/errno.ts";
 import type { IpHost } from "../ip/ip_host.ts";
 import { linkLocal } from "./mld.ts";
@@ -51,8 +50,6 @@ export const ROUTER_LIFETIME = 1800;
 export const PREFIX_VALID = 2_592_000;
 /** Preferred lifetime of advertised prefixes, seconds. */
 export const PREFIX_PREFERRED = 604_800;
-const TWO_HOURS = 7_200_000;
-const INFINITE = 0xffffffff;
 
 interface IfaceNd {
   rsLeft: number;
@@ -92,7 +89,17 @@ export interface NdHost {
 export class NeighbourDiscovery {
   #ifs = new Map<NetInterface, IfaceNd>();
 
-  constructor(readonly ip: NdHost) {}
+  constructor(readonly ip: NdHost) {
+    this.#raHost = {
+      host: ip.host,
+      routes: ip.routes,
+      linkMtu: ip.linkMtu,
+      setHopLimit: (h) => (ip.hopLimit = h),
+      addSlaacAddress: (iface, addr, valid, preferred) => {
+        this.addAddress(iface, addr, 64, "slaac", valid, preferred);
+      },
+    };
+  }
 
   #state(iface: NetInterface): IfaceNd {
     let s = this.#ifs.get(iface);
@@ -105,6 +112,16 @@ export class NeighbourDiscovery {
   /** True when `iface` acts as a router (forwarding on, not loopback). */
   isRouter(iface: NetInterface): boolean {
     return this.ip.forwarding && !iface.loopback;
+  }
+
+  /** What router advertisement processing (ra_input.ts) calls back into. */
+  readonly #raHost: RaHost;
+
+  /** A router answered on `iface`: stop soliciting. */
+  #routerFound(iface: NetInterface) {
+    const st = this.#state(iface);
+    st.routerFound = true;
+    st.rsAt = undefined;
   }
 
   // ---- addresses ----
@@ -370,7 +387,8 @@ export class NeighbourDiscovery {
         if (sllao) {
           this.ip.neighbours.of(iface).update(ip.src, sllao, now, { create: true, router: true });
         }
-        return this.#routerAdvert(iface, ip.src, m, now);
+        this.#routerFound(iface);
+        return applyRouterAdvert(this.#raHost, iface, ip.src, m, now);
       case "redirect":
         return this.ip.host.count("ndp: redirect-ignored");
       default: {
@@ -393,88 +411,6 @@ export class NeighbourDiscovery {
   }
 
   /** Add a route from an RA; one in the same slot (a connected route) keeps it. */
-  #learnRoute(r: Route6) {
-    const res = this.ip.routes.add(r);
-    if (!res.ok) this.ip.host.count(`ndp: ra-route-${res.code}`);
-  }
-
-  #routerAdvert(
-    iface: NetInterface,
-    router: Uint8Array,
-    m: NdpRepr & { kind: "router-advert" },
-    now: number,
-  ) {
-    const st = this.#state(iface);
-    st.routerFound = true;
-    st.rsAt = undefined;
-    if (m.curHopLimit > 0) this.ip.hopLimit = m.curHopLimit;
-    this.ip.routes.removeWhere((r) =>
-      r.prefixLen === 0 && r.adapter === iface.name && r.origin === "ra" &&
-      equal6(r.gateway, router)
-    );
-    if (m.routerLifetime > 0) {
-      this.#learnRoute({
-        dest: UNSPECIFIED6.slice(),
-        prefixLen: 0,
-        gateway: router.slice(),
-        adapter: iface.name,
-        metric: 1024,
-        origin: "ra",
-        expires: now + m.routerLifetime * 1000,
-      });
-    }
-    for (const o of m.options) {
-      if (o.kind === "mtu") {
-        if (o.mtu >= 1280 && o.mtu <= iface.mtu) this.ip.linkMtu.set(iface.index, o.mtu);
-        continue;
-      }
-      if (o.kind !== "prefix-info" || isLinkLocal6(o.prefix)) continue;
-      if (o.preferredLifetime > o.validLifetime) continue;
-      const valid = o.validLifetime === INFINITE ? Infinity : now + o.validLifetime * 1000;
-      const preferred = o.preferredLifetime === INFINITE
-        ? Infinity
-        : now + o.preferredLifetime * 1000;
-      if (o.onLink) {
-        const d = maskPrefix6(o.prefix, o.prefixLength);
-        this.ip.routes.removeWhere((r) =>
-          r.origin === "ra" && r.adapter === iface.name && isUnspecified6(r.gateway) &&
-          r.prefixLen === o.prefixLength && equal6(r.dest, d)
-        );
-        if (o.validLifetime !== 0) {
-          this.#learnRoute({
-            dest: d,
-            prefixLen: o.prefixLength,
-            gateway: UNSPECIFIED6.slice(),
-            adapter: iface.name,
-            metric: 256,
-            origin: "ra",
-            expires: valid === Infinity ? undefined : valid,
-          });
-        }
-      }
-      if (o.autonomous && o.prefixLength === 64) {
-        this.#slaac(iface, o.prefix, valid, preferred, now);
-      }
-    }
-    this.ip.host.count("ndp: ra-processed");
-  }
-
-  /** RFC 4862 §5.5.3 (d, e): form or refresh an address for an autonomous prefix. */
-  #slaac(iface: NetInterface, prefix: Uint8Array, valid: number, preferred: number, now: number) {
-    const a = iface.addrs6.find((x) => x.origin === "slaac" && prefixMatch6(x.addr, prefix, 64));
-    if (a) {
-      a.preferredUntil = preferred;
-      // The two-hour rule protects against a forged short valid lifetime.
-      if (valid > now + TWO_HOURS || valid > a.validUntil) a.validUntil = valid;
-      else if (a.validUntil > now + TWO_HOURS) a.validUntil = now + TWO_HOURS;
-      if (a.state === "deprecated" && preferred > now) a.state = "preferred";
-      return;
-    }
-    if (valid <= now) return;
-    this.addAddress(iface, eui64Address(prefix, iface.mac), 64, "slaac", valid, preferred);
-    this.ip.host.count("ndp: slaac-address");
-  }
-
   // ---- timers ----
 
   /** DAD completion, address lifetimes, router solicitations and advertisements. */
