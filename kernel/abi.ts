@@ -46,6 +46,7 @@ export const SO_BROADCAST = 6;
 export const SO_SNDBUF = 7;
 export const SO_RCVBUF = 8;
 export const SO_KEEPALIVE = 9;
+export const SO_OOBINLINE = 10;
 export const SO_LINGER = 13;
 export const SO_PASSCRED = 16;
 export const SO_PEERCRED = 17;

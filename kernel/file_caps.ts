@@ -8,7 +8,7 @@
  * What each tool needs, checked against the tool's code:
  * - `ping`, `traceroute`: a raw ICMP socket (`net_raw`), as iputils ping does with its file
  *   capability (and as traceroute needed before its unprivileged UDP mode).
- * - `httpd`, `echo`, `discard`: services whose default ports are below 1024
+ * - `httpd`, `echo`, `discard`, `dnsd`: services whose default ports are below 1024
  *   (`net_bind_service`).
  * - `ifconfig`, `route`, `arp`, `ndp`: nothing. Showing the configuration works unprivileged;
  *   changing it needs `net_admin`, which on Linux comes from sudo and here from `--root` or
@@ -25,6 +25,7 @@ const TABLE: Record<string, readonly Capability[]> = {
   httpd: ["net_bind_service"],
   echo: ["net_bind_service"],
   discard: ["net_bind_service"],
+  dnsd: ["net_bind_service"],
 };
 
 /** The file capabilities of the module at `url` (a resolved module URL); none for most. */

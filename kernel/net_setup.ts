@@ -11,6 +11,8 @@ import type { DeviceResources } from "../drivers/hw/resources.ts";
 import { isNicModel, type NicModel } from "../drivers/nic_models.ts";
 import type { DriverBoot } from "../drivers/driver_main.ts";
 import { memoryCap } from "./memory_cap.ts";
+import { labHosts } from "./lab_names.ts";
+import type { HostEntry } from "./bus/messages.ts";
 
 /** One interface of a host. */
 export interface IfaceSetup {
@@ -44,6 +46,8 @@ export interface HostSetup {
   routes?: RouteSetup[];
   /** Forward IPv4 between interfaces (a router). Default false. */
   forwarding?: boolean;
+  /** DNS servers and search domains (resolv.conf's); default none (the hosts table only). */
+  resolver?: { nameservers?: string[]; search?: string[] };
 }
 
 /** The network part of a boot configuration. */
@@ -70,6 +74,10 @@ export interface HostBoot {
   forwarding: boolean;
   /** The system memory cap in bytes, for the netstack's `setMemoryCap` (kernel/memory_cap.ts). */
   memoryCap?: number;
+  /** The hosts table: every host of the topology by name (kernel/lab_names.ts). */
+  hosts?: HostEntry[];
+  /** DNS servers and search domains from the host's setup. */
+  resolver?: HostSetup["resolver"];
 }
 
 /** One cable end in the hardware worker: joined to a netstack directly, or to a NIC model. */
@@ -133,6 +141,7 @@ export async function attachNetstacks(
 ): Promise<void> {
   const hw: HardwareBoot = { ports: [], faults: setup.faults, pcap: setup.pcap };
   const hwTransfer: Transferable[] = [];
+  const names = labHosts(setup);
   const hosts = setup.hosts.map((h, hi) => {
     const boot: HostBoot = {
       name: h.name,
@@ -141,6 +150,8 @@ export async function attachNetstacks(
       routes: h.routes ?? [],
       forwarding: h.forwarding ?? false,
       memoryCap: memoryCap(),
+      hosts: names,
+      resolver: h.resolver,
     };
     const transfer: Transferable[] = [];
     const nics: Array<{ label: string; iface: string; port: MessagePort }> = [];

@@ -119,7 +119,7 @@ export async function dispatch(
     case "netctl": {
       const net = k.net(proc.host);
       const op = (call.req as { op?: unknown }).op;
-      const reads = ["ifaces", "routes", "neigh", "sockets", "stats"];
+      const reads = ["ifaces", "routes", "neigh", "sockets", "stats", "resolver"];
       if (typeof op !== "string") throw new ErrnoError("EINVAL", "netctl: missing op");
       if (!reads.includes(op) && !proc.caps.has("net_admin")) {
         throw new ErrnoError("EPERM", `Cannot change network configuration (${op})`);

@@ -62,7 +62,7 @@ export function parseTopology(json: unknown): Topology {
   const hosts: HostSetup[] = json.hosts.map((h, hi) => {
     const p = `hosts[${hi}]`;
     if (!isObject(h)) fail(p, "must be an object");
-    checkKeys(p, h, ["name", "ifaces", "routes", "forwarding"]);
+    checkKeys(p, h, ["name", "ifaces", "routes", "forwarding", "resolver"]);
     if (typeof h.name !== "string" || !/^[a-z][a-z0-9-]{0,31}$/i.test(h.name)) {
       fail(`${p}.name`, "must be a name of letters, digits and dashes");
     }
@@ -121,7 +121,14 @@ export function parseTopology(json: unknown): Topology {
         }
         return r as unknown as RouteSetup;
       });
-    return { name: h.name, ifaces, routes, forwarding: h.forwarding as boolean | undefined };
+    const host: HostSetup = {
+      name: h.name,
+      ifaces,
+      routes,
+      forwarding: h.forwarding as boolean | undefined,
+    };
+    if (h.resolver !== undefined) host.resolver = parseResolver(`${p}.resolver`, h.resolver);
+    return host;
   });
   if (json.faults !== undefined && typeof json.faults !== "string") {
     fail("faults", "must be a fault spec string");
@@ -147,6 +154,34 @@ export function parseTopology(json: unknown): Topology {
     },
     exec,
   };
+}
+
+/** A host's `"resolver": { "nameservers": [IP…], "search": [DOMAIN…] }`. */
+function parseResolver(path: string, v: unknown): NonNullable<HostSetup["resolver"]> {
+  if (!isObject(v)) fail(path, "must be an object { nameservers, search }");
+  checkKeys(path, v, ["nameservers", "search"]);
+  const out: NonNullable<HostSetup["resolver"]> = {};
+  if (v.nameservers !== undefined) {
+    out.nameservers = asArray(`${path}.nameservers`, v.nameservers).map((a, i) => {
+      if (
+        typeof a !== "string" || !(validIpv4(a) || /^[0-9a-fA-F:]+$/.test(a) && a.includes(":"))
+      ) {
+        fail(`${path}.nameservers[${i}]`, "must be an IPv4 or IPv6 address");
+      }
+      return a;
+    });
+    if (out.nameservers.length > 3) fail(`${path}.nameservers`, "may name at most 3 servers");
+  }
+  if (v.search !== undefined) {
+    out.search = asArray(`${path}.search`, v.search).map((d, i) => {
+      if (typeof d !== "string" || !/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/i.test(d)) {
+        fail(`${path}.search[${i}]`, "must be a domain like lab");
+      }
+      return d;
+    });
+    if (out.search.length > 6) fail(`${path}.search`, "may list at most 6 domains");
+  }
+  return out;
 }
 
 function asArray(path: string, v: unknown): unknown[] {

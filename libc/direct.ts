@@ -23,7 +23,7 @@
  */
 import type { RpcPeer } from "../kernel/bus/rpc.ts";
 import type { RecvResult } from "../kernel/bus/messages.ts";
-import { MSG_DONTWAIT, MSG_PEEK, MSG_WAITALL, SOCK_STREAM } from "../kernel/abi.ts";
+import { MSG_DONTWAIT, MSG_OOB, MSG_PEEK, MSG_WAITALL, SOCK_STREAM } from "../kernel/abi.ts";
 import { ErrnoError } from "../kernel/errno.ts";
 import { setImmediate } from "node:timers";
 import { SHARE_REVOKED, SHARE_WRITE_END, SharedStream } from "../kernel/bus/shared_stream.ts";
@@ -210,11 +210,14 @@ export class DirectSocket {
     return this.#ahead.length;
   }
 
-  /** A stream receive (other sockets and flags go to the netstack unchanged). */
+  /**
+   * A stream receive (other sockets and flags go to the netstack unchanged). MSG_OOB goes
+   * straight there too: the urgent byte is not in the stream read ahead, and it never waits.
+   */
   recv(len: number, flags: number): Promise<RecvResult> {
     const call = (n: number, f: number) =>
       this.net.call({ op: "recvmsg", fd: this.sid, len: n, flags: f }) as Promise<RecvResult>;
-    if (this.type !== SOCK_STREAM || len <= 0) return call(len, flags);
+    if (this.type !== SOCK_STREAM || len <= 0 || flags & MSG_OOB) return call(len, flags);
     const run = this.#reading.then(() => this.#recv(call, len, flags));
     this.#reading = run.catch(() => {});
     return run;

@@ -37,11 +37,19 @@ import {
 } from "../kernel/abi.ts";
 import { DirectNet, type DirectSocket } from "./direct.ts";
 import { formatSockAddr } from "./inet.ts";
+import { type ResolverIo, socketIo } from "./dns/socket_io.ts";
+import {
+  type AddrInfo,
+  type AddrInfoHints,
+  resolveAddrInfo,
+  resolveNameInfo,
+} from "./dns/getaddrinfo.ts";
 
 export * from "../kernel/abi.ts";
 export { Errno, type ErrnoCode, ErrnoError, strerror } from "../kernel/errno.ts";
 export type {
   Creds,
+  HostEntry,
   IfaceAddr,
   IfaceInfo,
   IfaceStats,
@@ -51,11 +59,25 @@ export type {
   PollFd,
   ProcessInfo,
   RecvResult,
+  ResolverConf,
   RouteInfo,
   SockAddr,
   SocketInfo,
 } from "../kernel/bus/messages.ts";
 export { formatSockAddr, inet, inet6, inet_ntop, inet_pton, local } from "./inet.ts";
+export {
+  type AddrInfo,
+  type AddrInfoHints,
+  AI_CANONNAME,
+  AI_NUMERICHOST,
+  AI_NUMERICSERV,
+  AI_PASSIVE,
+  NI_DGRAM,
+  NI_NAMEREQD,
+  NI_NUMERICHOST,
+  NI_NUMERICSERV,
+} from "./dns/getaddrinfo.ts";
+export { EAI, type GaiCode, GaiError, gaiStrerror } from "./dns/gai_error.ts";
 
 let kernel: RpcPeer | undefined;
 let rawPort: MessagePort | undefined;
@@ -467,4 +489,44 @@ export function _deliverSignal(sig: number): void {
 /** Print a line to stdout (console.log in a process does the same). */
 export function print(...args: unknown[]): void {
   _writeConsole(1, args);
+}
+
+let resolverIo: ResolverIo | undefined;
+
+/** The resolver's sockets: libc's own calls (libc/dns/socket_io.ts). */
+function resolver(): ResolverIo {
+  return resolverIo ??= socketIo({
+    socket,
+    bind,
+    connect,
+    send: (fd, data) => send(fd, data),
+    recvfrom: (fd, len) => recvfrom(fd, len),
+    poll,
+    close,
+    getsockname,
+    netctl,
+  });
+}
+
+/**
+ * Resolve a host name (or address literal) and a service (name or port number) into socket
+ * addresses, sorted as glibc sorts them (RFC 6724): the hosts table first, then DNS with the
+ * host's resolver configuration. Fails with a {@link GaiError} (EAI_NONAME, EAI_AGAIN, …).
+ *
+ * @example
+ * const [ai] = await getaddrinfo("beta", "7", { socktype: SOCK_STREAM });
+ * const fd = await socket(ai.family, ai.socktype);
+ * await connect(fd, ai.addr);
+ */
+export function getaddrinfo(
+  node: string | undefined,
+  service?: string,
+  hints?: AddrInfoHints,
+): Promise<AddrInfo[]> {
+  return resolveAddrInfo(resolver(), node, service, hints);
+}
+
+/** The host and service names of a socket address (hosts table, then a PTR query). */
+export function getnameinfo(addr: SockAddr, flags = 0): Promise<{ host: string; service: string }> {
+  return resolveNameInfo(resolver(), addr, flags);
 }

@@ -9,6 +9,7 @@ import { parseCidr6 } from "./ip6/addr6.ts";
 import type { NetInterface } from "./link/interface.ts";
 import type { InetSocket } from "./sockets/socket.ts";
 import type { MemoryLedger } from "./sockets/memory_ledger.ts";
+import type { ResolverConfStore } from "./resolver_conf.ts";
 
 /** The IPv4 configuration netctl reads and changes (the IPv4 layer implements it). */
 export interface Ipv4Admin {
@@ -61,6 +62,8 @@ export interface NetCtlHost {
   readonly interfaces: readonly NetInterface[];
   readonly counters: ReadonlyMap<string, number>;
   readonly memory: MemoryLedger;
+  /** Resolver configuration and hosts table (resolv.conf and /etc/hosts, for libc). */
+  readonly resolver: ResolverConfStore;
   readonly ipv4: Ipv4Admin;
   readonly ipv6: Ipv6Admin;
   iface(name: string): NetInterface | undefined;
@@ -182,6 +185,13 @@ export function runNetctl(task: NetCtlHost, req: NetCtl): unknown {
         memory: { total: task.memory.total, byPid: task.memory.snapshot() },
         interfaces: Object.fromEntries(task.interfaces.map((i) => [i.name, i.stats])),
       };
+    case "resolver":
+      return task.resolver.get();
+    case "resolverset": {
+      const { op: _, ...update } = req;
+      task.resolver.set(update);
+      return null;
+    }
     default: {
       const never: never = req;
       throw new ErrnoError("ENOSYS", `Unknown netctl ${(never as { op?: string })?.op}`);

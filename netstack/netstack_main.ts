@@ -56,6 +56,13 @@ for (const r of boot.routes) {
     problems.push(`route ${r.dest}: ${(err as Error).message}`);
   }
 }
+if (boot.hosts || boot.resolver) {
+  try {
+    task.resolver.set({ hosts: boot.hosts, ...boot.resolver });
+  } catch (err) {
+    problems.push(`resolver: ${(err as Error).message}`);
+  }
+}
 const processes = new ProcessPorts(task, (what) => task.count(what));
 // Ports arrive as raw (structured-clone) messages: a restarted driver worker's, or a new
 // process's direct port.

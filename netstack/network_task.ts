@@ -26,6 +26,7 @@ import {
 } from "./wire/ethernet.ts";
 import { Ipv4Stack } from "./ip/ipv4_stack.ts";
 import { type NetCtlHost, runNetctl } from "./netctl.ts";
+import { ResolverConfStore } from "./resolver_conf.ts";
 import { growFront, recyclePacket } from "./link/headroom.ts";
 import { TcpDemux } from "./tcp/demux.ts";
 import { TcpSocket } from "./sockets/tcp_socket.ts";
@@ -61,6 +62,8 @@ export class NetworkTask implements Stack, TcpHost, SocketHost, NetCtlHost {
   readonly counters = new Map<string, number>();
   /** What each process is charged for the sockets, rings and calls it holds here. */
   readonly memory = new MemoryLedger();
+  /** Resolver configuration and hosts table (resolv.conf and /etc/hosts, for libc). */
+  readonly resolver = new ResolverConfStore();
   readonly interfaces: NetInterface[] = [];
   readonly ipv4: Ipv4Stack;
   readonly ipv6: Ipv6Stack;

@@ -4,7 +4,16 @@
  * exit status (2 for usage errors, 1 for failed system calls) instead of a stack trace.
  */
 import { parseArgs } from "node:util";
-import { AF_INET, AF_INET6, ErrnoError, inet_ntop, inet_pton } from "../libc/mod.ts";
+import {
+  AF_INET,
+  AF_INET6,
+  ErrnoError,
+  GaiError,
+  getaddrinfo,
+  inet_ntop,
+  inet_pton,
+  SOCK_DGRAM,
+} from "../libc/mod.ts";
 
 /** A bad command line: reported as `tool: message` plus the usage line, exit status 2. */
 export class UsageError extends Error {
@@ -74,6 +83,8 @@ export interface Host {
   addr: string;
   /** IPv6 zone from "fe80::1%eth0": an interface name or index, resolved by `scopeIdOf`. */
   scope?: string;
+  /** The name it was resolved from, when it was given as a name ("beta"). */
+  name?: string;
 }
 
 /** How a host is shown: the address, with its zone when it has one ("fe80::1%eth0"). */
@@ -82,16 +93,11 @@ export function hostText(h: Host): string {
 }
 
 /**
- * Resolve a host argument: an IPv4 or IPv6 literal (returned in canonical form, an IPv6 zone
- * like "%eth0" kept apart), or "localhost" (there is no resolver).
+ * A host argument that is an address literal: an IPv4 or IPv6 address (returned in canonical
+ * form, an IPv6 zone like "%eth0" kept apart). Undefined when `text` is not a literal.
  * `family` (from -4/-6) restricts the answer; a literal of the other family is an error.
  */
-export function resolveHost(text: string, family?: number): Host {
-  const name = text.toLowerCase();
-  if (name === "localhost" || name === "ip6-localhost") {
-    const v6 = family === AF_INET6 || (family === undefined && name === "ip6-localhost");
-    return v6 ? { family: AF_INET6, addr: "::1" } : { family: AF_INET, addr: "127.0.0.1" };
-  }
+export function hostLiteral(text: string, family?: number): Host | undefined {
   const v4 = inet_pton(AF_INET, text);
   if (v4 && family !== AF_INET6) return { family: AF_INET, addr: inet_ntop(AF_INET, v4)! };
   const v6 = inet_pton(AF_INET6, text);
@@ -104,7 +110,31 @@ export function resolveHost(text: string, family?: number): Host {
     return { family: AF_INET6, addr, scope };
   }
   if (v4 || v6) throw new UsageError(`${text}: Address family for hostname not supported`);
-  throw new UsageError(`${text}: Name or service not known`);
+  return undefined;
+}
+
+/**
+ * Resolve a host argument: an address literal (see {@link hostLiteral}), or a name looked up with
+ * getaddrinfo (the hosts table, then DNS) whose first address, in glibc's order, is the answer;
+ * `name` then keeps what was typed. A name that does not resolve is a {@link GaiError}
+ * ("beta: Name or service not known"), which {@link tool} reports with status 2 as Linux's
+ * ping does.
+ */
+export async function resolveHost(text: string, family?: number): Promise<Host> {
+  const lit = hostLiteral(text, family);
+  if (lit) return lit;
+  if (text === "" || text.includes("%")) throw new GaiError("EAI_NONAME", text);
+  const [first] = await getaddrinfo(text, undefined, { family: family ?? 0, socktype: SOCK_DGRAM });
+  if (!first) throw new GaiError("EAI_NONAME", text);
+  const a = first.addr as { addr: string; scopeId?: number };
+  const host: Host = { family: first.family, addr: a.addr, name: text };
+  if (a.scopeId) host.scope = String(a.scopeId);
+  return host;
+}
+
+/** How a host given by name prints in a tool's header line: "beta (10.0.0.2)". */
+export function hostTitle(h: Host): string {
+  return h.name === undefined ? `${hostText(h)} (${hostText(h)})` : `${h.name} (${hostText(h)})`;
 }
 
 /** The family chosen by -4/-6 flags, or undefined when neither was given. */
@@ -121,7 +151,8 @@ export type ToolBody = (args: string[]) => Promise<number>;
 /**
  * Wrap a tool's body into a program's default export: `-h`/`--help` prints `usage` to stdout,
  * a {@link UsageError} prints `name: message` and the usage line to stderr with status 2, an
- * {@link ErrnoError} prints `name: message` with `errnoStatus` (default 1), anything else
+ * {@link ErrnoError} prints `name: message` with `errnoStatus` (default 1), a {@link GaiError}
+ * (a name that does not resolve) `name: message` with status 2, as Linux's ping, anything else
  * prints `name: message` with status 1. Never a stack trace.
  *
  * @example
@@ -148,6 +179,10 @@ export function tool(
       if (err instanceof ErrnoError) {
         console.error(`${name}: ${err.message}`);
         return errnoStatus;
+      }
+      if (err instanceof GaiError) {
+        console.error(`${name}: ${err.message}`);
+        return 2;
       }
       console.error(`${name}: ${err instanceof Error ? err.message : String(err)}`);
       return 1;

@@ -1,8 +1,10 @@
-import { deepEqual, equal, throws } from "node:assert/strict";
+import { deepEqual, equal, rejects, throws } from "node:assert/strict";
 import { AF_INET, AF_INET6, ErrnoError } from "../libc/mod.ts";
 import {
   familyFlag,
+  hostLiteral,
   hostText,
+  hostTitle,
   intArg,
   numArg,
   parseCommand,
@@ -22,18 +24,24 @@ Deno.test("integer and number arguments are range-checked with the argument name
   throws(() => numArg("1e3", "interval", 0, 10), UsageError);
 });
 
-Deno.test("hosts are literals or localhost, filtered by -4/-6", () => {
-  deepEqual(resolveHost("10.0.0.2"), { family: AF_INET, addr: "10.0.0.2" });
-  deepEqual(resolveHost("fe80::1"), { family: AF_INET6, addr: "fe80::1" });
-  deepEqual(resolveHost("FE80:0::0001"), { family: AF_INET6, addr: "fe80::1" });
-  const zoned = resolveHost("fe80::1%eth0");
+Deno.test("host literals in canonical form, filtered by -4/-6; names are not literals", () => {
+  deepEqual(hostLiteral("10.0.0.2"), { family: AF_INET, addr: "10.0.0.2" });
+  deepEqual(hostLiteral("fe80::1"), { family: AF_INET6, addr: "fe80::1" });
+  deepEqual(hostLiteral("FE80:0::0001"), { family: AF_INET6, addr: "fe80::1" });
+  const zoned = hostLiteral("fe80::1%eth0")!;
   deepEqual(zoned, { family: AF_INET6, addr: "fe80::1", scope: "eth0" });
   equal(hostText(zoned), "fe80::1%eth0");
-  throws(() => resolveHost("fe80::1%"), /invalid zone/);
-  deepEqual(resolveHost("localhost"), { family: AF_INET, addr: "127.0.0.1" });
-  deepEqual(resolveHost("localhost", AF_INET6), { family: AF_INET6, addr: "::1" });
-  throws(() => resolveHost("10.0.0.2", AF_INET6), /Address family for hostname not supported/);
-  throws(() => resolveHost("example.org"), /example.org: Name or service not known/);
+  throws(() => hostLiteral("fe80::1%"), /invalid zone/);
+  throws(() => hostLiteral("10.0.0.2", AF_INET6), /Address family for hostname not supported/);
+  equal(hostLiteral("localhost"), undefined);
+  equal(hostLiteral("beta"), undefined);
+  equal(hostTitle({ family: AF_INET, addr: "10.0.0.2", name: "beta" }), "beta (10.0.0.2)");
+  equal(hostTitle({ family: AF_INET, addr: "10.0.0.2" }), "10.0.0.2 (10.0.0.2)");
+});
+
+Deno.test("a literal resolves without a kernel; a name outside a process cannot", async () => {
+  deepEqual(await resolveHost("10.0.0.2"), { family: AF_INET, addr: "10.0.0.2" });
+  await rejects(resolveHost("beta"), ErrnoError); // ENOSYS: not running as a Serin process
 });
 
 Deno.test("unknown options and -4 with -6 are usage errors", () => {

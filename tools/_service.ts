@@ -10,7 +10,15 @@ import {
   SOCK_STREAM,
   type SockAddr,
 } from "../libc/mod.ts";
-import { familyFlag, parseCommand, portArg, str, UsageError } from "./_args.ts";
+import {
+  familyFlag,
+  type OptionSpec,
+  type OptionValues,
+  parseCommand,
+  portArg,
+  str,
+  UsageError,
+} from "./_args.ts";
 import { closeQuietly, listenOn, listenText, sleep } from "./_net.ts";
 
 /** What a service does with each TCP connection and each UDP datagram. */
@@ -21,14 +29,19 @@ export interface Service {
   stream(fd: number, peer: SockAddr | undefined): Promise<void>;
   /** Answer one datagram (received on `fd` from `from`). */
   datagram(fd: number, data: Uint8Array, from: SockAddr | undefined): Promise<void>;
+  /** Options of its own, beside -p -4 -6 -t -u, with their usage lines. */
+  options?: { spec: OptionSpec; usage: string; synopsis: string };
+  /** Take its own options' values before the sockets open. */
+  configure?(values: OptionValues): Promise<void>;
 }
 
 /** The usage text of a service. */
 export function serviceUsage(s: Service): string {
-  return `Usage: ${s.name} [-4|-6] [-p port] [-t|-u]
+  const more = s.options ? ` ${s.options.synopsis}` : "";
+  return `Usage: ${s.name} [-4|-6] [-p port] [-t|-u]${more}
   -p port   port (default ${s.defaultPort})
   -4, -6    only IPv4 / only IPv6 (default both: [::] taking IPv4 peers too)
-  -t, -u    only TCP / only UDP (default both)`;
+  -t, -u    only TCP / only UDP (default both)${s.options ? `\n${s.options.usage}` : ""}`;
 }
 
 /** Parse the service's arguments and serve until killed. */
@@ -39,8 +52,10 @@ export async function runService(s: Service, args: string[]): Promise<number> {
     "6": { type: "boolean", short: "6" },
     t: { type: "boolean", short: "t" },
     u: { type: "boolean", short: "u" },
+    ...s.options?.spec,
   });
   if (positionals.length) throw new UsageError("too many arguments");
+  await s.configure?.(values);
   const p = str(values, "p");
   const port = p === undefined ? s.defaultPort : portArg(p);
   const family = familyFlag(values);

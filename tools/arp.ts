@@ -3,8 +3,8 @@
  * style) print it, and add (-s) or delete (-d) entries through netctl.
  */
 import type { NeighInfo } from "../kernel/bus/messages.ts";
-import { AF_INET, inet_pton, netctl } from "../libc/mod.ts";
-import { parseCommand, str, tool, UsageError } from "./_args.ts";
+import { AF_INET, netctl } from "../libc/mod.ts";
+import { parseCommand, resolveHost, str, tool, UsageError } from "./_args.ts";
 
 const USAGE = `Usage: arp [-n] [-a] [-i IF] | arp -s IP MAC [-i IF] | arp -d IP [-i IF]
   -n        numeric table (default)
@@ -57,8 +57,9 @@ async function arp(args: string[]): Promise<number> {
   });
   const iface = str(values, "i");
   if (values.s || values.d) {
-    const [addr, mac] = positionals;
-    if (!addr || !inet_pton(AF_INET, addr)) throw new UsageError(`invalid address '${addr ?? ""}'`);
+    const [text, mac] = positionals;
+    if (!text) throw new UsageError("missing address");
+    const addr = (await resolveHost(text, AF_INET)).addr;
     if (values.s) {
       if (!mac || !MAC.test(mac)) throw new UsageError(`invalid hardware address '${mac ?? ""}'`);
       if (positionals.length > 2) throw new UsageError("too many arguments");
@@ -70,9 +71,9 @@ async function arp(args: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length > 1) throw new UsageError("too many arguments");
+  const want = positionals.length ? (await resolveHost(positionals[0], AF_INET)).addr : undefined;
   const all = (await netctl({ op: "neigh" }) as NeighInfo[]).filter((n) =>
-    n.family === AF_INET && (!iface || n.iface === iface) &&
-    (!positionals.length || n.addr === positionals[0])
+    n.family === AF_INET && (!iface || n.iface === iface) && (!want || n.addr === want)
   );
   if (positionals.length && all.length === 0) {
     console.log(`${positionals[0]} -- no entry`);

@@ -4,7 +4,7 @@
  *
  * Programs run as an unprivileged user, uid {@link USER_UID}, with no capabilities, as a login
  * shell's programs do on Linux. Serin's tools that need a capability carry it
- * (kernel/file_caps.ts: ping and traceroute `net_raw`, httpd, echo and discard
+ * (kernel/file_caps.ts: ping and traceroute `net_raw`, httpd, echo, discard and dnsd
  * `net_bind_service`), services started with `--exec` get `net_bind_service`, `--caps LIST` adds
  * capabilities to everything started, and `--root` runs everything as uid 0 with all of them.
  */
@@ -42,7 +42,7 @@ Programs:
   -- PROGRAM ARGS       run PROGRAM in the foreground and exit with its status
 
 Privileges (programs run as uid 1000 with no capabilities; ping and traceroute carry net_raw,
-httpd, echo and discard net_bind_service, as setcap gives them on Linux):
+httpd, echo, discard and dnsd net_bind_service, as setcap gives them on Linux):
   --caps LIST           also grant these capabilities, comma-separated: net_bind_service,
                         net_raw, net_admin (net_admin changes addresses, routes, neighbours)
   --root                run as root (uid 0) with every capability

@@ -144,7 +144,7 @@ async function pump(fd: number, idleMs: number): Promise<void> {
 
 async function bindLocal(fd: number, family: number, o: NcOptions) {
   if (o.source !== undefined || o.localPort !== undefined) {
-    const src = o.source ? resolveHost(o.source, family).addr : undefined;
+    const src = o.source ? (await resolveHost(o.source, family)).addr : undefined;
     await bind(
       fd,
       src ? sockaddr(family, src, o.localPort ?? 0) : anyAddr(family, o.localPort ?? 0),
@@ -173,7 +173,7 @@ async function connectTo(target: Host, port: number, o: NcOptions): Promise<numb
 }
 
 async function client(host: string, portText: string, o: NcOptions): Promise<number> {
-  const target = resolveHost(host, o.family);
+  const target = await resolveHost(host, o.family);
   const ports = parsePorts(portText);
   if (ports.length > 1 && !o.scan) throw new UsageError("port ranges need -z");
   const proto = o.udp ? "udp" : "tcp";
@@ -307,7 +307,7 @@ async function nc(args: string[]): Promise<number> {
     if (portText === undefined) throw new UsageError("missing port to listen on");
     const port = portArg(portText, true);
     if (positionals.length === 2) o.source = positionals[0];
-    const src = o.source === undefined ? undefined : resolveHost(o.source, o.family);
+    const src = o.source === undefined ? undefined : await resolveHost(o.source, o.family);
     o.source = src?.addr;
     // `nc -l :: 9000` is dual-stack too, as on Linux (bindv6only=0); -6 makes it IPv6 only.
     const family = src && !(src.addr === "::" && o.family === undefined) ? src.family : o.family;

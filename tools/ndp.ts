@@ -3,8 +3,8 @@
  * `ndp [show] [dev IF]`, `ndp add ADDR lladdr MAC dev IF`, `ndp del ADDR [dev IF]`.
  */
 import type { NeighInfo } from "../kernel/bus/messages.ts";
-import { AF_INET6, inet_pton, netctl } from "../libc/mod.ts";
-import { parseCommand, tool, UsageError } from "./_args.ts";
+import { AF_INET6, netctl } from "../libc/mod.ts";
+import { parseCommand, resolveHost, tool, UsageError } from "./_args.ts";
 
 const USAGE =
   `Usage: ndp [show] [dev IF] | ndp add ADDR lladdr MAC [dev IF] | ndp del ADDR [dev IF]`;
@@ -37,10 +37,9 @@ async function ndp(args: string[]): Promise<number> {
   const { positionals } = parseCommand(args, {});
   const [cmd = "show", ...rest] = positionals;
   if (cmd === "add" || cmd === "del") {
-    const [addr, ...words] = rest;
-    if (!addr || !inet_pton(AF_INET6, addr)) {
-      throw new UsageError(`invalid address '${addr ?? ""}'`);
-    }
+    const [text, ...words] = rest;
+    if (!text) throw new UsageError("missing address");
+    const addr = (await resolveHost(text, AF_INET6)).addr;
     const w = parseNeighWords(words);
     if (cmd === "add" && !w.lladdr) throw new UsageError("add needs lladdr MAC");
     await netctl({ op: "neighset", action: cmd, addr, mac: w.lladdr, iface: w.dev });

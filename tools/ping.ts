@@ -26,6 +26,7 @@ import {
   familyFlag,
   type Host,
   hostText,
+  hostTitle,
   intArg,
   numArg,
   parseCommand,
@@ -160,7 +161,7 @@ function options(args: string[]): { host: string; family?: number; o: PingOption
 
 async function ping(args: string[]): Promise<number> {
   const { host, family: want, o } = options(args);
-  const target = resolveHost(host, want);
+  const target = await resolveHost(host, want);
   const v6 = target.family === AF_INET6;
   const fd = await socket(target.family, SOCK_RAW, v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP);
   try {
@@ -181,14 +182,15 @@ async function session(
   o: PingOptions,
 ): Promise<number> {
   const { family, addr } = target;
-  const shown = hostText(target);
+  // Linux's ping names the host as typed in its summary, and in replies from it.
+  const shown = target.name ?? hostText(target);
   const v6 = family === AF_INET6;
   const id = (await getpid()) & 0xffff;
   const payload = echoPayload(o.size);
   console.log(
     v6
-      ? `PING ${shown} (${shown}) ${o.size} data bytes`
-      : `PING ${shown} (${shown}) ${o.size}(${o.size + ICMP_HEADER_LEN + 20}) bytes of data.`,
+      ? `PING ${hostTitle(target)} ${o.size} data bytes`
+      : `PING ${hostTitle(target)} ${o.size}(${o.size + ICMP_HEADER_LEN + 20}) bytes of data.`,
   );
   const stats: PingStats = { transmitted: 0, received: 0, duplicates: 0, errors: 0, rtts: [] };
   const sentAt = new Map<number, number>();
@@ -243,7 +245,10 @@ async function session(
         stats.received++;
         stats.rtts.push(rtt);
       }
-      const from = icmpSource(family, r.data, r.addr) + zone;
+      const source = icmpSource(family, r.data, r.addr) + zone;
+      const from = target.name !== undefined && source === hostText(target)
+        ? `${target.name} (${source})`
+        : source;
       // IPv4 replies carry their header; IPv6 ones bring the hop limit as ancillary data.
       const ttl = ev.ttl ?? r.hopLimit;
       if (!o.quiet) console.log(formatReply(ev.icmpLen, from, ev.seq, ttl, rtt, dup));

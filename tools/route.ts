@@ -4,7 +4,7 @@
  */
 import type { RouteInfo } from "../kernel/bus/messages.ts";
 import { AF_INET, AF_INET6, inet_pton, type NetCtl, netctl } from "../libc/mod.ts";
-import { intArg, parseCommand, tool, UsageError } from "./_args.ts";
+import { hostLiteral, intArg, parseCommand, resolveHost, tool, UsageError } from "./_args.ts";
 import { netmask4, prefixFromNetmask } from "./_format.ts";
 
 const USAGE =
@@ -109,6 +109,33 @@ function addrArg(text: string, what: string): string {
   return text;
 }
 
+/**
+ * Host names in `add|del …` words replaced by their addresses, as Linux's route resolves them:
+ * the gateway after "gw", and a destination that is not "default", a literal or a CIDR.
+ */
+export async function resolveRouteNames(words: string[], v6: boolean): Promise<string[]> {
+  const out = [...words];
+  const family = v6 ? AF_INET6 : undefined;
+  let destSeen = false;
+  for (let k = 1; k < out.length; k++) {
+    const w = out[k];
+    if (w === "-net" || w === "-host") continue;
+    if (["dev", "metric", "netmask", "gw"].includes(w)) {
+      if (w === "gw" && k + 1 < out.length && !hostLiteral(out[k + 1], family)) {
+        out[k + 1] = (await resolveHost(out[k + 1], family)).addr;
+      }
+      k++;
+      continue;
+    }
+    if (destSeen) continue;
+    destSeen = true;
+    if (w !== "default" && !w.includes("/") && !hostLiteral(w, family)) {
+      out[k] = (await resolveHost(w, family)).addr;
+    }
+  }
+  return out;
+}
+
 async function route(args: string[]): Promise<number> {
   // "-net"/"-host" are words of the add/del grammar, not options.
   const opts = args.filter((a) => a !== "-net" && a !== "-host");
@@ -126,7 +153,8 @@ async function route(args: string[]): Promise<number> {
   const v6 = values["6"] === true || values.A === "inet6";
   if (positionals.length) {
     const [action, ...rest] = positionals;
-    await netctl(parseRouteChange([action, ...words, ...rest], v6));
+    const named = await resolveRouteNames([action, ...words, ...rest], v6);
+    await netctl(parseRouteChange(named, v6));
     return 0;
   }
   const routes = await netctl({ op: "routes" }) as RouteInfo[];

@@ -7,6 +7,7 @@ import {
   AF_INET6,
   bind,
   ErrnoError,
+  getnameinfo,
   getsockname,
   IP_TTL,
   IPPROTO_ICMP,
@@ -24,7 +25,7 @@ import {
 } from "../libc/mod.ts";
 import {
   familyFlag,
-  hostText,
+  hostTitle,
   intArg,
   numArg,
   parseCommand,
@@ -89,7 +90,12 @@ export function classifyError(
 }
 
 /** One hop line: " 1  10.0.0.1 (10.0.0.1)  0.123 ms  *  0.101 ms !H". */
-export function formatHop(ttl: number, probes: ProbeResult[], numeric: boolean): string {
+export function formatHop(
+  ttl: number,
+  probes: ProbeResult[],
+  numeric: boolean,
+  names: ReadonlyMap<string, string> = new Map(),
+): string {
   let line = `${String(ttl).padStart(2)} `;
   let last: string | undefined;
   for (const p of probes) {
@@ -97,7 +103,9 @@ export function formatHop(ttl: number, probes: ProbeResult[], numeric: boolean):
       line += " *";
       continue;
     }
-    if (p.from !== last) line += numeric ? ` ${p.from}` : ` ${p.from} (${p.from})`;
+    if (p.from !== last) {
+      line += numeric ? ` ${p.from}` : ` ${names.get(p.from) ?? p.from} (${p.from})`;
+    }
     last = p.from;
     line += `  ${(p.rttMs ?? 0).toFixed(3)} ms${p.note ? ` ${p.note}` : ""}`;
   }
@@ -140,9 +148,19 @@ function options(args: string[]) {
   return { host: positionals[0], family: familyFlag(values), o };
 }
 
+/** Look up the name of each hop address not named yet (getnameinfo: hosts table, then PTR). */
+async function nameHops(probes: ProbeResult[], family: number, names: Map<string, string>) {
+  for (const p of probes) {
+    if (p.from === undefined || names.has(p.from)) continue;
+    const addr = p.from.replace(/%.*$/, "");
+    const sa = sockaddr(family, addr, 0);
+    names.set(p.from, (await getnameinfo(sa).catch(() => ({ host: p.from! }))).host);
+  }
+}
+
 async function traceroute(args: string[]): Promise<number> {
   const { host, family: want, o } = options(args);
-  const target = resolveHost(host, want);
+  const target = await resolveHost(host, want);
   const v6 = target.family === AF_INET6;
   const scopeId = await scopeIdOf(target);
   const icmp = await socket(target.family, SOCK_RAW, v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP);
@@ -160,14 +178,15 @@ async function traceroute(args: string[]): Promise<number> {
       waitMs: o.waitMs,
     };
     const size = PROBE_DATA + 8 + (v6 ? 40 : 20);
-    const shown = hostText(target);
-    console.log(`traceroute to ${shown} (${shown}), ${o.maxTtl} hops max, ${size} byte packets`);
+    console.log(`traceroute to ${hostTitle(target)}, ${o.maxTtl} hops max, ${size} byte packets`);
     let seq = 0;
+    const names = new Map<string, string>();
     for (let ttl = o.firstTtl; ttl <= o.maxTtl; ttl++) {
       await setsockopt(udp, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_UNICAST_HOPS : IP_TTL, ttl);
       const probes: ProbeResult[] = [];
       for (let q = 0; q < o.queries; q++) probes.push(await probe(ctx, (o.port + seq++) & 0xffff));
-      console.log(formatHop(ttl, probes, o.numeric));
+      if (!o.numeric) await nameHops(probes, target.family, names);
+      console.log(formatHop(ttl, probes, o.numeric, names));
       if (probes.some((p) => p.reached)) return 0;
     }
     return 0;

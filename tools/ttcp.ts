@@ -90,7 +90,7 @@ async function transmit(
   buflen: number,
   nodelay: boolean,
 ) {
-  const target = resolveHost(host, family);
+  const target = await resolveHost(host, family);
   const fd = await socket(target.family, SOCK_STREAM);
   try {
     if (nodelay) await setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, 1);

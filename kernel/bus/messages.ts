@@ -132,7 +132,40 @@ export type NetCtl =
   | { op: "neigh" }
   | { op: "neighset"; action: "add" | "del"; addr: string; mac?: string; iface?: string }
   | { op: "sockets" }
-  | { op: "stats" };
+  | { op: "stats" }
+  /** The host's resolver configuration (what /etc/resolv.conf and /etc/hosts hold on Linux). */
+  | { op: "resolver" }
+  /** Change it (net_admin): each field given replaces the current one (netstack/resolver_conf.ts). */
+  | ({ op: "resolverset" } & Partial<ResolverConf>);
+
+/**
+ * A host's resolver configuration, kept by its netstack (Serin has no file system): what
+ * resolv.conf (`nameserver`, `search`, `options timeout: attempts: ndots:`) and /etc/hosts hold
+ * on Linux. libc's resolver reads it with netctl `resolver`; boot fills `hosts` with the
+ * topology's host names, a DHCP client sets `nameservers` and `search` with `resolverset`.
+ */
+export interface ResolverConf {
+  /** DNS server addresses (IPv4 or IPv6 literals), tried in order; at most 3, as glibc's MAXNS. */
+  nameservers: string[];
+  /** Search domains for names with fewer than `ndots` dots; at most 6. */
+  search: string[];
+  /** Seconds to wait for an answer from one server (resolv.conf `timeout:`, default 5, 1–30). */
+  timeout: number;
+  /** Rounds over the server list (resolv.conf `attempts:`, default 2, 1–5). */
+  attempts: number;
+  /** A name with at least this many dots is tried as is first (default 1, 0–15). */
+  ndots: number;
+  /** The hosts table: each name (lower case) with its addresses, in order. */
+  hosts: HostEntry[];
+}
+
+/** One line of the hosts table: an address and the names it answers to. */
+export interface HostEntry {
+  /** An IPv4 or IPv6 literal. */
+  addr: string;
+  /** Canonical name first, then aliases. */
+  names: string[];
+}
 
 /**
  * Calls a process makes straight to its host's netstack on the port the kernel handed it, for

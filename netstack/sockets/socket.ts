@@ -20,6 +20,8 @@ export interface CommonOptions {
   reusePort: boolean;
   broadcast: boolean;
   keepalive: boolean;
+  /** SO_OOBINLINE: TCP's urgent byte stays in the stream (see tcp_urgent.ts). */
+  oobInline?: boolean;
   rcvtimeo?: number;
   sndtimeo?: number;
   rcvbuf: number;
@@ -263,6 +265,10 @@ export abstract class InetSocket {
           this.opts.keepalive = num() !== 0;
           this.onOptionsChanged();
           return;
+        case abi.SO_OOBINLINE:
+          this.opts.oobInline = num() !== 0;
+          this.onOptionsChanged();
+          return;
         // As Linux's sock_setsockopt: capped at rmem_max/wmem_max, doubled for bookkeeping
         // overhead (getsockopt reports the doubled value), never below SOCK_MIN_*.
         case abi.SO_RCVBUF:
@@ -377,6 +383,8 @@ export abstract class InetSocket {
           return Number(this.opts.broadcast);
         case abi.SO_KEEPALIVE:
           return Number(this.opts.keepalive);
+        case abi.SO_OOBINLINE:
+          return Number(this.opts.oobInline ?? false);
         case abi.SO_RCVBUF:
           return this.opts.rcvbuf;
         case abi.SO_SNDBUF:

@@ -79,6 +79,7 @@ export function applyTcpOptions(s: TcpEndpoint): void {
   const c = s.conn;
   if (!c) return;
   c.options.nodelay = s.nodelay;
+  c.options.oobInline = s.opts.oobInline ?? false;
   c.options.keepalive = s.opts.keepalive
     ? { idle: s.keepIdle, interval: s.keepIntvl, count: s.keepCnt }
     : undefined;

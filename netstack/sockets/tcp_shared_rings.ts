@@ -14,6 +14,7 @@ import {
 import type { WaitCtx } from "./socket.ts";
 import { SharedSendStorage } from "./shared_send_storage.ts";
 import { TcpStreamSocket } from "./tcp_stream.ts";
+import { pumpStopsAtMark } from "./tcp_urgent.ts";
 
 /** A TCP socket that can move its bytes through shared rings. */
 export abstract class TcpSharedRingsSocket extends TcpStreamSocket {
@@ -140,7 +141,7 @@ export abstract class TcpSharedRingsSocket extends TcpStreamSocket {
         c.adopt(used - c.sendQueue);
         moved = true;
       }
-      while (this._peeked.length === 0 && c.recvQueue > 0) {
+      while (this._peeked.length === 0 && c.recvQueue > 0 && !pumpStopsAtMark(c)) {
         const room = sh.rxSpace(c.recvQueue);
         if (room.length === 0) {
           if (sh.rxUsed() < 0) return this.#corrupt();

@@ -9,6 +9,7 @@ import { ErrnoError } from "../../kernel/errno.ts";
 import { SOCKET_BYTES } from "./socket.ts";
 import { TcpSharedRingsSocket } from "./tcp_shared_rings.ts";
 import { applyTcpOptions, getTcpOption, setTcpOption } from "./tcp_options.ts";
+import { urgentReadiness } from "./tcp_urgent.ts";
 
 export { TCP_DEFAULT_BUF } from "./tcp_socket_base.ts";
 export { READER_HOLD_MS, UNREAD_MAX } from "./tcp_stream.ts";
@@ -71,6 +72,7 @@ export class TcpSocket extends TcpSharedRingsSocket {
     const inRing = sh ? sh.rxUsed() !== 0 : false;
     if (c.readable || inRing || this._peeked.length > 0 || c.eof || this.readShut) ev |= abi.POLLIN;
     if (c.eof) ev |= abi.POLLRDHUP;
+    ev |= urgentReadiness(c);
     if (sh ? !c.writeClosed && sh.txUsed() < sh.ring : c.writable) ev |= abi.POLLOUT;
     if (c.error) ev |= abi.POLLERR | abi.POLLIN | abi.POLLOUT;
     if (c.state === "CLOSED" || (c.eof && c.writeClosed)) ev |= abi.POLLHUP;

@@ -11,6 +11,7 @@ import type { SharedStream } from "../../kernel/bus/shared_stream.ts";
 import type { TcpConnection } from "../tcp/mod.ts";
 import type { WaitCtx } from "./socket.ts";
 import { TcpSocketBase } from "./tcp_socket_base.ts";
+import { afterUrgentSend, pumpStopsAtMark, recvUrgent } from "./tcp_urgent.ts";
 
 /** Longest a reader waiting on its shared rx ring is kept waiting for more bytes. */
 export const READER_HOLD_MS = 1;
@@ -68,6 +69,7 @@ export abstract class TcpStreamSocket extends TcpSocketBase {
       const n = c.send(data.subarray(sent));
       if (n > 0) {
         sent += n;
+        afterUrgentSend(c, flags, n);
         this.layer.kick(this);
         continue;
       }
@@ -90,6 +92,7 @@ export abstract class TcpStreamSocket extends TcpSocketBase {
     if (this.phase === "listening" || this.phase === "idle") {
       throw new ErrnoError("ENOTCONN", "Cannot receive");
     }
+    if (flags & abi.MSG_OOB && this.conn) return recvUrgent(this.conn, len, flags);
     const nonblock = this.nonblock || (flags & abi.MSG_DONTWAIT) !== 0;
     const waitAll = (flags & abi.MSG_WAITALL) !== 0;
     const deadline = this.recvDeadline();
@@ -114,7 +117,7 @@ export abstract class TcpStreamSocket extends TcpSocketBase {
         const d = (flags & abi.MSG_PEEK) ? this.#peek(c, len - got) : this.#take(c, len - got);
         parts.push(d);
         got += d.length;
-        if (!waitAll || got >= len || (flags & abi.MSG_PEEK)) break;
+        if (!waitAll || got >= len || (flags & abi.MSG_PEEK) || pumpStopsAtMark(c)) break;
         continue;
       }
       if (got > 0 && !waitAll) break;
@@ -227,7 +230,7 @@ export abstract class TcpStreamSocket extends TcpSocketBase {
     // SO_RCVBUF: repeated large peeks cannot pull in more than twice the receive buffer.
     const want = Math.min(max, this.opts.rcvbuf) - this._peeked.length;
     if (want > 0 && c.recvQueue > 0) {
-      const more = c.recv(want);
+      const more = c.recv(want, true);
       this._peeked = concat([this._peeked, more], this._peeked.length + more.length);
       this.layer.kick(this);
     }

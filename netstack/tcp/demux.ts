@@ -30,6 +30,7 @@ import { applyIcmpError, ICMP_OOW } from "./icmp_errors.ts";
 import { mssForPathMtu } from "./path_mtu.ts";
 import { IpProtocol, type Ipv4Repr } from "../wire/ipv4.ts";
 import { parseTcp, type TcpRepr } from "../wire/tcp.ts";
+import { DEFAULT_MAX_TIME_WAIT, TimeWaitBuckets } from "./time_wait.ts";
 
 export type { TcpAddr } from "./flow_key.ts";
 
@@ -58,6 +59,11 @@ function isSame6(a: TcpAddr, b: Uint8Array): boolean {
 /** The TCP layer of one host. */
 export class TcpDemux implements Tcp4Port, Tcp6Port, TcpSockets {
   #conns = new Map<string, Entry>();
+  /** The host's TIME-WAIT budget (tcp/time_wait.ts), shared by all its connections (netstat -s). */
+  #timeWait = new TimeWaitBuckets(DEFAULT_MAX_TIME_WAIT, (tw) => {
+    this.host.counters.set("tcp: time-wait now", tw.count);
+    if (tw.overflows) this.host.counters.set("tcp: TCPTimeWaitOverflow", tw.overflows);
+  });
   /** The connection the last IPv4 segment went to: a bulk flow skips building its key. */
   #last?: { src: number; sport: number; dst: number; dport: number; entry: Entry };
   #listeners = new Map<number, TcpEndpoint[]>();
@@ -100,6 +106,8 @@ export class TcpDemux implements Tcp4Port, Tcp6Port, TcpSockets {
       sndBuf: sock.opts.sndbuf,
       rcvBuf: sock.opts.rcvbuf,
       nodelay: sock.nodelay,
+      oobInline: sock.opts.oobInline ?? false,
+      timeWaitBuckets: this.#timeWait,
       congestion: sock.congestion,
       keepalive: sock.opts.keepalive
         ? { idle: sock.keepIdle, interval: sock.keepIntvl, count: sock.keepCnt }
@@ -163,6 +171,7 @@ export class TcpDemux implements Tcp4Port, Tcp6Port, TcpSockets {
       if (old.conn.state !== "TIME-WAIT" && old.conn.state !== "CLOSED") {
         throw new ErrnoError("EADDRINUSE", "Cannot connect: connection exists");
       }
+      old.conn.forget();
       this.#conns.delete(key);
     }
     const mtu = this.#routeMtu(route);
@@ -245,6 +254,7 @@ export class TcpDemux implements Tcp4Port, Tcp6Port, TcpSockets {
     e ??= this.#conns.get(key);
     if (e && e.conn.acceptsNewSyn(seg) && this.#listeners.has(seg.dstPort)) {
       // A new SYN for a connection in TIME-WAIT starts a fresh one (RFC 9293 §3.10.7.4 note).
+      e.conn.forget();
       this.#conns.delete(key);
       e = undefined;
     }
@@ -307,6 +317,7 @@ export class TcpDemux implements Tcp4Port, Tcp6Port, TcpSockets {
     const key = flowKey(src, seg.srcPort, dst, seg.dstPort);
     let e = this.#conns.get(key);
     if (e && e.conn.acceptsNewSyn(seg) && this.#listeners.has(seg.dstPort)) {
+      e.conn.forget();
       this.#conns.delete(key);
       e = undefined;
     }

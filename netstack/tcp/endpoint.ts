@@ -42,6 +42,8 @@ export interface TcpEndpoint {
     /** IPV6_UNICAST_HOPS (-1: the host's default). */
     readonly unicastHops: number;
     readonly v6only: boolean;
+    /** SO_OOBINLINE: the urgent byte stays in the stream. */
+    readonly oobInline?: boolean;
   };
   /** The holder's memory account: data for a socket over budget is dropped. */
   readonly account?: { readonly over: boolean; drops: number };

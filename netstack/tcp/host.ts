@@ -27,6 +27,8 @@ export interface TcpIpv6Output {
 export interface TcpHost extends Stack6 {
   readonly ipv4: TcpIpv4Output;
   readonly ipv6: TcpIpv6Output;
+  /** The host's counters and gauges (netstat -s). */
+  readonly counters: Map<string, number>;
   /** Re-arm the host's single timer at the earliest deadline (deferred inside a batch). */
   rearm(): void;
   /** Run `fn` with timer re-arming deferred to its end. */

@@ -22,5 +22,6 @@ export {
   windowShiftFor,
 } from "./options.ts";
 export { resetReplyFor } from "./reset.ts";
+export { DEFAULT_MAX_TIME_WAIT, TimeWaitBuckets } from "./time_wait.ts";
 export type { TcpInfo, TcpState } from "./state.ts";
 export { inWindow, seqAdd, seqGe, seqGt, seqLe, seqLt, seqMax, seqMin, seqSub } from "./seqnum.ts";

@@ -1,5 +1,7 @@
 /** Tunables of a TCP connection, with the defaults Serin uses (mostly Linux's). */
 
+import type { TimeWaitBuckets } from "./time_wait.ts";
+
 /** Keepalive probing (SO_KEEPALIVE with TCP_KEEPIDLE/KEEPINTVL/KEEPCNT), times in ms. */
 export interface KeepaliveOptions {
   /** Idle time before the first probe. Linux default 7200000 (2 h). */
@@ -25,6 +27,8 @@ export interface TcpConnectionOptions {
   rcvBuf: number;
   /** TCP_NODELAY: disable Nagle's algorithm. Default false. */
   nodelay: boolean;
+  /** SO_OOBINLINE: the urgent byte stays in the stream instead of going to MSG_OOB. */
+  oobInline: boolean;
   /** Lower bound on the RTO in ms. Default 200. */
   minRto: number;
   /** RTO before the first RTT sample in ms (RFC 6298). Default 1000. */
@@ -33,6 +37,8 @@ export interface TcpConnectionOptions {
   maxRto: number;
   /** TIME-WAIT duration, 2*MSL, in ms. Default 60000. */
   timeWaitMs: number;
+  /** The host's TIME-WAIT budget (tcp_max_tw_buckets); undefined, the default: no limit. */
+  timeWaitBuckets?: TimeWaitBuckets;
   /** FIN-WAIT-2 timeout after close() (Linux tcp_fin_timeout), in ms. Default 60000. */
   finWait2Ms: number;
   /** Delayed-ACK timeout in ms. Default 40. */
@@ -64,6 +70,7 @@ export const DEFAULT_TCP_OPTIONS: Readonly<TcpConnectionOptions> = Object.freeze
   sndBuf: 262144,
   rcvBuf: 131072,
   nodelay: false,
+  oobInline: false,
   minRto: 200,
   initialRto: 1000,
   maxRto: 60000,

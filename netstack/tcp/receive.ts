@@ -42,6 +42,8 @@ export class ReceiveBuffer {
    * returns how many it took; those count as received and already read.
    */
   sink?: (data: Uint8Array) => number;
+  /** The sink takes no byte from this sequence number on (an urgent mark); undefined: any. */
+  sinkLimit?: number;
   #ranges: Range[] = [];
   #stamp = 0;
 
@@ -106,10 +108,13 @@ export class ReceiveBuffer {
     }
     if (bytes.length > room) bytes = bytes.subarray(0, room);
     if (bytes.length === 0) return result;
-    if (off === 0 && this.sink && this.#len === 0 && this.#ranges.length === 0) {
+    const sinkable = this.sinkLimit === undefined
+      ? bytes.length
+      : Math.min(bytes.length, Math.max(0, seqSub(this.sinkLimit, this.#next)));
+    if (off === 0 && this.sink && sinkable > 0 && this.#len === 0 && this.#ranges.length === 0) {
       // In order with nothing queued before it: the reader's own ring takes what fits, and
       // only the rest is stored here.
-      const n = Math.max(0, Math.min(this.sink(bytes), bytes.length));
+      const n = Math.max(0, Math.min(this.sink(bytes.subarray(0, sinkable)), sinkable));
       this.#next = seqAdd(this.#next, n);
       result.accepted = result.advanced = n;
       bytes = bytes.subarray(n);
