@@ -172,7 +172,10 @@ export async function attachNetstacks(
         link: ch.port1,
         // A TAP wired straight to the host runs with offloads (drivers/link/tap_threads.ts)
         // unless faults or a capture put the hardware worker in the path.
-        gso: !nic && f.link.startsWith("tap:") && !setup.faults && !setup.pcap,
+        // virtio-net takes super-segments anywhere (its driver segments them when the device
+        // refuses TSO).
+        gso: driver === "virtio" ||
+          (!nic && f.link.startsWith("tap:") && !setup.faults && !setup.pcap),
       });
       transfer.push(ch.port1);
       if (nic) {

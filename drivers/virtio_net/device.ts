@@ -283,6 +283,13 @@ export class VirtioNetDevice implements NicDevice {
       this.#mergeable = has(FEATURE.NET_MRG_RXBUF);
       this.#eventIdx = has(FEATURE.RING_EVENT_IDX);
     }
+    // DRIVER_OK without accepted features (§3.1.1): the device stays inert.
+    if ((status & STATUS.DRIVER_OK) && !(status & STATUS.FEATURES_OK)) {
+      if (!(this.#status & STATUS.DRIVER_OK)) countDrop(this.stats, "driver-ok-without-features");
+      regs.clearBits(REG.STATUS, STATUS.DRIVER_OK);
+      this.#status = status & ~STATUS.DRIVER_OK;
+      return;
+    }
     this.#status = status;
   }
 

@@ -65,7 +65,7 @@ export function transmitFrames(h: NetHdr, frame: Uint8Array, f: OffloadFeatures)
   if (h.csumStart !== l.tcp || h.csumOffset !== 16) return { drop: "tx-bad-checksum-request" };
   const fits = f.mtu - (l.hdrLen - 14);
   if (fits <= 0) return { drop: "tx-bad-hdr-len" };
-  if (h.gsoSize >= fits) return { frames: framesForMtu(frame, f.mtu) };
+  if (h.gsoSize >= fits) return { frames: [frame] };
   return { frames: segmentTcp(frame, l, h.gsoSize) };
 }
 
