@@ -46,7 +46,7 @@ import { NET_HDR_LEN, type NetHdr, readNetHdr, writeFullNetHdr } from "./net_hea
 import { type OffloadFeatures, receiveFrames, transmitFrames } from "./offload.ts";
 
 /** Largest queue the device offers. */
-export const QUEUE_NUM_MAX = 256;
+export const QUEUE_NUM_MAX = 1024;
 /** Largest frame (no FCS) accepted or sent without GSO: 1514 + VLAN tag. */
 const MAX_FRAME_LEN = 1518;
 /** Largest packet on the cable or a queue: a 64 KiB TCP super-segment and its Ethernet header. */
@@ -82,7 +82,7 @@ const NO_OFFLOADS: Omit<OffloadFeatures, "mtu"> = {
 export interface VirtioNetDeviceOptions {
   /** Station address in the config space. */
   mac: Uint8Array;
-  /** Guest memory given to the driver, bytes. Default 2 MiB. */
+  /** Guest memory given to the driver, bytes. Default 6 MiB (two queues of 1024 2-KiB buffers). */
   dmaSize?: number;
   /** Carrier present at power-on. Default true. */
   linkUp?: boolean;
@@ -119,7 +119,7 @@ export class VirtioNetDevice implements NicDevice {
 
   /** Build the device, power it on and attach it to `port`. */
   constructor(port: LinkPort, opts: VirtioNetDeviceOptions) {
-    this.resources = createResources("virtio-net", MMIO_SIZE, opts.dmaSize ?? 2 << 20);
+    this.resources = createResources("virtio-net", MMIO_SIZE, opts.dmaSize ?? 6 << 20);
     const r = this.resources;
     this.#regs = new MmioWindow(r.mmio, r.control, WRITE_TABLE);
     this.#dma = new DmaMemory(r.dma);
