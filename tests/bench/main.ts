@@ -2,6 +2,7 @@
 import { parseArgs } from "node:util";
 import { benchDrivers } from "./drivers.ts";
 import { benchRing } from "./ring.ts";
+import { benchStacks } from "./stacks.ts";
 import { benchSyscall } from "./syscall.ts";
 import { benchTap } from "./tap.ts";
 import { benchTcp } from "./tcp.ts";
@@ -16,6 +17,7 @@ const benches: Record<string, () => Promise<void>> = {
   wire: () => benchWire(),
   tcp: () => benchTcp(),
   tap: () => benchTap(),
+  stacks: () => benchStacks(),
   drivers: () => benchDrivers(),
 };
 if (values.help) {
