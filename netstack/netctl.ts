@@ -2,7 +2,7 @@
  * Network configuration and inspection (what ifconfig, route, arp and netstat ask for). Reads are
  * open to every process; the kernel lets only net_admin holders reach the changes.
  */
-import type { NetCtl, SocketInfo } from "../kernel/bus/messages.ts";
+import type { LeaseInfo, NetCtl, SocketInfo } from "../kernel/bus/messages.ts";
 import { ErrnoError } from "../kernel/errno.ts";
 import { parseCidr4, parseIPv4, parseIPv6, parseMac } from "./wire/addr.ts";
 import { parseCidr6 } from "./ip6/addr6.ts";
@@ -52,6 +52,16 @@ export function runNetctl(task: NetworkTask, req: NetCtl): unknown {
       }
       return null;
     }
+    case "arpprobe": {
+      const addr = parseIPv4(req.addr);
+      if (addr === undefined || addr === 0) {
+        throw new ErrnoError("EINVAL", `Bad address ${req.addr}`);
+      }
+      return { conflict: task.ipv4.arp.probe(iface(req.iface), addr, req.action) };
+    }
+    case "iflease":
+      iface(req.iface).lease = req.lease === undefined ? undefined : checkLease(req.lease);
+      return null;
     case "routes":
       return [...task.ipv4.routeList(), ...task.ipv6.routeList()];
     case "route": {
@@ -154,5 +164,40 @@ function socketInfo(s: InetSocket): SocketInfo {
     sendQ: q.sendQ,
     pids: [...s.owners],
     ...(rings ? { rings } : {}),
+  };
+}
+
+/** A copy of a lease a process recorded, with only the fields ifconfig reads, checked. */
+function checkLease(l: LeaseInfo): LeaseInfo {
+  const str = (v: unknown, what: string) => {
+    if (typeof v !== "string" || v.length > 255) {
+      throw new ErrnoError("EINVAL", `Bad lease ${what}`);
+    }
+    return v;
+  };
+  const num = (v: unknown, what: string) => {
+    if (typeof v !== "number" || !Number.isFinite(v)) {
+      throw new ErrnoError("EINVAL", `Bad lease ${what}`);
+    }
+    return v;
+  };
+  const opt = <T>(v: unknown, f: (v: unknown, what: string) => T, what: string) =>
+    v === undefined ? undefined : f(v, what);
+  if (typeof l !== "object" || l === null || !Array.isArray(l.dns) || l.dns.length > 8) {
+    throw new ErrnoError("EINVAL", "Bad lease");
+  }
+  return {
+    cidr: str(l.cidr, "cidr"),
+    server: str(l.server, "server"),
+    router: opt(l.router, str, "router"),
+    dns: l.dns.map((d) => str(d, "dns")),
+    domain: opt(l.domain, str, "domain"),
+    mtu: opt(l.mtu, num, "mtu"),
+    state: str(l.state, "state"),
+    leaseSecs: opt(l.leaseSecs, num, "leaseSecs"),
+    obtained: num(l.obtained, "obtained"),
+    renewAt: opt(l.renewAt, num, "renewAt"),
+    rebindAt: opt(l.rebindAt, num, "rebindAt"),
+    expiresAt: opt(l.expiresAt, num, "expiresAt"),
   };
 }

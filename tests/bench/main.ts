@@ -1,6 +1,7 @@
 /** `deno task bench`: every benchmark, each printing a table and one JSON line. */
 import { parseArgs } from "node:util";
 import { benchDrivers } from "./drivers.ts";
+import { benchLossyEcho } from "./lossy_echo.ts";
 import { benchRing } from "./ring.ts";
 import { benchStacks } from "./stacks.ts";
 import { benchSyscall } from "./syscall.ts";
@@ -19,6 +20,7 @@ const benches: Record<string, () => Promise<void>> = {
   tap: () => benchTap(),
   stacks: () => benchStacks(),
   drivers: () => benchDrivers(),
+  lossy: () => benchLossyEcho(),
 };
 if (values.help) {
   console.log(`usage: deno task bench [--only ${Object.keys(benches).join("|")}]`);
