@@ -15,7 +15,8 @@ import { openTap } from "./link/tap.ts";
 import { plugTap } from "./link/switch_taps.ts";
 import { attachTapThreads } from "./link/tap_threads.ts";
 import { openCapture } from "./link/capture_file.ts";
-import { createDevice } from "./nic_models.ts";
+import { createDevice, takesSuperSegments } from "./nic_models.ts";
+import { segmentingPort } from "./link/gso_segment.ts";
 import { runDeviceLoop } from "./hw/loops.ts";
 import type { DeviceResources } from "./hw/resources.ts";
 import { parseMac } from "../netstack/wire/addr.ts";
@@ -72,9 +73,25 @@ async function plugAll(): Promise<void> {
       await attachTapThreads(p.link.slice(4), p.port, { mtu: p.mtu }).ready;
       continue;
     }
-    // Each frame is captured once: as it leaves a host, and for a TAP also as Linux sends it.
     const tap = p.link.startsWith("tap:");
+    // A NIC model straight to a TAP: the same threads, with offloads when the model takes
+    // super-segments (virtio-net), so they cross to Linux whole.
+    if (!("port" in p) && tap && !boot.faults && !capture) {
+      const ch = new MessageChannel();
+      await attachTapThreads(p.link.slice(4), ch.port1, {
+        mtu: 1500,
+        offload: takesSuperSegments(p.model),
+      }).ready;
+      const mac = parseMac(p.mac) ?? new Uint8Array(6);
+      const device = createDevice(p.model, messagePortLink(ch.port2), mac);
+      resources[p.label] = device.resources;
+      runDeviceLoop(device, stop.signal);
+      continue;
+    }
+    // Each frame is captured once: as it leaves a host, and for a TAP also as Linux sends it.
     let cable = await farEnd(p.link);
+    // A TAP without offloads takes no super-segments: Linux's GSO, in software.
+    if (tap) cable = segmentingPort(cable, 1500);
     const faults = faultsOf(p.link);
     if (faults) cable = withFaults(cable, faults, clock);
     if (capture) cable = capture.wrap(cable, tap ? ["in", "out"] : ["out"]);
