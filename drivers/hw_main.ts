@@ -12,9 +12,11 @@ import type { LinkPort } from "./link/port.ts";
 import { VirtualSwitch } from "./link/switch.ts";
 import { withFaults } from "./link/faults.ts";
 import { openTap } from "./link/tap.ts";
+import { plugTap } from "./link/switch_taps.ts";
 import { attachTapThreads } from "./link/tap_threads.ts";
 import { openCapture } from "./link/capture_file.ts";
-import { createDevice } from "./nic_models.ts";
+import { createDevice, takesSuperSegments } from "./nic_models.ts";
+import { segmentingPort } from "./link/gso_segment.ts";
 import { runDeviceLoop } from "./hw/loops.ts";
 import type { DeviceResources } from "./hw/resources.ts";
 import { parseMac } from "../netstack/wire/addr.ts";
@@ -33,31 +35,82 @@ function join(a: LinkPort, b: LinkPort): void {
   b.onFrame((f) => a.send(f));
 }
 
+/** The switch named `name`, created on first use. */
+function switchNamed(name: string): VirtualSwitch {
+  let sw = switches.get(name);
+  if (!sw) switches.set(name, sw = new VirtualSwitch({ clock }));
+  return sw;
+}
+
 /** The far end of a cable: a switch port or a TAP device. */
 async function farEnd(link: string): Promise<LinkPort> {
   if (link.startsWith("tap:")) return await openTap(link.slice(4));
-  let sw = switches.get(link);
-  if (!sw) switches.set(link, sw = new VirtualSwitch({ clock }));
-  return sw.connect();
+  return switchNamed(link).connect();
 }
 
-for (const p of boot.ports) {
-  // A TAP straight to a netstack, with nothing in between: its own threads, no event loop.
-  if ("port" in p && p.link.startsWith("tap:") && !boot.faults && !capture) {
-    await attachTapThreads(p.link.slice(4), p.port, { mtu: p.mtu }).ready;
-    continue;
-  }
-  // Each frame is captured once: as it leaves a host, and for a TAP also as Linux sends it.
-  const tap = p.link.startsWith("tap:");
-  let cable = await farEnd(p.link);
-  if (boot.faults) cable = withFaults(cable, boot.faults, clock);
-  if (capture) cable = capture.wrap(cable, tap ? ["in", "out"] : ["out"]);
-  if ("port" in p) {
-    join(messagePortLink(p.port, { shared: true }), cable);
-    continue;
-  }
-  const device = createDevice(p.model, cable, parseMac(p.mac) ?? new Uint8Array(6));
-  resources[p.label] = device.resources;
-  runDeviceLoop(device, stop.signal);
+/** The faults of a cable into `link`: its switch's own, else the network's. */
+function faultsOf(link: string): string | undefined {
+  return boot.switches?.[link]?.faults ?? boot.faults;
 }
-bus.postMessage({ resources } satisfies HardwareReady);
+
+/** Plug every cable in: switches' TAP ports first, then every host interface. */
+async function plugAll(): Promise<void> {
+  // Linux TAP devices as switch ports: each cable impaired by its own faults, its switch's or the
+  // network's, and captured both ways, as a TAP linked to a host is.
+  for (const [name, s] of Object.entries(boot.switches ?? {})) {
+    for (const t of s.taps ?? []) {
+      await plugTap(switchNamed(name), t.name, {
+        clock,
+        faults: t.faults ?? faultsOf(name),
+        wrap: capture ? (cable) => capture.wrap(cable, ["in", "out"]) : undefined,
+      });
+    }
+  }
+
+  for (const p of boot.ports) {
+    // A TAP straight to a netstack, with nothing in between: its own threads, no event loop.
+    if ("port" in p && p.link.startsWith("tap:") && !boot.faults && !capture) {
+      await attachTapThreads(p.link.slice(4), p.port, { mtu: p.mtu }).ready;
+      continue;
+    }
+    const tap = p.link.startsWith("tap:");
+    // A NIC model straight to a TAP: the same threads, with offloads when the model takes
+    // super-segments (virtio-net), so they cross to Linux whole.
+    if (!("port" in p) && tap && !boot.faults && !capture) {
+      const ch = new MessageChannel();
+      await attachTapThreads(p.link.slice(4), ch.port1, {
+        mtu: 1500,
+        offload: takesSuperSegments(p.model),
+      }).ready;
+      const mac = parseMac(p.mac) ?? new Uint8Array(6);
+      const device = createDevice(p.model, messagePortLink(ch.port2), mac);
+      resources[p.label] = device.resources;
+      runDeviceLoop(device, stop.signal);
+      continue;
+    }
+    // Each frame is captured once: as it leaves a host, and for a TAP also as Linux sends it.
+    let cable = await farEnd(p.link);
+    // A TAP without offloads takes no super-segments: Linux's GSO, in software.
+    if (tap) cable = segmentingPort(cable, 1500);
+    const faults = faultsOf(p.link);
+    if (faults) cable = withFaults(cable, faults, clock);
+    if (capture) cable = capture.wrap(cable, tap ? ["in", "out"] : ["out"]);
+    if ("port" in p) {
+      join(messagePortLink(p.port, { shared: true }), cable);
+      continue;
+    }
+    const device = createDevice(p.model, cable, parseMac(p.mac) ?? new Uint8Array(6));
+    resources[p.label] = device.resources;
+    runDeviceLoop(device, stop.signal);
+  }
+}
+
+// A cable that cannot be plugged in (a TAP that cannot be opened) fails the boot with its reason
+// instead of leaving the kernel waiting for an answer that never comes.
+try {
+  await plugAll();
+  bus.postMessage({ resources } satisfies HardwareReady);
+} catch (err) {
+  stop.abort();
+  bus.postMessage({ resources: {}, error: (err as Error).message } satisfies HardwareReady);
+}

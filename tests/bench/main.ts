@@ -1,7 +1,9 @@
 /** `deno task bench`: every benchmark, each printing a table and one JSON line. */
 import { parseArgs } from "node:util";
 import { benchDrivers } from "./drivers.ts";
+import { benchLossyEcho } from "./lossy_echo.ts";
 import { benchRing } from "./ring.ts";
+import { benchStacks } from "./stacks.ts";
 import { benchSyscall } from "./syscall.ts";
 import { benchTap } from "./tap.ts";
 import { benchTcp } from "./tcp.ts";
@@ -16,7 +18,9 @@ const benches: Record<string, () => Promise<void>> = {
   wire: () => benchWire(),
   tcp: () => benchTcp(),
   tap: () => benchTap(),
+  stacks: () => benchStacks(),
   drivers: () => benchDrivers(),
+  lossy: () => benchLossyEcho(),
 };
 if (values.help) {
   console.log(`usage: deno task bench [--only ${Object.keys(benches).join("|")}]`);
