@@ -5,7 +5,7 @@
  */
 import * as abi from "../../kernel/abi.ts";
 import type { OptValue } from "../../kernel/bus/messages.ts";
-import { ErrnoError } from "../../kernel/errno.ts";
+import { Errno, ErrnoError } from "../../kernel/errno.ts";
 import { SOCKET_BYTES } from "./socket.ts";
 import { TcpSharedRingsSocket } from "./tcp_shared_rings.ts";
 import { applyTcpOptions, getTcpOption, setTcpOption } from "./tcp_options.ts";
@@ -107,6 +107,9 @@ export class TcpSocket extends TcpSharedRingsSocket {
     }
     if (level === abi.SOL_SOCKET && name === abi.SO_ERROR) {
       this.settleConnect();
+      // Reading SO_ERROR consumes the connection's error too (Linux's sock_error).
+      const e = this.conn?.takeError();
+      if (e && !this.soError) this.soError = Errno[e];
       return undefined;
     }
     if (level !== abi.IPPROTO_TCP) return undefined;

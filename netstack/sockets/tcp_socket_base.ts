@@ -246,7 +246,7 @@ export abstract class TcpSocketBase extends InetSocket implements PortUser, TcpE
       if (c.error) {
         this.phase = "idle";
         this.soError = 0;
-        throw new ErrnoError(c.error, what);
+        throw new ErrnoError(c.takeError()!, what);
       }
       if (c.state !== "SYN-SENT" && c.state !== "CLOSED") {
         this.phase = "connected";

@@ -59,7 +59,7 @@ export abstract class TcpStreamSocket extends TcpSocketBase {
       const c = this.conn;
       if (c.error) {
         if (sent > 0) break;
-        throw new ErrnoError(c.error, "Cannot send");
+        throw new ErrnoError(c.takeError()!, "Cannot send"); // once, as Linux's sock_error
       }
       if (c.writeClosed || c.state === "CLOSED") {
         if (sent > 0) break;
@@ -123,7 +123,7 @@ export abstract class TcpStreamSocket extends TcpSocketBase {
       if (got > 0 && !waitAll) break;
       if (c.error) {
         if (got > 0) break;
-        throw new ErrnoError(c.error, "Cannot receive");
+        throw new ErrnoError(c.takeError()!, "Cannot receive"); // once, as Linux's sock_error
       }
       if (c.eof || c.state === "CLOSED" || len === 0) break;
       if (nonblock) {
