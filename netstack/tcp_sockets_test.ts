@@ -188,7 +188,7 @@ Deno.test("TCP: a smaller MTU behind a router (ICMP fragmentation needed) lowers
   assert.ok((s.getsockopt(abi.IPPROTO_TCP, abi.TCP_MAXSEG) as number) <= 960);
 });
 
-Deno.test("TCP: data for a closed socket is answered with RST; the sender sees ECONNRESET", async () => {
+Deno.test("TCP: data for a closed socket is answered with RST; the sender in CLOSE-WAIT sees EPIPE", async () => {
   const { sim, a, b, ctx } = setup();
   const l = b.createSocket(abi.AF_INET, abi.SOCK_STREAM, 0) as TcpSocket;
   l.bind(in4("0.0.0.0", 80));
@@ -202,8 +202,33 @@ Deno.test("TCP: data for a closed socket is answered with RST; the sender sees E
   assert.equal(s.stateName(), "CLOSE_WAIT");
   await s.sendmsg(new Uint8Array(1000), 0, undefined, ctx);
   await sim.run(20);
+  // A RST in CLOSE-WAIT: EPIPE, as Linux's tcp_reset (scenario rst_close_wait.pkt).
   await assert.rejects(
     s.sendmsg(new Uint8Array(10), 0, undefined, ctx),
-    (e: ErrnoError) => e.code === "ECONNRESET",
+    (e: ErrnoError) => e.code === "EPIPE",
   );
+});
+
+Deno.test("TCP: a reset is reported once (ECONNRESET), then reads see EOF and writes EPIPE", async () => {
+  const { sim, a, b, ctx } = setup();
+  const l = b.createSocket(abi.AF_INET, abi.SOCK_STREAM, 0) as TcpSocket;
+  l.bind(in4("0.0.0.0", 80));
+  l.listen(1);
+  const acc = l.accept(ctx);
+  const c = a.createSocket(abi.AF_INET, abi.SOCK_STREAM, 0) as TcpSocket;
+  await sim.until(c.connect(in4("10.0.0.2", 80), ctx));
+  const s = (await sim.until(acc)).socket as TcpSocket;
+  c.setsockopt(abi.SOL_SOCKET, abi.SO_LINGER, { onoff: 1, linger: 0 });
+  c.release(); // SO_LINGER 0: a RST
+  await sim.run(20);
+  assert.ok(s.readiness() & abi.POLLERR);
+  // Linux's sock_error hands the error out once (scenario rst_established_exact.pkt).
+  await assert.rejects(s.recvmsg(100, 0, ctx), (e: ErrnoError) => e.code === "ECONNRESET");
+  assert.equal(s.readiness() & abi.POLLERR, 0);
+  assert.equal((await s.recvmsg(100, 0, ctx)).data.length, 0);
+  await assert.rejects(
+    s.sendmsg(new Uint8Array(1), 0, undefined, ctx),
+    (e: ErrnoError) => e.code === "EPIPE",
+  );
+  assert.equal(s.getsockopt(abi.SOL_SOCKET, abi.SO_ERROR), 0);
 });
