@@ -5,6 +5,7 @@
  * start-up nothing passes through the kernel or the main thread.
  */
 import { portEndpoint } from "./bus/endpoint.ts";
+import { RpcPeer } from "./bus/rpc.ts";
 import type { Kernel } from "./kernel.ts";
 import type { WorkerFactory } from "./worker_host.ts";
 import type { DeviceResources } from "../drivers/hw/resources.ts";
@@ -95,6 +96,8 @@ export interface HardwareBoot {
 /** What the hardware worker sends back once its NIC models exist: their shared buffers. */
 export interface HardwareReady {
   resources: Record<string, DeviceResources>;
+  /** Where the kernel sends link control requests (`LinkCtl`). */
+  control: MessagePort;
 }
 
 /** A raw message to a netstack: plug a restarted driver's port in behind interface `iface`. */
@@ -217,8 +220,10 @@ export async function attachNetstacks(
       (message) => kernel.log(`hardware crashed: ${message}`),
       { data: hw, transfer: hwTransfer },
     );
-    resources = (await ready).resources;
+    const hwReady = await ready;
+    resources = hwReady.resources;
     bus.port1.close();
+    kernel.attachHardware(new RpcPeer(portEndpoint(hwReady.control)));
   }
 
   for (const { h, boot, transfer, nics } of hosts) {

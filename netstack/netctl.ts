@@ -52,6 +52,14 @@ export function runNetctl(task: NetworkTask, req: NetCtl): unknown {
       }
       return null;
     }
+    case "ifcarrier": {
+      const i = iface(req.iface);
+      const was = i.linkUp;
+      i.linkUp = req.up === true;
+      if (i.linkUp && !was && i.up) task.ipv6.linkUp(i);
+      task.rearm();
+      return null;
+    }
     case "routes":
       return [...task.ipv4.routeList(), ...task.ipv6.routeList()];
     case "route": {
