@@ -119,7 +119,17 @@ export async function dispatch(
     case "netctl": {
       const net = k.net(proc.host);
       const op = (call.req as { op?: unknown }).op;
-      const reads = ["ifaces", "routes", "neigh", "sockets", "stats", "resolver", "links"];
+      const reads = [
+        "ifaces",
+        "routes",
+        "neigh",
+        "sockets",
+        "tcpinfo",
+        "stats",
+        "resolver",
+        "links",
+        "linkframes",
+      ];
       if (typeof op !== "string") throw new ErrnoError("EINVAL", "netctl: missing op");
       if (!reads.includes(op) && !proc.caps.has("net_admin")) {
         throw new ErrnoError("EPERM", `Cannot change network configuration (${op})`);

@@ -2,7 +2,7 @@
  * Network configuration and inspection (what ifconfig, route, arp and netstat ask for). Reads are
  * open to every process; the kernel lets only net_admin holders reach the changes.
  */
-import type { NetCtl, SocketInfo } from "../kernel/bus/messages.ts";
+import type { NetCtl, SocketInfo, TcpConnInfo } from "../kernel/bus/messages.ts";
 import { ErrnoError } from "../kernel/errno.ts";
 import { parseCidr4, parseIPv4, parseIPv6, parseMac } from "./wire/addr.ts";
 import { parseCidr6 } from "./ip6/addr6.ts";
@@ -119,6 +119,8 @@ export function runNetctl(task: NetworkTask, req: NetCtl): unknown {
     }
     case "sockets":
       return [...task.sockets()].map(socketInfo);
+    case "tcpinfo":
+      return tcpProbe(task.sockets());
     case "stats":
       return {
         host: task.name,
@@ -163,4 +165,25 @@ function socketInfo(s: InetSocket): SocketInfo {
     pids: [...s.owners],
     ...(rings ? { rings } : {}),
   };
+}
+
+/**
+ * `ss -ti` for the whole host: every connected TCP socket with its TCP_INFO, for the web view's
+ * sampler (tools/ui/), which asks only while a page watches.
+ */
+function tcpProbe(sockets: Iterable<InetSocket>): TcpConnInfo[] {
+  const out: TcpConnInfo[] = [];
+  for (const s of sockets) {
+    const conn = (s as { conn?: { info(): Record<string, unknown> } }).conn;
+    if (!s.proto.startsWith("tcp") || !conn) continue;
+    try {
+      const a = s.getsockname() as { addr: string; port: number };
+      const b = s.getpeername() as { addr: string; port: number };
+      const local = `${a.addr}:${a.port}`, remote = `${b.addr}:${b.port}`;
+      out.push({ sid: s.sid, local, remote, pids: [...s.owners], info: { ...conn.info() } });
+    } catch {
+      // not connected (yet)
+    }
+  }
+  return out;
 }

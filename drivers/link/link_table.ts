@@ -25,9 +25,9 @@ import { ErrnoError } from "../../kernel/errno.ts";
 import { type FaultOptions, type FaultyPort, validateFaultOptions, withFaults } from "./faults.ts";
 import type { LinkPort } from "./port.ts";
 
-/** Bytes of each recorded frame kept: every header, not the bulk of the payload. */
-export const SNAP_BYTES = 256;
-/** Frames a link's recording keeps. */
+/** Bytes of each recorded frame kept: a whole Ethernet frame (GSO super-frames are cut). */
+export const SNAP_BYTES = 1518;
+/** Frames a link's recording keeps (at most about 6 MB). */
 export const RING_FRAMES = 4096;
 /** A recording stops this long after the last `linkframes` call. */
 export const WATCH_MS = 10_000;
@@ -76,7 +76,10 @@ export class LinkTable {
   readonly #links = new Map<string, _Link>();
   readonly #epoch: () => number;
 
-  constructor(clock: Clock, epochMs: () => number = () => Date.now()) {
+  constructor(
+    clock: Clock,
+    epochMs: () => number = () => performance.timeOrigin + performance.now(),
+  ) {
     this.#clock = clock;
     this.#epoch = epochMs;
   }
@@ -148,7 +151,7 @@ export class LinkTable {
       case "linkset":
         return this.set(req), null;
       case "linkframes":
-        return this.frames(req.link, req.since, req.max);
+        return this.frames(req.link, req.since, req.max, req.snap);
       default: {
         const never: never = req;
         throw new ErrnoError("ENOSYS", `Unknown link request ${(never as { op?: string })?.op}`);
@@ -201,7 +204,12 @@ export class LinkTable {
   }
 
   /** Recent frames of `name` after `since`, and (re)start its recording. */
-  frames(name: string, since = 0, max = 512): { frames: LinkFrame[]; next: number } {
+  frames(
+    name: string,
+    since = 0,
+    max = 512,
+    snap = SNAP_BYTES,
+  ): { frames: LinkFrame[]; next: number } {
     const link = this.#named(name);
     if (!Number.isSafeInteger(since) || since < 0) {
       throw new ErrnoError("EINVAL", `Bad frame sequence number ${since}`);
@@ -209,12 +217,16 @@ export class LinkTable {
     if (!Number.isSafeInteger(max) || max < 1 || max > MAX_FRAMES_PER_CALL) {
       throw new ErrnoError("EINVAL", `Bad frame count ${max}: 1 to ${MAX_FRAMES_PER_CALL}`);
     }
+    if (!Number.isSafeInteger(snap) || snap < 1) throw new ErrnoError("EINVAL", `Bad snap ${snap}`);
     link.watchUntil = this.#clock.now() + WATCH_MS;
     const ring = link.ring;
     let i = ring.length;
     while (i > 0 && ring[i - 1].seq > since) i--;
     const out = ring.slice(Math.max(i, ring.length - max));
-    return { frames: out, next: link.nextSeq - 1 };
+    const cut = snap < SNAP_BYTES
+      ? out.map((f) => ({ ...f, data: f.data.subarray(0, snap) }))
+      : out;
+    return { frames: cut, next: link.nextSeq - 1 };
   }
 
   #record(link: _Link, port: string, dir: "in" | "out", frame: Uint8Array): void {

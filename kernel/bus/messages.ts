@@ -134,6 +134,8 @@ export type NetCtl =
   | { op: "neigh" }
   | { op: "neighset"; action: "add" | "del"; addr: string; mac?: string; iface?: string }
   | { op: "sockets" }
+  /** Every TCP connection with its TCP_INFO (`ss -ti`), as {@link TcpConnInfo}s. */
+  | { op: "tcpinfo" }
   | { op: "stats" }
   /** The host's resolver configuration (what /etc/resolv.conf and /etc/hosts hold on Linux). */
   | { op: "resolver" }
@@ -411,7 +413,7 @@ export type LinkCtl =
    * The link's recent frames after sequence number `since` (at most `max`, default 512).
    * Recording starts with the first call and stops when no call came for 10 s.
    */
-  | { op: "linkframes"; link: string; since?: number; max?: number };
+  | { op: "linkframes"; link: string; since?: number; max?: number; snap?: number };
 
 /** A link's impairments, netem's: probabilities 0..1, times in ms, rate in bit/s. */
 export interface LinkFaults {
@@ -469,8 +471,19 @@ export interface LinkFrame {
   port: string;
   /** "out": from the host onto the link; "in": from the link to the host (TAPs). */
   dir: "in" | "out";
-  /** The frame, cut at 256 bytes. */
+  /** The frame, cut at 1518 bytes (or the request's `snap`). */
   data: Uint8Array;
   /** Its length on the wire. */
   len: number;
+}
+
+/** One TCP connection as `netctl tcpinfo` reports it: addresses, holders and TCP_INFO. */
+export interface TcpConnInfo {
+  /** The netstack's socket id. */
+  sid: number;
+  local: string;
+  remote: string;
+  pids: number[];
+  /** netstack/tcp/state.ts's TcpInfo: state, srtt, rttvar, rto (ms), cwnd, ssthresh (bytes)… */
+  info: Record<string, unknown>;
 }
