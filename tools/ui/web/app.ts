@@ -3,7 +3,7 @@
  * htm draw the UI, Cytoscape.js lays out the topology, uPlot draws every time series. Views, by
  * URL hash: `#/` topology, `#/host/NAME`, `#/link/NAME`, `#/conn/KEY`.
  */
-import { h, render } from "preact";
+import { render } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { html } from "./html.ts";
 import { connView } from "./conn_view.ts";
@@ -57,4 +57,6 @@ function App() {
   `;
 }
 
-render(html`<${App} />`, document.getElementById("app")!);
+const root = document.getElementById("app")!;
+root.textContent = "";
+render(html`<${App} />`, root);

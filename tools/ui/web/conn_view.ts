@@ -3,7 +3,6 @@
  * retransmissions (fast retransmits and RTOs marked), its state timeline, and a time-sequence
  * (Stevens) graph of the segments sent, the ACKs, SACK blocks and retransmissions.
  */
-import { h } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { html } from "./html.ts";
 import uPlot from "uplot";
@@ -185,7 +184,8 @@ function Chart(
     plot.current?.setData(data as uPlot.AlignedData);
   }, [tick]);
   return html`
-    <div class="chart" id=${`chart-${id}`} data-points=${data[0].length}>
+    <div class="chart" id=${`chart-${id}`} data-points=${data[0].length}
+      data-last=${data[1]?.at(-1) ?? ""}>
       <div ref=${box}></div>
     </div>
   `;

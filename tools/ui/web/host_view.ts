@@ -1,5 +1,4 @@
 /** A host: interfaces, routes, neighbours, sockets (netstat with owners), counters, processes. */
-import { h } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { html } from "./html.ts";
 import { getJson, type Overview } from "./api.ts";

@@ -1,5 +1,4 @@
 /** A link: counters, editable impairments and carrier, the last frames, a pcap download. */
-import { h } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { html } from "./html.ts";
 import { api, fmtRate, getJson, type Overview, postJson } from "./api.ts";

@@ -1,5 +1,4 @@
 /** The topology: hosts and links laid out by Cytoscape.js, live rates on the links. */
-import { h } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { html } from "./html.ts";
 import cytoscape from "cytoscape";
@@ -134,7 +133,7 @@ function TopologyView({ ov }: { ov?: Overview }) {
         <ul class="hosts">${topo.hosts.map((host) =>
           html`<li><a href=${`#/host/${
             encodeURIComponent(host.name)
-          }`} data-host=${host.name}>${host.name}</a>
+          }`} data-host=${host.name}>${host.name}</a>${" "}
             <span class="muted">${
             host.ifaces.filter((i) => i.name !== "lo").map((i) =>
               `${i.name} ${i.addrs.filter((a) => a.family === 2).map((a) => a.addr).join(" ")}`
