@@ -6,6 +6,7 @@ import { benchSyscall } from "./syscall.ts";
 import { benchTap } from "./tap.ts";
 import { benchTcp } from "./tcp.ts";
 import { benchWire } from "./wire.ts";
+import { benchUi } from "./ui.ts";
 
 const { values } = parseArgs({
   options: { only: { type: "string" }, help: { type: "boolean", short: "h" } },
@@ -17,6 +18,7 @@ const benches: Record<string, () => Promise<void>> = {
   tcp: () => benchTcp(),
   tap: () => benchTap(),
   drivers: () => benchDrivers(),
+  ui: () => benchUi(),
 };
 if (values.help) {
   console.log(`usage: deno task bench [--only ${Object.keys(benches).join("|")}]`);
