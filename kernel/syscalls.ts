@@ -128,13 +128,13 @@ export async function dispatch(
         "stats",
         "resolver",
         "links",
-        "linkframes",
       ];
       if (typeof op !== "string") throw new ErrnoError("EINVAL", "netctl: missing op");
       if (!reads.includes(op) && !proc.caps.has("net_admin")) {
         throw new ErrnoError("EPERM", `Cannot change network configuration (${op})`);
       }
-      // Links belong to the hardware worker, not to a host's netstack.
+      // Links belong to the hardware worker, not to a host's netstack. Their frames, like a
+      // capture, need net_admin here (Linux would ask for net_raw): every host's traffic is in them.
       if (op === "links" || op === "linkset" || op === "linkframes") {
         return await k.link(call.req as LinkCtl, ctx.signal);
       }

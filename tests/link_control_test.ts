@@ -48,8 +48,8 @@ Deno.test("link set changes a running link; hosts see the carrier; bad requests 
   await rejects(sys.link({ op: "linkset", link: "lan", faults: { delayMs: -1 } }), ErrnoError);
   await rejects(sys.link({ op: "bogus" } as never), ErrnoError);
 
-  // A program reads links with netctl; changing them needs net_admin.
+  // A program reads links with netctl; changing them, or reading their frames, needs net_admin.
   const r = await sys.run("tests/programs/link_ctl.ts", ["lan"], { host: "beta", uid: 1000 });
-  equal(r.stdout.trim(), "lan up; set: EPERM", r.stderr);
+  equal(r.stdout.trim(), "lan up; set: EPERM; frames: EPERM", r.stderr);
   equal((await ping(3)).status, 0, "the system still works");
 });

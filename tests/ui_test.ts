@@ -25,7 +25,7 @@ const why = CHROMIUM ? undefined : "chromium not installed (apt-get install chro
 if (why) console.error(`SKIPPED: ${why} (tests/ui_test.ts)`);
 
 /** Wait until `fn` in the page returns true (polling), or fail with `what`. */
-async function until(page: Page, what: string, fn: string, ms = 20_000): Promise<void> {
+async function until(page: Page, what: string, fn: string, ms = 45_000): Promise<void> {
   try {
     await page.waitForFunction(fn, { timeout: ms, polling: 100 });
   } catch {

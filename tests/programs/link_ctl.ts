@@ -12,6 +12,12 @@ export default async function main(args: string[]): Promise<number> {
   } catch (err) {
     set = err instanceof ErrnoError ? err.code : String(err);
   }
-  print(`${l?.name} ${l?.up ? "up" : "down"}; set: ${set}`);
+  let frames = "ok";
+  try {
+    await netctl({ op: "linkframes", link: args[0] } as never);
+  } catch (err) {
+    frames = err instanceof ErrnoError ? err.code : String(err);
+  }
+  print(`${l?.name} ${l?.up ? "up" : "down"}; set: ${set}; frames: ${frames}`);
   return 0;
 }

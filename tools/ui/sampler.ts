@@ -1,6 +1,7 @@
 /**
  * The web view's sampler: while at least one page watches, it asks every host for its TCP
- * connections' TCP_INFO every {@link TCP_EVERY_MS} and the links for their counters and recent
+ * connections' TCP_INFO every {@link TCP_EVERY_MS} while a page shows a connection (every
+ * {@link TCP_IDLE_EVERY_MS} otherwise) and the links for their counters and recent
  * frames every {@link LINK_EVERY_MS}, and keeps per-connection series in bounded rings. With no
  * page it does nothing at all: nothing is asked, nothing is kept beyond what was there.
  *
@@ -17,8 +18,12 @@ import type {
 } from "../../kernel/bus/messages.ts";
 import { tcpSegment } from "./segments.ts";
 
-/** How often TCP_INFO is read while a page watches. */
+/** How often TCP_INFO is read while a page shows a connection (see {@link Sampler.focus}). */
 export const TCP_EVERY_MS = 20;
+/** How often TCP_INFO is read while pages watch but none shows a connection. */
+export const TCP_IDLE_EVERY_MS = 250;
+/** A connection view counts as open this long after it last asked for its series. */
+const FOCUS_MS = 2000;
 /** How often link counters and frames are read while a page watches. */
 export const LINK_EVERY_MS = 100;
 /** Samples kept per connection (80 s at 20 ms). */
@@ -111,6 +116,8 @@ export class Sampler {
   #frameSeq = new Map<string, number>();
   #hosts: string[] = [];
   #busy = { tcp: false, link: false };
+  #focusUntil = 0;
+  #lastTcp = 0;
   /** Polls made (for tests: zero while nobody watches). */
   polls = 0;
 
@@ -149,13 +156,22 @@ export class Sampler {
     return this.#conns.get(key);
   }
 
+  /** A page shows a connection: sample at full rate for a while. */
+  focus(): void {
+    this.#focusUntil = performance.now() + FOCUS_MS;
+  }
+
   /** Poll once now (tests; the timers call the same). */
   async poll(): Promise<void> {
     await Promise.all([this.#pollTcp(), this.#pollLinks()]);
   }
 
   #start(): void {
-    this.#timers.push(setInterval(() => void this.#pollTcp(), TCP_EVERY_MS));
+    this.#timers.push(setInterval(() => {
+      const t = performance.now();
+      const every = t < this.#focusUntil ? TCP_EVERY_MS : TCP_IDLE_EVERY_MS;
+      if (t - this.#lastTcp >= every - 1) this.#lastTcp = t, void this.#pollTcp();
+    }, TCP_EVERY_MS));
     this.#timers.push(setInterval(() => void this.#pollLinks(), LINK_EVERY_MS));
     void this.poll();
   }

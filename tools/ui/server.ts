@@ -142,7 +142,8 @@ async function route(req: Request, url: URL, ctx: Ctx): Promise<Response> {
       return events(ctx);
     case "/api/conn": {
       const c = ctx.sampler.connection(need("key"));
-      if (!c) throw new HttpError(404, `No connection ${q("key")}`);
+      if (!c) throw new HttpError(404, `No connection ${q("key")?.slice(0, 100)}`);
+      ctx.sampler.focus();
       return json(connAfter(c, cursor(q("cursor"))));
     }
     case "/api/frames": {
