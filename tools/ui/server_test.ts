@@ -66,11 +66,11 @@ Deno.test({
     });
     equal((await post(stream)).status, 413);
 
-    const ok1 = await post(JSON.stringify({ link: "lan", faults: { loss: 0.05, delayMs: 1 } }));
+    const ok1 = await post(JSON.stringify({ link: "lan", faults: { delayMs: 1, jitterMs: 0.5 } }));
     equal(ok1.status, 200, ok1.text);
     const topo = JSON.parse((await get(`/api/topology?${t}`)).text);
     deepEqual(topo.hosts.map((h: { name: string }) => h.name), ["alpha", "beta"]);
-    deepEqual(topo.links[0].faults, { loss: 0.05, delayMs: 1 });
+    deepEqual(topo.links[0].faults, { delayMs: 1, jitterMs: 0.5 });
     equal((await sys.run("ping", ["-c", "1", "10.0.0.2"], { host: "alpha" })).status, 0);
     // No page watched: the sampler never polled.
     equal(ui.sampler.polls, 0);
