@@ -92,7 +92,7 @@ Deno.test({
         await shot("connection");
         const tseq = await page.$eval(
           "#chart-tseq",
-          (e) => Number((e as HTMLElement).dataset.points),
+          (e) => Number((e as unknown as { dataset: Record<string, string> }).dataset.points),
         );
         ok(tseq > 100, `time-sequence graph has ${tseq} points`);
       });
@@ -139,7 +139,7 @@ Deno.test({
       });
 
       await t.step("the downloaded pcap opens cleanly in tshark", async () => {
-        const href = await page.$eval("#pcap", (a) => (a as HTMLAnchorElement).href);
+        const href = await page.$eval("#pcap", (a) => (a as unknown as { href: string }).href);
         const r = await fetch(href);
         equal(r.status, 200);
         equal(r.headers.get("content-type"), "application/vnd.tcpdump.pcap");
