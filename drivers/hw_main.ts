@@ -32,7 +32,6 @@ const capture = boot.pcap ? await openCapture(boot.pcap) : undefined;
 const resources: Record<string, DeviceResources> = {};
 const stop = new AbortController();
 const links = new LinkTable(clock);
-const bootFaults: FaultOptions | undefined = boot.faults ? parseFaultSpec(boot.faults) : undefined;
 
 /** Join two cable ends so frames flow both ways. */
 function join(a: LinkPort, b: LinkPort): void {
@@ -40,34 +39,76 @@ function join(a: LinkPort, b: LinkPort): void {
   b.onFrame((f) => a.send(f));
 }
 
+/** The switch named `name`, created on first use. */
+function switchNamed(name: string): VirtualSwitch {
+  let sw = switches.get(name);
+  if (!sw) switches.set(name, sw = new VirtualSwitch({ clock }));
+  return sw;
+}
+
 /** The far end of a cable: a switch port or a TAP device. */
 async function farEnd(link: string): Promise<LinkPort> {
   if (link.startsWith("tap:")) return await openTap(link.slice(4));
-  let sw = switches.get(link);
-  if (!sw) switches.set(link, sw = new VirtualSwitch({ clock }));
-  return sw.connect();
+  return switchNamed(link).connect();
 }
 
-for (const p of boot.ports) {
-  // A TAP straight to a netstack, with nothing in between: its own threads, no event loop.
-  if ("port" in p && p.link.startsWith("tap:") && !boot.faults && !capture) {
-    await attachTapThreads(p.link.slice(4), p.port, { mtu: p.mtu }).ready;
-    links.plugFast(p.link, p.label);
-    continue;
-  }
-  // Each frame is captured once: as it leaves a host, and for a TAP also as Linux sends it.
-  const tap = p.link.startsWith("tap:");
-  let cable = links.plug(p.link, p.label, await farEnd(p.link), tap ? "tap" : "switch", bootFaults);
-  if (capture) cable = capture.wrap(cable, tap ? ["in", "out"] : ["out"]);
-  if ("port" in p) {
-    join(messagePortLink(p.port, { shared: true }), cable);
-    continue;
-  }
-  const device = createDevice(p.model, cable, parseMac(p.mac) ?? new Uint8Array(6));
-  links.watchCarrier(p.link, (up) => device.setLink(up));
-  resources[p.label] = device.resources;
-  runDeviceLoop(device, stop.signal);
+/** The faults of a cable into `link`: its switch's own, else the network's. */
+function faultsOf(link: string): string | undefined {
+  return boot.switches?.[link]?.faults ?? boot.faults;
 }
-const control = new MessageChannel();
-new RpcPeer(portEndpoint(control.port1), { serve: (body) => links.serve(body as LinkCtl) });
-bus.postMessage({ resources, control: control.port2 } satisfies HardwareReady, [control.port2]);
+
+/** A fault spec as options; none for undefined or empty. */
+function parsed(spec: string | undefined): FaultOptions | undefined {
+  return spec ? parseFaultSpec(spec) : undefined;
+}
+
+/** Plug every cable in: switches' TAP ports first, then every host interface. */
+async function plugAll(): Promise<void> {
+  // Linux TAP devices as switch ports: each cable impaired by its own faults, its switch's or the
+  // network's, and captured both ways, as a TAP linked to a host is.
+  for (const [name, s] of Object.entries(boot.switches ?? {})) {
+    for (const t of s.taps ?? []) {
+      // Plugged as a host's cable is (the link table's faults, carrier and recording), Linux
+      // standing where the host would.
+      const tap = await openTap(t.name);
+      const faults = parsed(t.faults ?? faultsOf(name));
+      let cable = links.plug(name, `linux:${t.name}`, switchNamed(name).connect(), "switch", faults);
+      if (capture) cable = capture.wrap(cable, ["in", "out"]);
+      join(tap, cable);
+    }
+  }
+
+  for (const p of boot.ports) {
+    // A TAP straight to a netstack, with nothing in between: its own threads, no event loop.
+    if ("port" in p && p.link.startsWith("tap:") && !boot.faults && !capture) {
+      await attachTapThreads(p.link.slice(4), p.port, { mtu: p.mtu }).ready;
+      links.plugFast(p.link, p.label);
+      continue;
+    }
+    // Each frame is captured once: as it leaves a host, and for a TAP also as Linux sends it.
+    const tap = p.link.startsWith("tap:");
+    const far = await farEnd(p.link);
+    let cable = links.plug(p.link, p.label, far, tap ? "tap" : "switch", parsed(faultsOf(p.link)));
+    if (capture) cable = capture.wrap(cable, tap ? ["in", "out"] : ["out"]);
+    if ("port" in p) {
+      join(messagePortLink(p.port, { shared: true }), cable);
+      continue;
+    }
+    const device = createDevice(p.model, cable, parseMac(p.mac) ?? new Uint8Array(6));
+    links.watchCarrier(p.link, (up) => device.setLink(up));
+    resources[p.label] = device.resources;
+    runDeviceLoop(device, stop.signal);
+  }
+}
+
+// A cable that cannot be plugged in (a TAP that cannot be opened) fails the boot with its reason
+// instead of leaving the kernel waiting for an answer that never comes.
+try {
+  await plugAll();
+  const control = new MessageChannel();
+  new RpcPeer(portEndpoint(control.port1), { serve: (body) => links.serve(body as LinkCtl) });
+  bus.postMessage({ resources, control: control.port2 } satisfies HardwareReady, [control.port2]);
+} catch (err) {
+  stop.abort();
+  bus.postMessage({ resources: {}, error: (err as Error).message } satisfies HardwareReady);
+}

@@ -146,16 +146,24 @@ export async function boot(config: BootConfig = {}): Promise<System> {
     config.log?.(`kernel crashed: ${e.message}`);
     ep.close();
   };
-  await rpc.call({
-    op: "boot",
-    setup: config.net ?? { hosts: [{ name: "local" }] },
-    cwd: Deno.cwd(),
-    limits: {
-      processLimit: config.processLimit,
-      processMemory: config.processMemory,
-      memoryCap: config.memoryCap ?? defaultMemoryCap(),
-    },
-  });
+  try {
+    await rpc.call({
+      op: "boot",
+      setup: config.net ?? { hosts: [{ name: "local" }] },
+      cwd: Deno.cwd(),
+      limits: {
+        processLimit: config.processLimit,
+        processMemory: config.processMemory,
+        memoryCap: config.memoryCap ?? defaultMemoryCap(),
+      },
+    });
+  } catch (err) {
+    // A boot that failed (a TAP that cannot be opened) leaves no worker behind.
+    ep.close();
+    host.terminateAll();
+    worker.terminate();
+    throw err;
+  }
 
   const sys: System = {
     async start(program, args = [], opts = {}) {

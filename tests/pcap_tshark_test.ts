@@ -17,12 +17,8 @@ import {
 import { encodeIcmpv4 } from "../netstack/wire/icmpv4.ts";
 import { encodeIcmpv6, type Icmpv6Repr } from "../netstack/wire/icmpv6.ts";
 import { encodeIpv4, IpProtocol } from "../netstack/wire/ipv4.ts";
-import {
-  emitIpv6OptionsHeader,
-  encodeIpv6,
-  ipv6OptionsHeaderLength,
-  Ipv6OptionType,
-} from "../netstack/wire/ipv6.ts";
+import { encodeIpv6, Ipv6OptionType } from "../netstack/wire/ipv6.ts";
+import { emitIpv6OptionsHeader, ipv6OptionsHeaderLength } from "../netstack/wire/ipv6_ext.ts";
 import { PcapWriter } from "../netstack/wire/pcap.ts";
 import { encodeTcp, TcpFlag, type TcpOptions } from "../netstack/wire/tcp.ts";
 import { encodeUdp } from "../netstack/wire/udp.ts";

@@ -22,7 +22,7 @@ export class Sim {
   host(
     name: string,
     ifaces: Record<string, [string, string?]>,
-    opts: { forwarding?: boolean; wrap?: (p: LinkPort) => LinkPort } = {},
+    opts: { forwarding?: boolean; wrap?: (p: LinkPort) => LinkPort; mtu?: number } = {},
   ): NetworkTask {
     const t = new NetworkTask({
       clock: this.clock,
@@ -39,7 +39,7 @@ export class Sim {
         name: ifname,
         driver: "wire",
         mac: Uint8Array.of(2, 0, 0, 0, this.hosts.size + 1, n++),
-        mtu: 1500,
+        mtu: opts.mtu ?? 1500,
         port,
       });
       if (cidr) {

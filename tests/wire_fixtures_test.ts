@@ -25,16 +25,13 @@ import {
   type Ipv4Repr,
   parseIpv4,
 } from "../netstack/wire/ipv4.ts";
+import { encodeIpv6, ipv6Length, type Ipv6Repr, parseIpv6 } from "../netstack/wire/ipv6.ts";
 import {
   emitIpv6Fragment,
   emitIpv6OptionsHeader,
-  encodeIpv6,
-  ipv6Length,
   ipv6OptionsHeaderLength,
-  type Ipv6Repr,
-  parseIpv6,
   walkIpv6Extensions,
-} from "../netstack/wire/ipv6.ts";
+} from "../netstack/wire/ipv6_ext.ts";
 import type { NdpOption } from "../netstack/wire/ndp.ts";
 import { readPcap } from "../netstack/wire/pcap.ts";
 import { encodeTcp, parseTcp, tcpHeaderLength } from "../netstack/wire/tcp.ts";

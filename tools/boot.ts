@@ -14,6 +14,7 @@ import { boot, type System } from "../kernel/mod.ts";
 import type { HostSetup, NetSetup } from "../kernel/net_setup.ts";
 import { runShell, toTerminal } from "./shell.ts";
 import { parseTopology, type Topology, TopologyError } from "../kernel/topology.ts";
+import { parseFaultSpec } from "../drivers/link/faults.ts";
 import { serveUi, type Ui } from "./ui/server.ts";
 import { buildPage } from "./ui/bundle.ts";
 
@@ -23,15 +24,15 @@ Boots a Serin system. With no options: two hosts, alpha (10.0.0.1) and beta (10.
 virtual switch, and a short demonstration. Programs run as permission-less processes.
 
 Topology:
-  --config FILE.json    hosts, interfaces, links, addresses, routes and boot programs
-                        (see README.md, "Topology files")
+  --config FILE.json    hosts, interfaces, links, addresses, routes, switches (with Linux
+                        TAP devices as ports) and boot programs (see README.md, "Topology files")
   --tap IFNAME          one host, "serin", attached to an existing Linux TAP device
     --driver NAME       its NIC: wire, e1000, rtl8139 or virtio (default e1000)
     --addr CIDR         its IPv4 address, e.g. 10.77.0.2/24
     --addr6 CIDR        its IPv6 address
     --gw IP             its default gateway
   --pcap FILE           capture every link to FILE (open it with Wireshark)
-  --faults SPEC         impair every link in both directions, e.g.
+  --faults SPEC         impair every link in both directions (a switch's own faults win), e.g.
                         loss=0.05,dup=0.01,reorder=0.05,corrupt=0.001,delay=10ms,seed=1
 
 Web view:
@@ -154,8 +155,12 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`serin: --ui takes a port number, not ${values.ui}`);
     return 2;
   }
-  const host = values.host ?? topo.net.hosts[0].name;
-  if (!topo.net.hosts.some((h) => h.name === host)) {
+  if (topo.net.hosts.length === 0 && (prog.length || values.exec?.length || values.shell)) {
+    console.error("serin: the topology has no hosts to run programs on (only switches)");
+    return 2;
+  }
+  const host = values.host ?? topo.net.hosts[0]?.name;
+  if (topo.net.hosts.length > 0 && !topo.net.hosts.some((h) => h.name === host)) {
     console.error(`serin: --host: no host named ${host}`);
     return 2;
   }
@@ -165,7 +170,7 @@ export async function main(argv: string[]): Promise<number> {
   const dec = new TextDecoder();
   const enc = new TextEncoder();
   const ready = new ServicesReady();
-  await using sys = await boot({
+  const booted = await boot({
     net: topo.net,
     log: (l) => console.error(`[kernel] ${l}`),
     output: (pid, fd, data) => {
@@ -173,7 +178,13 @@ export async function main(argv: string[]): Promise<number> {
       const out = rawTerminal ? enc.encode(toTerminal(dec.decode(data))) : data;
       (fd === 2 ? Deno.stderr : Deno.stdout).writeSync(out);
     },
-  });
+  }).catch((err: Error) => err);
+  if (booted instanceof Error) {
+    // A cable that cannot be plugged in, e.g. a TAP that cannot be opened.
+    console.error(`serin: cannot boot: ${booted.message}`);
+    return 1;
+  }
+  await using sys = booted;
   const bootMs = performance.now() - t0;
   await using ui = uiPort === undefined
     ? undefined
@@ -205,10 +216,14 @@ export async function main(argv: string[]): Promise<number> {
       console.error("serin: --for takes a number of seconds");
       return 2;
     }
+    const parts = [
+      ...topo.net.hosts.map((h) => h.name),
+      ...Object.entries(topo.net.switches ?? {}).filter(([, s]) => s.taps?.length).map((
+        [name, s],
+      ) => `switch ${name}: ${s.taps?.map((t) => t.name).join(" ")}`),
+    ];
     console.error(
-      `serin: up (${topo.net.hosts.map((h) => h.name).join(", ")}); ${
-        secs === Infinity ? "Ctrl-C to stop" : `for ${secs} s`
-      }`,
+      `serin: up (${parts.join(", ")}); ${secs === Infinity ? "Ctrl-C to stop" : `for ${secs} s`}`,
     );
     await waitFor(secs);
     return 0;
@@ -291,7 +306,14 @@ async function topology(values: Record<string, unknown>): Promise<Topology> {
     topo = { net: structuredClone(DEFAULT_NET), exec: [] };
   }
   if (typeof values.pcap === "string") topo.net.pcap = values.pcap;
-  if (typeof values.faults === "string") topo.net.faults = values.faults;
+  if (typeof values.faults === "string") {
+    try {
+      parseFaultSpec(values.faults);
+    } catch (err) {
+      throw new TopologyError(`--faults: ${(err as Error).message}`);
+    }
+    topo.net.faults = values.faults;
+  }
   return topo;
 }
 

@@ -9,12 +9,10 @@ import type { NetInterface } from "../link/interface.ts";
 import {
   IPV6_FRAGMENT_HEADER_LEN,
   IPV6_HEADER_LEN,
-  type Ipv6Chain,
-  ipv6OptionAreaError,
   Ipv6OptionType,
   type Ipv6Repr,
-  walkIpv6Extensions,
 } from "../wire/ipv6.ts";
+import { type Ipv6Chain, ipv6OptionAreaError, walkIpv6Extensions } from "../wire/ipv6_ext.ts";
 import { Icmpv6ParamProblemCode, type Icmpv6Repr } from "../wire/icmpv6.ts";
 import { WireError } from "../wire/errors.ts";
 import type { Reassembler, ReassemblyDropReason } from "../ip/reassembly.ts";

@@ -14,7 +14,8 @@
  * code 3, pointer 0.
  */
 import { WireError } from "../wire/errors.ts";
-import { Ipv6NextHeader, walkIpv6Extensions } from "../wire/ipv6.ts";
+import { Ipv6NextHeader } from "../wire/ipv6.ts";
+import { walkIpv6Extensions } from "../wire/ipv6_ext.ts";
 
 /** Bytes of the upper-layer header a first fragment must hold, as Linux requires them. */
 function upperHeaderLen(protocol: number): number {

@@ -16,14 +16,8 @@ import {
   isIcmpv6Error,
   parseIcmpv6,
 } from "../wire/icmpv6.ts";
-import {
-  IPV6_HEADER_LEN,
-  IPV6_MIN_MTU,
-  type Ipv6Chain,
-  Ipv6NextHeader,
-  type Ipv6Repr,
-  walkIpv6Extensions,
-} from "../wire/ipv6.ts";
+import { IPV6_HEADER_LEN, IPV6_MIN_MTU, Ipv6NextHeader, type Ipv6Repr } from "../wire/ipv6.ts";
+import { type Ipv6Chain, walkIpv6Extensions } from "../wire/ipv6_ext.ts";
 import { IcmpRateLimiter } from "../ip/icmp_rate.ts";
 import type { IpHost } from "../ip/ip_host.ts";
 import type { PmtuUpdate } from "../ip/pmtu_cache.ts";

@@ -20,8 +20,8 @@ import {
   Ipv6NextHeader,
   type Ipv6Repr,
   parseIpv6,
-  walkIpv6Extensions,
 } from "../wire/ipv6.ts";
+import { walkIpv6Extensions } from "../wire/ipv6_ext.ts";
 import { MldRecordType, parseMld } from "../wire/mld.ts";
 import { encodeUdp } from "../wire/udp.ts";
 import { ALL_MLDV2_ROUTERS, ALL_NODES } from "./addr6.ts";

@@ -9,12 +9,8 @@ import type { ErrnoCode } from "../../kernel/errno.ts";
 import type { NetInterface } from "../link/interface.ts";
 import type { IpHost } from "../ip/ip_host.ts";
 import { encodeIcmpv6 } from "../wire/icmpv6.ts";
-import {
-  emitIpv6OptionsHeader,
-  Ipv6NextHeader,
-  Ipv6OptionType,
-  type Ipv6Repr,
-} from "../wire/ipv6.ts";
+import { Ipv6NextHeader, Ipv6OptionType, type Ipv6Repr } from "../wire/ipv6.ts";
+import { emitIpv6OptionsHeader } from "../wire/ipv6_ext.ts";
 import { MldRecordType, type MldRepr } from "../wire/mld.ts";
 import {
   ALL_MLDV2_ROUTERS,

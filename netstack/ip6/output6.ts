@@ -8,7 +8,6 @@ import type { ErrnoCode } from "../../kernel/errno.ts";
 import type { NetInterface } from "../link/interface.ts";
 import { ETHERTYPE_IPV6, ipv6MulticastMac } from "../wire/ethernet.ts";
 import {
-  emitIpv6Fragment,
   encodeIpv6,
   IPV6_FRAGMENT_HEADER_LEN,
   IPV6_HEADER_LEN,
@@ -16,6 +15,7 @@ import {
   Ipv6NextHeader,
   type Ipv6Repr,
 } from "../wire/ipv6.ts";
+import { emitIpv6Fragment } from "../wire/ipv6_ext.ts";
 import type { IdentGenerator } from "../ip/ident.ts";
 import type { IpHost } from "../ip/ip_host.ts";
 import { isMulticast6, key6 } from "./addr6.ts";

@@ -26,13 +26,8 @@ import { type Icmpv4Repr, parseIcmpv4 } from "./icmpv4.ts";
 import { type Icmpv6Repr, parseIcmpv6 } from "./icmpv6.ts";
 import { parseIgmp } from "./igmp.ts";
 import { IpProtocol, ipProtocolName, type Ipv4Repr, parseIpv4 } from "./ipv4.ts";
-import {
-  type Ipv6ExtHeader,
-  Ipv6NextHeader,
-  type Ipv6Repr,
-  parseIpv6,
-  walkIpv6Extensions,
-} from "./ipv6.ts";
+import { Ipv6NextHeader, type Ipv6Repr, parseIpv6 } from "./ipv6.ts";
+import { type Ipv6ExtHeader, walkIpv6Extensions } from "./ipv6_ext.ts";
 import type { MldRepr } from "./mld.ts";
 import type { NdpOption, NdpRepr } from "./ndp.ts";
 import { parseTcp, TcpFlag, type TcpOptions, type TcpRepr } from "./tcp.ts";

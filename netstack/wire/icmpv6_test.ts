@@ -15,7 +15,8 @@ import {
   isIcmpv6Error,
   parseIcmpv6,
 } from "./icmpv6.ts";
-import { type Ipv6AddressPair, parseIpv6, walkIpv6Extensions } from "./ipv6.ts";
+import { type Ipv6AddressPair, parseIpv6 } from "./ipv6.ts";
+import { walkIpv6Extensions } from "./ipv6_ext.ts";
 
 function hex(s: string): Uint8Array {
   return Uint8Array.from(s.replace(/\s+/g, "").match(/../g) ?? [], (h) => parseInt(h, 16));

@@ -4,24 +4,26 @@ import { formatIPv6, parseIPv6 } from "./addr.ts";
 import { WireError } from "./errors.ts";
 import {
   emitIpv6,
-  emitIpv6Fragment,
-  emitIpv6OptionsHeader,
   encodeIpv6,
   IPV6_HEADER_LEN,
-  type Ipv6AuthHeader,
   ipv6Length,
   Ipv6NextHeader,
+  Ipv6OptionType,
+  Ipv6Packet,
+  parseIpv6,
+} from "./ipv6.ts";
+import {
+  emitIpv6Fragment,
+  emitIpv6OptionsHeader,
+  type Ipv6AuthHeader,
   ipv6OptionAction,
   ipv6OptionAreaError,
   type Ipv6OptionsHeader,
   ipv6OptionsHeaderLength,
-  Ipv6OptionType,
-  Ipv6Packet,
   type Ipv6RoutingHeader,
-  parseIpv6,
   parseIpv6Options,
   walkIpv6Extensions,
-} from "./ipv6.ts";
+} from "./ipv6_ext.ts";
 
 function hex(s: string): Uint8Array {
   return Uint8Array.from(s.replace(/\s+/g, "").match(/../g) ?? [], (h) => parseInt(h, 16));

@@ -2,12 +2,8 @@ import assert from "node:assert/strict";
 import { Prng } from "../../drivers/link/prng.ts";
 import { formatIPv6, parseIPv6 } from "./addr.ts";
 import { WireError } from "./errors.ts";
-import {
-  type Ipv6AddressPair,
-  type Ipv6OptionsHeader,
-  parseIpv6,
-  walkIpv6Extensions,
-} from "./ipv6.ts";
+import { type Ipv6AddressPair, parseIpv6 } from "./ipv6.ts";
+import { type Ipv6OptionsHeader, walkIpv6Extensions } from "./ipv6_ext.ts";
 import {
   emitMld,
   encodeMld,

@@ -1,6 +1,7 @@
 /** `deno task bench`: every benchmark, each printing a table and one JSON line. */
 import { parseArgs } from "node:util";
 import { benchDrivers } from "./drivers.ts";
+import { benchLossyEcho } from "./lossy_echo.ts";
 import { benchRing } from "./ring.ts";
 import { benchSyscall } from "./syscall.ts";
 import { benchTap } from "./tap.ts";
@@ -18,6 +19,7 @@ const benches: Record<string, () => Promise<void>> = {
   tcp: () => benchTcp(),
   tap: () => benchTap(),
   drivers: () => benchDrivers(),
+  lossy: () => benchLossyEcho(),
   ui: () => benchUi(),
 };
 if (values.help) {

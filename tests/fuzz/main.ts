@@ -44,7 +44,7 @@ function parseArgs(args: string[]): { minutes: number; seed: number } {
 
 function save(name: string, value: unknown): string {
   const url = new URL(`./regressions/${name}.json`, import.meta.url);
-  Deno.writeTextFileSync(url, JSON.stringify(value, null, 1) + "\n");
+  Deno.writeTextFileSync(url, JSON.stringify(value, null, 2) + "\n");
   return url.pathname;
 }
 

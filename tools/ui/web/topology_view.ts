@@ -40,7 +40,11 @@ function Graph({ topo, ov }: { topo: Topology; ov?: Overview }) {
     for (const l of topo.links) {
       elements.push({ data: { id: `l:${l.name}`, label: linkLabel(l), kind: l.kind } });
       for (const p of l.ports) {
-        const [host, iface] = p.label.split("/");
+        const [host, iface = ""] = p.label.split("/");
+        if (!topo.hosts.some((x) => x.name === host)) {
+          // A Linux TAP plugged into a switch ("linux:tap0"): Linux stands where a host would.
+          elements.push({ data: { id: `h:${host}`, label: host, kind: "tap" } });
+        }
         elements.push({
           data: { id: `e:${p.label}`, source: `h:${host}`, target: `l:${l.name}`, label: iface },
         });
