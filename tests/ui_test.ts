@@ -63,6 +63,14 @@ Deno.test({
         );
         await until(page, "the graph", `!!document.querySelector(".graph canvas")`);
         await shot("topology");
+        await page.click("[data-host=alpha]");
+        await until(
+          page,
+          "alpha's interfaces, routes and processes",
+          `document.body.innerText.includes("Host alpha") && document.body.innerText.includes("10.0.0.1/24") &&
+           document.body.innerText.includes("Routes")`,
+        );
+        await shot("host");
       });
 
       let sender = "";
