@@ -72,7 +72,13 @@ async function plugAll(): Promise<void> {
       // standing where the host would.
       const tap = await openTap(t.name);
       const faults = parsed(t.faults ?? faultsOf(name));
-      let cable = links.plug(name, `linux:${t.name}`, switchNamed(name).connect(), "switch", faults);
+      let cable = links.plug(
+        name,
+        `linux:${t.name}`,
+        switchNamed(name).connect(),
+        "switch",
+        faults,
+      );
       if (capture) cable = capture.wrap(cable, ["in", "out"]);
       join(tap, cable);
     }
