@@ -480,9 +480,10 @@ class _Pipeline {
       (this.#o.delayMs ?? 0) + (j > 0 ? (this.#rng.nextFloat() * 2 - 1) * j : 0),
     );
     if (d <= 0 && this.#delayQueue.length === 0) return this.#emit(frame);
-    const at = this.#clock.now() + d;
     const q = this.#delayQueue;
-    // Ordered by arrival time; without jitter every frame goes at the end.
+    // Ordered by arrival time. Without jitter a frame never overtakes one sent before it, even
+    // when the delay was just lowered: it waits for the tail.
+    const at = j > 0 ? this.#clock.now() + d : Math.max(this.#clock.now() + d, q.at(-1)?.at ?? 0);
     let i = q.length;
     while (i > 0 && q[i - 1].at > at) i--;
     q.splice(i, 0, { at, frame });
