@@ -151,8 +151,9 @@ async function route(req: Request, url: URL, ctx: Ctx): Promise<Response> {
       if (!Number.isInteger(n) || n < 1 || n > 4096) {
         throw new HttpError(400, `Bad n ${q("n")}: 1 to 4096 frames`);
       }
-      const frames = await linkFrames(ctx, need("link"), 4096);
       const filter = (q("filter") ?? "").toLowerCase();
+      // Without a filter the last n are all it needs; with one, it looks through them all.
+      const frames = await linkFrames(ctx, need("link"), filter ? 4096 : n);
       const lines = frames.map((f) => ({
         seq: f.seq,
         time: f.time,
