@@ -19,7 +19,8 @@ import type { LinkCtl } from "../kernel/bus/messages.ts";
 import { openTap } from "./link/tap.ts";
 import { attachTapThreads } from "./link/tap_threads.ts";
 import { openCapture } from "./link/capture_file.ts";
-import { createDevice } from "./nic_models.ts";
+import { createDevice, takesSuperSegments } from "./nic_models.ts";
+import { segmentingPort } from "./link/gso_segment.ts";
 import { runDeviceLoop } from "./hw/loops.ts";
 import type { DeviceResources } from "./hw/resources.ts";
 import { parseMac } from "../netstack/wire/addr.ts";
@@ -80,7 +81,8 @@ async function plugAll(): Promise<void> {
         faults,
       );
       if (capture) cable = capture.wrap(cable, ["in", "out"]);
-      join(tap, cable);
+      // A super-segment from a TSO host on the switch is cut before it reaches Linux.
+      join(segmentingPort(tap, 1500), cable);
     }
   }
 
@@ -91,9 +93,27 @@ async function plugAll(): Promise<void> {
       links.plugFast(p.link, p.label);
       continue;
     }
-    // Each frame is captured once: as it leaves a host, and for a TAP also as Linux sends it.
     const tap = p.link.startsWith("tap:");
-    const far = await farEnd(p.link);
+    // A NIC model straight to a TAP: the same threads, with offloads when the model takes
+    // super-segments (virtio-net), so they cross to Linux whole.
+    if (!("port" in p) && tap && !boot.faults && !capture) {
+      const ch = new MessageChannel();
+      await attachTapThreads(p.link.slice(4), ch.port1, {
+        mtu: 1500,
+        offload: takesSuperSegments(p.model),
+      }).ready;
+      const mac = parseMac(p.mac) ?? new Uint8Array(6);
+      const device = createDevice(p.model, messagePortLink(ch.port2), mac);
+      links.plugFast(p.link, p.label);
+      links.watchCarrier(p.link, (up) => device.setLink(up));
+      resources[p.label] = device.resources;
+      runDeviceLoop(device, stop.signal);
+      continue;
+    }
+    // Each frame is captured once: as it leaves a host, and for a TAP also as Linux sends it.
+    let far = await farEnd(p.link);
+    // A TAP without offloads takes no super-segments: Linux's GSO, in software.
+    if (tap) far = segmentingPort(far, 1500);
     let cable = links.plug(p.link, p.label, far, tap ? "tap" : "switch", parsed(faultsOf(p.link)));
     if (capture) cable = capture.wrap(cable, tap ? ["in", "out"] : ["out"]);
     if ("port" in p) {

@@ -202,7 +202,10 @@ export async function attachNetstacks(
         link: ch.port1,
         // A TAP wired straight to the host runs with offloads (drivers/link/tap_threads.ts)
         // unless faults or a capture put the hardware worker in the path.
-        gso: !nic && f.link.startsWith("tap:") && !setup.faults && !setup.pcap,
+        // virtio-net and e1000 take super-segments anywhere (TSO: the e1000 model cuts them;
+        // the virtio-net driver does when its device refuses TSO).
+        gso: driver === "virtio" || driver === "e1000" ||
+          (!nic && f.link.startsWith("tap:") && !setup.faults && !setup.pcap),
       });
       transfer.push(ch.port1);
       if (nic) {

@@ -21,10 +21,18 @@ export interface BootProgram {
   cmd: string;
 }
 
+/** An interface configured by DHCP (`"addrs": ["dhcp"]`): boot runs tools/dhcpc.ts on it. */
+export interface DhcpInterface {
+  host: string;
+  iface: string;
+}
+
 /** A parsed topology: the network plus programs to start. */
 export interface Topology {
   net: NetSetup;
   exec: BootProgram[];
+  /** Interfaces whose address comes from DHCP; absent or empty when none. */
+  dhcp?: DhcpInterface[];
 }
 
 /** A topology file with a problem; the message names the field. */
@@ -75,6 +83,7 @@ export function parseTopology(json: unknown): Topology {
     fail("hosts", switches ? "must be an array" : "must be a non-empty array");
   }
   const names = new Set<string>();
+  const dhcp: DhcpInterface[] = [];
   const hosts: HostSetup[] = hostList.map((h, hi) => {
     const p = `hosts[${hi}]`;
     if (!isObject(h)) fail(p, "must be an object");
@@ -121,10 +130,21 @@ export function parseTopology(json: unknown): Topology {
         }
         const addrs = f.addrs === undefined ? [] : asArray(`${q}.addrs`, f.addrs);
         addrs.forEach((a, ai) => {
-          if (typeof a !== "string" || !validCidr(a)) {
-            fail(`${q}.addrs[${ai}]`, "must be an address in CIDR form like 10.0.0.1/24");
+          if (typeof a !== "string" || (a !== "dhcp" && !validCidr(a))) {
+            fail(
+              `${q}.addrs[${ai}]`,
+              'must be an address in CIDR form like 10.0.0.1/24, or "dhcp"',
+            );
           }
         });
+        if (addrs.includes("dhcp")) {
+          // The address comes later, from tools/dhcpc.ts; the netstack starts without it.
+          dhcp.push({
+            host: h.name as string,
+            iface: (f.name as string | undefined) ?? `eth${fi}`,
+          });
+          return { ...f, addrs: addrs.filter((a) => a !== "dhcp") } as unknown as IfaceSetup;
+        }
         return f as unknown as IfaceSetup;
       });
     const routes: RouteSetup[] = (h.routes === undefined ? [] : asArray(`${p}.routes`, h.routes))
@@ -174,6 +194,7 @@ export function parseTopology(json: unknown): Topology {
       pcap: json.pcap as string | undefined,
     },
     exec,
+    ...(dhcp.length ? { dhcp } : {}),
   };
 }
 

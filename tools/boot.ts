@@ -9,7 +9,7 @@
  * capabilities to everything started, and `--root` runs everything as uid 0 with all of them.
  */
 import { parseArgs } from "node:util";
-import { CAPABILITIES } from "../kernel/abi.ts";
+import { CAPABILITIES, SIGTERM } from "../kernel/abi.ts";
 import { boot, type System } from "../kernel/mod.ts";
 import type { HostSetup, NetSetup } from "../kernel/net_setup.ts";
 import { runShell, toTerminal } from "./shell.ts";
@@ -27,8 +27,11 @@ Topology:
   --config FILE.json    hosts, interfaces, links, addresses, routes, switches (with Linux
                         TAP devices as ports) and boot programs (see README.md, "Topology files")
   --tap IFNAME          one host, "serin", attached to an existing Linux TAP device
-    --driver NAME       its NIC: wire, e1000, rtl8139 or virtio (default e1000)
-    --addr CIDR         its IPv4 address, e.g. 10.77.0.2/24
+    --driver NAME       its NIC: wire (default: the fast path, TAP threads with TSO and
+                        checksum offload), virtio (virtio-net model with the same offloads),
+                        e1000 (TSO contexts) or rtl8139: device models, slower
+    --addr CIDR|dhcp    its IPv4 address, e.g. 10.77.0.2/24, or "dhcp": run the DHCP client
+                        (dhcpc) and wait for its lease before the program runs
     --addr6 CIDR        its IPv6 address
     --gw IP             its default gateway
   --pcap FILE           capture every link to FILE (open it with Wireshark)
@@ -170,11 +173,13 @@ export async function main(argv: string[]): Promise<number> {
   const dec = new TextDecoder();
   const enc = new TextEncoder();
   const ready = new ServicesReady();
+  const leases = new LeaseWatch();
   const booted = await boot({
     net: topo.net,
     log: (l) => console.error(`[kernel] ${l}`),
     output: (pid, fd, data) => {
       ready.heard(pid);
+      leases.heard(pid, data);
       const out = rawTerminal ? enc.encode(toTerminal(dec.decode(data))) : data;
       (fd === 2 ? Deno.stderr : Deno.stdout).writeSync(out);
     },
@@ -186,6 +191,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   await using sys = booted;
   const bootMs = performance.now() - t0;
+  await using dhcp = await startDhcp(sys, topo, leases);
   await using ui = uiPort === undefined
     ? undefined
     : await startUi(sys, uiPort, values["ui-listen"] ?? "127.0.0.1");
@@ -198,6 +204,7 @@ export async function main(argv: string[]): Promise<number> {
   for (const line of values.exec ?? []) {
     services.push(await sys.start(...splitCmd(line), { host, ...service }));
   }
+  await dhcp.wait();
   await ready.wait(sys, services);
   if (prog.length) return await sys.spawn(prog[0], prog.slice(1), { host, ...user });
   if (values.shell) {
@@ -233,6 +240,80 @@ export async function main(argv: string[]): Promise<number> {
 
 /** How long a service started with --exec gets to say it is up before the program runs anyway. */
 const SERVICE_READY_MS = 3000;
+/** How long boot waits for DHCP leases before the program runs anyway. */
+const DHCP_WAIT_MS = 30_000;
+/** How long a DHCP client gets to send its RELEASE at shutdown. */
+const DHCP_RELEASE_MS = 2500;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * Start a DHCP client (tools/dhcpc.ts) on each interface the topology configures with DHCP;
+ * `wait()` waits for their leases (after the services start: one of them may be the server).
+ * They run as root runs dhclient: they change the configuration (net_admin) and bind port 68
+ * (net_bind_service). Disposing stops them with SIGTERM, on which they send their RELEASE
+ * (RFC 2131 §4.4.6) before the system goes down.
+ */
+async function startDhcp(
+  sys: System,
+  topo: Topology,
+  leases: LeaseWatch,
+): Promise<AsyncDisposable & { wait(): Promise<void> }> {
+  const pids: number[] = [];
+  for (const d of topo.dhcp ?? []) {
+    const caps = ["net_admin", "net_bind_service"];
+    pids.push(await sys.start("dhcpc", [d.iface], { host: d.host, uid: 0, caps }));
+  }
+  return {
+    wait: () => leases.wait(sys, pids),
+    [Symbol.asyncDispose]: async () => {
+      await Promise.all(pids.map(async (pid) => {
+        await sys.kill(pid, SIGTERM).catch(() => {});
+        await Promise.race([sys.wait(pid).catch(() => {}), sleep(DHCP_RELEASE_MS)]);
+      }));
+    },
+  };
+}
+
+/**
+ * Waits for DHCP clients' leases: a client prints "leased …" once it has configured its
+ * interface. After DHCP_WAIT_MS the program runs anyway (the clients keep trying and say so).
+ */
+class LeaseWatch {
+  #leased = new Set<number>();
+  #waiting = new Map<number, () => void>();
+  #dec = new TextDecoder();
+
+  /** `pid` wrote `data`. */
+  heard(pid: number, data: Uint8Array): void {
+    if (this.#leased.has(pid) || !/: leased /.test(this.#dec.decode(data))) return;
+    this.#leased.add(pid);
+    this.#waiting.get(pid)?.();
+  }
+
+  /** Wait until every pid in `pids` has a lease, exited, or DHCP_WAIT_MS passed. */
+  async wait(sys: System, pids: number[]): Promise<void> {
+    if (pids.length === 0) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<void>((r) => timer = setTimeout(r, DHCP_WAIT_MS));
+    try {
+      await Promise.all(pids.map((pid) => {
+        if (this.#leased.has(pid)) return;
+        const leased = new Promise<void>((r) => this.#waiting.set(pid, r));
+        return Promise.race([leased, sys.wait(pid).then(() => {}, () => {}), deadline]);
+      }));
+      const missing = pids.filter((p) => !this.#leased.has(p));
+      if (missing.length) {
+        console.error(`serin: no DHCP lease after ${DHCP_WAIT_MS / 1000} s; going on without`);
+      }
+    } finally {
+      clearTimeout(timer);
+      this.#waiting.clear();
+    }
+  }
+}
 
 /**
  * The services started at boot are up before the program runs: each has printed its first line
@@ -294,7 +375,8 @@ async function topology(values: Record<string, unknown>): Promise<Topology> {
   if (typeof values.config === "string") {
     topo = parseTopology(JSON.parse(await Deno.readTextFile(values.config)));
   } else if (typeof values.tap === "string") {
-    const driver = (values.driver as string | undefined) ?? "e1000";
+    // The fast path by default (README, "Joining a real network through TAP").
+    const driver = (values.driver as string | undefined) ?? "wire";
     const addrs = [values.addr, values.addr6].filter((a): a is string => typeof a === "string");
     const h: HostSetup = {
       name: "serin",

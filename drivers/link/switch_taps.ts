@@ -21,6 +21,7 @@ import { withFaults } from "./faults.ts";
 import type { LinkPort } from "./port.ts";
 import type { VirtualSwitch } from "./switch.ts";
 import { openTap, type TapLink } from "./tap.ts";
+import { segmentingPort } from "./gso_segment.ts";
 
 /** Options for {@link plugTap}. */
 export interface TapPortOptions {
@@ -46,6 +47,8 @@ export async function plugTap(
   let cable: LinkPort = tap;
   if (opts.faults) cable = withFaults(cable, opts.faults, opts.clock);
   if (opts.wrap) cable = opts.wrap(cable);
+  // A super-segment from a TSO host on the switch is cut here, so faults hit single segments.
+  cable = segmentingPort(cable, 1500);
   const port = sw.connect();
   port.onFrame((f) => cable.send(f));
   cable.onFrame((f) => port.send(f));

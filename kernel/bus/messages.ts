@@ -122,6 +122,14 @@ export type NetCtl =
   | { op: "iflink"; iface: string; up?: boolean; mtu?: number }
   /** The carrier of the interface's link changed (the kernel tells it after `link set`). */
   | { op: "ifcarrier"; iface: string; up: boolean }
+  /**
+   * RFC 5227 address probing, for a DHCP client (net_admin): "probe" sends an ARP probe for
+   * `addr` (sender 0.0.0.0) and watches for hosts that claim it, "check" only reports, "end"
+   * stops watching. Answers `{ conflict }`: whether a host claimed `addr` since the first probe.
+   */
+  | { op: "arpprobe"; iface: string; addr: string; action: "probe" | "check" | "end" }
+  /** Record the DHCP lease an interface holds, for ifconfig; none clears it (net_admin). */
+  | { op: "iflease"; iface: string; lease?: LeaseInfo }
   | { op: "routes" }
   | {
     op: "route";
@@ -353,6 +361,29 @@ export interface IfaceInfo {
   linkUp: boolean;
   addrs: IfaceAddr[];
   stats: IfaceStats;
+  /** The DHCP lease a client (tools/dhcpc.ts) recorded with netctl `iflease`. */
+  lease?: LeaseInfo;
+}
+
+/** A DHCP lease as ifconfig shows it. Times are wall-clock milliseconds (Date.now()). */
+export interface LeaseInfo {
+  /** The leased address in CIDR form. */
+  cidr: string;
+  /** The DHCP server (its server identifier). */
+  server: string;
+  router?: string;
+  dns: string[];
+  domain?: string;
+  mtu?: number;
+  /** The client's state: BOUND, RENEWING, REBINDING. */
+  state: string;
+  /** Lease length in seconds; absent for an infinite lease. */
+  leaseSecs?: number;
+  /** When the lease was granted (the REQUEST left), renews (T1), rebinds (T2), expires. */
+  obtained: number;
+  renewAt?: number;
+  rebindAt?: number;
+  expiresAt?: number;
 }
 
 /** One route, as `netctl routes` reports it (route -n). */

@@ -3,6 +3,7 @@ import { parseArgs } from "node:util";
 import { benchDrivers } from "./drivers.ts";
 import { benchLossyEcho } from "./lossy_echo.ts";
 import { benchRing } from "./ring.ts";
+import { benchStacks } from "./stacks.ts";
 import { benchSyscall } from "./syscall.ts";
 import { benchTap } from "./tap.ts";
 import { benchTcp } from "./tcp.ts";
@@ -18,6 +19,7 @@ const benches: Record<string, () => Promise<void>> = {
   wire: () => benchWire(),
   tcp: () => benchTcp(),
   tap: () => benchTap(),
+  stacks: () => benchStacks(),
   drivers: () => benchDrivers(),
   lossy: () => benchLossyEcho(),
   ui: () => benchUi(),

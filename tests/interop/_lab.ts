@@ -141,7 +141,7 @@ function _probeNetns(): string | undefined {
 export function interopTest(
   name: string,
   tools: readonly string[],
-  fn: () => Promise<void>,
+  fn: (t: Deno.TestContext) => Promise<void>,
 ): void {
   const why = skipReason(tools);
   if (why) console.error(`SKIPPED: ${why} (${name})`);
