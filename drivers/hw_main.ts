@@ -2,7 +2,8 @@
  * The hardware worker: the "physical" side of a system. It holds the virtual switches and TAP
  * devices, the NIC device models (E1000, RTL8139, virtio-net: their registers and DMA memory are
  * SharedArrayBuffers their driver workers program), and joins every cable, with fault injection
- * and pcap capture wrapped around each when asked.
+ * and pcap capture wrapped around each when asked. Its links can be changed while it runs
+ * (link/link_table.ts): the kernel calls it on the control port it sends back when ready.
  */
 import { receiveStart } from "../kernel/worker_port.ts";
 import type { HardwareBoot, HardwareReady } from "../kernel/net_setup.ts";
@@ -10,9 +11,12 @@ import { RealClock } from "../kernel/clock.ts";
 import { messagePortLink } from "./link/message_link.ts";
 import type { LinkPort } from "./link/port.ts";
 import { VirtualSwitch } from "./link/switch.ts";
-import { withFaults } from "./link/faults.ts";
+import { type FaultOptions, parseFaultSpec } from "./link/faults.ts";
+import { LinkTable } from "./link/link_table.ts";
+import { portEndpoint } from "../kernel/bus/endpoint.ts";
+import { RpcPeer } from "../kernel/bus/rpc.ts";
+import type { LinkCtl } from "../kernel/bus/messages.ts";
 import { openTap } from "./link/tap.ts";
-import { plugTap } from "./link/switch_taps.ts";
 import { attachTapThreads } from "./link/tap_threads.ts";
 import { openCapture } from "./link/capture_file.ts";
 import { createDevice, takesSuperSegments } from "./nic_models.ts";
@@ -28,6 +32,7 @@ const switches = new Map<string, VirtualSwitch>();
 const capture = boot.pcap ? await openCapture(boot.pcap) : undefined;
 const resources: Record<string, DeviceResources> = {};
 const stop = new AbortController();
+const links = new LinkTable(clock);
 
 /** Join two cable ends so frames flow both ways. */
 function join(a: LinkPort, b: LinkPort): void {
@@ -53,17 +58,31 @@ function faultsOf(link: string): string | undefined {
   return boot.switches?.[link]?.faults ?? boot.faults;
 }
 
+/** A fault spec as options; none for undefined or empty. */
+function parsed(spec: string | undefined): FaultOptions | undefined {
+  return spec ? parseFaultSpec(spec) : undefined;
+}
+
 /** Plug every cable in: switches' TAP ports first, then every host interface. */
 async function plugAll(): Promise<void> {
   // Linux TAP devices as switch ports: each cable impaired by its own faults, its switch's or the
   // network's, and captured both ways, as a TAP linked to a host is.
   for (const [name, s] of Object.entries(boot.switches ?? {})) {
     for (const t of s.taps ?? []) {
-      await plugTap(switchNamed(name), t.name, {
-        clock,
-        faults: t.faults ?? faultsOf(name),
-        wrap: capture ? (cable) => capture.wrap(cable, ["in", "out"]) : undefined,
-      });
+      // Plugged as a host's cable is (the link table's faults, carrier and recording), Linux
+      // standing where the host would.
+      const tap = await openTap(t.name);
+      const faults = parsed(t.faults ?? faultsOf(name));
+      let cable = links.plug(
+        name,
+        `linux:${t.name}`,
+        switchNamed(name).connect(),
+        "switch",
+        faults,
+      );
+      if (capture) cable = capture.wrap(cable, ["in", "out"]);
+      // A super-segment from a TSO host on the switch is cut before it reaches Linux.
+      join(segmentingPort(tap, 1500), cable);
     }
   }
 
@@ -71,6 +90,7 @@ async function plugAll(): Promise<void> {
     // A TAP straight to a netstack, with nothing in between: its own threads, no event loop.
     if ("port" in p && p.link.startsWith("tap:") && !boot.faults && !capture) {
       await attachTapThreads(p.link.slice(4), p.port, { mtu: p.mtu }).ready;
+      links.plugFast(p.link, p.label);
       continue;
     }
     const tap = p.link.startsWith("tap:");
@@ -84,22 +104,24 @@ async function plugAll(): Promise<void> {
       }).ready;
       const mac = parseMac(p.mac) ?? new Uint8Array(6);
       const device = createDevice(p.model, messagePortLink(ch.port2), mac);
+      links.plugFast(p.link, p.label);
+      links.watchCarrier(p.link, (up) => device.setLink(up));
       resources[p.label] = device.resources;
       runDeviceLoop(device, stop.signal);
       continue;
     }
     // Each frame is captured once: as it leaves a host, and for a TAP also as Linux sends it.
-    let cable = await farEnd(p.link);
+    let far = await farEnd(p.link);
     // A TAP without offloads takes no super-segments: Linux's GSO, in software.
-    if (tap) cable = segmentingPort(cable, 1500);
-    const faults = faultsOf(p.link);
-    if (faults) cable = withFaults(cable, faults, clock);
+    if (tap) far = segmentingPort(far, 1500);
+    let cable = links.plug(p.link, p.label, far, tap ? "tap" : "switch", parsed(faultsOf(p.link)));
     if (capture) cable = capture.wrap(cable, tap ? ["in", "out"] : ["out"]);
     if ("port" in p) {
       join(messagePortLink(p.port, { shared: true }), cable);
       continue;
     }
     const device = createDevice(p.model, cable, parseMac(p.mac) ?? new Uint8Array(6));
+    links.watchCarrier(p.link, (up) => device.setLink(up));
     resources[p.label] = device.resources;
     runDeviceLoop(device, stop.signal);
   }
@@ -109,7 +131,9 @@ async function plugAll(): Promise<void> {
 // instead of leaving the kernel waiting for an answer that never comes.
 try {
   await plugAll();
-  bus.postMessage({ resources } satisfies HardwareReady);
+  const control = new MessageChannel();
+  new RpcPeer(portEndpoint(control.port1), { serve: (body) => links.serve(body as LinkCtl) });
+  bus.postMessage({ resources, control: control.port2 } satisfies HardwareReady, [control.port2]);
 } catch (err) {
   stop.abort();
   bus.postMessage({ resources: {}, error: (err as Error).message } satisfies HardwareReady);

@@ -5,6 +5,7 @@
  * start-up nothing passes through the kernel or the main thread.
  */
 import { portEndpoint } from "./bus/endpoint.ts";
+import { RpcPeer } from "./bus/rpc.ts";
 import type { Kernel } from "./kernel.ts";
 import type { WorkerFactory } from "./worker_host.ts";
 import type { DeviceResources } from "../drivers/hw/resources.ts";
@@ -115,6 +116,8 @@ export interface HardwareBoot {
 /** What the hardware worker sends back once its NIC models exist: their shared buffers. */
 export interface HardwareReady {
   resources: Record<string, DeviceResources>;
+  /** Where the kernel sends link control requests (`LinkCtl`); absent after an error. */
+  control?: MessagePort;
   /** Set when a cable could not be plugged in (a TAP that cannot be opened): why. */
   error?: string;
 }
@@ -252,6 +255,7 @@ export async function attachNetstacks(
     bus.port1.close();
     if (answer.error !== undefined) throw new Error(answer.error);
     resources = answer.resources;
+    if (answer.control) kernel.attachHardware(new RpcPeer(portEndpoint(answer.control)));
   }
 
   for (const { h, boot, transfer, nics } of hosts) {

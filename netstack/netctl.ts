@@ -8,6 +8,7 @@ import type {
   NetCtl,
   RouteInfo,
   SocketInfo,
+  TcpConnInfo,
 } from "../kernel/bus/messages.ts";
 import { ErrnoError } from "../kernel/errno.ts";
 import { parseCidr4, parseIPv4, parseIPv6, parseMac } from "./wire/addr.ts";
@@ -128,6 +129,14 @@ export function runNetctl(task: NetCtlHost, req: NetCtl): unknown {
       }
       return null;
     }
+    case "ifcarrier": {
+      const i = iface(req.iface);
+      const was = i.linkUp;
+      i.linkUp = req.up === true;
+      if (i.linkUp && !was && i.up) task.ipv6.linkUp(i);
+      task.rearm();
+      return null;
+    }
     case "arpprobe": {
       const addr = parseIPv4(req.addr);
       if (addr === undefined || addr === 0) {
@@ -197,6 +206,8 @@ export function runNetctl(task: NetCtlHost, req: NetCtl): unknown {
     }
     case "sockets":
       return [...task.sockets()].map(socketInfo);
+    case "tcpinfo":
+      return tcpProbe(task.sockets());
     case "stats":
       return {
         host: task.name,
@@ -241,6 +252,27 @@ function socketInfo(s: InetSocket): SocketInfo {
     pids: [...s.owners],
     ...(rings ? { rings } : {}),
   };
+}
+
+/**
+ * `ss -ti` for the whole host: every connected TCP socket with its TCP_INFO, for the web view's
+ * sampler (tools/ui/), which asks only while a page watches.
+ */
+function tcpProbe(sockets: Iterable<InetSocket>): TcpConnInfo[] {
+  const out: TcpConnInfo[] = [];
+  for (const s of sockets) {
+    const conn = (s as { conn?: { info(): Record<string, unknown> } }).conn;
+    if (!s.proto.startsWith("tcp") || !conn) continue;
+    try {
+      const a = s.getsockname() as { addr: string; port: number };
+      const b = s.getpeername() as { addr: string; port: number };
+      const local = `${a.addr}:${a.port}`, remote = `${b.addr}:${b.port}`;
+      out.push({ sid: s.sid, local, remote, pids: [...s.owners], info: { ...conn.info() } });
+    } catch {
+      // not connected (yet)
+    }
+  }
+  return out;
 }
 
 /** A copy of a lease a process recorded, with only the fields ifconfig reads, checked. */

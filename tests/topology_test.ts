@@ -84,8 +84,8 @@ Deno.test("switches with TAP ports: a tap twice, on two switches or also a host'
       /^switches\.sw1\.faults: Cannot parse fault spec "loss=2": bad value "2" for loss/,
     ],
     [
-      { switches: { sw1: { taps: [{ name: "tapA", faults: "jitter=5ms" }] } } },
-      /^switches\.sw1\.taps\[0\]\.faults: Cannot parse fault spec "jitter=5ms": unknown key/,
+      { switches: { sw1: { taps: [{ name: "tapA", faults: "wobble=5ms" }] } } },
+      /^switches\.sw1\.taps\[0\]\.faults: Cannot parse fault spec "wobble=5ms": unknown key/,
     ],
     [{ switches: { sw1: { faults: 5 } } }, /^switches\.sw1\.faults: must be a fault spec string/],
     [{ hosts: [host], faults: "loss=0.1,loss=0.2" }, /^faults: Cannot parse fault spec .*twice/],

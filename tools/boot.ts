@@ -15,6 +15,8 @@ import type { HostSetup, NetSetup } from "../kernel/net_setup.ts";
 import { runShell, toTerminal } from "./shell.ts";
 import { parseTopology, type Topology, TopologyError } from "../kernel/topology.ts";
 import { parseFaultSpec } from "../drivers/link/faults.ts";
+import { serveUi, type Ui } from "./ui/server.ts";
+import { buildPage } from "./ui/bundle.ts";
 
 const HELP = `Usage: deno task run [options] [-- PROGRAM [ARGS...]]
 
@@ -35,6 +37,12 @@ Topology:
   --pcap FILE           capture every link to FILE (open it with Wireshark)
   --faults SPEC         impair every link in both directions (a switch's own faults win), e.g.
                         loss=0.05,dup=0.01,reorder=0.05,corrupt=0.001,delay=10ms,seed=1
+
+Web view:
+  --ui [PORT]           serve a live view of hosts, links and TCP connections on
+                        http://127.0.0.1:PORT (default 8080; the printed URL carries a token);
+                        the demo waits for a page, and the system stays up after it
+  --ui-listen ADDR      listen on ADDR instead of 127.0.0.1 (reachable from other machines)
 
 Programs:
   --exec "PROG ARGS"    start a program at boot (repeatable); PROG is a tool name (ping, httpd,
@@ -96,7 +104,7 @@ export async function main(argv: string[]): Promise<number> {
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
-      args: opts,
+      args: uiDefaultPort(opts),
       allowPositionals: true,
       options: {
         help: { type: "boolean", short: "h" },
@@ -114,6 +122,8 @@ export async function main(argv: string[]): Promise<number> {
         shell: { type: "boolean" },
         root: { type: "boolean" },
         caps: { type: "string" },
+        ui: { type: "string" },
+        "ui-listen": { type: "string" },
       },
     }));
   } catch (err) {
@@ -142,6 +152,11 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     throw err;
+  }
+  const uiPort = values.ui === undefined ? undefined : Number(values.ui);
+  if (uiPort !== undefined && !(Number.isInteger(uiPort) && uiPort >= 0 && uiPort < 65536)) {
+    console.error(`serin: --ui takes a port number, not ${values.ui}`);
+    return 2;
   }
   if (topo.net.hosts.length === 0 && (prog.length || values.exec?.length || values.shell)) {
     console.error("serin: the topology has no hosts to run programs on (only switches)");
@@ -177,6 +192,10 @@ export async function main(argv: string[]): Promise<number> {
   await using sys = booted;
   const bootMs = performance.now() - t0;
   await using dhcp = await startDhcp(sys, topo, leases);
+  await using ui = uiPort === undefined
+    ? undefined
+    : await startUi(sys, uiPort, values["ui-listen"] ?? "127.0.0.1");
+  if (ui === null) return 1;
   const service = serviceOf(user);
   const services: number[] = [];
   for (const e of topo.exec) {
@@ -193,7 +212,12 @@ export async function main(argv: string[]): Promise<number> {
     console.log(`serin: ${hosts.length} hosts up in ${bootMs.toFixed(0)} ms; type "help"`);
     return await runShell(sys, { hosts, ...user });
   }
-  if (values.exec?.length || topo.exec.length || values.tap || values.config) {
+  if (values.exec?.length || topo.exec.length || values.tap || values.config || ui) {
+    if (ui && !values.exec?.length && !topo.exec.length && !values.tap && !values.config) {
+      await waitForPage(ui);
+      const status = await demo(sys, bootMs, user);
+      console.error(`serin: demo done (status ${status}); the page stays live, Ctrl-C to stop`);
+    }
     const secs = values.for === undefined ? Infinity : Number(values.for);
     if (!(secs >= 0)) {
       console.error("serin: --for takes a number of seconds");
@@ -373,6 +397,37 @@ async function topology(values: Record<string, unknown>): Promise<Topology> {
     topo.net.faults = values.faults;
   }
   return topo;
+}
+
+/** `--ui` with no port after it means port 8080: parseArgs needs the value spelled out. */
+function uiDefaultPort(args: string[]): string[] {
+  const out: string[] = [];
+  args.forEach((a, i) => {
+    out.push(a);
+    if (a === "--ui" && !/^\d+$/.test(args[i + 1] ?? "")) out.push("8080");
+  });
+  return out;
+}
+
+/** Bundle the page and serve it; null (after saying why) when it cannot. */
+async function startUi(sys: System, port: number, hostname: string): Promise<Ui | null> {
+  try {
+    const ui = await serveUi(sys, { port, hostname, page: await buildPage() });
+    console.error(`serin: web view at ${ui.url}`);
+    return ui;
+  } catch (err) {
+    console.error(`serin: --ui: ${(err as Error).message}`);
+    return null;
+  }
+}
+
+/** Before the demo: wait (up to 60 s) for a page, so it sees the transfer as it happens. */
+async function waitForPage(ui: Ui): Promise<void> {
+  console.error("serin: the demo starts when a page opens (or in 60 s)");
+  for (let i = 0; i < 600 && ui.sampler.watchers === 0; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await new Promise((r) => setTimeout(r, 500)); // the page's first samples
 }
 
 function splitCmd(line: string): [string, string[]] {

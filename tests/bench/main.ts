@@ -8,6 +8,7 @@ import { benchSyscall } from "./syscall.ts";
 import { benchTap } from "./tap.ts";
 import { benchTcp } from "./tcp.ts";
 import { benchWire } from "./wire.ts";
+import { benchUi } from "./ui.ts";
 
 const { values } = parseArgs({
   options: { only: { type: "string" }, help: { type: "boolean", short: "h" } },
@@ -21,6 +22,7 @@ const benches: Record<string, () => Promise<void>> = {
   stacks: () => benchStacks(),
   drivers: () => benchDrivers(),
   lossy: () => benchLossyEcho(),
+  ui: () => benchUi(),
 };
 if (values.help) {
   console.log(`usage: deno task bench [--only ${Object.keys(benches).join("|")}]`);
