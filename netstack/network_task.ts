@@ -29,6 +29,7 @@ import { type NetCtlHost, runNetctl } from "./netctl.ts";
 import { ResolverConfStore } from "./resolver_conf.ts";
 import { growFront, recyclePacket } from "./link/headroom.ts";
 import { TcpDemux } from "./tcp/demux.ts";
+import type { SynCookieMode } from "./tcp/listener.ts";
 import { TcpSocket } from "./sockets/tcp_socket.ts";
 import { Ipv6Stack } from "./ip6/ipv6_stack.ts";
 import type { Ipv6Send, Route6, Route6Constraint, SendOwner6 } from "./stack6.ts";
@@ -52,6 +53,8 @@ export interface NetworkTaskOptions {
   seed?: number;
   /** Bring IPv6 up on every interface as it is added (default true). */
   ipv6?: boolean;
+  /** When TCP listeners send SYN cookies, as Linux's net.ipv4.tcp_syncookies (default 1). */
+  syncookies?: SynCookieMode;
 }
 
 /** The network stack of one host. */
@@ -87,6 +90,7 @@ export class NetworkTask implements Stack, TcpHost, SocketHost, NetCtlHost {
     this.ipv4 = new Ipv4Stack(this, { forwarding: opts.forwarding ?? false, seed: opts.seed });
     this.ipv6 = new Ipv6Stack(this, { forwarding: opts.forwarding ?? false, seed: opts.seed });
     const tcp = new TcpDemux(this, opts.seed ?? 0);
+    tcp.syncookies = opts.syncookies ?? 1;
     this.#tcp = tcp;
     const udp = new UdpDemux(this.ports.udp);
     this.ipv4.tcp = tcp;

@@ -22,12 +22,18 @@ export class Sim {
   host(
     name: string,
     ifaces: Record<string, [string, string?]>,
-    opts: { forwarding?: boolean; wrap?: (p: LinkPort) => LinkPort; mtu?: number } = {},
+    opts: {
+      forwarding?: boolean;
+      wrap?: (p: LinkPort) => LinkPort;
+      mtu?: number;
+      syncookies?: 0 | 1 | 2;
+    } = {},
   ): NetworkTask {
     const t = new NetworkTask({
       clock: this.clock,
       name,
       forwarding: opts.forwarding,
+      syncookies: opts.syncookies,
       seed: this.hosts.size + 1,
     });
     let n = 0;

@@ -10,7 +10,7 @@
 import { type ErrnoCode, ErrnoError } from "../../kernel/errno.ts";
 import type { NetInterface } from "../link/interface.ts";
 import { TcpConnection } from "./connection.ts";
-import { TcpListener } from "./listener.ts";
+import { type SynCookieMode, TcpListener } from "./listener.ts";
 import { IsnGenerator } from "./isn.ts";
 import { COOKIE_MSS_TABLE, COOKIE_MSS_TABLE6, SynCookies } from "./syn_cookie.ts";
 import type { TcpConnectionOptions } from "./options.ts";
@@ -70,6 +70,8 @@ export class TcpDemux implements Tcp4Port, Tcp6Port, TcpSockets {
   #isn: IsnGenerator;
   /** SYN cookie and listener timestamp-offset secret (its own 8 bytes, not the ISN's). */
   #cookies: SynCookies;
+  /** When listeners send SYN cookies (Linux's net.ipv4.tcp_syncookies; default 1). */
+  syncookies: SynCookieMode = 1;
 
   constructor(readonly host: TcpHost, seed: number) {
     const secret = new Uint8Array(16);
@@ -139,6 +141,7 @@ export class TcpDemux implements Tcp4Port, Tcp6Port, TcpSockets {
       backlog,
       isn: (now, peer) => this.#isn.next(now, `${peer.key}|${peer.port}|${sock.localPort}`),
       cookies: this.#cookies,
+      syncookies: () => this.syncookies,
       cookieMssTable: (peer) => peer.key.startsWith("6|") ? COOKIE_MSS_TABLE6 : COOKIE_MSS_TABLE,
       count: (what) => this.host.count(`tcp: ${what}`),
       emit: (seg, peer) => {

@@ -43,6 +43,11 @@ export interface TcpListenerInit {
   backlog: number;
   /** Most half-open (SYN-RECEIVED) connections. Default max(backlog, 256). */
   maxHalfOpen?: number;
+  /**
+   * When SYNs get cookies, as Linux's net.ipv4.tcp_syncookies: 1 (default) once the half-open
+   * queue is full, 2 for every SYN, 0 never (a SYN beyond the queue is dropped). Read per SYN.
+   */
+  syncookies?: () => SynCookieMode;
   /** ISN for a new connection, e.g. `(now, p) => isnGen.next(now, ...)` (RFC 6528). */
   isn: (now: number, peer: TcpPeer) => number;
   /** Sends a segment of any child connection (or a RST) towards `peer`. */
@@ -68,6 +73,9 @@ export interface AcceptedConnection {
   conn: TcpConnection;
   peer: TcpPeer;
 }
+
+/** Linux's net.ipv4.tcp_syncookies: 0 never, 1 when the half-open queue is full, 2 always. */
+export type SynCookieMode = 0 | 1 | 2;
 
 /** SYN cookie counters (Linux's SyncookiesSent / SyncookiesRecv / SyncookiesFailed). */
 export interface SynCookieStats {
@@ -162,7 +170,11 @@ export class TcpListener {
     if (!(seg.flags & SYN)) return this.#drop("no-syn");
     if (this.#queue.length >= this.backlog) return this.#drop("accept-queue-full");
     // A handshake in progress is never evicted: beyond the bound, SYNs get cookies instead.
-    if (this.#halfOpen >= this.maxHalfOpen) return this.#sendCookie(now, seg, peer);
+    const mode = this.#init.syncookies?.() ?? 1;
+    if (mode === 2) return this.#sendCookie(now, seg, peer);
+    if (this.#halfOpen >= this.maxHalfOpen) {
+      return mode === 1 ? this.#sendCookie(now, seg, peer) : this.#drop("syn-queue-full");
+    }
     const conn = this.#connection(peer, this.#init.isn(now, peer));
     conn.listen();
     conn.input(now, seg);

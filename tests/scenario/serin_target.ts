@@ -22,7 +22,12 @@ const PEER_MAC = Uint8Array.of(2, 0, 0, 0, 0xee, 2);
 /** A fresh Serin endpoint for one script. */
 export async function serinTarget(opts: ScriptOptions): Promise<Target> {
   const sim = new Sim();
-  const task = sim.host("endpoint", { eth0: ["lan", "10.0.0.1/24"] }, { mtu: opts.mtu });
+  // The one Linux sysctl with a Serin equivalent a script may set: when SYN cookies are sent.
+  const cookies = opts.sysctls.tcp_syncookies;
+  const task = sim.host("endpoint", { eth0: ["lan", "10.0.0.1/24"] }, {
+    mtu: opts.mtu,
+    syncookies: cookies === "0" || cookies === "2" ? Number(cookies) as 0 | 2 : 1,
+  });
   const port = sim.switches.get("lan")!.connect();
   const six = opts.ip === "ipv6";
   const a = six ? V6 : V4;
