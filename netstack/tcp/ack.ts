@@ -36,8 +36,11 @@ export abstract class TcpAckProcessing extends TcpTimerEvents {
       this.#onNewAck(now, seg, ack);
     } else if (
       ack === this._sndUna && seg.payload.length === 0 && !(seg.flags & (SYN | FIN)) &&
-      wnd === this._sndWnd && wnd > 0 && this._sndMax !== this._sndUna
+      wnd === this._sndWnd && wnd > 0 && this._sndMax !== this._sndUna &&
+      !seqGt(seg.seq, this._sndWl1)
     ) {
+      // RFC 5681 §2 duplicate ACK; as Linux's tcp_ack, not one that moves SND.WL1 (the peer
+      // sent data since its last ACK: tcp_may_update_window makes it a window update).
       this.#onDupAck(now, sackChanged);
     }
     // Window update (§3.10.7.4, SND.WL1/SND.WL2 rule).
@@ -110,17 +113,16 @@ export abstract class TcpAckProcessing extends TcpTimerEvents {
       this._rtt.sample(now - this._rttTime);
       this._rttSeq = undefined;
     }
-    this._rtt.resetBackoff();
+    // Karn (RFC 6298 §5.7): the backed-off RTO stays until a valid sample clears it, as in
+    // Linux's tcp_ack_update_rtt; an ACK of a retransmitted segment gives none.
     this._retries = 0;
     this._dupAcks = 0;
     if (this._inRecovery) {
       if (seqGe(ack, this._recover)) {
         // RFC 6582 §3.2 step 3 (full ACK) / RFC 6675 §5: leave recovery.
         this._inRecovery = false;
-        const flight = seqSub(this._sndMax, this._sndUna);
-        this._cc.cwnd = this._sackOk
-          ? this._cc.ssthresh
-          : Math.min(this._cc.ssthresh, Math.max(flight, this._sndMss) + this._sndMss);
+        // cwnd = ssthresh: RFC 6582 §3.2 step 3 option 2, as Linux's tcp_end_cwnd_reduction.
+        this._cc.cwnd = this._cc.ssthresh;
       } else if (!this._sackOk) {
         // RFC 6582 §3.2 step 5 (partial ACK): retransmit the next hole, deflate cwnd.
         this._retransmit(now, this._sndUna);
@@ -162,12 +164,16 @@ export abstract class TcpAckProcessing extends TcpTimerEvents {
     this._sndUna = seg.ack;
     if (seqLt(this._sndNxt, seg.ack)) this._sndNxt = seg.ack;
     this._sndWnd = seg.window << (seg.flags & SYN ? 0 : this._sndShift);
-    this._maxSndWnd = Math.max(this._maxSndWnd, this._sndWnd);
+    // Passive open: the largest window is the ACK's, as Linux's tcp_create_openreq_child (the
+    // SYN's unscaled window says nothing of the scaled ones to come).
+    const passive = !(seg.flags & SYN);
+    this._maxSndWnd = passive ? this._sndWnd : Math.max(this._maxSndWnd, this._sndWnd);
     this._sndWl1 = seg.seq;
     this._sndWl2 = seg.ack;
     const echo = this._tsOk ? seg.options.timestamp?.echo : undefined;
     if (echo) this._rtt.sample(seqSub(this._tsNow(now), echo));
     else if (this._retries === 0) this._rtt.sample(now - this._rttTime); // Karn: not after RTO
+    else this._rtt.noHandshakeSample();
     this._rtt.resetBackoff();
     this._retries = 0;
     this._rtoAt = undefined;

@@ -73,6 +73,8 @@ export abstract class TcpControlBlock {
   protected _sndWl1 = 0;
   protected _sndWl2 = 0;
   protected _maxSndWnd = 0;
+  /** End of the last sub-MSS segment of new data sent (Linux's snd_sml, for Minshall's Nagle). */
+  protected _sndSml = 0;
   protected _finQueued = false;
   protected _finSeq = 0;
   protected _sndBuf: SendBuffer;
@@ -153,6 +155,7 @@ export abstract class TcpControlBlock {
     this._sndUna = this.iss;
     this._sndNxt = this.iss;
     this._sndMax = this.iss;
+    this._sndSml = this.iss;
     this._recover = this.iss;
     this._highRxt = this.iss;
     this._tsOffset = init.tsOffset ?? 0;
