@@ -29,10 +29,18 @@ export abstract class TcpAckProcessing extends TcpTimerEvents {
     }
     const wnd = seg.window * 2 ** this._sndShift;
     let sackChanged = false;
+    const sackedBefore = this._sackOk ? this._scoreboard.sackedAbove(this._sndUna) : 0;
     if (this._sackOk && seg.options.sack) {
       sackChanged = this._scoreboard.update(this._sndUna, this._sndMax, seg.options.sack);
     }
-    if (seqGt(ack, this._sndUna)) {
+    // Bytes this ACK newly reports delivered, cumulatively or selectively (RFC 6937 DeliveredData).
+    const advanced = seqGt(ack, this._sndUna);
+    const delivered = this._sackOk
+      ? (advanced ? seqSub(ack, this._sndUna) : 0) +
+        this._scoreboard.sackedAbove(advanced ? ack : this._sndUna) - sackedBefore
+      : 0;
+    const sackRecovery = this._inRecovery && this._sackOk;
+    if (advanced) {
       this.#onNewAck(now, seg, ack);
     } else if (
       ack === this._sndUna && seg.payload.length === 0 && !(seg.flags & (SYN | FIN)) &&
@@ -41,8 +49,9 @@ export abstract class TcpAckProcessing extends TcpTimerEvents {
     ) {
       // RFC 5681 §2 duplicate ACK; as Linux's tcp_ack, not one that moves SND.WL1 (the peer
       // sent data since its last ACK: tcp_may_update_window makes it a window update).
-      this.#onDupAck(now, sackChanged);
+      this.#onDupAck(now, sackChanged, delivered);
     }
+    if (sackRecovery && this._inRecovery) this.#reduceCwnd(delivered, advanced);
     // Window update (§3.10.7.4, SND.WL1/SND.WL2 rule).
     if (
       seqLt(this._sndWl1, seg.seq) ||
@@ -134,10 +143,40 @@ export abstract class TcpAckProcessing extends TcpTimerEvents {
     }
     if (seqLt(this._highRxt, ack)) this._highRxt = ack;
     this._rtoAt = this._sndUna === this._sndMax ? undefined : now + this._rtt.rto;
+    if (this._rtoAt !== undefined && this._sackOk && this._scoreboard.isSacked(ack)) {
+      // The cumulative ACK stopped at data the peer had SACKed: it reneged (RFC 2018 §8). As
+      // Linux's tcp_check_sack_reneging, time out after max(SRTT/2, 10 ms), not a whole RTO.
+      this._rtoAt = now + Math.max(this._rtt.srtt / 2, 10);
+    }
     this._wantOutput = true;
   }
 
-  #onDupAck(now: number, sackChanged: boolean): void {
+  /**
+   * Proportional rate reduction with slow-start reduction bound (RFC 6937 §3, PRR-SSRB, as
+   * Linux's tcp_cwnd_reduction) during SACK recovery: cwnd becomes pipe plus what this ACK lets
+   * us send, so the flight shrinks towards ssthresh in step with what the peer delivers (and,
+   * once below it, grows back by at most what was delivered plus one segment).
+   */
+  #reduceCwnd(delivered: number, advanced: boolean): void {
+    if (delivered <= 0 || this._priorCwnd <= 0) return;
+    const mss = this._sndMss;
+    this._prrDelivered += delivered;
+    const pipe = this._scoreboard.pipe(this._sndUna, this._sndMax, this._highRxt, mss);
+    const ssthresh = this._cc.ssthresh;
+    let sndcnt: number;
+    if (pipe > ssthresh) {
+      sndcnt = Math.ceil(this._prrDelivered * ssthresh / this._priorCwnd) - this._prrOut;
+    } else {
+      sndcnt = Math.max(this._prrDelivered - this._prrOut, delivered);
+      if (advanced) sndcnt += mss;
+      sndcnt = Math.min(ssthresh - pipe, sndcnt);
+    }
+    // The fast retransmit that opens recovery always goes out.
+    sndcnt = Math.max(sndcnt, this._prrOut > 0 ? 0 : mss);
+    this._cc.cwnd = pipe + sndcnt;
+  }
+
+  #onDupAck(now: number, sackChanged: boolean, delivered: number): void {
     this._dupAcks++;
     this._wantOutput = true;
     if (this._inRecovery) {
@@ -150,9 +189,12 @@ export abstract class TcpAckProcessing extends TcpTimerEvents {
       // RFC 5681 §3.2 / RFC 6582 §3.2 step 2 / RFC 6675 §5: enter fast recovery.
       this._inRecovery = true;
       this._recover = this._sndMax;
+      this._priorCwnd = this._cc.cwnd;
+      this._prrDelivered = this._prrOut = 0;
       this._cc.onLoss(now, seqSub(this._sndMax, this._sndUna));
       if (!this._sackOk) this._cc.cwnd = this._cc.ssthresh + 3 * this._sndMss;
       this._highRxt = this._sndUna;
+      if (this._sackOk) this.#reduceCwnd(delivered, false);
       this._rttSeq = undefined;
       this._retransmit(now, this._sndUna);
       this._rtoAt = now + this._rtt.rto;

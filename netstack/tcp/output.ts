@@ -119,6 +119,7 @@ export abstract class TcpOutput extends TcpControlBlock {
     const isNew = seqGe(seq, this._sndMax);
     if (isNew) this._stats.bytesSent += len;
     if (isNew && len < this._currentMss()) this._sndSml = end; // tcp_minshall_update
+    if (this._inRecovery) this._prrOut += len;
     if (isNew && this._rttSeq === undefined && !this._tsOk) {
       this._rttSeq = end;
       this._rttTime = now;

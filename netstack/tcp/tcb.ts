@@ -130,6 +130,11 @@ export abstract class TcpControlBlock {
   protected _recover: number;
   protected _highRxt: number;
   protected _scoreboard = new SackScoreboard();
+  /** Proportional rate reduction (RFC 6937): bytes delivered and sent since recovery began. */
+  protected _prrDelivered = 0;
+  protected _prrOut = 0;
+  /** cwnd when SACK recovery began (RFC 6937 RecoverFS, Linux's prior_cwnd). */
+  protected _priorCwnd = 0;
   /** The last ICMP error that did not end the connection (Linux's sk_err_soft). */
   protected _softError: IcmpSoftErrno | undefined;
 
