@@ -165,14 +165,16 @@ export abstract class TcpAckProcessing extends TcpTimerEvents {
     const ssthresh = this._cc.ssthresh;
     let sndcnt: number;
     if (pipe > ssthresh) {
-      sndcnt = Math.ceil(this._prrDelivered * ssthresh / this._priorCwnd) - this._prrOut;
+      // In whole segments, as Linux counts: ceil(delivered * ssthresh / RecoverFS) - out.
+      const due = Math.ceil(this._prrDelivered * ssthresh / this._priorCwnd / mss) * mss;
+      sndcnt = due - this._prrOut;
     } else {
       sndcnt = Math.max(this._prrDelivered - this._prrOut, delivered);
       if (advanced) sndcnt += mss;
       sndcnt = Math.min(ssthresh - pipe, sndcnt);
     }
-    // The fast retransmit that opens recovery always goes out.
-    sndcnt = Math.max(sndcnt, this._prrOut > 0 ? 0 : mss);
+    // Whole segments only; the fast retransmit that opens recovery always goes out.
+    sndcnt = Math.max(Math.floor(sndcnt / mss) * mss, this._prrOut > 0 ? 0 : mss);
     this._cc.cwnd = pipe + sndcnt;
   }
 
