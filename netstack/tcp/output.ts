@@ -118,7 +118,9 @@ export abstract class TcpOutput extends TcpControlBlock {
     const end = seqAdd(seq, len + (fin ? 1 : 0));
     const isNew = seqGe(seq, this._sndMax);
     if (isNew) this._stats.bytesSent += len;
-    if (isNew && len < this._currentMss()) this._sndSml = end; // tcp_minshall_update
+    // tcp_minshall_update: remember where the last segment shorter than the MSS ended (a
+    // super-segment's tail piece counts too).
+    if (isNew && len % this._currentMss() !== 0) this._sndSml = end;
     if (this._inRecovery) this._prrOut += len;
     if (isNew && this._rttSeq === undefined && !this._tsOk) {
       this._rttSeq = end;
