@@ -29,18 +29,29 @@ const link = messagePortLink(boot.link, { shared: true });
 const backlog: Uint8Array[] = [];
 let backlogDrops = 0;
 
+// A driver that can batch stages every frame of a burst and notifies the device once at its end.
+const stage = driver.stage && driver.kick ? driver.stage.bind(driver) : undefined;
+const put = stage ?? ((f: Uint8Array) => driver.transmit(f));
+const kick = () => driver.kick?.();
+
 function drainBacklog() {
-  while (backlog.length && driver.transmit(backlog[0])) backlog.shift();
+  let moved = false;
+  while (backlog.length && put(backlog[0])) {
+    backlog.shift();
+    moved = true;
+  }
+  if (moved && stage) kick();
 }
 
 link.onFrame((frame) => {
-  if (backlog.length === 0 && driver.transmit(frame)) return;
+  if (backlog.length === 0 && put(frame)) return;
   backlog.push(frame);
   if (backlog.length > TX_BACKLOG) {
     backlog.shift();
     backlogDrops++;
   }
 });
+if (stage) link.onBurstEnd?.(kick);
 driver.onReceive((frames) => {
   for (const f of frames) link.send(f);
   drainBacklog();

@@ -9,7 +9,10 @@ import type {
   ControlRequest,
   Creds,
   KernelEvent,
+  LinkCtl,
+  LinkInfo,
   NetAttach,
+  NetCtl,
   NetRequest,
   ProcessInfo,
   ProcessSignal,
@@ -134,6 +137,7 @@ export class Kernel {
   #nextPid = 1;
   #hosts = new Map<string, LocalHost>();
   #nets = new Map<string, RpcPeer>();
+  #hardware: RpcPeer | undefined;
   /** Posts a structured-clone message (one carrying a port) to a host's netstack. */
   #netRaw = new Map<string, (msg: NetAttach, transfer: Transferable[]) => void>();
   #pendingSyscalls = 0;
@@ -182,6 +186,29 @@ export class Kernel {
       return undefined;
     }
     return ch.port2;
+  }
+
+  /** Connect the hardware worker, which serves link control. */
+  attachHardware(rpc: RpcPeer): void {
+    this.#hardware = rpc;
+  }
+
+  /** Serve a link control request at the hardware worker (ENODEV without links). */
+  async link(req: LinkCtl, signal?: AbortSignal): Promise<unknown> {
+    const hw = this.#hardware;
+    if (!hw) throw new ErrnoError("ENODEV", "No links in this system");
+    const result = await hw.call(req, { signal, timeoutMs: 5000 });
+    if (req.op === "linkset" && typeof req.up === "boolean") {
+      // The hosts on the link see its carrier, as a NIC's link-change interrupt tells Linux.
+      const links = await hw.call({ op: "links" } satisfies LinkCtl) as LinkInfo[];
+      for (const p of links.find((l) => l.name === req.link)?.ports ?? []) {
+        const [host, iface] = p.label.split("/");
+        const ctl: NetCtl = { op: "ifcarrier", iface, up: req.up };
+        await this.#nets.get(host)?.call({ op: "netctl", req: ctl } satisfies NetRequest)
+          .catch(() => {});
+      }
+    }
+    return result;
   }
 
   /** Write a line to the kernel log (the boot console shows it). */
@@ -449,6 +476,14 @@ export class Kernel {
         return null;
       case "drivers":
         return this.drivers.restarts();
+      case "link":
+        return await this.link(req.req);
+      case "netctl":
+        return await this.net(req.host).call({ op: "netctl", req: req.req } satisfies NetRequest, {
+          timeoutMs: 5000,
+        });
+      case "hosts":
+        return [...this.#nets.keys()];
       case "shutdown":
         return this.shutdown(), null;
       default: {

@@ -13,7 +13,7 @@
  * const { status, stdout } = await sys.run("tools/hello.ts", ["world"]);
  */
 import { portEndpoint } from "./bus/endpoint.ts";
-import type { KernelEvent, ProcessInfo } from "./bus/messages.ts";
+import type { KernelEvent, LinkCtl, NetCtl, ProcessInfo } from "./bus/messages.ts";
 import { RpcPeer } from "./bus/rpc.ts";
 import type { KernelStats } from "./kernel.ts";
 import type { NetSetup } from "./net_setup.ts";
@@ -84,6 +84,15 @@ export interface System extends AsyncDisposable {
   killDriver(label: string): Promise<void>;
   /** How often each driver worker was restarted, by "host/iface". */
   driverRestarts(): Promise<Record<string, number>>;
+  /**
+   * Link control: `{ op: "links" }` (link show), `linkset` (faults, carrier), `linkframes`.
+   * Rejects with an ErrnoError (ENODEV for an unknown link, EINVAL for an impossible value).
+   */
+  link(req: LinkCtl): Promise<unknown>;
+  /** A netctl request on `host`'s netstack (ifaces, routes, neigh, sockets, stats, tcpinfo). */
+  netctl(host: string, req: NetCtl): Promise<unknown>;
+  /** Names of the hosts with a netstack. */
+  hosts(): Promise<string[]>;
   /** Stop everything. */
   shutdown(): Promise<void>;
 }
@@ -137,16 +146,24 @@ export async function boot(config: BootConfig = {}): Promise<System> {
     config.log?.(`kernel crashed: ${e.message}`);
     ep.close();
   };
-  await rpc.call({
-    op: "boot",
-    setup: config.net ?? { hosts: [{ name: "local" }] },
-    cwd: Deno.cwd(),
-    limits: {
-      processLimit: config.processLimit,
-      processMemory: config.processMemory,
-      memoryCap: config.memoryCap ?? defaultMemoryCap(),
-    },
-  });
+  try {
+    await rpc.call({
+      op: "boot",
+      setup: config.net ?? { hosts: [{ name: "local" }] },
+      cwd: Deno.cwd(),
+      limits: {
+        processLimit: config.processLimit,
+        processMemory: config.processMemory,
+        memoryCap: config.memoryCap ?? defaultMemoryCap(),
+      },
+    });
+  } catch (err) {
+    // A boot that failed (a TAP that cannot be opened) leaves no worker behind.
+    ep.close();
+    host.terminateAll();
+    worker.terminate();
+    throw err;
+  }
 
   const sys: System = {
     async start(program, args = [], opts = {}) {
@@ -183,6 +200,15 @@ export async function boot(config: BootConfig = {}): Promise<System> {
     },
     async driverRestarts() {
       return await rpc.call({ op: "drivers" }) as Record<string, number>;
+    },
+    async link(req) {
+      return await rpc.call({ op: "link", req });
+    },
+    async netctl(host, req) {
+      return await rpc.call({ op: "netctl", host, req });
+    },
+    async hosts() {
+      return await rpc.call({ op: "hosts" }) as string[];
     },
     async shutdown() {
       if (down) return;

@@ -5,6 +5,7 @@
  * start-up nothing passes through the kernel or the main thread.
  */
 import { portEndpoint } from "./bus/endpoint.ts";
+import { RpcPeer } from "./bus/rpc.ts";
 import type { Kernel } from "./kernel.ts";
 import type { WorkerFactory } from "./worker_host.ts";
 import type { DeviceResources } from "../drivers/hw/resources.ts";
@@ -50,9 +51,28 @@ export interface HostSetup {
   resolver?: { nameservers?: string[]; search?: string[] };
 }
 
+/** A Linux TAP device plugged into a switch as one of its ports. */
+export interface SwitchTapSetup {
+  /** The TAP interface name; opened if it exists, created (and gone at shutdown) if not. */
+  name: string;
+  /** Fault spec of this TAP's cable, in place of the switch's and the network's. */
+  faults?: string;
+}
+
+/** A switch declared by name: Linux TAP devices as ports, and faults for its cables. */
+export interface SwitchSetup {
+  /** Linux TAP devices plugged in as ports, next to the hosts' interfaces linked to it. */
+  taps?: SwitchTapSetup[];
+  /** Fault spec of every cable into this switch (TAP ports and hosts' ports), in place of the
+   * network-wide `faults`. */
+  faults?: string;
+}
+
 /** The network part of a boot configuration. */
 export interface NetSetup {
   hosts: HostSetup[];
+  /** Switches with TAP ports or faults of their own, by name (the name hosts' `link` uses). */
+  switches?: Record<string, SwitchSetup>;
   /** Fault spec applied to every link, e.g. "loss=0.05,delay=10ms,seed=1". */
   faults?: string;
   /** Write every frame crossing every link to this pcap file. */
@@ -88,6 +108,7 @@ export type HardwarePort =
 /** What the hardware worker receives at start-up. */
 export interface HardwareBoot {
   ports: HardwarePort[];
+  switches?: Record<string, SwitchSetup>;
   faults?: string;
   pcap?: string;
 }
@@ -95,6 +116,10 @@ export interface HardwareBoot {
 /** What the hardware worker sends back once its NIC models exist: their shared buffers. */
 export interface HardwareReady {
   resources: Record<string, DeviceResources>;
+  /** Where the kernel sends link control requests (`LinkCtl`); absent after an error. */
+  control?: MessagePort;
+  /** Set when a cable could not be plugged in (a TAP that cannot be opened): why. */
+  error?: string;
 }
 
 /** A raw message to a netstack: plug a restarted driver's port in behind interface `iface`. */
@@ -139,7 +164,12 @@ export async function attachNetstacks(
   factory: WorkerFactory,
   drivers: DriverTable,
 ): Promise<void> {
-  const hw: HardwareBoot = { ports: [], faults: setup.faults, pcap: setup.pcap };
+  const hw: HardwareBoot = {
+    ports: [],
+    switches: setup.switches,
+    faults: setup.faults,
+    pcap: setup.pcap,
+  };
   const hwTransfer: Transferable[] = [];
   const names = labHosts(setup);
   const hosts = setup.hosts.map((h, hi) => {
@@ -172,7 +202,10 @@ export async function attachNetstacks(
         link: ch.port1,
         // A TAP wired straight to the host runs with offloads (drivers/link/tap_threads.ts)
         // unless faults or a capture put the hardware worker in the path.
-        gso: !nic && f.link.startsWith("tap:") && !setup.faults && !setup.pcap,
+        // virtio-net and e1000 take super-segments anywhere (TSO: the e1000 model cuts them;
+        // the virtio-net driver does when its device refuses TSO).
+        gso: driver === "virtio" || driver === "e1000" ||
+          (!nic && f.link.startsWith("tap:") && !setup.faults && !setup.pcap),
       });
       transfer.push(ch.port1);
       if (nic) {
@@ -188,8 +221,9 @@ export async function attachNetstacks(
 
   // The hardware first: NIC models create the buffers their drivers need.
   let resources: Record<string, DeviceResources> = {};
-  if (hw.ports.length > 0) {
-    const taps = hw.ports.some((p) => p.link.startsWith("tap:"));
+  const switchTaps = Object.values(setup.switches ?? {}).some((s) => (s.taps ?? []).length > 0);
+  if (hw.ports.length > 0 || switchTaps) {
+    const taps = switchTaps || hw.ports.some((p) => p.link.startsWith("tap:"));
     const bus = new MessageChannel();
     const ready = new Promise<HardwareReady>((resolve) => {
       bus.port1.onmessage = (e) => resolve(e.data as HardwareReady);
@@ -217,8 +251,11 @@ export async function attachNetstacks(
       (message) => kernel.log(`hardware crashed: ${message}`),
       { data: hw, transfer: hwTransfer },
     );
-    resources = (await ready).resources;
+    const answer = await ready;
     bus.port1.close();
+    if (answer.error !== undefined) throw new Error(answer.error);
+    resources = answer.resources;
+    if (answer.control) kernel.attachHardware(new RpcPeer(portEndpoint(answer.control)));
   }
 
   for (const { h, boot, transfer, nics } of hosts) {

@@ -4,7 +4,7 @@
  * the netstack's socket id. Socket failures set SO_ERROR (the seed's SOCKET_TRY pattern).
  */
 import * as abi from "./abi.ts";
-import type { NetRequest, SockAddr, SocketCall, Syscall } from "./bus/messages.ts";
+import type { LinkCtl, NetCtl, NetRequest, SockAddr, SocketCall, Syscall } from "./bus/messages.ts";
 import type { RequestContext } from "./bus/rpc.ts";
 import { ErrnoError } from "./errno.ts";
 import { type Handle, InetHandle } from "./handles.ts";
@@ -119,12 +119,26 @@ export async function dispatch(
     case "netctl": {
       const net = k.net(proc.host);
       const op = (call.req as { op?: unknown }).op;
-      const reads = ["ifaces", "routes", "neigh", "sockets", "stats", "resolver"];
+      const reads = [
+        "ifaces",
+        "routes",
+        "neigh",
+        "sockets",
+        "tcpinfo",
+        "stats",
+        "resolver",
+        "links",
+      ];
       if (typeof op !== "string") throw new ErrnoError("EINVAL", "netctl: missing op");
       if (!reads.includes(op) && !proc.caps.has("net_admin")) {
         throw new ErrnoError("EPERM", `Cannot change network configuration (${op})`);
       }
-      return await net.call({ op: "netctl", req: call.req } satisfies NetRequest, {
+      // Links belong to the hardware worker, not to a host's netstack. Their frames, like a
+      // capture, need net_admin here (Linux would ask for net_raw): every host's traffic is in them.
+      if (op === "links" || op === "linkset" || op === "linkframes") {
+        return await k.link(call.req as LinkCtl, ctx.signal);
+      }
+      return await net.call({ op: "netctl", req: call.req as NetCtl } satisfies NetRequest, {
         signal: ctx.signal,
       });
     }

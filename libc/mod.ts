@@ -53,6 +53,7 @@ export type {
   IfaceAddr,
   IfaceInfo,
   IfaceStats,
+  LeaseInfo,
   NeighInfo,
   NetCtl,
   OptValue,

@@ -2,15 +2,92 @@
  * Network configuration and inspection (what ifconfig, route, arp and netstat ask for). Reads are
  * open to every process; the kernel lets only net_admin holders reach the changes.
  */
-import type { NetCtl, SocketInfo } from "../kernel/bus/messages.ts";
+import type {
+  LeaseInfo,
+  NeighInfo,
+  NetCtl,
+  RouteInfo,
+  SocketInfo,
+  TcpConnInfo,
+} from "../kernel/bus/messages.ts";
 import { ErrnoError } from "../kernel/errno.ts";
 import { parseCidr4, parseIPv4, parseIPv6, parseMac } from "./wire/addr.ts";
 import { parseCidr6 } from "./ip6/addr6.ts";
-import type { NetworkTask } from "./network_task.ts";
+import type { NetInterface } from "./link/interface.ts";
 import type { InetSocket } from "./sockets/socket.ts";
+import type { MemoryLedger } from "./sockets/memory_ledger.ts";
+import type { ResolverConfStore } from "./resolver_conf.ts";
+
+/** The IPv4 configuration netctl reads and changes (the IPv4 layer implements it). */
+export interface Ipv4Admin {
+  addAddress(iface: NetInterface, addr: number, prefixLen: number): void;
+  removeAddress(iface: NetInterface, addr: number, prefixLen: number): void;
+  addRoute(
+    dest: number,
+    prefixLen: number,
+    gateway: number,
+    iface: NetInterface | undefined,
+    metric: number,
+  ): void;
+  removeRoute(dest: number, prefixLen: number, gateway: number, iface?: NetInterface): void;
+  routeList(): RouteInfo[];
+  neighbourList(): NeighInfo[];
+  addStaticNeighbour(iface: NetInterface, ip: number, mac: Uint8Array): void;
+  removeNeighbour(ip: number): void;
+  /** RFC 5227 probing of an address before use (DHCP's DECLINE check). */
+  readonly arp: {
+    probe(iface: NetInterface, addr: number, action: "probe" | "check" | "end"): boolean;
+  };
+}
+
+/** The IPv6 configuration netctl reads and changes (the IPv6 layer implements it). */
+export interface Ipv6Admin {
+  addAddress(iface: NetInterface, addr: Uint8Array, prefixLen: number): void;
+  removeAddress(iface: NetInterface, addr: Uint8Array, prefixLen: number): void;
+  addRoute(
+    dest: Uint8Array,
+    prefixLen: number,
+    gateway: Uint8Array | undefined,
+    iface: NetInterface | undefined,
+    metric: number,
+  ): void;
+  removeRoute(
+    dest: Uint8Array,
+    prefixLen: number,
+    gateway: Uint8Array | undefined,
+    iface?: NetInterface,
+  ): void;
+  routeList(): RouteInfo[];
+  neighbourList(): NeighInfo[];
+  /** The link came up: DAD again, solicit routers. */
+  linkUp(iface: NetInterface): void;
+  readonly neighbours: {
+    addStatic(iface: NetInterface, addr: Uint8Array, mac: Uint8Array): void;
+    remove(addr: Uint8Array): boolean;
+  };
+}
+
+/** What netctl needs from the NetworkTask (the composition root implements it). */
+export interface NetCtlHost {
+  readonly name: string;
+  readonly interfaces: readonly NetInterface[];
+  readonly counters: ReadonlyMap<string, number>;
+  readonly memory: MemoryLedger;
+  /** Resolver configuration and hosts table (resolv.conf and /etc/hosts, for libc). */
+  readonly resolver: ResolverConfStore;
+  readonly ipv4: Ipv4Admin;
+  readonly ipv6: Ipv6Admin;
+  iface(name: string): NetInterface | undefined;
+  route4(dst: number): { iface: NetInterface } | undefined;
+  route6(dst: Uint8Array): { iface: NetInterface } | undefined;
+  /** Re-arm the timer after a change that starts protocol work (DAD, router solicitation). */
+  rearm(): void;
+  /** Every open socket (netstat). */
+  sockets(): Iterable<InetSocket>;
+}
 
 /** Serve one netctl request against `task`. */
-export function runNetctl(task: NetworkTask, req: NetCtl): unknown {
+export function runNetctl(task: NetCtlHost, req: NetCtl): unknown {
   const iface = (name: string | undefined) => {
     const i = name ? task.iface(name) : undefined;
     if (!i) throw new ErrnoError("ENODEV", `No such interface ${name}`);
@@ -52,6 +129,24 @@ export function runNetctl(task: NetworkTask, req: NetCtl): unknown {
       }
       return null;
     }
+    case "ifcarrier": {
+      const i = iface(req.iface);
+      const was = i.linkUp;
+      i.linkUp = req.up === true;
+      if (i.linkUp && !was && i.up) task.ipv6.linkUp(i);
+      task.rearm();
+      return null;
+    }
+    case "arpprobe": {
+      const addr = parseIPv4(req.addr);
+      if (addr === undefined || addr === 0) {
+        throw new ErrnoError("EINVAL", `Bad address ${req.addr}`);
+      }
+      return { conflict: task.ipv4.arp.probe(iface(req.iface), addr, req.action) };
+    }
+    case "iflease":
+      iface(req.iface).lease = req.lease === undefined ? undefined : checkLease(req.lease);
+      return null;
     case "routes":
       return [...task.ipv4.routeList(), ...task.ipv6.routeList()];
     case "route": {
@@ -111,6 +206,8 @@ export function runNetctl(task: NetworkTask, req: NetCtl): unknown {
     }
     case "sockets":
       return [...task.sockets()].map(socketInfo);
+    case "tcpinfo":
+      return tcpProbe(task.sockets());
     case "stats":
       return {
         host: task.name,
@@ -154,5 +251,61 @@ function socketInfo(s: InetSocket): SocketInfo {
     sendQ: q.sendQ,
     pids: [...s.owners],
     ...(rings ? { rings } : {}),
+  };
+}
+
+/**
+ * `ss -ti` for the whole host: every connected TCP socket with its TCP_INFO, for the web view's
+ * sampler (tools/ui/), which asks only while a page watches.
+ */
+function tcpProbe(sockets: Iterable<InetSocket>): TcpConnInfo[] {
+  const out: TcpConnInfo[] = [];
+  for (const s of sockets) {
+    const conn = (s as { conn?: { info(): Record<string, unknown> } }).conn;
+    if (!s.proto.startsWith("tcp") || !conn) continue;
+    try {
+      const a = s.getsockname() as { addr: string; port: number };
+      const b = s.getpeername() as { addr: string; port: number };
+      const local = `${a.addr}:${a.port}`, remote = `${b.addr}:${b.port}`;
+      out.push({ sid: s.sid, local, remote, pids: [...s.owners], info: { ...conn.info() } });
+    } catch {
+      // not connected (yet)
+    }
+  }
+  return out;
+}
+
+/** A copy of a lease a process recorded, with only the fields ifconfig reads, checked. */
+function checkLease(l: LeaseInfo): LeaseInfo {
+  const str = (v: unknown, what: string) => {
+    if (typeof v !== "string" || v.length > 255) {
+      throw new ErrnoError("EINVAL", `Bad lease ${what}`);
+    }
+    return v;
+  };
+  const num = (v: unknown, what: string) => {
+    if (typeof v !== "number" || !Number.isFinite(v)) {
+      throw new ErrnoError("EINVAL", `Bad lease ${what}`);
+    }
+    return v;
+  };
+  const opt = <T>(v: unknown, f: (v: unknown, what: string) => T, what: string) =>
+    v === undefined ? undefined : f(v, what);
+  if (typeof l !== "object" || l === null || !Array.isArray(l.dns) || l.dns.length > 8) {
+    throw new ErrnoError("EINVAL", "Bad lease");
+  }
+  return {
+    cidr: str(l.cidr, "cidr"),
+    server: str(l.server, "server"),
+    router: opt(l.router, str, "router"),
+    dns: l.dns.map((d) => str(d, "dns")),
+    domain: opt(l.domain, str, "domain"),
+    mtu: opt(l.mtu, num, "mtu"),
+    state: str(l.state, "state"),
+    leaseSecs: opt(l.leaseSecs, num, "leaseSecs"),
+    obtained: num(l.obtained, "obtained"),
+    renewAt: opt(l.renewAt, num, "renewAt"),
+    rebindAt: opt(l.rebindAt, num, "rebindAt"),
+    expiresAt: opt(l.expiresAt, num, "expiresAt"),
   };
 }

@@ -25,12 +25,14 @@ import {
   ETHERTYPE_IPV6,
 } from "./wire/ethernet.ts";
 import { Ipv4Stack } from "./ip/ipv4_stack.ts";
-import { runNetctl } from "./netctl.ts";
+import { type NetCtlHost, runNetctl } from "./netctl.ts";
 import { ResolverConfStore } from "./resolver_conf.ts";
 import { growFront, recyclePacket } from "./link/headroom.ts";
-import { TcpIpv4 } from "./tcp_ipv4.ts";
+import { TcpDemux } from "./tcp/demux.ts";
+import { TcpSocket } from "./sockets/tcp_socket.ts";
 import { Ipv6Stack } from "./ip6/ipv6_stack.ts";
-import type { Ipv6Send, Route6, Route6Constraint, SendOwner6, Stack6 } from "./stack6.ts";
+import type { Ipv6Send, Route6, Route6Constraint, SendOwner6 } from "./stack6.ts";
+import type { TcpHost } from "./tcp/host.ts";
 import { Udp6Socket } from "./udp/udp6_socket.ts";
 import { UdpDemux } from "./udp/udp_demux.ts";
 import { Raw6Socket } from "./sockets/raw6_socket.ts";
@@ -53,7 +55,7 @@ export interface NetworkTaskOptions {
 }
 
 /** The network stack of one host. */
-export class NetworkTask implements Stack, Stack6, SocketHost {
+export class NetworkTask implements Stack, TcpHost, SocketHost, NetCtlHost {
   readonly clock: Clock;
   readonly name: string;
   readonly ports: PortTable;
@@ -66,8 +68,8 @@ export class NetworkTask implements Stack, Stack6, SocketHost {
   readonly ipv4: Ipv4Stack;
   readonly ipv6: Ipv6Stack;
   readonly #ipv6Auto: boolean;
-  readonly #tcp: TcpIpv4;
   readonly #sockets = new Map<number, InetSocket>();
+  readonly #tcp: TcpDemux;
   #nextSid = 1;
   #rxQueue: Array<[NetInterface, Uint8Array]> = [];
   #drainScheduled = false;
@@ -84,7 +86,7 @@ export class NetworkTask implements Stack, Stack6, SocketHost {
     // they declare (ip/ip_host.ts, ip/transport4.ts, ip6/transport6.ts).
     this.ipv4 = new Ipv4Stack(this, { forwarding: opts.forwarding ?? false, seed: opts.seed });
     this.ipv6 = new Ipv6Stack(this, { forwarding: opts.forwarding ?? false, seed: opts.seed });
-    const tcp = new TcpIpv4(this, opts.seed ?? 0);
+    const tcp = new TcpDemux(this, opts.seed ?? 0);
     this.#tcp = tcp;
     const udp = new UdpDemux(this.ports.udp);
     this.ipv4.tcp = tcp;
@@ -338,7 +340,7 @@ export class NetworkTask implements Stack, Stack6, SocketHost {
         if (protocol !== 0 && protocol !== abi.IPPROTO_TCP) {
           throw new ErrnoError("EPROTONOSUPPORT", "Cannot create stream socket");
         }
-        s = this.#tcp.createSocket(sid);
+        s = new TcpSocket(sid, this.#tcp);
         break;
       default:
         throw new ErrnoError("ESOCKTNOSUPPORT", "Cannot create socket");
@@ -367,7 +369,7 @@ export class NetworkTask implements Stack, Stack6, SocketHost {
         if (protocol !== 0 && protocol !== abi.IPPROTO_TCP) {
           throw new ErrnoError("EPROTONOSUPPORT", "Cannot create stream socket");
         }
-        s = this.#tcp.createSocket6(this.#nextSid++);
+        s = new TcpSocket(this.#nextSid++, this.#tcp, abi.AF_INET6);
         break;
       default:
         throw new ErrnoError("ESOCKTNOSUPPORT", "Cannot create socket");

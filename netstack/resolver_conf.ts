@@ -4,8 +4,8 @@
  * `{ op: "resolver" }` (open to every process); changes go through netctl
  * `{ op: "resolverset", nameservers?, search?, timeout?, attempts?, ndots?, hosts? }`
  * (net_admin), each field given replacing the current one. Boot fills `hosts` with the topology's
- * host names (kernel/net_setup.ts); a DHCP client sets `nameservers` (option 6) and `search`
- * (option 15, or 119) there, and clears them when its lease ends.
+ * host names (kernel/net_setup.ts); the DHCP client (tools/dhcpc.ts) sets `nameservers` (option 6)
+ * and `search` (option 15) there, and puts back what they were when its lease ends.
  */
 import type { HostEntry, ResolverConf } from "../kernel/bus/messages.ts";
 import { ErrnoError } from "../kernel/errno.ts";

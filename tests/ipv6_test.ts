@@ -246,19 +246,21 @@ Deno.test("ICMPv6 packet too big lowers the path MTU; the TCP transfer continues
   const r = sim.host("r", { eth0: ["lan1"], eth1: ["lan2"] }, { forwarding: true });
   addAddr(r, "2001:db8:1::1/64", "eth0");
   addAddr(r, "2001:db8:2::1/64", "eth1");
-  r.iface("eth1")!.mtu = 1280;
   const a = sim.host("a", { eth0: ["lan1"] });
   const b = sim.host("b", { eth0: ["lan2"] });
   await sim.run(3000, 5);
   const bGlobal = formatIPv6(eui64Address(parseIPv6("2001:db8:2::")!, eth0(b).mac));
   assert.equal(addrState(b, bGlobal), "preferred");
   const { c, s } = await tcpPair(sim, a, b, in6(bGlobal, 5001), abi.AF_INET6);
+  // Narrowed once connected: b's RAs would otherwise teach it the MTU, and its SYN-ACK's MSS
+  // would keep a's segments small from the start (as on Linux).
+  r.iface("eth1")!.mtu = 1280;
   const mssBefore = c.conn!.mss;
   const data = new Uint8Array(200_000).map((_, i) => (i * 13) & 255);
   assert.deepEqual(await transfer(sim, c, s, data), data);
   assert.ok((r.counters.get("icmpv6: sent packet-too-big") ?? 0) >= 1);
   assert.equal(a.ipv6.pathMtu(parseIPv6(bGlobal)!)?.mtu, 1280);
-  assert.ok((a.counters.get("tcp: mss-clamped") ?? 0) >= 1);
+  assert.ok((a.counters.get("tcp: mss-lowered") ?? 0) >= 1);
   assert.ok(c.conn!.mss < mssBefore && c.conn!.mss <= 1280 - 60);
   assert.ok((r.counters.get("ipv6: forwarded") ?? 0) > 100);
 });

@@ -1,23 +1,13 @@
 /**
  * The netstack's layers depend downward only. Its module graph (Deno's own, `deno info --json`,
- * type-only imports included) must have no import cycle: runtime imports none at all, and the
- * type-only cycle the seed left (eight files around NetworkTask, issue #15 part 3) may shrink but
- * never take in another file. When it is gone, empty {@link KNOWN_CYCLE}. The IP layers (`ip/`,
- * `ip6/`) already left it: they reach their host, TCP, UDP and sockets only through the ports
- * they declare, and import nothing above them, not even as types.
+ * type-only imports included) must have no import cycle (issue #15 part 3). The IP layers (`ip/`,
+ * `ip6/`) reach their host, TCP, UDP and sockets only through the ports they declare; TCP and
+ * the sockets reach the NetworkTask only through theirs (`tcp/host.ts`, `tcp/endpoint.ts`,
+ * `stack.ts`): none imports anything above it, not even as types.
  */
 import assert from "node:assert/strict";
 
 const ROOT = new URL("../netstack/", import.meta.url).href;
-
-/** The files of the one cycle still allowed (type-only imports); nothing may join it. */
-const KNOWN_CYCLE = new Set([
-  "netctl.ts",
-  "network_task.ts",
-  "service.ts",
-  "sockets/tcp_socket.ts",
-  "tcp_ipv4.ts",
-]);
 
 interface InfoModule {
   specifier: string;
@@ -89,29 +79,37 @@ Deno.test("structure: the netstack's runtime imports have no cycle", async () =>
   assert.deepEqual(cycles(await graph(false)), []);
 });
 
-Deno.test("structure: no netstack file joins the type-only import cycle left to break", async () => {
-  for (const c of cycles(await graph(true))) {
-    const joined = c.filter((f) => !KNOWN_CYCLE.has(f));
-    assert.deepEqual(joined, [], `new files in an import cycle: ${c.join(" → ")}`);
-  }
+Deno.test("structure: the netstack's type-only imports have no cycle either", async () => {
+  assert.deepEqual(cycles(await graph(true)), []);
 });
 
 /** What the IP layers may not import, even as types: everything above them. */
-const ABOVE_IP =
-  /^(network_task|netctl|service|stack|tcp_ipv4|tcp_layer|netstack_main)\.ts$|^(sockets|tcp|udp)\//;
-
-/**
- * TCP code still living in `ip6/` (a second MSS-lowering path, issue #15 "Path MTU that never
- * black-holes"): it goes when TCP lowers its MSS in one place for both families.
- */
-const TCP_IN_IP6 = "ip6/tcp_mss_clamp.ts";
+const ABOVE_IP = /^(network_task|netctl|service|stack|netstack_main)\.ts$|^(sockets|tcp|udp)\//;
 
 Deno.test("structure: the IP layers import nothing above them", async () => {
   const g = await graph(true);
   const upward: string[] = [];
   for (const [from, to] of g) {
-    if (!/^ip6?\//.test(from) || from === TCP_IN_IP6) continue;
+    if (!/^ip6?\//.test(from)) continue;
     for (const t of to) if (ABOVE_IP.test(t)) upward.push(`${from} → ${t}`);
+  }
+  assert.deepEqual(upward, []);
+});
+
+/** Above TCP and the sockets: the composition root and the services on top of it. */
+const ABOVE_SOCKETS = /^(network_task|netctl|service|process_ports|netstack_main)\.ts$/;
+
+Deno.test("structure: TCP imports nothing above it, sockets nothing above them", async () => {
+  const g = await graph(true);
+  const upward: string[] = [];
+  for (const [from, to] of g) {
+    const tcp = /^tcp\//.test(from);
+    if (!tcp && !/^sockets\//.test(from)) continue;
+    for (const t of to) {
+      if (ABOVE_SOCKETS.test(t) || (tcp && /^(sockets|udp)\//.test(t))) {
+        upward.push(`${from} → ${t}`);
+      }
+    }
   }
   assert.deepEqual(upward, []);
 });

@@ -2,7 +2,7 @@
  * ifconfig: show interfaces the way net-tools' ifconfig does, and change their addresses, MTU
  * and administrative state through netctl.
  */
-import type { IfaceAddr, IfaceInfo } from "../kernel/bus/messages.ts";
+import type { IfaceAddr, IfaceInfo, LeaseInfo } from "../kernel/bus/messages.ts";
 import { netctl } from "../libc/mod.ts";
 import { intArg, parseCommand, tool, UsageError } from "./_args.ts";
 import { broadcast4, formatBytesScaled, netmask4, prefixFromNetmask } from "./_format.ts";
@@ -48,8 +48,32 @@ function scopeId(a: IfaceAddr): string {
   }
 }
 
+/**
+ * The DHCP lease lines of an interface (tools/dhcpc.ts records its lease with netctl `iflease`);
+ * times are shown relative to `now` (wall-clock ms).
+ */
+export function formatLease(l: LeaseInfo, now: number): string[] {
+  const pad = "        ";
+  const inSecs = (t: number | undefined) =>
+    t === undefined ? "never" : t <= now ? "now" : `in ${Math.ceil((t - now) / 1000)} s`;
+  const times = l.leaseSecs === undefined
+    ? "lease infinite"
+    : `lease ${l.leaseSecs} s  renew ${inSecs(l.renewAt)}  rebind ${inSecs(l.rebindAt)}  ` +
+      `expires ${inSecs(l.expiresAt)}`;
+  const opts = [
+    l.router ? `router ${l.router}` : "no router",
+    ...(l.dns.length ? [`dns ${l.dns.join(",")}`] : []),
+    ...(l.domain ? [`domain ${l.domain}`] : []),
+    ...(l.mtu ? [`mtu ${l.mtu}`] : []),
+  ];
+  return [
+    `${pad}dhcp ${l.cidr} from ${l.server}  ${l.state}  ${times}`,
+    `${pad}dhcp ${opts.join("  ")}`,
+  ];
+}
+
 /** One interface's block as net-tools' ifconfig prints it (without the blank line after it). */
-export function formatIface(i: IfaceInfo): string[] {
+export function formatIface(i: IfaceInfo, now = Date.now()): string[] {
   const flags = ifaceFlags(i);
   const names = FLAGS.filter(([bit]) => flags & bit).map(([, n]) => n).join(",");
   const pad = "        ";
@@ -63,6 +87,7 @@ export function formatIface(i: IfaceInfo): string[] {
       out.push(line);
     }
   }
+  if (i.lease) out.push(...formatLease(i.lease, now));
   for (const a of i.addrs) {
     if (a.family === 10) {
       const state = a.state && a.state !== "preferred" ? `  ${a.state}` : "";

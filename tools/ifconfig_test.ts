@@ -4,6 +4,7 @@ import {
   classfulPrefix,
   formatIface,
   formatIfaceTable,
+  formatLease,
   ifaceFlags,
   parseIfChanges,
 } from "./ifconfig.ts";
@@ -100,4 +101,41 @@ Deno.test("addresses without a prefix get the classful default", () => {
     classfulPrefix("172.16.0.1"),
     classfulPrefix("192.168.0.1"),
   ], [8, 16, 24]);
+});
+
+Deno.test("a DHCP lease shows under the address it gave, with its times from now", () => {
+  const now = 1_000_000;
+  const lines = formatIface({
+    ...ETH,
+    addrs: [ETH.addrs[1]],
+    lease: {
+      cidr: "10.0.0.1/24",
+      server: "10.0.0.254",
+      router: "10.0.0.254",
+      dns: ["10.0.0.254", "10.0.0.253"],
+      domain: "lab.test",
+      state: "RENEWING",
+      leaseSecs: 120,
+      obtained: now - 70_000,
+      renewAt: now - 10_000,
+      rebindAt: now + 35_000,
+      expiresAt: now + 50_000,
+    },
+  }, now);
+  deepEqual(lines.slice(1, 4), [
+    "        inet 10.0.0.1  netmask 255.255.255.0  broadcast 10.0.0.255",
+    "        dhcp 10.0.0.1/24 from 10.0.0.254  RENEWING  lease 120 s  renew now  rebind in 35 s  expires in 50 s",
+    "        dhcp router 10.0.0.254  dns 10.0.0.254,10.0.0.253  domain lab.test",
+  ]);
+  const inf = formatLease({
+    cidr: "10.0.0.1/8",
+    server: "10.0.0.2",
+    dns: [],
+    state: "BOUND",
+    obtained: 0,
+  }, 5);
+  deepEqual(inf, [
+    "        dhcp 10.0.0.1/8 from 10.0.0.2  BOUND  lease infinite",
+    "        dhcp no router",
+  ]);
 });

@@ -1,7 +1,7 @@
 /**
  * The interactive shell of `deno task run --shell`: a line-editing prompt per host (`alpha$ `)
  * that runs Serin programs as processes. Built-ins: `hosts`, `use HOST`, `ps`, `kill PID [SIG]`,
- * `history`, `help`, `exit`. Ctrl-C interrupts the running program, not the system; Ctrl-D on
+ * `link show|set` (tools/_link_cmd.ts), `history`, `help`, `exit`. Ctrl-C interrupts the running program, not the system; Ctrl-D on
  * an empty line leaves. A trailing `&` runs a program in the background.
  *
  * The shell is the console's login shell: it is not a process itself, and every program it starts
@@ -10,12 +10,18 @@
  * another user's processes are refused unless the shell is root.
  */
 import type { System } from "../kernel/mod.ts";
+import type { LinkInfo } from "../kernel/bus/messages.ts";
+import { formatLinks, parseLinkCommand } from "./_link_cmd.ts";
 
 const HELP = `Built-ins:
   hosts              list the hosts
   use HOST           run programs on HOST from now on
   ps                 the process table
   kill PID [SIG]     signal a process (default 15)
+  link show [NAME]   the links (switches, TAPs): carrier, impairments, counters
+  link set NAME ...  change a link while it runs, as ip link / tc netem (needs net_admin):
+                     up|down, loss 5%, delay 20ms 5ms, dup 1%, reorder 5%, corrupt 0.1%,
+                     rate 10mbit, loss gemodel 1% 30%, clear
   history            earlier command lines
   help               this text
   exit               leave (Ctrl-D too)
@@ -37,6 +43,25 @@ export interface ShellOptions {
   write?: (text: string) => void;
   /** Use raw mode line editing (default: when stdin is a terminal). */
   raw?: boolean;
+}
+
+/** Run a `link` command line; returns what to print. */
+export async function linkCommand(sys: System, args: string[], admin: boolean): Promise<string> {
+  const parsed = parseLinkCommand(args);
+  if ("error" in parsed) return parsed.error + "\n";
+  try {
+    if (parsed.req.op !== "links") {
+      if (!admin) return "link: Operation not permitted (needs net_admin: --caps net_admin)\n";
+      await sys.link(parsed.req);
+      return "";
+    }
+    const links = await sys.link(parsed.req) as LinkInfo[];
+    const shown = parsed.only ? links.filter((l) => l.name === parsed.only) : links;
+    if (parsed.only && !shown.length) return `link: no link named ${parsed.only}\n`;
+    return formatLinks(shown);
+  } catch (err) {
+    return `link: ${(err as Error).message}\n`;
+  }
 }
 
 /** Run the shell until `exit` or end of input. Returns the last exit status. */
@@ -95,6 +120,9 @@ export async function runShell(sys: System, opts: ShellOptions): Promise<number>
               } fds=${p.fds}\n`,
             );
           }
+          continue;
+        case "link":
+          write(await linkCommand(sys, args, uid === 0 || opts.caps.includes("net_admin")));
           continue;
         case "kill":
           try {

@@ -3,7 +3,10 @@
  * buffers in the driver's DMA memory, exactly as far as the driver programmed it: legacy
  * descriptors, head/tail rings, 2048-byte receive buffers, interrupt causes RXT0/TXDW/LSC/RXO.
  * A frame arriving with no free receive descriptor is dropped and counted (RNBC, MPC,
- * "rx-no-descriptor"), never written over a descriptor the driver still owns.
+ * "rx-no-descriptor"), never written over a descriptor the driver still owns. Transmit takes
+ * legacy descriptors (with CSO/CSS checksum insertion) and extended ones: context descriptors
+ * for TCP/UDP and IP checksum offload and TCP segmentation (TSE, up to 64 KiB per packet cut
+ * at MSS), data descriptors that use them (offload.ts).
  */
 
 import type { LinkPort } from "../link/port.ts";
@@ -34,13 +37,28 @@ import {
   TCTL,
   WRITE_TABLE,
 } from "./registers.ts";
-import { completeRxDesc, DESC_SIZE, RXD_STAT, TXD, TXD_CMD, TXD_STA_DD } from "./descriptors.ts";
+import {
+  completeRxDesc,
+  DESC_SIZE,
+  DTYP,
+  readTxContext,
+  RXD_STAT,
+  TUCMD,
+  type TxContext,
+  TXD,
+  TXD_CMD,
+  TXD_DEXT,
+  TXD_STA_DD,
+} from "./descriptors.ts";
+import { e1000Transmit, insertChecksum } from "./offload.ts";
 import { ringNext } from "./rings.ts";
 
 /** Receive buffer size selected by RCTL.BSIZE = 00. */
 export const RX_BUFFER_SIZE = 2048;
 /** Largest frame (no FCS) accepted without long-packet enable: 1514 + VLAN tag. */
 const MAX_RX_FRAME = 1518;
+/** Largest packet a TSO context may cover: 64 KiB of IP and its Ethernet header. */
+const MAX_TX_PACKET = 14 + 65_535;
 
 /** Options for {@link E1000Device}. */
 export interface E1000DeviceOptions {
@@ -74,6 +92,8 @@ export class E1000Device implements NicDevice {
   readonly #port: LinkPort;
   #carrier: boolean;
   #txFrags: Uint8Array[] = [];
+  /** The last context descriptor seen (SDM: it stays in force until the next one). */
+  #txCtx: TxContext | undefined;
 
   /** Build the device, power it on and attach it to `port`. */
   constructor(port: LinkPort, opts: E1000DeviceOptions) {
@@ -183,8 +203,16 @@ export class E1000Device implements NicDevice {
         countDrop(this.stats, "tx-bad-descriptor");
         break;
       }
-      this.#gather(desc);
-      if (this.#dma.bytes[desc + TXD.CMD] & TXD_CMD.RS) {
+      const cmd = this.#dma.bytes[desc + TXD.CMD];
+      const dtyp = this.#dma.bytes[desc + 10] >>> 4;
+      if (!(cmd & TXD_DEXT)) this.#gather(desc, false);
+      else if (dtyp === DTYP.CONTEXT) this.#txCtx = readTxContext(this.#dma, desc);
+      else if (dtyp === DTYP.DATA) this.#gather(desc, true);
+      else {
+        this.#txFrags = [];
+        countDrop(this.stats, "tx-bad-descriptor-type");
+      }
+      if (cmd & TXD_CMD.RS) {
         this.#dma.store8(desc + TXD.STA, this.#dma.load8(desc + TXD.STA) | TXD_STA_DD);
         reported = true;
       }
@@ -194,11 +222,11 @@ export class E1000Device implements NicDevice {
     if (reported) this.#cause(INT.TXDW);
   }
 
-  /** Collect one descriptor's buffer; on EOP put the whole frame on the link. */
-  #gather(desc: number): void {
+  /** Collect one (legacy or data) descriptor's buffer; on EOP put the packet on the link. */
+  #gather(desc: number, ext: boolean): void {
     const dma = this.#dma;
     const addr = dma.read64(desc + TXD.ADDR);
-    const len = dma.read16(desc + TXD.LENGTH);
+    const len = ext ? dma.read32(desc + 8) & 0xfffff : dma.read16(desc + TXD.LENGTH);
     const cmd = dma.bytes[desc + TXD.CMD];
     if (!dma.contains(addr, len)) {
       this.#txFrags = [];
@@ -219,13 +247,30 @@ export class E1000Device implements NicDevice {
         at += f.length;
       }
     }
-    if (frame.length > MAX_RX_FRAME || frame.length < 14) {
+    if (frame.length < 14 || frame.length > MAX_TX_PACKET) {
       return countDrop(this.stats, "tx-bad-length");
     }
+    let frames: Uint8Array[];
+    if (ext) {
+      const tse = (cmd & TUCMD.TSE) !== 0;
+      const r = e1000Transmit(frame, this.#txCtx, dma.bytes[desc + 13], tse);
+      if ("drop" in r) return countDrop(this.stats, r.drop);
+      frames = r.frames;
+    } else {
+      if (frame.length > MAX_RX_FRAME) return countDrop(this.stats, "tx-bad-length");
+      const css = dma.bytes[desc + TXD.CSS];
+      const cso = dma.bytes[desc + TXD.CSO];
+      if (cmd & TXD_CMD.IC && !insertChecksum(frame, css, cso)) {
+        return countDrop(this.stats, "tx-bad-checksum-offset");
+      }
+      frames = [frame];
+    }
     if (!this.#carrier) return countDrop(this.stats, "tx-link-down");
-    countTx(this.stats, frame.length);
-    this.#regs.add(REG.GPTC, 1);
-    this.#port.send(frame);
+    for (const f of frames) {
+      countTx(this.stats, f.length);
+      this.#regs.add(REG.GPTC, 1);
+      this.#port.send(f);
+    }
   }
 
   #cause(bits: number): void {
@@ -238,6 +283,7 @@ export class E1000Device implements NicDevice {
     const regs = this.#regs;
     regs.clearAll();
     this.#txFrags = [];
+    this.#txCtx = undefined;
     const e = this.#eeprom;
     regs.poke(REG.RAL0, (e[0] | (e[1] << 16)) >>> 0);
     regs.poke(REG.RAH0, (e[2] | RAH_AV) >>> 0);

@@ -2,6 +2,9 @@
  * Driver for the Intel 82540EM ({@link E1000Device}): resets the chip, reads the MAC from the
  * EEPROM through EERD, sets up legacy receive and transmit rings of 2048-byte buffers, and
  * services RXT0/TXDW/LSC/RXO interrupts. It touches the device only through MMIO and DMA memory.
+ * A TCP super-segment from the netstack (IP length over the MTU) goes out with TSO: one context
+ * descriptor (TSE, HDRLEN, MSS, PAYLEN, checksum offsets) and data descriptors over as many
+ * buffers as it takes; the device cuts it into MSS-sized segments, as an 8254x does.
  */
 
 import { DmaMemory } from "../hw/dma.ts";
@@ -21,14 +24,19 @@ import {
 } from "../hw/nic.ts";
 import { CTRL, EERD, INT, RAH_AV, RCTL, REG, STATUS, TCTL, WRITE_TABLE } from "./registers.ts";
 import {
+  POPTS,
   RXD,
   RXD_STAT,
+  TUCMD,
   TXD,
   TXD_CMD,
   TXD_STA_DD,
   writeRxDesc,
+  writeTxContext,
+  writeTxData,
   writeTxDesc,
 } from "./descriptors.ts";
+import { tcpFrameLayout } from "../link/gso_segment.ts";
 import { DescRing, ringNext, validRingSize } from "./rings.ts";
 
 /** Buffer size per descriptor (RCTL.BSIZE = 2048). */
@@ -161,8 +169,12 @@ export class E1000Driver implements NicDriver {
     return v & EERD.DONE ? v >>> EERD.DATA_SHIFT : undefined;
   }
 
-  /** Copy `frame` into the next transmit buffer; false when the ring is full. */
+  /**
+   * Copy `frame` into the next transmit buffer; false when the ring is full. A TCP
+   * super-segment goes out with TSO.
+   */
   transmit(frame: Uint8Array): boolean {
+    if (frame.length > MAX_FRAME && frame.length <= 14 + 65_535) return this.#transmitTso(frame);
     if (frame.length > MAX_FRAME || frame.length < 14) {
       countDrop(this.stats, "tx-bad-length");
       return true;
@@ -186,6 +198,54 @@ export class E1000Driver implements NicDriver {
     this.#regs.write(REG.TDT, next);
     countTx(this.stats, frame.length);
     return true;
+  }
+
+  /** A context descriptor and data descriptors for one TCP super-segment; false when full. */
+  #transmitTso(frame: Uint8Array): boolean {
+    const l = tcpFrameLayout(frame);
+    if (!l) {
+      countDrop(this.stats, "tx-bad-length");
+      return true;
+    }
+    const need = 1 + Math.ceil(frame.length / BUFFER_SIZE);
+    if (this.#txFree() < need) {
+      this.#reclaimTx();
+      if (this.#txFree() < need) return false;
+    }
+    const dma = this.#dma;
+    const ipEnd = l.tcp - 1;
+    writeTxContext(dma, this.#tx.addr(this.#txTail), {
+      ipcss: 14,
+      ipcso: l.ipVersion === 4 ? 24 : 0,
+      ipcse: l.ipVersion === 4 ? ipEnd : 0,
+      tucss: l.tcp,
+      tucso: l.tcp + 16,
+      tucse: 0,
+      paylen: frame.length - l.hdrLen,
+      tucmd: TUCMD.TCP | (l.ipVersion === 4 ? TUCMD.IP : 0) | TUCMD.TSE,
+      hdrLen: l.hdrLen,
+      mss: this.mtu - (l.hdrLen - 14),
+    });
+    this.#txTail = ringNext(this.#txTail, this.#txCount);
+    for (let at = 0; at < frame.length; at += BUFFER_SIZE) {
+      const i = this.#txTail;
+      const buf = this.#txBuf + i * BUFFER_SIZE;
+      const n = Math.min(BUFFER_SIZE, frame.length - at);
+      dma.bytes.set(frame.subarray(at, at + n), buf);
+      const last = at + n === frame.length;
+      const dcmd = TUCMD.TSE | TXD_CMD.IFCS | TXD_CMD.RS | (last ? TXD_CMD.EOP : 0);
+      const popts = POPTS.TXSM | (l.ipVersion === 4 ? POPTS.IXSM : 0);
+      writeTxData(dma, this.#tx.addr(i), buf, n, dcmd, popts);
+      this.#txTail = ringNext(i, this.#txCount);
+    }
+    this.#regs.write(REG.TDT, this.#txTail);
+    countTx(this.stats, frame.length);
+    return true;
+  }
+
+  /** Descriptors free for the driver (one always stays empty: head = tail means empty). */
+  #txFree(): number {
+    return (this.#txClean - this.#txTail - 1 + this.#txCount) % this.#txCount;
   }
 
   /** Register the receiver of frame batches. */

@@ -64,6 +64,13 @@ export interface NicDriver {
   readonly linkUp: boolean;
   /** Queue one frame; false when the TX ring is full (back-pressure: retry later). */
   transmit(frame: Uint8Array): boolean;
+  /**
+   * Optional batching: queue one frame without telling the device (false when full); the
+   * caller calls {@link kick} once after the burst.
+   */
+  stage?(frame: Uint8Array): boolean;
+  /** Tell the device about everything {@link stage}d (one notify per burst). */
+  kick?(): void;
   /** Register the receiver of batches of received frames. */
   onReceive(cb: (frames: Uint8Array[]) => void): void;
   /** Register the receiver of link-state changes. */

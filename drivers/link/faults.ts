@@ -14,7 +14,15 @@
  *   with no payload are never corrupted).
  * - rate limit: a token bucket of `rateBurstBytes`; frames that do not fit wait in a FIFO of
  *   up to `rateQueueFrames` frames, and frames beyond that are dropped.
- * - delay: every frame arrives exactly `delayMs` after it leaves the rate limiter.
+ * - delay: every frame arrives `delayMs` after it leaves the rate limiter, plus or minus up to
+ *   `jitterMs` (uniform, as netem's default distribution); with jitter, frames may overtake
+ *   each other, as they do under netem.
+ * - bursty loss (Gilbert–Elliott, as netem's `loss gemodel p r`): with `geP` set, the link is in
+ *   a good or a bad state; good → bad with probability `geP` per frame, bad → good with `geR`.
+ *   Every frame in the bad state is lost; in the good state `loss` applies.
+ *
+ * A wrapper's options can be changed while frames flow ({@link FaultyPort.configure}): `tc
+ * qdisc change` for the cable. A wrapper with no fault configured passes frames straight on.
  *
  * @example
  * const port = withFaults(sw.connect(), "loss=0.05,delay=10ms,rate=100mbit,seed=1", clock);
@@ -41,6 +49,12 @@ export interface FaultOptions {
   corrupt?: number;
   /** Fixed one-way delay in ms. Default 0 (delivered synchronously). Spec key `delay`. */
   delayMs?: number;
+  /** Delay varies uniformly by up to ± this many ms (at least 0 in all). Spec key `jitter`. */
+  jitterMs?: number;
+  /** Gilbert–Elliott bursty loss: good → bad per frame, 0..1. Default off. Spec key `gep`. */
+  geP?: number;
+  /** Gilbert–Elliott: bad → good per frame, 0..1. Default 1 when `geP` is set. Spec `ger`. */
+  geR?: number;
   /** Longest a reordered frame waits for a successor, in ms. Default 1. Spec key `hold`. */
   reorderHoldMs?: number;
   /** Rate limit in bits per second; undefined = unlimited. Spec key `rate`. */
@@ -76,8 +90,15 @@ export interface FaultStats {
   in: FaultDirectionStats;
 }
 
-/** A port with faults injected, and its counters. */
-export type FaultyPort = LinkPort & { readonly stats: FaultStats };
+/** A port with faults injected, its counters, and a way to change the faults while it runs. */
+export type FaultyPort = LinkPort & {
+  readonly stats: FaultStats;
+  /**
+   * Replace the faults: `out` for frames sent, `inbound` (default: the same) for frames
+   * received. Frames already held keep their place. Throws {@link FaultSpecError} on bad options.
+   */
+  configure(out: FaultOptions, inbound?: FaultOptions): void;
+};
 
 /** A fault spec string or option that is malformed or out of range. */
 export class FaultSpecError extends Error {
@@ -90,6 +111,9 @@ type _SpecKey =
   | "reorder"
   | "corrupt"
   | "delay"
+  | "jitter"
+  | "gep"
+  | "ger"
   | "hold"
   | "rate"
   | "limit"
@@ -102,6 +126,9 @@ const _SPEC_KEYS: readonly _SpecKey[] = [
   "reorder",
   "corrupt",
   "delay",
+  "jitter",
+  "gep",
+  "ger",
   "hold",
   "rate",
   "limit",
@@ -147,6 +174,15 @@ export function parseFaultSpec(spec: string): FaultOptions {
       case "delay":
         opts.delayMs = _parseDuration(value) ?? bad("expected a duration like 10ms, 500us, 1s");
         break;
+      case "jitter":
+        opts.jitterMs = _parseDuration(value) ?? bad("expected a duration like 5ms");
+        break;
+      case "gep":
+        opts.geP = _parseProbability(value) ?? bad("expected a probability in 0..1 or 0%..100%");
+        break;
+      case "ger":
+        opts.geR = _parseProbability(value) ?? bad("expected a probability in 0..1 or 0%..100%");
+        break;
       case "hold":
         opts.reorderHoldMs = _parseDuration(value) ?? bad("expected a duration like 1ms");
         break;
@@ -180,11 +216,11 @@ export function validateFaultOptions(o: FaultOptions): void {
   const bad = (field: string, why: string): never => {
     throw new FaultSpecError(`Invalid fault option ${field}: ${why}`);
   };
-  for (const f of ["loss", "dup", "reorder", "corrupt"] as const) {
+  for (const f of ["loss", "dup", "reorder", "corrupt", "geP", "geR"] as const) {
     const v = o[f];
     if (v !== undefined && !(v >= 0 && v <= 1)) bad(f, `${v} is not a probability in 0..1`);
   }
-  for (const f of ["delayMs", "reorderHoldMs"] as const) {
+  for (const f of ["delayMs", "jitterMs", "reorderHoldMs"] as const) {
     const v = o[f];
     if (v !== undefined && !(v >= 0 && Number.isFinite(v))) bad(f, `${v} is not a duration`);
   }
@@ -241,6 +277,12 @@ export function withFaults(
     onFrame(h: (frame: Uint8Array) => void): void {
       handler = h;
     },
+    configure(out: FaultOptions, inOpts: FaultOptions = out): void {
+      validateFaultOptions(out);
+      validateFaultOptions(inOpts);
+      outbound.configure(out);
+      inbound.configure(inOpts);
+    },
     close(): void {
       if (closed) return;
       closed = true;
@@ -254,7 +296,11 @@ export function withFaults(
 
 /** One direction's stages; see the module comment for their order. */
 class _Pipeline {
-  readonly #o: FaultOptions;
+  #o: FaultOptions;
+  /** No fault configured and nothing held or queued: frames go straight out. */
+  #idle = false;
+  /** Gilbert–Elliott state: true while bad. */
+  #geBad = false;
   readonly #clock: Clock;
   readonly #rng: Prng;
   readonly #stats: FaultDirectionStats;
@@ -264,10 +310,10 @@ class _Pipeline {
   #held: Uint8Array | undefined;
   #holdTimer: Timer | undefined;
   // rate limit (token bucket, in bits)
-  readonly #rate: number | undefined;
-  readonly #capacityBits: number;
-  readonly #queueLimit: number;
-  #tokens: number;
+  #rate: number | undefined;
+  #capacityBits = 0;
+  #queueLimit = 0;
+  #tokens = 0;
   #lastRefill: number;
   #rateQueue: Uint8Array[] = [];
   #rateTimer: Timer | undefined;
@@ -287,18 +333,44 @@ class _Pipeline {
     this.#rng = rng;
     this.#stats = stats;
     this.#out = out;
+    this.#lastRefill = clock.now();
+    this.configure(o);
+  }
+
+  /** Take new options; queued frames stay queued (the rate queue drains at the new rate). */
+  configure(o: FaultOptions): void {
+    this.#o = o;
     this.#rate = o.rateBitsPerSec;
     const burst = o.rateBurstBytes ?? Math.max(1514, Math.ceil((this.#rate ?? 0) / 8 / 1000));
     this.#capacityBits = burst * 8;
     this.#queueLimit = o.rateQueueFrames ?? 1000;
     this.#tokens = this.#capacityBits;
-    this.#lastRefill = clock.now();
+    this.#lastRefill = this.#clock.now();
+    if (o.geP === undefined) this.#geBad = false;
+    if (this.#rate === undefined && this.#rateQueue.length > 0) {
+      this.#rateTimer?.cancel();
+      this.#rateTimer = undefined;
+      const queued = this.#rateQueue;
+      this.#rateQueue = [];
+      for (const f of queued) this.#delay(f);
+    } else if (this.#rateTimer) {
+      this.#rateTimer.cancel();
+      this.#rateTimer = undefined;
+      this.#armRateTimer();
+    }
+    this.#idle = !o.loss && !o.dup && !o.reorder && !o.corrupt && !o.delayMs && !o.jitterMs &&
+      o.geP === undefined && this.#rate === undefined;
   }
 
   push(frame: Uint8Array): void {
     const s = this.#stats;
     s.frames++;
-    if (this.#rng.chance(this.#o.loss ?? 0)) {
+    if (
+      this.#idle && !this.#held && this.#rateQueue.length === 0 && this.#delayQueue.length === 0
+    ) {
+      return this.#emit(frame);
+    }
+    if (this.#lose()) {
       s.lost++;
       return;
     }
@@ -328,6 +400,16 @@ class _Pipeline {
       return;
     }
     this.#duplicate(frame);
+  }
+
+  /** Whether this frame is lost: plain loss, or the Gilbert–Elliott chain's bad state. */
+  #lose(): boolean {
+    const o = this.#o;
+    if (o.geP !== undefined) {
+      this.#geBad = this.#geBad ? !this.#rng.chance(o.geR ?? 1) : this.#rng.chance(o.geP);
+      if (this.#geBad) return true;
+    }
+    return this.#rng.chance(o.loss ?? 0);
   }
 
   stop(): void {
@@ -392,9 +474,23 @@ class _Pipeline {
   }
 
   #delay(frame: Uint8Array): void {
-    const d = this.#o.delayMs ?? 0;
-    if (d <= 0) return this.#emit(frame);
-    this.#delayQueue.push({ at: this.#clock.now() + d, frame });
+    const j = this.#o.jitterMs ?? 0;
+    const d = Math.max(
+      0,
+      (this.#o.delayMs ?? 0) + (j > 0 ? (this.#rng.nextFloat() * 2 - 1) * j : 0),
+    );
+    if (d <= 0 && this.#delayQueue.length === 0) return this.#emit(frame);
+    const q = this.#delayQueue;
+    // Ordered by arrival time. Without jitter a frame never overtakes one sent before it, even
+    // when the delay was just lowered: it waits for the tail.
+    const at = j > 0 ? this.#clock.now() + d : Math.max(this.#clock.now() + d, q.at(-1)?.at ?? 0);
+    let i = q.length;
+    while (i > 0 && q[i - 1].at > at) i--;
+    q.splice(i, 0, { at, frame });
+    if (i === 0) {
+      this.#delayTimer?.cancel();
+      this.#delayTimer = undefined;
+    }
     if (!this.#delayTimer) this.#armDelayTimer();
   }
 

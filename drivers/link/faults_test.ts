@@ -262,3 +262,49 @@ Deno.test("faults: close drops what is in flight and later frames", () => {
   p.send(numbered(1));
   assert.equal(p.stats.out.closedDropped, 1);
 });
+
+Deno.test("configure: faults change while frames flow; queued frames keep their order", () => {
+  const clock = new ManualClock();
+  const fake = fakePort();
+  const p = withFaults(fake.port, {}, clock);
+  p.send(numbered(0));
+  assert.deepEqual(fake.sent.map(seqOf), [0], "no faults: straight through");
+  p.configure({ delayMs: 10 });
+  p.send(numbered(1));
+  clock.advance(5);
+  p.configure({});
+  p.send(numbered(2)); // no delay now, but it may not overtake frame 1
+  assert.deepEqual(fake.sent.map(seqOf), [0]);
+  clock.advance(5);
+  assert.deepEqual(fake.sent.map(seqOf), [0, 1, 2]);
+  // A rate limit removed while frames wait lets them all go at once, in order.
+  p.configure({ rateBitsPerSec: 8000, rateBurstBytes: 64 });
+  for (let i = 3; i < 6; i++) p.send(numbered(i));
+  assert.deepEqual(fake.sent.map(seqOf), [0, 1, 2, 3]);
+  p.configure({});
+  assert.deepEqual(fake.sent.map(seqOf), [0, 1, 2, 3, 4, 5]);
+  assert.throws(() => p.configure({ loss: 2 }), FaultSpecError);
+  assert.throws(() => p.configure({}, { jitterMs: -1 }), FaultSpecError);
+});
+
+Deno.test("jitter spreads arrivals over delay ± jitter and may reorder, as netem's", () => {
+  const clock = new ManualClock();
+  const fake = fakePort();
+  const p = withFaults(fake.port, { delayMs: 20, jitterMs: 10, seed: 7 }, clock);
+  const arrived: number[] = [];
+  const send = fake.port.send;
+  fake.port.send = (f) => (arrived.push(clock.now()), send(f));
+  for (let i = 0; i < 200; i++) p.send(numbered(i)), clock.advance(1);
+  clock.advance(100);
+  assert.equal(fake.sent.length, 200);
+  const delays = fake.sent.map((f, i) => arrived[i] - seqOf(f));
+  assert.ok(Math.min(...delays) >= 10 - 1e-9 && Math.max(...delays) <= 30 + 1e-9, `${delays}`);
+  const order = fake.sent.map(seqOf);
+  assert.notDeepEqual(order, [...order].sort((a, b) => a - b), "some frames overtook others");
+  assert.deepEqual(parseFaultSpec("delay=20ms,jitter=5ms,gep=1%,ger=30%"), {
+    delayMs: 20,
+    jitterMs: 5,
+    geP: 0.01,
+    geR: 0.3,
+  });
+});

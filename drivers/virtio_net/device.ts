@@ -1,8 +1,13 @@
 /**
  * virtio-net device model over virtio-mmio: status handshake, 64-bit feature negotiation
- * through the select registers, two split virtqueues (RX 0, TX 1), the 12-byte net header with
- * checksum completion on transmit (NEEDS_CSUM) and DATA_VALID on receive, and notification
- * suppression (used.flags NO_NOTIFY while it is draining, avail.flags NO_INTERRUPT honoured).
+ * through the select registers (a driver may refuse any feature; one asking for a feature
+ * without its dependency is refused), two split virtqueues (RX 0, TX 1), and the offloads of
+ * virtio 1.2 §5.1: checksum completion on transmit (NEEDS_CSUM) and DATA_VALID on receive, TSO
+ * both ways (HOST_TSO4/6 and GUEST_TSO4/6, offload.ts), mergeable receive buffers (a frame
+ * spread over several chains, `num_buffers`), and notification suppression: EVENT_IDX
+ * (`used_event` / `avail_event`), or else used.flags NO_NOTIFY while draining and avail.flags
+ * NO_INTERRUPT. Every header and descriptor the driver writes is checked; a bad one is
+ * counted in `stats.drops` and dropped.
  *
  * Selector registers are latched when the device services a doorbell, so the driver flushes
  * (rings and waits for `serviced`) after changing a selector and after making a queue ready.
@@ -27,6 +32,7 @@ import {
   featureBit,
   ISR,
   MAGIC,
+  missingDependency,
   MMIO_SIZE,
   NET_CONFIG,
   NET_S_LINK_UP,
@@ -36,31 +42,47 @@ import {
   WRITE_TABLE,
 } from "./registers.ts";
 import { type ChainPart, DeviceQueue, type QueueLayout, USED_F_NO_NOTIFY } from "./virtqueue.ts";
-import {
-  completeChecksum,
-  HDR,
-  HDR_F,
-  l4ChecksumValid,
-  NET_HDR_LEN,
-  readChecksumRequest,
-  writeNetHdr,
-} from "./net_header.ts";
+import { NET_HDR_LEN, type NetHdr, readNetHdr, writeFullNetHdr } from "./net_header.ts";
+import { type OffloadFeatures, receiveFrames, transmitFrames } from "./offload.ts";
 
 /** Largest queue the device offers. */
-export const QUEUE_NUM_MAX = 256;
-/** Largest frame (no FCS) accepted or sent: 1514 + VLAN tag. */
+export const QUEUE_NUM_MAX = 1024;
+/** Largest frame (no FCS) accepted or sent without GSO: 1514 + VLAN tag. */
 const MAX_FRAME_LEN = 1518;
+/** Largest packet on the cable or a queue: a 64 KiB TCP super-segment and its Ethernet header. */
+const MAX_GSO_LEN = 14 + 65_535;
 
 /** Features this model offers. */
-export const DEVICE_FEATURES = featureBit(FEATURE.NET_CSUM) | featureBit(FEATURE.NET_GUEST_CSUM) |
-  featureBit(FEATURE.NET_MTU) | featureBit(FEATURE.NET_MAC) | featureBit(FEATURE.NET_STATUS) |
-  featureBit(FEATURE.VERSION_1);
+export const DEVICE_FEATURES = [
+  FEATURE.NET_CSUM,
+  FEATURE.NET_GUEST_CSUM,
+  FEATURE.NET_MTU,
+  FEATURE.NET_MAC,
+  FEATURE.NET_GUEST_TSO4,
+  FEATURE.NET_GUEST_TSO6,
+  FEATURE.NET_HOST_TSO4,
+  FEATURE.NET_HOST_TSO6,
+  FEATURE.NET_MRG_RXBUF,
+  FEATURE.NET_STATUS,
+  FEATURE.RING_EVENT_IDX,
+  FEATURE.VERSION_1,
+].reduce((set, f) => set | featureBit(f), 0n);
+
+/** Nothing negotiated. */
+const NO_OFFLOADS: Omit<OffloadFeatures, "mtu"> = {
+  csum: false,
+  hostTso4: false,
+  hostTso6: false,
+  guestCsum: false,
+  guestTso4: false,
+  guestTso6: false,
+};
 
 /** Options for {@link VirtioNetDevice}. */
 export interface VirtioNetDeviceOptions {
   /** Station address in the config space. */
   mac: Uint8Array;
-  /** Guest memory given to the driver, bytes. Default 2 MiB. */
+  /** Guest memory given to the driver, bytes. Default 6 MiB (two queues of 1024 2-KiB buffers). */
   dmaSize?: number;
   /** Carrier present at power-on. Default true. */
   linkUp?: boolean;
@@ -89,14 +111,15 @@ export class VirtioNetDevice implements NicDevice {
   #status = 0;
   #driverFeatures = [0, 0];
   #features = 0n;
-  #csum = false;
-  #guestCsum = false;
+  #offload: OffloadFeatures;
+  #mergeable = false;
+  #eventIdx = false;
   #queues: QueueState[] = [];
   #presentedSel = -1;
 
   /** Build the device, power it on and attach it to `port`. */
   constructor(port: LinkPort, opts: VirtioNetDeviceOptions) {
-    this.resources = createResources("virtio-net", MMIO_SIZE, opts.dmaSize ?? 2 << 20);
+    this.resources = createResources("virtio-net", MMIO_SIZE, opts.dmaSize ?? 6 << 20);
     const r = this.resources;
     this.#regs = new MmioWindow(r.mmio, r.control, WRITE_TABLE);
     this.#dma = new DmaMemory(r.dma);
@@ -106,6 +129,7 @@ export class VirtioNetDevice implements NicDevice {
     this.#mac = opts.mac.slice(0, 6);
     this.#mtu = opts.mtu ?? 1500;
     this.#carrier = opts.linkUp ?? true;
+    this.#offload = { ...NO_OFFLOADS, mtu: this.#mtu };
     this.#reset();
     port.onFrame((f) => this.receive(f));
   }
@@ -140,55 +164,93 @@ export class VirtioNetDevice implements NicDevice {
     if (this.#status & STATUS.DRIVER_OK) this.#interrupt(ISR.CONFIG_CHANGE);
   }
 
-  /** Place a frame from the link into the next receive buffer, or drop and count. */
+  /**
+   * Place a frame from the link into the next receive buffer(s) (a super-segment whole, or cut
+   * when the driver took no GUEST_TSO), or drop and count.
+   */
   receive(frame: Uint8Array): void {
     if (!this.#carrier) return countDrop(this.stats, "rx-link-down");
     this.#syncStatus();
     const rx = this.#queues[QUEUE.RX].dev;
     if (!(this.#status & STATUS.DRIVER_OK) || !rx) return countDrop(this.stats, "rx-disabled");
-    if (frame.length < 14 || frame.length > MAX_FRAME_LEN) {
+    if (frame.length < 14 || frame.length > MAX_GSO_LEN) {
       return countDrop(this.stats, "rx-bad-length");
     }
-    const chain = rx.pop();
-    if (!chain) return countDrop(this.stats, "rx-no-buffer");
-    const room = chain.parts?.reduce((n, p) => (p.write ? n + p.len : n), 0) ?? 0;
-    if (!chain.parts || room < NET_HDR_LEN + frame.length) {
-      countDrop(this.stats, chain.parts ? "rx-buffer-too-small" : "rx-bad-descriptor");
-      rx.push(chain.head, 0);
-      return this.#used(rx);
+    let pushed = false;
+    for (const r of receiveFrames(frame, this.#offload)) {
+      if (r.hdr.gsoType === 0 && r.frame.length > MAX_FRAME_LEN) {
+        countDrop(this.stats, "rx-bad-length");
+        continue;
+      }
+      pushed = this.#deliver(rx, r.frame, r.hdr) || pushed;
     }
+    if (!pushed) return;
+    rx.publishUsed();
+    if (rx.needsInterrupt(this.#eventIdx)) this.#interrupt(ISR.USED_BUFFER);
+  }
+
+  /**
+   * Write header and frame into as many chains as it takes (one without MRG_RXBUF). True when
+   * chains were returned (filled, or empty because they were unusable).
+   */
+  #deliver(rx: DeviceQueue, frame: Uint8Array, hdr: NetHdr): boolean {
     const total = NET_HDR_LEN + frame.length;
-    const flags = this.#guestCsum && l4ChecksumValid(frame) ? HDR_F.DATA_VALID : 0;
-    const first = chain.parts[0];
-    if (first.write && first.len >= total) {
-      // Fast path: one buffer holds header and frame.
-      writeNetHdr(this.#dma.bytes, first.addr, flags);
-      this.#dma.bytes[first.addr + HDR.NUM_BUFFERS] = 1;
-      this.#dma.copyIn(first.addr + NET_HDR_LEN, frame);
-    } else this.#scatter(chain.parts, frame, flags);
-    rx.push(chain.head, total);
+    const chains: { head: number; parts: ChainPart[] }[] = [];
+    let room = 0;
+    while (room < total) {
+      const c = rx.pop();
+      if (!c) {
+        rx.unpop(chains.length);
+        countDrop(this.stats, "rx-no-buffer");
+        return false;
+      }
+      if (!c.parts || c.parts.some((p) => !p.write)) {
+        for (const k of chains) rx.push(k.head, 0, true);
+        rx.push(c.head, 0, true);
+        countDrop(this.stats, "rx-bad-descriptor");
+        return true;
+      }
+      chains.push({ head: c.head, parts: c.parts });
+      for (const p of c.parts) room += p.len;
+      if (!this.#mergeable) break;
+    }
+    if (room < total) {
+      for (const k of chains) rx.push(k.head, 0, true);
+      countDrop(this.stats, "rx-buffer-too-small");
+      return true;
+    }
+    hdr.numBuffers = chains.length;
+    const head = new Uint8Array(NET_HDR_LEN);
+    writeFullNetHdr(head, 0, hdr);
+    const bytes = this.#dma.bytes;
+    let at = 0; // position in header + frame
+    for (const c of chains) {
+      let written = 0;
+      for (const p of c.parts) {
+        let dst = p.addr;
+        let left = Math.min(p.len, total - at);
+        written += left;
+        if (at < NET_HDR_LEN && left > 0) {
+          const n = Math.min(NET_HDR_LEN - at, left);
+          bytes.set(head.subarray(at, at + n), dst);
+          at += n;
+          dst += n;
+          left -= n;
+        }
+        if (left > 0) {
+          bytes.set(frame.subarray(at - NET_HDR_LEN, at - NET_HDR_LEN + left), dst);
+          at += left;
+        }
+      }
+      rx.push(c.head, written, true);
+    }
     countRx(this.stats, frame.length);
-    this.#used(rx);
+    return true;
   }
 
   /** Status writes take effect at once, even before the next doorbell is serviced. */
   #syncStatus(): void {
     if (this.#regs.read(REG.STATUS) !== this.#status) this.#serviceStatus();
-  }
-
-  /** Spread header and frame over the writable buffers of a chain. */
-  #scatter(parts: ChainPart[], frame: Uint8Array, flags: number): void {
-    const packet = new Uint8Array(NET_HDR_LEN + frame.length);
-    writeNetHdr(packet, 0, flags);
-    packet[HDR.NUM_BUFFERS] = 1;
-    packet.set(frame, NET_HDR_LEN);
-    let at = 0;
-    for (const p of parts) {
-      if (!p.write || at === packet.length) continue;
-      const n = Math.min(p.len, packet.length - at);
-      this.#dma.copyIn(p.addr, packet.subarray(at, at + n));
-      at += n;
-    }
   }
 
   #serviceStatus(): void {
@@ -198,15 +260,35 @@ export class VirtioNetDevice implements NicDevice {
     const newly = status & ~this.#status;
     if (newly & STATUS.FEATURES_OK) {
       const wanted = BigInt(this.#driverFeatures[0]) | (BigInt(this.#driverFeatures[1]) << 32n);
-      if ((wanted & ~DEVICE_FEATURES) !== 0n || !(wanted & featureBit(FEATURE.VERSION_1))) {
+      if (
+        (wanted & ~DEVICE_FEATURES) !== 0n || !(wanted & featureBit(FEATURE.VERSION_1)) ||
+        missingDependency(wanted) !== undefined
+      ) {
         regs.clearBits(REG.STATUS, STATUS.FEATURES_OK);
         countDrop(this.stats, "features-rejected");
         this.#status = status & ~STATUS.FEATURES_OK;
         return;
       }
       this.#features = wanted;
-      this.#csum = (wanted & featureBit(FEATURE.NET_CSUM)) !== 0n;
-      this.#guestCsum = (wanted & featureBit(FEATURE.NET_GUEST_CSUM)) !== 0n;
+      const has = (f: number) => (wanted & featureBit(f)) !== 0n;
+      this.#offload = {
+        csum: has(FEATURE.NET_CSUM),
+        hostTso4: has(FEATURE.NET_HOST_TSO4),
+        hostTso6: has(FEATURE.NET_HOST_TSO6),
+        guestCsum: has(FEATURE.NET_GUEST_CSUM),
+        guestTso4: has(FEATURE.NET_GUEST_TSO4),
+        guestTso6: has(FEATURE.NET_GUEST_TSO6),
+        mtu: this.#mtu,
+      };
+      this.#mergeable = has(FEATURE.NET_MRG_RXBUF);
+      this.#eventIdx = has(FEATURE.RING_EVENT_IDX);
+    }
+    // DRIVER_OK without accepted features (§3.1.1): the device stays inert.
+    if ((status & STATUS.DRIVER_OK) && !(status & STATUS.FEATURES_OK)) {
+      if (!(this.#status & STATUS.DRIVER_OK)) countDrop(this.stats, "driver-ok-without-features");
+      regs.clearBits(REG.STATUS, STATUS.DRIVER_OK);
+      this.#status = status & ~STATUS.DRIVER_OK;
+      return;
     }
     this.#status = status;
   }
@@ -240,24 +322,33 @@ export class VirtioNetDevice implements NicDevice {
       regs.poke(REG.QUEUE_READY, 0);
       return;
     }
-    this.#queues[sel] = { layout, ready: true, dev: new DeviceQueue(this.#dma, layout) };
+    const dev = new DeviceQueue(this.#dma, layout);
+    // Receive buffers are taken when frames arrive: the driver need not notify about them.
+    if (sel === QUEUE.RX && !this.#eventIdx) dev.setUsedFlags(USED_F_NO_NOTIFY);
+    this.#queues[sel] = { layout, ready: true, dev };
   }
 
-  /** Drain the TX queue; NO_NOTIFY is set while draining, then the queue is checked again. */
+  /**
+   * Drain the TX queue. While draining, notifications are off (NO_NOTIFY, or with EVENT_IDX an
+   * `avail_event` left behind); then they are re-armed and the queue checked once more.
+   */
   #transmit(): void {
     const tx = this.#queues[QUEUE.TX].dev;
     if (!tx) return;
     let sent = 0;
     do {
-      tx.setUsedFlags(USED_F_NO_NOTIFY);
+      if (!this.#eventIdx) tx.setUsedFlags(USED_F_NO_NOTIFY);
       for (let c = tx.pop(); c; c = tx.pop()) {
         this.#sendChain(c.parts);
-        tx.push(c.head, 0);
+        tx.push(c.head, 0, true);
         sent++;
       }
-      tx.setUsedFlags(0);
+      if (this.#eventIdx) tx.setAvailEvent();
+      else tx.setUsedFlags(0);
     } while (tx.pending > 0);
-    if (sent) this.#used(tx);
+    if (!sent) return;
+    tx.publishUsed();
+    if (tx.needsInterrupt(this.#eventIdx)) this.#interrupt(ISR.USED_BUFFER);
   }
 
   #sendChain(parts: ChainPart[] | null): void {
@@ -267,40 +358,27 @@ export class VirtioNetDevice implements NicDevice {
       if (p.write) return countDrop(this.stats, "tx-bad-descriptor");
       total += p.len;
     }
-    if (total < NET_HDR_LEN + 14 || total > NET_HDR_LEN + MAX_FRAME_LEN) {
+    if (total < NET_HDR_LEN + 14 || total > NET_HDR_LEN + MAX_GSO_LEN) {
       return countDrop(this.stats, "tx-bad-length");
     }
     const bytes = this.#dma.bytes;
-    let frame: Uint8Array;
-    let hdr: Uint8Array;
-    if (parts.length === 1) {
-      // Fast path: header and frame in one buffer; copy the frame out once.
-      hdr = bytes.subarray(parts[0].addr, parts[0].addr + NET_HDR_LEN);
-      frame = bytes.slice(parts[0].addr + NET_HDR_LEN, parts[0].addr + total);
-    } else {
-      const packet = new Uint8Array(total);
+    let packet: Uint8Array;
+    if (parts.length === 1) packet = bytes.slice(parts[0].addr, parts[0].addr + total);
+    else {
+      packet = new Uint8Array(total);
       let at = 0;
       for (const p of parts) {
         packet.set(bytes.subarray(p.addr, p.addr + p.len), at);
         at += p.len;
       }
-      hdr = packet.subarray(0, NET_HDR_LEN);
-      frame = packet.subarray(NET_HDR_LEN);
     }
-    if (hdr[HDR.FLAGS] & HDR_F.NEEDS_CSUM) {
-      const req = readChecksumRequest(hdr, 0);
-      if (!this.#csum || !completeChecksum(frame, req.csumStart, req.csumOffset)) {
-        return countDrop(this.stats, "tx-bad-checksum-request");
-      }
-    }
+    const r = transmitFrames(readNetHdr(packet, 0), packet.subarray(NET_HDR_LEN), this.#offload);
+    if ("drop" in r) return countDrop(this.stats, r.drop);
     if (!this.#carrier) return countDrop(this.stats, "tx-link-down");
-    countTx(this.stats, frame.length);
-    this.#port.send(frame);
-  }
-
-  /** A queue returned buffers: interrupt unless the driver suppressed it for that queue. */
-  #used(q: DeviceQueue): void {
-    if (!q.interruptSuppressed) this.#interrupt(ISR.USED_BUFFER);
+    for (const f of r.frames) {
+      countTx(this.stats, f.length);
+      this.#port.send(f);
+    }
   }
 
   #interrupt(bits: number): void {
@@ -328,7 +406,8 @@ export class VirtioNetDevice implements NicDevice {
     this.#status = 0;
     this.#driverFeatures = [0, 0];
     this.#features = 0n;
-    this.#csum = this.#guestCsum = false;
+    this.#offload = { ...NO_OFFLOADS, mtu: this.#mtu };
+    this.#mergeable = this.#eventIdx = false;
     this.#presentedSel = -1;
   }
 }

@@ -9,7 +9,12 @@
  * (NEEDS_CSUM) and validating a received TCP/UDP-over-IPv4 checksum (DATA_VALID).
  */
 
-import { checksum, pseudoHeaderSum4, verifies } from "../../netstack/wire/checksum.ts";
+import {
+  checksum,
+  pseudoHeaderSum4,
+  pseudoHeaderSum6,
+  verifies,
+} from "../../netstack/wire/checksum.ts";
 
 /** Header length with VERSION_1 (num_buffers included). */
 export const NET_HDR_LEN = 12;
@@ -27,6 +32,48 @@ export const HDR = {
 export const HDR_F = { NEEDS_CSUM: 1, DATA_VALID: 2 } as const;
 /** gso_type: no segmentation offload. */
 export const GSO_NONE = 0;
+/** gso_type values (§5.1.6): TCP over IPv4, TCP over IPv6, and the ECN bit. */
+export const GSO = { TCPV4: 1, UDP: 3, TCPV6: 4, ECN: 0x80 } as const;
+
+/** Every field of a header. */
+export interface NetHdr {
+  flags: number;
+  gsoType: number;
+  hdrLen: number;
+  gsoSize: number;
+  csumStart: number;
+  csumOffset: number;
+  numBuffers: number;
+}
+
+/** Read the whole header at `at`. */
+export function readNetHdr(buf: Uint8Array, at: number): NetHdr {
+  const u16 = (o: number) => buf[at + o] | (buf[at + o + 1] << 8);
+  return {
+    flags: buf[at + HDR.FLAGS],
+    gsoType: buf[at + HDR.GSO_TYPE],
+    hdrLen: u16(HDR.HDR_LEN),
+    gsoSize: u16(HDR.GSO_SIZE),
+    csumStart: u16(HDR.CSUM_START),
+    csumOffset: u16(HDR.CSUM_OFFSET),
+    numBuffers: u16(HDR.NUM_BUFFERS),
+  };
+}
+
+/** Write every field of `h` at `at`. */
+export function writeFullNetHdr(buf: Uint8Array, at: number, h: NetHdr): void {
+  const u16 = (o: number, v: number) => {
+    buf[at + o] = v & 0xff;
+    buf[at + o + 1] = (v >>> 8) & 0xff;
+  };
+  buf[at + HDR.FLAGS] = h.flags;
+  buf[at + HDR.GSO_TYPE] = h.gsoType;
+  u16(HDR.HDR_LEN, h.hdrLen);
+  u16(HDR.GSO_SIZE, h.gsoSize);
+  u16(HDR.CSUM_START, h.csumStart);
+  u16(HDR.CSUM_OFFSET, h.csumOffset);
+  u16(HDR.NUM_BUFFERS, h.numBuffers);
+}
 
 /** Ask the device to checksum from `start` to the end, storing at `start + offset`. */
 export interface ChecksumOffload {
@@ -75,8 +122,18 @@ export function completeChecksum(frame: Uint8Array, csumStart: number, csumOffse
   return true;
 }
 
-/** True when `frame` is IPv4 TCP/UDP, unfragmented, and its L4 checksum verifies. */
+/** True when `frame` is TCP/UDP over IPv4 (unfragmented) or IPv6 and its L4 checksum verifies. */
 export function l4ChecksumValid(frame: Uint8Array): boolean {
+  if (frame.length >= 54 && frame[12] === 0x86 && frame[13] === 0xdd) {
+    const next = frame[20];
+    const len = (frame[18] << 8) | frame[19];
+    if ((frame[14] >>> 4) !== 6 || (next !== 6 && next !== 17) || 54 + len > frame.length) {
+      return false;
+    }
+    const l4 = frame.subarray(54, 54 + len);
+    const pseudo = pseudoHeaderSum6(frame.subarray(22, 38), frame.subarray(38, 54), next, len);
+    return verifies(l4, pseudo);
+  }
   if (frame.length < 34 || frame[12] !== 0x08 || frame[13] !== 0x00) return false;
   const ihl = (frame[14] & 0x0f) * 4;
   const total = (frame[16] << 8) | frame[17];

@@ -62,8 +62,13 @@ export const FEATURE = {
   NET_GUEST_CSUM: 1,
   NET_MTU: 3,
   NET_MAC: 5,
+  NET_GUEST_TSO4: 7,
+  NET_GUEST_TSO6: 8,
+  NET_HOST_TSO4: 11,
+  NET_HOST_TSO6: 12,
   NET_MRG_RXBUF: 15,
   NET_STATUS: 16,
+  RING_EVENT_IDX: 29,
   VERSION_1: 32,
 } as const;
 
@@ -72,6 +77,25 @@ export const ISR = { USED_BUFFER: 1, CONFIG_CHANGE: 2 } as const;
 
 /** Virtqueue numbers of a single-pair network device. */
 export const QUEUE = { RX: 0, TX: 1 } as const;
+
+/**
+ * Feature dependencies (virtio 1.2 §5.1.3.1): a feature on the left needs every one on the
+ * right. A driver asking for a feature without its dependency is refused (FEATURES_OK clear).
+ */
+export const FEATURE_DEPENDS: ReadonlyArray<readonly [number, readonly number[]]> = [
+  [FEATURE.NET_GUEST_TSO4, [FEATURE.NET_GUEST_CSUM]],
+  [FEATURE.NET_GUEST_TSO6, [FEATURE.NET_GUEST_CSUM]],
+  [FEATURE.NET_HOST_TSO4, [FEATURE.NET_CSUM]],
+  [FEATURE.NET_HOST_TSO6, [FEATURE.NET_CSUM]],
+];
+
+/** The first feature in `set` whose dependency is missing, or undefined. */
+export function missingDependency(set: bigint): number | undefined {
+  for (const [f, needs] of FEATURE_DEPENDS) {
+    if (set & featureBit(f) && needs.some((n) => !(set & featureBit(n)))) return f;
+  }
+  return undefined;
+}
 
 /** A 64-bit feature set as a bigint, one bit per feature number. */
 export function featureBit(n: number): bigint {

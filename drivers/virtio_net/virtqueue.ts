@@ -6,6 +6,10 @@
  *   descriptor (16 bytes): addr u64 | len u32 | flags u16 | next u16
  *   avail: flags u16 | idx u16 | ring[num] u16 | used_event u16
  *   used:  flags u16 | idx u16 | ring[num] { id u32, len u32 } | avail_event u16
+ *
+ * With VIRTIO_F_EVENT_IDX (§2.7.10) the flags are ignored: each side publishes the index at
+ * which it next wants to hear from the other (`used_event`, `avail_event`) and the other
+ * notifies only when its index moves past it ({@link needEvent}).
  */
 
 import type { DmaMemory } from "../hw/dma.ts";
@@ -16,6 +20,14 @@ export const DESC_F = { NEXT: 1, WRITE: 2 } as const;
 export const AVAIL_F_NO_INTERRUPT = 1;
 /** used.flags: the device does not need notifications right now. */
 export const USED_F_NO_NOTIFY = 1;
+
+/**
+ * Whether moving an index from `old` to `next` crosses `event` (Linux's `vring_need_event`):
+ * the other side asked to hear when the entry at `event` was published.
+ */
+export function needEvent(event: number, next: number, old: number): boolean {
+  return ((next - event - 1) & 0xffff) < ((next - old) & 0xffff);
+}
 
 /** Where a queue of `num` entries lives. */
 export interface QueueLayout {
@@ -64,9 +76,34 @@ export class DriverQueue {
     this.#availIdx = (this.#availIdx + 1) & 0xffff;
   }
 
+  #published = 0;
+
   /** Make every staged chain visible to the device (one atomic index store). */
   publish(): void {
     this.dma.store16(this.q.avail + 2, this.#availIdx);
+  }
+
+  /**
+   * Publish, and say whether the device wants a notification for what was published since the
+   * last call: with EVENT_IDX, when the index crossed its `avail_event`; else unless NO_NOTIFY.
+   */
+  publishNeedsKick(eventIdx: boolean): boolean {
+    const old = this.#published;
+    if (old === this.#availIdx) return false;
+    this.publish();
+    this.#published = this.#availIdx;
+    if (!eventIdx) return !this.notifySuppressed;
+    return needEvent(this.dma.load16(this.q.used + 4 + 8 * this.q.num), this.#availIdx, old);
+  }
+
+  /** With EVENT_IDX: ask for an interrupt once `ahead` more used entries than now are returned. */
+  setUsedEvent(ahead: number): void {
+    this.dma.store16(this.q.avail + 4 + 2 * this.q.num, (this.#lastUsed + ahead) & 0xffff);
+  }
+
+  /** With EVENT_IDX: ask for no interrupt (until some 65,000 more entries are returned). */
+  suppressUsedEvent(): void {
+    this.setUsedEvent(0xffff);
   }
 
   /** Set avail.flags (e.g. {@link AVAIL_F_NO_INTERRUPT}). */
@@ -77,6 +114,11 @@ export class DriverQueue {
   /** True when the device asked not to be notified. */
   get notifySuppressed(): boolean {
     return (this.dma.load16(this.q.used) & USED_F_NO_NOTIFY) !== 0;
+  }
+
+  /** Used elements returned and not yet popped. */
+  get usedPending(): number {
+    return idxDistance(this.#lastUsed, this.dma.load16(this.q.used + 2));
   }
 
   /** Next used element `{ id, len }`, or undefined when the device has returned nothing new. */
@@ -142,12 +184,41 @@ export class DeviceQueue {
     return { head, parts: null };
   }
 
-  /** Return chain `head` with `len` bytes written, and publish the new used index. */
-  push(head: number, len: number): void {
+  /** Return chain `head` with `len` bytes written; publish the used index unless `hold`. */
+  push(head: number, len: number, hold = false): void {
     const e = this.q.used + 4 + 8 * (this.#usedIdx % this.q.num);
     this.dma.write32(e, head);
     this.dma.write32(e + 4, len);
     this.#usedIdx = (this.#usedIdx + 1) & 0xffff;
+    if (!hold) this.dma.store16(this.q.used + 2, this.#usedIdx);
+  }
+
+  /** Publish used entries pushed with `hold`. */
+  publishUsed(): void {
     this.dma.store16(this.q.used + 2, this.#usedIdx);
+  }
+
+  /** Give back the last `n` chains popped (not yet pushed): they are popped again next time. */
+  unpop(n: number): void {
+    this.#lastAvail = (this.#lastAvail - n) & 0xffff;
+  }
+
+  #signalled = 0;
+
+  /**
+   * Whether the driver wants an interrupt for the used entries published since the last call:
+   * with EVENT_IDX when they crossed its `used_event`, else unless avail.flags NO_INTERRUPT.
+   */
+  needsInterrupt(eventIdx: boolean): boolean {
+    const old = this.#signalled;
+    if (old === this.#usedIdx) return false;
+    this.#signalled = this.#usedIdx;
+    if (!eventIdx) return !this.interruptSuppressed;
+    return needEvent(this.dma.load16(this.q.avail + 4 + 2 * this.q.num), this.#usedIdx, old);
+  }
+
+  /** With EVENT_IDX: ask the driver to notify when it publishes past what was taken so far. */
+  setAvailEvent(): void {
+    this.dma.store16(this.q.used + 4 + 8 * this.q.num, this.#lastAvail);
   }
 }

@@ -112,7 +112,7 @@ export type Syscall =
   | { op: "kill"; pid: number; signal: number }
   | { op: "spawn"; module: string; args: string[] }
   | { op: "waitpid"; pid: number }
-  | { op: "netctl"; req: NetCtl }
+  | { op: "netctl"; req: NetCtl | LinkCtl }
   | { op: "exit"; status: number };
 
 /** Network configuration and inspection, for ifconfig/route/arp/netstat. */
@@ -120,6 +120,16 @@ export type NetCtl =
   | { op: "ifaces" }
   | { op: "ifaddr"; iface: string; action: "add" | "del"; cidr: string }
   | { op: "iflink"; iface: string; up?: boolean; mtu?: number }
+  /** The carrier of the interface's link changed (the kernel tells it after `link set`). */
+  | { op: "ifcarrier"; iface: string; up: boolean }
+  /**
+   * RFC 5227 address probing, for a DHCP client (net_admin): "probe" sends an ARP probe for
+   * `addr` (sender 0.0.0.0) and watches for hosts that claim it, "check" only reports, "end"
+   * stops watching. Answers `{ conflict }`: whether a host claimed `addr` since the first probe.
+   */
+  | { op: "arpprobe"; iface: string; addr: string; action: "probe" | "check" | "end" }
+  /** Record the DHCP lease an interface holds, for ifconfig; none clears it (net_admin). */
+  | { op: "iflease"; iface: string; lease?: LeaseInfo }
   | { op: "routes" }
   | {
     op: "route";
@@ -132,6 +142,8 @@ export type NetCtl =
   | { op: "neigh" }
   | { op: "neighset"; action: "add" | "del"; addr: string; mac?: string; iface?: string }
   | { op: "sockets" }
+  /** Every TCP connection with its TCP_INFO (`ss -ti`), as {@link TcpConnInfo}s. */
+  | { op: "tcpinfo" }
   | { op: "stats" }
   /** The host's resolver configuration (what /etc/resolv.conf and /etc/hosts hold on Linux). */
   | { op: "resolver" }
@@ -266,6 +278,12 @@ export type ControlRequest =
   | { op: "stats" }
   | { op: "killdriver"; label: string }
   | { op: "drivers" }
+  /** Link control (served by the hardware worker). */
+  | { op: "link"; req: LinkCtl }
+  /** A netctl request on `host`'s netstack, with no permission check (the boot code's). */
+  | { op: "netctl"; host: string; req: NetCtl }
+  /** Host names with a netstack. */
+  | { op: "hosts" }
   | { op: "shutdown" };
 
 /** What the kernel tells the boot code without being asked. */
@@ -343,6 +361,29 @@ export interface IfaceInfo {
   linkUp: boolean;
   addrs: IfaceAddr[];
   stats: IfaceStats;
+  /** The DHCP lease a client (tools/dhcpc.ts) recorded with netctl `iflease`. */
+  lease?: LeaseInfo;
+}
+
+/** A DHCP lease as ifconfig shows it. Times are wall-clock milliseconds (Date.now()). */
+export interface LeaseInfo {
+  /** The leased address in CIDR form. */
+  cidr: string;
+  /** The DHCP server (its server identifier). */
+  server: string;
+  router?: string;
+  dns: string[];
+  domain?: string;
+  mtu?: number;
+  /** The client's state: BOUND, RENEWING, REBINDING. */
+  state: string;
+  /** Lease length in seconds; absent for an infinite lease. */
+  leaseSecs?: number;
+  /** When the lease was granted (the REQUEST left), renews (T1), rebinds (T2), expires. */
+  obtained: number;
+  renewAt?: number;
+  rebindAt?: number;
+  expiresAt?: number;
 }
 
 /** One route, as `netctl routes` reports it (route -n). */
@@ -385,4 +426,95 @@ export interface SocketInfo {
    * (the send buffer plus what the process wrote since) and rx (waiting for the process).
    */
   rings?: { size: number; tx: number; rx: number };
+}
+
+/**
+ * Link control (`link show`, `link set`, as `ip link` and `tc netem` do on Linux), served by
+ * the hardware worker that holds the links. Processes reach it as netctl calls (`linkset`
+ * needs net_admin), the boot code as a control request.
+ */
+export type LinkCtl =
+  | { op: "links" }
+  /**
+   * Change a link: `faults` fields given replace the current ones (0 removes one), `clear`
+   * first removes them all; `up` sets the carrier, which hosts' NICs see as link state.
+   */
+  | { op: "linkset"; link: string; faults?: LinkFaults; clear?: boolean; up?: boolean }
+  /**
+   * The link's recent frames after sequence number `since` (at most `max`, default 512).
+   * Recording starts with the first call and stops when no call came for 10 s.
+   */
+  | { op: "linkframes"; link: string; since?: number; max?: number; snap?: number };
+
+/** A link's impairments, netem's: probabilities 0..1, times in ms, rate in bit/s. */
+export interface LinkFaults {
+  loss?: number;
+  /** Gilbert–Elliott bursty loss: good → bad, and bad → good, per frame. */
+  geP?: number;
+  geR?: number;
+  dup?: number;
+  reorder?: number;
+  corrupt?: number;
+  delayMs?: number;
+  jitterMs?: number;
+  rateBitsPerSec?: number;
+}
+
+/** One cable plugged into a link, as `link show` reports it. */
+export interface LinkPortInfo {
+  /** "host/iface". */
+  label: string;
+  /** Frames and bytes from the host onto the link, and from the link to the host. */
+  txFrames: number;
+  txBytes: number;
+  rxFrames: number;
+  rxBytes: number;
+}
+
+/** One link (a switch or a TAP uplink), as `link show` reports it. */
+export interface LinkInfo {
+  name: string;
+  kind: "switch" | "tap";
+  /** Carrier. */
+  up: boolean;
+  /** False for a TAP on its fast path (no faults or capture at boot): it cannot be changed. */
+  controllable: boolean;
+  faults: LinkFaults;
+  ports: LinkPortInfo[];
+  /** Frames the link's impairments lost, duplicated, … and dropped while down. */
+  drops: {
+    lost: number;
+    duplicated: number;
+    reordered: number;
+    corrupted: number;
+    rateDropped: number;
+    down: number;
+  };
+}
+
+/** One recorded frame of a link. */
+export interface LinkFrame {
+  /** Sequence number within the link's recording, from 1. */
+  seq: number;
+  /** Milliseconds since the Unix epoch. */
+  time: number;
+  /** The cable: "host/iface". */
+  port: string;
+  /** "out": from the host onto the link; "in": from the link to the host (TAPs). */
+  dir: "in" | "out";
+  /** The frame, cut at 1518 bytes (or the request's `snap`). */
+  data: Uint8Array;
+  /** Its length on the wire. */
+  len: number;
+}
+
+/** One TCP connection as `netctl tcpinfo` reports it: addresses, holders and TCP_INFO. */
+export interface TcpConnInfo {
+  /** The netstack's socket id. */
+  sid: number;
+  local: string;
+  remote: string;
+  pids: number[];
+  /** netstack/tcp/state.ts's TcpInfo: state, srtt, rttvar, rto (ms), cwnd, ssthresh (bytes)… */
+  info: Record<string, unknown>;
 }

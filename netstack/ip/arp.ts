@@ -13,6 +13,7 @@ import { BROADCAST_MAC, ETHERTYPE_ARP, ETHERTYPE_IPV4 } from "../wire/ethernet.t
 import { Icmpv4DstUnreachableCode, type Icmpv4Repr } from "../wire/icmpv4.ts";
 import { IPV4_HEADER_LEN } from "../wire/ipv4.ts";
 import { ArpCache } from "./arp_cache.ts";
+import { ArpProbes } from "./arp_probe.ts";
 import type { IpHost } from "./ip_host.ts";
 import { arpMartian } from "./martians.ts";
 import type { SendOwner } from "./route4.ts";
@@ -39,6 +40,7 @@ export interface ArpHost {
 /** The ARP caches and ARP traffic of one host. */
 export class Arp4 {
   #caches = new Map<NetInterface, ArpCache<Waiting4>>();
+  #probes = new Map<NetInterface, ArpProbes>();
 
   constructor(readonly ip: ArpHost) {}
 
@@ -76,6 +78,7 @@ export class Arp4 {
   input(iface: NetInterface, bytes: Uint8Array): void {
     const host = this.ip.host;
     const a = parseArp(bytes);
+    this.#probes.get(iface)?.input(a, iface.mac);
     if (arpMartian(iface, a.senderIp, a.targetIp, (x) => this.ip.isLocal(x))) {
       host.count("arp: martian");
       return iface.dropRx("arp: martian");
@@ -110,6 +113,27 @@ export class Arp4 {
       ETHERTYPE_ARP,
       encodeArp({ op, senderMac: iface.mac, senderIp: src, targetMac, targetIp }),
     );
+  }
+
+  /**
+   * RFC 5227 probing of `addr` on `iface` for a DHCP client: "probe" sends an ARP probe (sender
+   * 0.0.0.0) and watches, "check" reports, "end" stops. True when a host claimed `addr`.
+   */
+  probe(iface: NetInterface, addr: number, action: "probe" | "check" | "end"): boolean {
+    let p = this.#probes.get(iface);
+    if (action === "end") {
+      const claimed = p?.claimed(addr) ?? false;
+      p?.end(addr);
+      return claimed;
+    }
+    if (!p) this.#probes.set(iface, p = new ArpProbes());
+    if (action === "probe") {
+      p.watch(addr);
+      if (iface.up && !iface.loopback) {
+        this.send(iface, ArpOp.REQUEST, addr, ZERO_MAC, BROADCAST_MAC, 0);
+      }
+    }
+    return p.claimed(addr);
   }
 
   /** Announce `addr` on `iface` (gratuitous ARP request). */

@@ -1,7 +1,7 @@
 /**
  * The ports through which the IPv4 layer hands datagrams up: TCP, UDP and raw sockets, each as
  * the narrow interface IPv4 needs. Declared here, in the IP layer, and implemented above it
- * (`tcp_ipv4.ts`, `udp/udp_demux.ts`, `sockets/raw_socket.ts`); the NetworkTask plugs them in.
+ * (`tcp/demux.ts`, `udp/udp_demux.ts`, `sockets/raw_socket.ts`); the NetworkTask plugs them in.
  */
 import type { ErrnoCode } from "../../kernel/errno.ts";
 import type { NetInterface } from "../link/interface.ts";

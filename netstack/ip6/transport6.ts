@@ -1,7 +1,7 @@
 /**
  * The ports through which the IPv6 layer hands packets up: TCP, UDP and raw ICMPv6 sockets, as
  * the narrow interfaces IPv6 needs. Declared here, in the IP layer, and implemented above it
- * (`tcp_ipv4.ts`, `udp/udp_demux.ts`, `sockets/raw6_socket.ts`); the NetworkTask plugs them in.
+ * (`tcp/demux.ts`, `udp/udp_demux.ts`, `sockets/raw6_socket.ts`); the NetworkTask plugs them in.
  */
 import type { ErrnoCode } from "../../kernel/errno.ts";
 import type { NetInterface } from "../link/interface.ts";

@@ -3,7 +3,7 @@
  * addresses, link state and counters, in front of a {@link LinkPort} that carries its frames.
  */
 import type { LinkPort } from "../../drivers/link/port.ts";
-import type { IfaceAddr, IfaceInfo, IfaceStats } from "../../kernel/bus/messages.ts";
+import type { IfaceAddr, IfaceInfo, IfaceStats, LeaseInfo } from "../../kernel/bus/messages.ts";
 import { formatIPv4, formatIPv6, formatMac, prefixMask4 } from "../wire/addr.ts";
 
 /** An IPv4 address configured on an interface. */
@@ -58,6 +58,8 @@ export class NetInterface {
   up = true;
   linkUp = true;
   readonly addrs4: Ipv4Address[] = [];
+  /** The DHCP lease recorded by netctl `iflease` (for ifconfig only; the netstack ignores it). */
+  lease?: LeaseInfo;
   /** IPv4 multicast groups joined (group → number of sockets). */
   readonly groups4 = new Map<number, number>();
   readonly addrs6: Ipv6Address[] = [];
@@ -182,6 +184,7 @@ export class NetInterface {
         state: a.state,
       }))),
       stats: this.#withLinkDrops(),
+      ...(this.lease ? { lease: this.lease } : {}),
     };
   }
 }

@@ -14,7 +14,7 @@
 import { TcpFlag, type TcpRepr } from "../wire/tcp.ts";
 import { seqAdd, seqGe, seqGt, seqLe, seqSub } from "./seqnum.ts";
 import type { TcpInfo, TcpState } from "./state.ts";
-import type { IcmpSoftErrno, TcpConnectionInit, TcpErrno } from "./tcb.ts";
+import { type IcmpSoftErrno, type TcpConnectionInit, type TcpErrno, TS_OVERHEAD } from "./tcb.ts";
 import { TcpSegmentArrival } from "./segment_arrival.ts";
 import { earliest } from "./timers.ts";
 import type { SendStorage } from "./send.ts";
@@ -152,16 +152,33 @@ export class TcpConnection extends TcpSegmentArrival {
   }
 
   /**
-   * Lower the send MSS after the path MTU shrank (RFC 1191 / RFC 8201 §5.4: an ICMP "fragmentation
-   * needed" or "packet too big"); never raises it. Segments already queued for retransmission
-   * are resent at the new size. Returns true if it changed.
+   * The path MTU shrank (RFC 1191, RFC 8201 §5.4: an ICMP "fragmentation needed", a "packet too
+   * big", or EMSGSIZE from the IP layer): `mss` is the largest payload it leaves without TCP
+   * options (Linux's __tcp_mtu_to_mss). The send MSS drops to it less the options every segment
+   * carries (never rises) and TSO stops (Linux's tcp_sync_mss). With `resend` (the report was
+   * about this connection's segment) what is in flight was lost: it is sent again at once at the
+   * new size from SND.UNA, the congestion window untouched (tcp_simple_retransmit: not
+   * congestion, only the unit changed). True if the MSS changed.
    */
-  lowerSendMss(mss: number): boolean {
-    const target = Math.max(64, Math.floor(mss));
+  pathMtuReduced(now: number, mss: number, resend = true): boolean {
+    const target = Math.max(1, Math.floor(mss) - (this._tsOk ? TS_OVERHEAD : 0));
     if (target >= this._sndMss) return false;
     this._sndMss = target;
     this._cc.setMss(target);
     this.options.gsoMax = 0; // a path narrower than the link: segments leave at the MSS again
+    if (resend && this._sendsData() && this._sndMax !== this._sndUna) {
+      this._lastNow = now;
+      this._inRecovery = false;
+      this._dupAcks = 0;
+      this._recover = this._sndMax;
+      this._scoreboard.clear();
+      this._rttSeq = undefined; // Karn: no RTT sample from what is sent again
+      this._sndNxt = this._sndUna;
+      this._highRxt = this._sndUna;
+      this._stats.retransmits++;
+      this._transmit(now);
+      this._rtoAt = now + this._rtt.rto;
+    }
     return true;
   }
 

@@ -311,6 +311,6 @@ Deno.test("ESTABLISHED with TSO: new data leaves in whole multiples of the MSS u
 
 Deno.test("ESTABLISHED with TSO: a lower path MTU turns TSO off", () => {
   const h = established({ gsoMax: 65_000 });
-  assert.ok(h.conn.lowerSendMss(1000));
+  assert.ok(h.conn.pathMtuReduced(h.now, 1000));
   assert.deepEqual(write(h, 5000).map((s) => s.payload.length), [1000, 1000, 1000, 1000, 1000]);
 });

@@ -7,6 +7,12 @@
  *   acceptor ADDR PORT         accept and close connections until killed
  *   connector HOST PORT N MS   up to N × (connect, wait for the server's close, close), stopping
  *                              after MS milliseconds: {ms, n}
+ *   connshut HOST PORT N MS    up to N × (connect, shut down writing, wait for the server's
+ *                              close, close) within MS milliseconds: {ms, n}
+ *   crr HOST PORT N MS         up to N × (connect, send 64 bytes, read the 64-byte echo, close)
+ *                              within MS milliseconds: {ms, n}
+ *   ctl HOST PORT LINE         send LINE and a newline, print the one-line answer (lwIP's
+ *                              control port: "SEND <bytes> <port>")
  */
 
 async function drain(conn: Deno.Conn, buf: Uint8Array): Promise<number> {
@@ -65,6 +71,46 @@ async function main([mode, ...rest]: string[]): Promise<void> {
         conn.close();
       }
       console.log(JSON.stringify({ ms: performance.now() - t0, n: i }));
+      return;
+    }
+    case "connshut":
+    case "crr": {
+      const n = num(2);
+      const buf = new Uint8Array(64).fill(0x61);
+      const back = new Uint8Array(64);
+      const t0 = performance.now();
+      let i = 0;
+      for (; i < n && performance.now() - t0 < num(3); i++) {
+        const conn = await Deno.connect({ hostname: rest[0], port: num(1) });
+        if (mode === "connshut") {
+          await conn.closeWrite();
+          await drain(conn, back);
+        } else {
+          let left = buf;
+          while (left.length > 0) left = left.subarray(await conn.write(left));
+          for (let got = 0; got < 64;) {
+            const r = await conn.read(back.subarray(got));
+            if (r === null) throw new Error(`echo closed after ${got} bytes`);
+            got += r;
+          }
+        }
+        conn.close();
+      }
+      console.log(JSON.stringify({ ms: performance.now() - t0, n: i }));
+      return;
+    }
+    case "ctl": {
+      const conn = await Deno.connect({ hostname: rest[0], port: num(1) });
+      await conn.write(new TextEncoder().encode(rest[2] + "\n"));
+      const buf = new Uint8Array(4096);
+      let text = "";
+      while (!text.includes("\n")) {
+        const r = await conn.read(buf);
+        if (r === null) break;
+        text += new TextDecoder().decode(buf.subarray(0, r));
+      }
+      conn.close();
+      console.log(text.trim());
       return;
     }
     default:

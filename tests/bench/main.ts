@@ -1,11 +1,14 @@
 /** `deno task bench`: every benchmark, each printing a table and one JSON line. */
 import { parseArgs } from "node:util";
 import { benchDrivers } from "./drivers.ts";
+import { benchLossyEcho } from "./lossy_echo.ts";
 import { benchRing } from "./ring.ts";
+import { benchStacks } from "./stacks.ts";
 import { benchSyscall } from "./syscall.ts";
 import { benchTap } from "./tap.ts";
 import { benchTcp } from "./tcp.ts";
 import { benchWire } from "./wire.ts";
+import { benchUi } from "./ui.ts";
 
 const { values } = parseArgs({
   options: { only: { type: "string" }, help: { type: "boolean", short: "h" } },
@@ -16,7 +19,10 @@ const benches: Record<string, () => Promise<void>> = {
   wire: () => benchWire(),
   tcp: () => benchTcp(),
   tap: () => benchTap(),
+  stacks: () => benchStacks(),
   drivers: () => benchDrivers(),
+  lossy: () => benchLossyEcho(),
+  ui: () => benchUi(),
 };
 if (values.help) {
   console.log(`usage: deno task bench [--only ${Object.keys(benches).join("|")}]`);

@@ -36,7 +36,7 @@ const VETH_A = "10.77.1.1";
 const VETH_B = "10.77.1.2";
 
 /** Run a command; throws with its stderr when it fails. Returns stdout. */
-async function sh(cmd: string, ...args: string[]): Promise<string> {
+export async function sh(cmd: string, ...args: string[]): Promise<string> {
   const r = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
   const dec = new TextDecoder();
   if (!r.success) throw new Error(`${cmd} ${args.join(" ")}: ${dec.decode(r.stderr).trim()}`);
@@ -44,12 +44,12 @@ async function sh(cmd: string, ...args: string[]): Promise<string> {
 }
 
 /** Run a command, ignoring failure (clean-up). */
-async function shQuiet(cmd: string, ...args: string[]): Promise<void> {
+export async function shQuiet(cmd: string, ...args: string[]): Promise<void> {
   await new Deno.Command(cmd, { args, stdout: "null", stderr: "null" }).output().catch(() => {});
 }
 
 /** Why this machine cannot run the benchmark, or undefined when it can. */
-async function missing(): Promise<string | undefined> {
+export async function missing(): Promise<string | undefined> {
   if (Deno.build.os !== "linux") return "not Linux";
   if (Deno.uid() !== 0) return "not root";
   try {
@@ -93,7 +93,9 @@ const gbits = (bytes: number, ms: number) => (bytes * 8) / (ms * 1e6);
  * Parse iputils' "rtt min/avg/max/mdev = a/b/c/d ms" into µs (avg and max), and the median of
  * the per-reply "time=" figures (the first reply also waits for ARP both ways).
  */
-function pingRtt(out: string): { avg: number; max: number; median: number; received: number } {
+export function pingRtt(
+  out: string,
+): { avg: number; max: number; median: number; received: number } {
   const m = out.match(/= ([\d.]+)\/([\d.]+)\/([\d.]+)\/([\d.]+) ms/);
   const r = out.match(/(\d+) received/);
   if (!m || !r) throw new Error(`cannot parse ping output: ${out}`);

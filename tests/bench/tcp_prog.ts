@@ -4,6 +4,9 @@
  *   sink PORT                 accept one connection, time first byte → EOF: {bytes, ms}
  *   source HOST PORT MB LEN   connect, send MB mebibytes in LEN-byte writes, shut down: {ms}
  *   acceptor PORT             accept and close connections until killed
+ *   sinks PORT                serve connections until killed: read to EOF, answer
+ *                             "bytes=N" if any came, close (lwIP's peer does the same)
+ *   echo PORT                 serve connections until killed: echo until EOF, close
  *   connector HOST PORT N MS  up to N × (connect, wait for the server's close, close), stopping
  *                             after MS milliseconds: {ms, n}
  *   holder PORT N             accept N connections and keep them open: {n} ("held" after N)
@@ -66,6 +69,34 @@ async function acceptor(port: number): Promise<number> {
   for (;;) await close((await accept(lfd)).fd);
 }
 
+/** Serve each accepted connection with `serve` concurrently, until killed. */
+async function server(port: number, serve: (fd: number) => Promise<void>): Promise<number> {
+  const lfd = await listenOn(AF_INET, SOCK_STREAM, port, { backlog: 128 });
+  console.log("listening");
+  for (;;) {
+    const c = await accept(lfd);
+    serve(c.fd).catch(() => {}).finally(() => close(c.fd).catch(() => {}));
+  }
+}
+
+async function sinkOne(fd: number): Promise<void> {
+  let bytes = 0;
+  for (;;) {
+    const r = await recvmsg(fd, 1 << 16);
+    if (r.data.length === 0) break;
+    bytes += r.data.length;
+  }
+  if (bytes > 0) await sendAll(fd, new TextEncoder().encode(`bytes=${bytes}\n`));
+}
+
+async function echoOne(fd: number): Promise<void> {
+  for (;;) {
+    const r = await recvmsg(fd, 1 << 16);
+    if (r.data.length === 0) return;
+    await sendAll(fd, r.data);
+  }
+}
+
 async function connector(host: string, port: number, n: number, ms: number): Promise<number> {
   const addr = inet(host, port);
   const t0 = performance.now();
@@ -121,6 +152,10 @@ export default async function main(args: string[]): Promise<number> {
       return await source(rest[0], num(1), num(2), num(3));
     case "acceptor":
       return await acceptor(num(0));
+    case "sinks":
+      return await server(num(0), sinkOne);
+    case "echo":
+      return await server(num(0), echoOne);
     case "connector":
       return await connector(rest[0], num(1), num(2), num(3));
     case "holder":

@@ -2,13 +2,14 @@
  * Run both fuzzers for a while and keep what breaks Serin:
  * `deno run -A tests/fuzz/main.ts --minutes N [--seed S]`. The time is split between the frame
  * fuzzer (in rounds of 30 s, each with the next seed), the syscall fuzzer (rounds of 20 s) and
- * the DNS message fuzzer (rounds of 5 s).
+ * the DNS and DHCP message fuzzers (rounds of up to 5 s each).
  * Every failing input is written to tests/fuzz/regressions/ as a small JSON file, which the
  * fuzz tests replay first. Exit status 1 when anything was found.
  */
 import { runFrameCampaign, toRegression } from "./frames.ts";
 import { runSyscallFuzz, type SyscallRegression } from "./syscalls.ts";
 import { runDnsFuzz } from "./dns.ts";
+import { runDhcpFuzz } from "./dhcp.ts";
 
 const USAGE = "Usage: deno run -A tests/fuzz/main.ts --minutes N [--seed S]";
 
@@ -53,7 +54,7 @@ async function main(): Promise<number> {
   const end = Date.now() + minutes * 60_000;
   let frameSeed = seed;
   let found = 0;
-  let frameExecs = 0, frameSeconds = 0, calls = 0, callSeconds = 0, dnsExecs = 0;
+  let frameExecs = 0, frameSeconds = 0, calls = 0, callSeconds = 0, dnsExecs = 0, dhcpExecs = 0;
   const reasons = new Set<string>();
   while (Date.now() < end) {
     const left = (end - Date.now()) / 1000;
@@ -94,7 +95,7 @@ async function main(): Promise<number> {
       console.log(`syscall fuzz seed ${sr.seed}: ${reg.message}\n  saved ${path}`);
     }
     const dr = runDnsFuzz({
-      seconds: Math.min(5, Math.max(0, (end - Date.now()) / 1000)),
+      seconds: Math.min(5, Math.max(0, (end - Date.now()) / 2000)),
       seed: frameSeed,
     });
     dnsExecs += dr.executions;
@@ -103,9 +104,19 @@ async function main(): Promise<number> {
       const path = save(`dns-${frameSeed}-${found}`, { kind: "dns", seed: frameSeed, ...f });
       console.log(`dns fuzz seed ${frameSeed}: ${f.message.split("\n")[0]}\n  saved ${path}`);
     }
+    const hr = runDhcpFuzz({
+      seconds: Math.min(5, Math.max(0, (end - Date.now()) / 1000)),
+      seed: frameSeed,
+    });
+    dhcpExecs += hr.executions;
+    for (const f of hr.failures) {
+      found++;
+      const path = save(`dhcp-${frameSeed}-${found}`, f);
+      console.log(`dhcp fuzz seed ${frameSeed}: ${f.message.split("\n")[0]}\n  saved ${path}`);
+    }
     frameSeed++;
   }
-  console.log(`dns: ${dnsExecs} messages`);
+  console.log(`dns: ${dnsExecs} messages; dhcp: ${dhcpExecs} messages`);
   console.log(
     `summary: frames ${frameExecs} executions, ${Math.round(frameExecs / (frameSeconds || 1))} ` +
       `exec/s; syscalls ${calls} calls, ${Math.round(calls / (callSeconds || 1))} calls/s; ` +

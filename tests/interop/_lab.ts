@@ -141,7 +141,7 @@ function _probeNetns(): string | undefined {
 export function interopTest(
   name: string,
   tools: readonly string[],
-  fn: () => Promise<void>,
+  fn: (t: Deno.TestContext) => Promise<void>,
 ): void {
   const why = skipReason(tools);
   if (why) console.error(`SKIPPED: ${why} (${name})`);
@@ -400,7 +400,10 @@ export class Watched {
   /** Start collecting `child`'s stdout (its stderr is collected too, see {@link stderr}). */
   constructor(readonly child: Deno.ChildProcess) {
     const collect = async (s: ReadableStream<Uint8Array>, add: (t: string) => void) => {
-      for await (const t of s.pipeThrough(new TextDecoderStream())) add(t);
+      // (typed as a plain transform: the DOM lib, which the web view's page brings into
+      // `deno check .`, types TextDecoderStream's writable side as BufferSource)
+      const decode = new TextDecoderStream() as unknown as TransformStream<Uint8Array, string>;
+      for await (const t of s.pipeThrough(decode)) add(t);
     };
     this.#done = Promise.all([
       collect(child.stdout, (t) => this.#text += t),

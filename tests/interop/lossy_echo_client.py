@@ -9,6 +9,7 @@ TCP counters moved (RetransSegs: Linux resent what the cable lost on its way to 
 TCPOFOQueue: segments from Serin that reached Linux out of order; InCsumErrors: corrupted frames
 from Serin that Linux's checksum caught). If nothing moves for STALL_S seconds (default 30) it
 prints the same line with "stalled": true and where each direction stood, and exits 3.
+With SERIN_TCP_CC=NAME in the environment the socket uses that congestion control (TCP_CONGESTION).
 """
 
 import hashlib
@@ -42,6 +43,8 @@ def connect(host, port, deadline):
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     while True:
         s = socket.socket(family, socket.SOCK_STREAM)
+        if os.environ.get("SERIN_TCP_CC"):
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, os.environ["SERIN_TCP_CC"].encode())
         s.settimeout(10)
         try:
             s.connect((host, port))

@@ -253,7 +253,8 @@ export async function runScript(
           (r) => (p.result = r, p.at = target.now()),
           (e) => (p.error = e ?? new Error("rejected"), p.at = target.now()),
         );
-        const grace = Math.max(tol, target.callGraceMs);
+        // A call that may block goes to the background at once; others get the target's grace.
+        const grace = act.end ? 0 : Math.max(tol, target.callGraceMs);
         await target.waitUntil(target.now() + grace, () => p.at !== undefined);
         if (p.at === undefined && !act.end) {
           fail(ev, `call blocked (write T1...T2 for a call expected to block)`);

@@ -1,43 +1,46 @@
 /**
- * TCP over IPv4 and IPv6: demultiplexes segments to connections and listeners (RST for strays, RFC 9293
- * §3.10.7.1), turns connections' segments into checksummed IPv4 datagrams, and runs their
- * timers from the NetworkTask's single wake-up. Closed sockets' connections live on (FIN-WAIT,
- * TIME-WAIT) until the state machine reaches CLOSED. Addresses are numbers (IPv4) or 16-byte
- * arrays (IPv6); an AF_INET6 socket talking to an IPv4 peer uses the IPv4 path (v4-mapped).
+ * The TCP layer of a host, for IPv4 and IPv6: demultiplexes segments to connections and
+ * listeners (RST for strays, RFC 9293 §3.10.7.1), hands their segments to the IP layers
+ * (`segment_output.ts`), applies ICMP errors and path MTU changes to them, and runs their timers
+ * from the host's single wake-up. Closed sockets' connections live on (FIN-WAIT, TIME-WAIT) until
+ * the state machine reaches CLOSED. Addresses are numbers (IPv4) or 16-byte arrays (IPv6); an
+ * AF_INET6 socket talking to an IPv4 peer uses the IPv4 path (v4-mapped). It knows its host as a
+ * {@link TcpHost} and its sockets as {@link TcpEndpoint}s: the NetworkTask wires it in.
  */
-import { type ErrnoCode, ErrnoError } from "../kernel/errno.ts";
-import type { NetInterface } from "./link/interface.ts";
-import type { NetworkTask } from "./network_task.ts";
-import { TcpSocket } from "./sockets/tcp_socket.ts";
-import {
-  COOKIE_MSS_TABLE,
-  COOKIE_MSS_TABLE6,
-  DEFAULT_MAX_TIME_WAIT,
-  IsnGenerator,
-  resetReplyFor,
-  SynCookies,
-  TcpConnection,
-  type TcpConnectionOptions,
-  TcpListener,
-  TimeWaitBuckets,
-} from "./tcp/mod.ts";
-import type { TcpLayer } from "./tcp_layer.ts";
-import { allocPacket, HEADROOM_IPV4, HEADROOM_IPV6 } from "./link/headroom.ts";
-import { pseudoHeaderSum4, pseudoHeaderSum6 } from "./wire/checksum.ts";
-import { parseIPv6 } from "./wire/addr.ts";
-import { equal6, isUnspecified6, isV4Mapped, key6, mappedFromV4 } from "./ip6/addr6.ts";
-import type { Tcp6Layer } from "./ip6/ipv6_stack.ts";
-import { clampMss } from "./ip6/tcp_mss_clamp.ts";
-import { IpProtocol, type Ipv4Repr } from "./wire/ipv4.ts";
-import { emitTcp, parseTcp, tcpLength, type TcpRepr } from "./wire/tcp.ts";
+import { type ErrnoCode, ErrnoError } from "../../kernel/errno.ts";
+import type { NetInterface } from "../link/interface.ts";
+import { TcpConnection } from "./connection.ts";
+import { TcpListener } from "./listener.ts";
+import { IsnGenerator } from "./isn.ts";
+import { COOKIE_MSS_TABLE, COOKIE_MSS_TABLE6, SynCookies } from "./syn_cookie.ts";
+import type { TcpConnectionOptions } from "./options.ts";
+import { resetReplyFor } from "./reset.ts";
+import type { Tcp4Port } from "../ip/transport4.ts";
+import type { Tcp6Port } from "../ip6/transport6.ts";
+import type { TcpEndpoint, TcpSockets } from "./endpoint.ts";
+import type { TcpHost, TcpSendOwner } from "./host.ts";
+import { flowKey, parsePeerKey, peerKey4, peerKey6, type TcpAddr } from "./flow_key.ts";
+import { pickListener } from "./listener_select.ts";
+import { sendSegment } from "./segment_output.ts";
+import { pseudoHeaderSum4, pseudoHeaderSum6 } from "../wire/checksum.ts";
+import { equal6, isUnspecified6, isV4Mapped, key6 } from "../ip6/addr6.ts";
+import type { Route6, Stack6 } from "../stack6.ts";
+import type { Route4 } from "../stack.ts";
+import { applyIcmpError, ICMP_OOW } from "./icmp_errors.ts";
+import { mssForPathMtu } from "./path_mtu.ts";
+import { IpProtocol, type Ipv4Repr } from "../wire/ipv4.ts";
+import { parseTcp, type TcpRepr } from "../wire/tcp.ts";
+import { DEFAULT_MAX_TIME_WAIT, TimeWaitBuckets } from "./time_wait.ts";
 
-/** An IPv4 (number) or IPv6 (16 bytes) address. */
-export type TcpAddr = number | Uint8Array;
+export type { TcpAddr } from "./flow_key.ts";
+
+/** AF_INET6, as the socket layer numbers it. */
+const AF_INET6 = 10;
 
 interface Entry {
   key: string;
   conn: TcpConnection;
-  sock?: TcpSocket;
+  sock?: TcpEndpoint;
   local: TcpAddr;
   remote: TcpAddr;
   ttl: number;
@@ -48,30 +51,27 @@ interface Entry {
 /** Most connections (established and lingering) one host keeps; beyond, new ones are refused. */
 export const MAX_TCP_CONNECTIONS = 65536;
 
-/** Counter for an ICMP error quoting a sequence number outside the window (Linux's OutOfWindowIcmps). */
-const ICMP_OOW = "tcp: icmp out-of-window";
-
 /** Whether `a` is the IPv6 address `b`. */
 function isSame6(a: TcpAddr, b: Uint8Array): boolean {
   return typeof a !== "number" && equal6(a, b);
 }
 
 /** The TCP layer of one host. */
-export class TcpIpv4 implements TcpLayer, Tcp6Layer {
+export class TcpDemux implements Tcp4Port, Tcp6Port, TcpSockets {
   #conns = new Map<string, Entry>();
   /** The host's TIME-WAIT budget (tcp/time_wait.ts), shared by all its connections (netstat -s). */
   #timeWait = new TimeWaitBuckets(DEFAULT_MAX_TIME_WAIT, (tw) => {
-    this.task.counters.set("tcp: time-wait now", tw.count);
-    if (tw.overflows) this.task.counters.set("tcp: TCPTimeWaitOverflow", tw.overflows);
+    this.host.counters.set("tcp: time-wait now", tw.count);
+    if (tw.overflows) this.host.counters.set("tcp: TCPTimeWaitOverflow", tw.overflows);
   });
   /** The connection the last IPv4 segment went to: a bulk flow skips building its key. */
   #last?: { src: number; sport: number; dst: number; dport: number; entry: Entry };
-  #listeners = new Map<number, TcpSocket[]>();
+  #listeners = new Map<number, TcpEndpoint[]>();
   #isn: IsnGenerator;
   /** SYN cookie and listener timestamp-offset secret (its own 8 bytes, not the ISN's). */
   #cookies: SynCookies;
 
-  constructor(readonly task: NetworkTask, seed: number) {
+  constructor(readonly host: TcpHost, seed: number) {
     const secret = new Uint8Array(16);
     if (seed) {
       new DataView(secret.buffer).setFloat64(0, seed * 2654435761.123);
@@ -81,8 +81,9 @@ export class TcpIpv4 implements TcpLayer, Tcp6Layer {
     this.#cookies = new SynCookies(secret.subarray(8));
   }
 
-  get stack(): NetworkTask {
-    return this.task;
+  /** The host's services sockets use (routes, ports, addresses). */
+  get stack(): Stack6 {
+    return this.host;
   }
 
   /** Connections held (including those of closed sockets still in FIN-WAIT/TIME-WAIT). */
@@ -90,18 +91,14 @@ export class TcpIpv4 implements TcpLayer, Tcp6Layer {
     return this.#conns.size;
   }
 
-  createSocket(sid: number): TcpSocket {
-    return new TcpSocket(sid, this);
+  /** A fresh socket id for an accepted connection's socket. */
+  allocateSid(): number {
+    return this.host.allocateSid();
   }
 
-  /** A new AF_INET6 TCP socket. */
-  createSocket6(sid: number): TcpSocket {
-    return new TcpSocket(sid, this, 10);
-  }
-
-  #options(sock: TcpSocket, mtu: number, v6 = false, gsoMax = 0): Partial<TcpConnectionOptions> {
+  #options(sock: TcpEndpoint, mtu: number, v6 = false, gsoMax = 0): Partial<TcpConnectionOptions> {
     // An IPv4 datagram tops out at 65535 bytes: 65495 is the largest MSS (as on Linux lo).
-    const mss = Math.min(mtu - (v6 ? 60 : 40), 65495, sock.maxseg ?? Infinity);
+    const mss = Math.min(mssForPathMtu(mtu, v6), 65495, sock.maxseg ?? Infinity);
     return {
       mss,
       // Room for the IPv4 and TCP headers (with options) inside the 65535-byte datagram.
@@ -130,31 +127,30 @@ export class TcpIpv4 implements TcpLayer, Tcp6Layer {
   }
 
   /** Start listening on `sock`'s port. */
-  listen(sock: TcpSocket, backlog: number): TcpListener {
-    // Our MSS follows the interface that leads back to the peer (65495 over loopback).
-    const mtuTo = (remote: TcpAddr, scope: number) =>
-      (typeof remote === "number"
-        ? this.task.route4(remote)?.iface.mtu
-        : this.task.route6(remote, { scopeId: scope })?.iface.mtu) ?? 1500;
-    const gsoTo = (remote: TcpAddr, scope: number) =>
-      (typeof remote === "number"
-        ? this.task.route4(remote)?.iface.gsoMax
-        : this.task.route6(remote, { scopeId: scope })?.iface.gsoMax) ?? 0;
+  listen(sock: TcpEndpoint, backlog: number): TcpListener {
+    // Our MSS follows the route back to the peer: its MTU, a learned path MTU included
+    // (65495 over loopback), as Linux's tcp_sync_mss(newsk, dst_mtu(dst)) for a child.
+    const routeTo = (remote: TcpAddr, scope: number) =>
+      typeof remote === "number"
+        ? this.host.route4(remote)
+        : this.host.route6(remote, { scopeId: scope });
     const listener = new TcpListener({
       localPort: sock.localPort,
       backlog,
       isn: (now, peer) => this.#isn.next(now, `${peer.key}|${peer.port}|${sock.localPort}`),
       cookies: this.#cookies,
       cookieMssTable: (peer) => peer.key.startsWith("6|") ? COOKIE_MSS_TABLE6 : COOKIE_MSS_TABLE,
-      count: (what) => this.task.count(`tcp: ${what}`),
+      count: (what) => this.host.count(`tcp: ${what}`),
       emit: (seg, peer) => {
         const p = this.#peer(peer.key);
-        this.#send(p.local, p.remote, seg, hops(sock), p.scope);
+        this.#send(p.local, p.remote, seg, this.#hops(sock), p.scope);
       },
       options: (peer) => {
         const p = parsePeerKey(peer.key);
         const v6 = typeof p.remote !== "number";
-        return this.#options(sock, mtuTo(p.remote, p.scope), v6, gsoTo(p.remote, p.scope));
+        const route = routeTo(p.remote, p.scope);
+        const mtu = route ? this.#routeMtu(route) : 1500;
+        return this.#options(sock, mtu, v6, route?.iface.gsoMax ?? 0);
       },
     });
     const list = this.#listeners.get(sock.localPort) ?? [];
@@ -164,11 +160,11 @@ export class TcpIpv4 implements TcpLayer, Tcp6Layer {
   }
 
   /** Active open for `sock` (addresses and ports already set; IPv6 when `sock.remote6` is). */
-  connect(sock: TcpSocket, mtu: number, gsoMax = 0): TcpConnection {
+  connect(sock: TcpEndpoint, route: Route4 | Route6): TcpConnection {
     const v6 = sock.remote6 !== undefined && !isV4Mapped(sock.remote6);
     const local: TcpAddr = v6 ? sock.local6! : sock.localAddr;
     const remote: TcpAddr = v6 ? sock.remote6! : sock.remoteAddr;
-    const key = keyOf(remote, sock.remotePort, local, sock.localPort);
+    const key = flowKey(remote, sock.remotePort, local, sock.localPort);
     const old = this.#conns.get(key);
     if (old) {
       // A finished attempt (TIME-WAIT, or CLOSED after a refused connect being retried) yields.
@@ -178,15 +174,16 @@ export class TcpIpv4 implements TcpLayer, Tcp6Layer {
       old.conn.forget();
       this.#conns.delete(key);
     }
-    const now = this.task.clock.now();
+    const mtu = this.#routeMtu(route);
+    const now = this.host.clock.now();
     const iss = this.#isn.next(now, key);
     const conn = new TcpConnection({
       localPort: sock.localPort,
       remotePort: sock.remotePort,
       iss,
       tsOffset: this.#isn.next(now, `ts|${key}`),
-      emit: (seg) => this.#send(local, remote, seg, hops(sock), sock.remoteScope),
-      options: this.#options(sock, mtu, v6, gsoMax),
+      emit: (seg) => this.#send(local, remote, seg, this.#hops(sock), sock.remoteScope),
+      options: this.#options(sock, mtu, v6, route.iface.gsoMax),
     });
     this.#conns.set(key, {
       key,
@@ -194,7 +191,7 @@ export class TcpIpv4 implements TcpLayer, Tcp6Layer {
       sock,
       local,
       remote,
-      ttl: hops(sock),
+      ttl: this.#hops(sock),
       scope: sock.remoteScope,
     });
     conn.connect(now);
@@ -202,49 +199,25 @@ export class TcpIpv4 implements TcpLayer, Tcp6Layer {
     return conn;
   }
 
-  /** Wrap a connection the listener completed into a new socket. */
-  adoptAccepted(listener: TcpSocket, conn: TcpConnection, peerKey: string): TcpSocket {
+  /** `child`, a socket made for `conn` (a listener completed it), takes over its segments. */
+  attachAccepted(child: TcpEndpoint, conn: TcpConnection, peerKey: string): void {
     const { remote, local, scope } = parsePeerKey(peerKey);
-    const child = new TcpSocket(this.task.allocateSid(), this);
-    child.family = listener.family;
-    if (typeof local === "number" && typeof remote === "number") {
-      child.localAddr = local;
-      child.remoteAddr = remote;
-      if (child.family === 10) {
-        child.local6 = mappedFromV4(local);
-        child.remote6 = mappedFromV4(remote);
-      }
-    } else {
-      child.local6 = local as Uint8Array;
-      child.remote6 = remote as Uint8Array;
-      child.remoteScope = scope;
-    }
-    child.localPort = listener.localPort;
-    child.remotePort = conn.remotePort;
-    child.sharesPort = true;
-    child.conn = conn;
-    child.phase = "connected";
-    child.nodelay = listener.nodelay;
-    Object.assign(child.opts, listener.opts);
-    child.uid = listener.uid;
-    for (const o of listener.owners) child.owners.add(o);
-    const key = keyOf(remote, conn.remotePort, local, listener.localPort);
-    this.#conns.set(key, { key, conn, sock: child, local, remote, ttl: hops(listener), scope });
-    return child;
+    const key = flowKey(remote, conn.remotePort, local, conn.localPort);
+    this.#conns.set(key, { key, conn, sock: child, local, remote, ttl: this.#hops(child), scope });
   }
 
   /** Let a connection send what its socket just queued (or the window update a read allows). */
-  kick(sock: TcpSocket): void {
+  kick(sock: TcpEndpoint): void {
     const c = sock.conn;
     if (!c) return;
-    this.task.batch(() => {
-      c.poll(this.task.clock.now());
+    this.host.batch(() => {
+      c.poll(this.host.clock.now());
       this.#after(sock, c);
     });
   }
 
   /** The socket's last handle is gone; its connection may linger until CLOSED. */
-  released(sock: TcpSocket): void {
+  released(sock: TcpEndpoint): void {
     if (sock.listener) {
       const list = (this.#listeners.get(sock.localPort) ?? []).filter((s) => s !== sock);
       if (list.length) this.#listeners.set(sock.localPort, list);
@@ -258,13 +231,15 @@ export class TcpIpv4 implements TcpLayer, Tcp6Layer {
     }
   }
 
-  #after(sock: TcpSocket | undefined, c: TcpConnection) {
+  #after(sock: TcpEndpoint | undefined, c: TcpConnection) {
+    this.#settle();
     sock?.wq.wake();
     if (c.state === "CLOSED" && !sock) {
       for (const [k, e] of this.#conns) if (e.conn === c) this.#conns.delete(k);
     }
   }
 
+  /** A TCP segment arrived over IPv4. */
   input4(iface: NetInterface, ip: Ipv4Repr, _datagram: Uint8Array): void {
     // Over loopback nothing can corrupt a segment: no checksum is computed or checked (as
     // Linux's lo does with CHECKSUM_UNNECESSARY).
@@ -273,9 +248,9 @@ export class TcpIpv4 implements TcpLayer, Tcp6Layer {
         ? undefined
         : pseudoHeaderSum4(ip.src, ip.dst, IpProtocol.TCP, ip.payload.length),
     });
-    const now = this.task.clock.now();
+    const now = this.host.clock.now();
     let e = this.#lookup4(ip.src, seg.srcPort, ip.dst, seg.dstPort);
-    const key = e?.key ?? keyOf(ip.src, seg.srcPort, ip.dst, seg.dstPort);
+    const key = e?.key ?? flowKey(ip.src, seg.srcPort, ip.dst, seg.dstPort);
     e ??= this.#conns.get(key);
     if (e && e.conn.acceptsNewSyn(seg) && this.#listeners.has(seg.dstPort)) {
       // A new SYN for a connection in TIME-WAIT starts a fresh one (RFC 9293 §3.10.7.4 note).
@@ -289,68 +264,38 @@ export class TcpIpv4 implements TcpLayer, Tcp6Layer {
       }
       if (seg.payload.length > 0 && e.sock?.account?.over) return this.#overBudget(iface, e.sock);
       e.conn.input(now, seg);
-      this.task.frameConsumed(); // a connection copies what it keeps of a segment
+      this.host.frameConsumed(); // a connection copies what it keeps of a segment
       e.sock?.wq.wake();
       if (e.conn.state === "CLOSED" && !e.sock) this.#conns.delete(key);
       this.#rearm();
       return;
     }
-    const l = this.#listenerFor(seg.dstPort, `${ip.src}:${seg.srcPort}`, (s) => {
-      if (s.family === 10 && s.opts.v6only) return -1;
+    const l = pickListener(this.#listeners.get(seg.dstPort), `${ip.src}:${seg.srcPort}`, (s) => {
+      if (s.family === AF_INET6 && s.opts.v6only) return -1;
       if (s.localAddr !== 0 && s.localAddr !== ip.dst) return -1;
       // Linux's compute_score: a specific address beats a wildcard, AF_INET beats AF_INET6.
-      return (s.localAddr !== 0 ? 4 : 0) + (s.family === 10 ? 1 : 2);
+      return (s.localAddr !== 0 ? 4 : 0) + (s.family === AF_INET6 ? 1 : 2);
     });
     if (l?.listener) {
       if (this.#conns.size >= MAX_TCP_CONNECTIONS) return iface.dropRx("tcp: table-full");
       if (seg.payload.length > 0 && l.account?.over) return this.#overBudget(iface, l);
-      l.listener.input(now, seg, { key: `${ip.src}>${ip.dst}`, port: seg.srcPort });
+      l.listener.input(now, seg, { key: peerKey4(ip.src, ip.dst), port: seg.srcPort });
       l.wq.wake();
       this.#rearm();
       return;
     }
-    this.task.count("tcp: no-socket");
+    this.host.count("tcp: no-socket");
     const rst = resetReplyFor(seg);
     if (rst) this.#send(ip.dst, ip.src, rst, 64);
-  }
-
-  /**
-   * The listener a new connection on `port` goes to: the one `score` ranks highest (the most
-   * specific address; below 0 = does not match). Only an SO_REUSEPORT group of one uid can tie
-   * (the port table allows no other overlap between listeners): as on Linux, the peer's
-   * address and port pick one of them, so each client sticks to one listener.
-   */
-  #listenerFor(
-    port: number,
-    peer: string,
-    score: (s: TcpSocket) => number,
-  ): TcpSocket | undefined {
-    const list = this.#listeners.get(port);
-    if (!list) return undefined;
-    let best = -1;
-    let tied: TcpSocket[] = [];
-    for (const s of list) {
-      const v = score(s);
-      if (v < 0 || v < best) continue;
-      if (v > best) {
-        best = v;
-        tied = [];
-      }
-      tied.push(s);
-    }
-    if (tied.length <= 1) return tied[0];
-    let h = 2166136261;
-    for (let i = 0; i < peer.length; i++) h = Math.imul(h ^ peer.charCodeAt(i), 16777619);
-    return tied[(h >>> 0) % tied.length];
   }
 
   /**
    * Data for a socket whose holder is over its memory budget is dropped unacknowledged, as
    * Linux drops it under tcp_mem pressure: the peer retransmits once memory was freed.
    */
-  #overBudget(iface: NetInterface, sock: TcpSocket): void {
+  #overBudget(iface: NetInterface, sock: TcpEndpoint): void {
     sock.account!.drops++;
-    this.task.frameConsumed(); // nothing of it is kept
+    this.host.frameConsumed(); // nothing of it is kept
     iface.dropRx("tcp: over memory budget");
   }
 
@@ -368,8 +313,8 @@ export class TcpIpv4 implements TcpLayer, Tcp6Layer {
     const seg = parseTcp(payload, {
       pseudoSum: pseudoHeaderSum6(src, dst, IpProtocol.TCP, payload.length),
     });
-    const now = this.task.clock.now();
-    const key = keyOf(src, seg.srcPort, dst, seg.dstPort);
+    const now = this.host.clock.now();
+    const key = flowKey(src, seg.srcPort, dst, seg.dstPort);
     let e = this.#conns.get(key);
     if (e && e.conn.acceptsNewSyn(seg) && this.#listeners.has(seg.dstPort)) {
       e.conn.forget();
@@ -384,8 +329,8 @@ export class TcpIpv4 implements TcpLayer, Tcp6Layer {
       this.#rearm();
       return;
     }
-    const l = this.#listenerFor(seg.dstPort, `${key6(src)}:${seg.srcPort}`, (s) => {
-      if (s.family !== 10) return -1;
+    const l = pickListener(this.#listeners.get(seg.dstPort), `${key6(src)}:${seg.srcPort}`, (s) => {
+      if (s.family !== AF_INET6) return -1;
       if (s.local6 === undefined || isUnspecified6(s.local6)) return 1;
       return equal6(s.local6, dst) ? 5 : -1;
     });
@@ -398,47 +343,28 @@ export class TcpIpv4 implements TcpLayer, Tcp6Layer {
       this.#rearm();
       return;
     }
-    this.task.count("tcp: no-socket");
+    this.host.count("tcp: no-socket");
     const rst = resetReplyFor(seg);
     if (rst) this.#send(dst, src, rst, 64, scope);
   }
 
   #send(src: TcpAddr, dst: TcpAddr, seg: TcpRepr, ttl: number, scope = 0) {
-    const len = tcpLength(seg);
-    const buf = allocPacket(len, typeof dst === "number" ? HEADROOM_IPV4 : HEADROOM_IPV6);
-    if (typeof src === "number" && typeof dst === "number") {
-      const route = this.task.route4(dst);
-      if (!route) return this.task.count("tcp: no-route");
-      emitTcp(seg, buf, {
-        pseudoSum: route.iface.loopback
-          ? undefined
-          : pseudoHeaderSum4(src, dst, IpProtocol.TCP, len),
-      });
-      const err = this.task.ipv4.output(route, {
-        src,
-        dst,
-        protocol: IpProtocol.TCP,
-        ttl,
-        payload: buf,
-        dontFragment: true,
-      });
-      // A segment over the path MTU under DF is lost here: counted, never silent.
-      if (err) this.task.count(`tcp: output ${err}`);
-      return;
+    this.#toldMtu = undefined;
+    const err = sendSegment(this.host, src, dst, seg, ttl, scope, this.#owner);
+    if (!err) return;
+    this.host.count(err === "no-route" ? "tcp: no-route" : `tcp: output ${err}`);
+    // Over the path MTU under DF: settled (MSS lowered, segment resent) once the call returns.
+    if (err === "EMSGSIZE" && seg.payload.length > 0) {
+      this.#tooBig.push({ dst, scope, mtu: this.#toldMtu, sport: seg.srcPort, dport: seg.dstPort });
     }
-    const s6 = src as Uint8Array;
-    const d6 = dst as Uint8Array;
-    const route = this.task.route6(d6, { scopeId: scope });
-    if (!route) return this.task.count("tcp: no-route");
-    emitTcp(seg, buf, { pseudoSum: pseudoHeaderSum6(s6, d6, IpProtocol.TCP, len) });
-    const err = this.task.ipv6.output(route, {
-      src: s6,
-      dst: d6,
-      nextHeader: IpProtocol.TCP,
-      hopLimit: ttl,
-      payload: buf,
-    });
-    if (err) this.task.count(`tcp: output ${err}`);
+  }
+
+  /** The TTL / hop limit a socket's segments carry. */
+  #hops(sock: TcpEndpoint): number {
+    if (sock.family === AF_INET6 && sock.remote6 !== undefined && !isV4Mapped(sock.remote6)) {
+      return sock.opts.unicastHops >= 0 ? sock.opts.unicastHops : this.host.hopLimit6;
+    }
+    return sock.opts.ttl;
   }
 
   /**
@@ -454,7 +380,7 @@ export class TcpIpv4 implements TcpLayer, Tcp6Layer {
       if (e.conn.icmpSeqAcceptable(seq)) return true;
       found = true;
     }
-    this.task.count(found ? ICMP_OOW : "tcp: icmp no-connection");
+    this.host.count(found ? ICMP_OOW : "tcp: icmp no-connection");
     return false;
   }
 
@@ -463,18 +389,13 @@ export class TcpIpv4 implements TcpLayer, Tcp6Layer {
     for (const e of this.#conns.values()) {
       if (typeof e.remote === "number" || !equal6(e.remote, dst)) continue;
       if (e.conn.localPort !== sport || e.conn.remotePort !== dport) continue;
-      this.#icmpError(e, code, seq);
+      applyIcmpError(e.conn, e.sock, code, seq, (what) => this.host.count(what));
     }
   }
 
-  /** The path MTU towards `dst` fell to `mtu`: segments of its connections shrink to fit. */
+  /** A Packet Too Big TCP believed: the path MTU towards `dst` fell to `mtu`. */
   pathMtu6(dst: Uint8Array, mtu: number): void {
-    for (const e of this.#conns.values()) {
-      if (typeof e.remote === "number" || !equal6(e.remote, dst)) continue;
-      if (clampMss(e.conn, mtu - 60 - TCP_TIMESTAMP_OPTION_ROOM)) {
-        this.task.count("tcp: mss-clamped");
-      }
-    }
+    this.pathMtuChanged(dst, mtu);
   }
 
   /** An ICMP error about a segment we sent to (dst, dport) from sport, quoting `seq`. */
@@ -488,45 +409,82 @@ export class TcpIpv4 implements TcpLayer, Tcp6Layer {
   ): void {
     for (const e of this.#conns.values()) {
       if (e.remote !== dst || e.conn.localPort !== sport || e.conn.remotePort !== dport) continue;
-      // Fragmentation needed (RFC 1191): segments shrink to the path MTU, and the one lost
-      // is resent at the new size. The MSS never drops below 536 (RFC 9293 default).
-      if (code === "EMSGSIZE" && mtu > 0) {
-        if (!e.conn.icmpSeqAcceptable(seq)) {
-          this.task.count(ICMP_OOW);
-          continue;
-        }
-        if (e.conn.lowerSendMss(Math.max(536, mtu - 52))) this.task.count("tcp: mss-lowered");
-        e.conn.poll(this.task.clock.now());
+      if (code !== "EMSGSIZE" || mtu <= 0) {
+        applyIcmpError(e.conn, e.sock, code, seq, (what) => this.host.count(what));
         continue;
       }
-      this.#icmpError(e, code, seq);
+      // Fragmentation needed (RFC 1191), believed only for a sequence number in flight.
+      if (!e.conn.icmpSeqAcceptable(seq)) {
+        this.host.count(ICMP_OOW);
+        continue;
+      }
+      this.pathMtuChanged(dst, mtu, { sport, dport });
     }
   }
 
   /**
-   * An ICMP error for one connection, as Linux's tcp_v4_err/tcp_v6_err: believed only when the
-   * quoted sequence number is in [SND.UNA, SND.NXT] (RFC 5927 §4.1); while opening, a hard error
-   * aborts the connection; once synchronized every error is soft (RFC 1122 §4.2.3.9), recorded
-   * and reported only if the connection later times out (Linux without IP_RECVERR).
+   * The path MTU towards `dst` is now `mtu` (an ICMP report the IP layer believed and cached,
+   * or the MTU the IP layer gave with EMSGSIZE): the one MSS-lowering path for IPv4 and IPv6.
+   * Every connection to `dst` lowers its MSS to fit and stops TSO (Linux's tcp_sync_mss); the
+   * one whose segment was lost, `lost` (every one when the report names none), resends its
+   * flight at the new size at once (tcp_simple_retransmit). The IP layers floor what they
+   * report (IPv4 552, then without DF; IPv6 1280); TCP floors the MSS at 48.
    */
-  #icmpError(e: Entry, code: ErrnoCode, seq: number): void {
-    const conn = e.conn;
-    if (!conn.icmpSeqAcceptable(seq)) return this.task.count(ICMP_OOW);
-    if (code === "EMSGSIZE") return; // path MTU: handled by the caller's PMTU path
-    const opening = conn.state === "SYN-SENT" || conn.state === "SYN-RECEIVED";
-    // Linux treats net/host unreachable as soft even in SYN-SENT (icmp_err_convert .fatal = 0)
-    // and fails connect() only at the SYN timeout; Serin, as before, fails it at once there.
-    const fatal = code !== "EHOSTUNREACH" && code !== "ENETUNREACH";
-    if (opening && (fatal || conn.state === "SYN-SENT")) {
-      if (e.sock) e.sock.setError(code);
-      conn.abort();
+  pathMtuChanged(dst: TcpAddr, mtu: number, lost?: { sport: number; dport: number }): void {
+    const v6 = typeof dst !== "number";
+    const mss = mssForPathMtu(mtu, v6);
+    const now = this.host.clock.now();
+    for (const e of [...this.#conns.values()]) {
+      if (typeof dst === "number" ? e.remote !== dst : !isSame6(e.remote, dst)) continue;
+      const resend = !lost ||
+        (e.conn.localPort === lost.sport && e.conn.remotePort === lost.dport);
+      if (!e.conn.pathMtuReduced(now, mss, resend)) continue;
+      this.host.count("tcp: mss-lowered");
       e.sock?.wq.wake();
-      return this.task.count("tcp: icmp abort");
     }
-    conn.icmpSoftError(code);
-    this.task.count("tcp: icmp soft-error");
+    this.#settle();
+    this.#rearm();
   }
 
+  /** The MTU of `route`: the link's, or a smaller one the IP layer learned (RA, path MTU). */
+  #routeMtu(route: Route4 | Route6): number {
+    return route.mtu ?? route.iface.mtu;
+  }
+
+  /** Destinations whose segments came back EMSGSIZE from the IP layer, to settle. */
+  #tooBig: Array<{ dst: TcpAddr; scope: number; mtu?: number; sport: number; dport: number }> = [];
+  /** The MTU the IP layer gave with the last segment it refused as too big (if it tells). */
+  #toldMtu?: number;
+  /** What the IP layers tell about TCP's datagrams (one object for every segment). */
+  readonly #owner: TcpSendOwner = {
+    onSendError: () => {}, // TCP retransmits (a failed ARP is no error to the socket on Linux)
+    onSendError6: () => {},
+    onTooBig: (_d, mtu) => this.#toldMtu = mtu,
+    onTooBig6: (_d, mtu) => this.#toldMtu = mtu,
+  };
+  #settling = false;
+
+  /**
+   * React to EMSGSIZE from the IP layer (a segment over the path MTU under DF): the MSS drops to
+   * the route's MTU and the segment is resent, rather than black-holed. Runs after the
+   * connection call that emitted it returned (never from inside its emit).
+   */
+  #settle(): void {
+    if (this.#settling) return;
+    this.#settling = true;
+    try {
+      for (let t = this.#tooBig.shift(); t; t = this.#tooBig.shift()) {
+        const route = typeof t.dst === "number"
+          ? this.host.route4(t.dst)
+          : this.host.route6(t.dst, { scopeId: t.scope });
+        if (route) this.pathMtuChanged(t.dst, t.mtu ?? this.#routeMtu(route), t);
+      }
+    } finally {
+      this.#settling = false;
+    }
+  }
+
+  /** Run the timers of connections and listeners that are due. */
   poll(now: number): void {
     for (const e of [...this.#conns.values()]) {
       const d = e.conn.nextDeadline();
@@ -544,10 +502,13 @@ export class TcpIpv4 implements TcpLayer, Tcp6Layer {
         }
       }
     }
+    this.#settle();
   }
 
+  /** Nothing is batched: segments leave as connections emit them. */
   flush(): void {}
 
+  /** The earliest timer any connection or listener needs. */
   nextDeadline(): number | undefined {
     let best = Infinity;
     for (const e of this.#conns.values()) {
@@ -564,37 +525,7 @@ export class TcpIpv4 implements TcpLayer, Tcp6Layer {
   }
 
   #rearm() {
-    this.task.rearm();
+    this.#settle();
+    this.host.rearm();
   }
-}
-
-/** Room left for the timestamp option when sizing segments to a path MTU. */
-const TCP_TIMESTAMP_OPTION_ROOM = 12;
-
-function keyOf(remote: TcpAddr, rport: number, local: TcpAddr, lport: number): string {
-  const f = (a: TcpAddr) => typeof a === "number" ? String(a) : `[${key6(a)}]`;
-  return `${f(remote)}:${rport}:${f(local)}:${lport}`;
-}
-
-/** Listener peer key for an IPv6 peer: "6|remote|local|scope". */
-function peerKey6(remote: Uint8Array, local: Uint8Array, scope: number): string {
-  return `6|${key6(remote)}|${key6(local)}|${scope}`;
-}
-
-/** Undo `${remote}>${local}` (IPv4) or {@link peerKey6}. */
-function parsePeerKey(k: string): { remote: TcpAddr; local: TcpAddr; scope: number } {
-  if (k.startsWith("6|")) {
-    const [, r, l, sc] = k.split("|");
-    return { remote: parseIPv6(r)!, local: parseIPv6(l)!, scope: Number(sc) };
-  }
-  const [remote, local] = k.split(">").map(Number);
-  return { remote, local, scope: 0 };
-}
-
-/** The hop limit / TTL a socket's segments carry. */
-function hops(sock: TcpSocket): number {
-  if (sock.family === 10 && sock.remote6 !== undefined && !isV4Mapped(sock.remote6)) {
-    return sock.opts.unicastHops >= 0 ? sock.opts.unicastHops : sock.layer.task.ipv6.hopLimit;
-  }
-  return sock.opts.ttl;
 }
