@@ -29,17 +29,29 @@ export abstract class TcpAckProcessing extends TcpTimerEvents {
     }
     const wnd = seg.window * 2 ** this._sndShift;
     let sackChanged = false;
+    const sackedBefore = this._sackOk ? this._scoreboard.sackedAbove(this._sndUna) : 0;
     if (this._sackOk && seg.options.sack) {
       sackChanged = this._scoreboard.update(this._sndUna, this._sndMax, seg.options.sack);
     }
-    if (seqGt(ack, this._sndUna)) {
+    // Bytes this ACK newly reports delivered, cumulatively or selectively (RFC 6937 DeliveredData).
+    const advanced = seqGt(ack, this._sndUna);
+    const delivered = this._sackOk
+      ? (advanced ? seqSub(ack, this._sndUna) : 0) +
+        this._scoreboard.sackedAbove(advanced ? ack : this._sndUna) - sackedBefore
+      : 0;
+    const sackRecovery = this._inRecovery && this._sackOk;
+    if (advanced) {
       this.#onNewAck(now, seg, ack);
     } else if (
       ack === this._sndUna && seg.payload.length === 0 && !(seg.flags & (SYN | FIN)) &&
-      wnd === this._sndWnd && wnd > 0 && this._sndMax !== this._sndUna
+      wnd === this._sndWnd && wnd > 0 && this._sndMax !== this._sndUna &&
+      !seqGt(seg.seq, this._sndWl1)
     ) {
-      this.#onDupAck(now, sackChanged);
+      // RFC 5681 §2 duplicate ACK; as Linux's tcp_ack, not one that moves SND.WL1 (the peer
+      // sent data since its last ACK: tcp_may_update_window makes it a window update).
+      this.#onDupAck(now, sackChanged, delivered);
     }
+    if (sackRecovery && this._inRecovery) this.#reduceCwnd(delivered, advanced);
     // Window update (§3.10.7.4, SND.WL1/SND.WL2 rule).
     if (
       seqLt(this._sndWl1, seg.seq) ||
@@ -110,17 +122,16 @@ export abstract class TcpAckProcessing extends TcpTimerEvents {
       this._rtt.sample(now - this._rttTime);
       this._rttSeq = undefined;
     }
-    this._rtt.resetBackoff();
+    // Karn (RFC 6298 §5.7): the backed-off RTO stays until a valid sample clears it, as in
+    // Linux's tcp_ack_update_rtt; an ACK of a retransmitted segment gives none.
     this._retries = 0;
     this._dupAcks = 0;
     if (this._inRecovery) {
       if (seqGe(ack, this._recover)) {
         // RFC 6582 §3.2 step 3 (full ACK) / RFC 6675 §5: leave recovery.
         this._inRecovery = false;
-        const flight = seqSub(this._sndMax, this._sndUna);
-        this._cc.cwnd = this._sackOk
-          ? this._cc.ssthresh
-          : Math.min(this._cc.ssthresh, Math.max(flight, this._sndMss) + this._sndMss);
+        // cwnd = ssthresh: RFC 6582 §3.2 step 3 option 2, as Linux's tcp_end_cwnd_reduction.
+        this._cc.cwnd = this._cc.ssthresh;
       } else if (!this._sackOk) {
         // RFC 6582 §3.2 step 5 (partial ACK): retransmit the next hole, deflate cwnd.
         this._retransmit(now, this._sndUna);
@@ -132,10 +143,42 @@ export abstract class TcpAckProcessing extends TcpTimerEvents {
     }
     if (seqLt(this._highRxt, ack)) this._highRxt = ack;
     this._rtoAt = this._sndUna === this._sndMax ? undefined : now + this._rtt.rto;
+    if (this._rtoAt !== undefined && this._sackOk && this._scoreboard.isSacked(ack)) {
+      // The cumulative ACK stopped at data the peer had SACKed: it reneged (RFC 2018 §8). As
+      // Linux's tcp_check_sack_reneging, time out after max(SRTT/2, 10 ms), not a whole RTO.
+      this._rtoAt = now + Math.max(this._rtt.srtt / 2, 10);
+    }
     this._wantOutput = true;
   }
 
-  #onDupAck(now: number, sackChanged: boolean): void {
+  /**
+   * Proportional rate reduction with slow-start reduction bound (RFC 6937 §3, PRR-SSRB, as
+   * Linux's tcp_cwnd_reduction) during SACK recovery: cwnd becomes pipe plus what this ACK lets
+   * us send, so the flight shrinks towards ssthresh in step with what the peer delivers (and,
+   * once below it, grows back by at most what was delivered plus one segment).
+   */
+  #reduceCwnd(delivered: number, advanced: boolean): void {
+    if (delivered <= 0 || this._priorCwnd <= 0) return;
+    const mss = this._sndMss;
+    this._prrDelivered += delivered;
+    const pipe = this._scoreboard.pipe(this._sndUna, this._sndMax, this._highRxt, mss);
+    const ssthresh = this._cc.ssthresh;
+    let sndcnt: number;
+    if (pipe > ssthresh) {
+      // In whole segments, as Linux counts: ceil(delivered * ssthresh / RecoverFS) - out.
+      const due = Math.ceil(this._prrDelivered * ssthresh / this._priorCwnd / mss) * mss;
+      sndcnt = due - this._prrOut;
+    } else {
+      sndcnt = Math.max(this._prrDelivered - this._prrOut, delivered);
+      if (advanced) sndcnt += mss;
+      sndcnt = Math.min(ssthresh - pipe, sndcnt);
+    }
+    // Whole segments only; the fast retransmit that opens recovery always goes out.
+    sndcnt = Math.max(Math.floor(sndcnt / mss) * mss, this._prrOut > 0 ? 0 : mss);
+    this._cc.cwnd = pipe + sndcnt;
+  }
+
+  #onDupAck(now: number, sackChanged: boolean, delivered: number): void {
     this._dupAcks++;
     this._wantOutput = true;
     if (this._inRecovery) {
@@ -148,9 +191,12 @@ export abstract class TcpAckProcessing extends TcpTimerEvents {
       // RFC 5681 §3.2 / RFC 6582 §3.2 step 2 / RFC 6675 §5: enter fast recovery.
       this._inRecovery = true;
       this._recover = this._sndMax;
+      this._priorCwnd = this._cc.cwnd;
+      this._prrDelivered = this._prrOut = 0;
       this._cc.onLoss(now, seqSub(this._sndMax, this._sndUna));
       if (!this._sackOk) this._cc.cwnd = this._cc.ssthresh + 3 * this._sndMss;
       this._highRxt = this._sndUna;
+      if (this._sackOk) this.#reduceCwnd(delivered, false);
       this._rttSeq = undefined;
       this._retransmit(now, this._sndUna);
       this._rtoAt = now + this._rtt.rto;
@@ -162,12 +208,16 @@ export abstract class TcpAckProcessing extends TcpTimerEvents {
     this._sndUna = seg.ack;
     if (seqLt(this._sndNxt, seg.ack)) this._sndNxt = seg.ack;
     this._sndWnd = seg.window << (seg.flags & SYN ? 0 : this._sndShift);
-    this._maxSndWnd = Math.max(this._maxSndWnd, this._sndWnd);
+    // Passive open: the largest window is the ACK's, as Linux's tcp_create_openreq_child (the
+    // SYN's unscaled window says nothing of the scaled ones to come).
+    const passive = !(seg.flags & SYN);
+    this._maxSndWnd = passive ? this._sndWnd : Math.max(this._maxSndWnd, this._sndWnd);
     this._sndWl1 = seg.seq;
     this._sndWl2 = seg.ack;
     const echo = this._tsOk ? seg.options.timestamp?.echo : undefined;
     if (echo) this._rtt.sample(seqSub(this._tsNow(now), echo));
     else if (this._retries === 0) this._rtt.sample(now - this._rttTime); // Karn: not after RTO
+    else this._rtt.noHandshakeSample();
     this._rtt.resetBackoff();
     this._retries = 0;
     this._rtoAt = undefined;

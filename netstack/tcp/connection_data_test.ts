@@ -124,15 +124,19 @@ Deno.test("ESTABLISHED: the window closes as data queues and reopens by a full M
 
 // ---- Sending: Nagle, windows (RFC 9293 §3.8.6.2.1, RFC 5681, RFC 6928) ---------------------
 
-Deno.test("ESTABLISHED: Nagle holds a small tail while data is unacknowledged", () => {
+// Minshall's Nagle, as Linux's tcp_nagle_check: a small segment waits only while an earlier
+// small one is unacknowledged.
+Deno.test("ESTABLISHED: Nagle holds a small segment while a small one is unacknowledged", () => {
   const h = established();
   const out = write(h, 3000);
   assert.deepEqual(out.map(describe), [
     `A ${D}:${D + 1460} ack ${P} w 65535`,
     `A ${D + 1460}:${D + 2920} ack ${P} w 65535`,
+    `PA ${D + 2920}:${D + 3000} ack ${P} w 65535`,
   ]);
-  const tail = h.one(h.input(seg({ seq: P, ack: D + 2920 })));
-  assert.equal(describe(tail), `PA ${D + 2920}:${D + 3000} ack ${P} w 65535`);
+  expectNothing(write(h, 100, 3000)); // the 80-byte tail is unacknowledged
+  const next = h.one(h.input(seg({ seq: P, ack: D + 3000 })));
+  assert.equal(describe(next), `PA ${D + 3000}:${D + 3100} ack ${P} w 65535`);
 });
 
 Deno.test("ESTABLISHED: TCP_NODELAY sends the small tail at once", () => {
@@ -149,13 +153,12 @@ Deno.test("ESTABLISHED: initial window is 10 segments (RFC 6928)", () => {
 
 // Sender SWS avoidance: a window-limited piece goes out only if >= half the max window.
 Deno.test("ESTABLISHED: the peer's window limits sending (sender SWS avoidance)", () => {
+  // A largest window of 2000 also bounds segments to 1000 bytes (Linux's tcp_bound_to_half_wnd).
   const h = established({ nodelay: true }, { window: 2000 });
-  assert.deepEqual(write(h, 5000).map((s) => s.payload.length), [1460]);
-  const a = h.input(seg({ seq: P, ack: D + 1460, window: 2000 }));
-  assert.deepEqual(a.map((s) => s.payload.length), [1460]);
-  const b = h.input(seg({ seq: P, ack: D + 2920, window: 1000 }));
-  assert.deepEqual(b.map((s) => s.payload.length), [1000]);
-  expectNothing(h.input(seg({ seq: P, ack: D + 3920, window: 500 })));
+  assert.deepEqual(write(h, 6000).map((s) => s.payload.length), [1000, 1000]);
+  const a = h.input(seg({ seq: P, ack: D + 2000, window: 2000 }));
+  assert.deepEqual(a.map((s) => s.payload.length), [1000, 1000]);
+  expectNothing(h.input(seg({ seq: P, ack: D + 4000, window: 500 })));
   // Nothing in flight: the override timeout sends what fits.
   assert.deepEqual(h.advance(300).map((s) => s.payload.length), [500]);
 });
@@ -230,6 +233,8 @@ Deno.test("ESTABLISHED: fast retransmit after three duplicate ACKs, NewReno part
 
 Deno.test("ESTABLISHED: limited transmit sends new data on the first two dup ACKs (RFC 3042)", () => {
   const h = established({ nodelay: true });
+  // The peer's first ACK moves SND.WL1 past its SYN: a window update, not a duplicate (Linux).
+  h.input(seg({ seq: P, ack: D }));
   write(h, 14 * 1460);
   h.take();
   const one = h.input(seg({ seq: P, ack: D }));
@@ -312,24 +317,23 @@ Deno.test("ESTABLISHED: both directions transfer across the 2^32 wrap", () => {
   assert.equal(h.conn.recv().length, 4000);
 });
 
-Deno.test("ESTABLISHED: a window shrunk to zero under in-flight data hands over to probing", () => {
+// Linux's tcp_retransmit_timer ("receiver dastardly shrinks window"): the RTO resends the
+// segment beyond the shrunk window as the probe, backing off, and does not give up while the
+// peer answers.
+Deno.test("ESTABLISHED: a window shrunk to zero under in-flight data: the RTO resends it as the probe", () => {
   const h = established({ nodelay: true, maxRetransmits: 3 });
   write(h, 1000);
   // The peer acknowledges nothing and closes its window (RFC 9293 §3.8.6: shrinking allowed).
   h.input(seg({ seq: P, ack: D, window: 0 }));
-  const re = h.advance(200);
-  expectNothing(re.filter((s) => s.payload.length > 0)); // nothing fits
-  // Probes keep the connection alive as long as the peer answers them.
   for (let i = 0; i < 20; i++) {
     const probe = h.one(h.advance(h.conn.nextDeadline()! - h.now));
-    assert.equal(describe(probe), `A ${D - 1}:${D - 1} ack ${P} w 65535`);
+    assert.equal(describe(probe), `PA ${D}:${D + 1000} ack ${P} w 65535`);
     h.input(seg({ seq: P, ack: D, window: 0 }));
   }
   assert.ok(h.now > 600_000);
   assert.equal(h.conn.state, "ESTABLISHED");
-  const data = h.input(seg({ seq: P, ack: D, window: 65535 }));
-  assert.equal(data[0].seq, D);
-  assert.equal(data[0].payload.length, 1000);
+  h.input(seg({ seq: P, ack: D + 1000, window: 65535 }));
+  assert.equal(h.conn.info().unacked, 0);
 });
 
 // ---- TSO: a link that cuts segments itself --------------------------------------------------

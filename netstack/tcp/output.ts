@@ -7,7 +7,7 @@
 import { TcpFlag, type TcpOptions, tcpOptionsLength, type TcpRepr } from "../wire/tcp.ts";
 import { resetReplyFor } from "./reset.ts";
 import { seqAdd, seqGe, seqGt, seqLe, seqMax, seqSub } from "./seqnum.ts";
-import { TcpControlBlock, TS_OVERHEAD } from "./tcb.ts";
+import { DEFAULT_PEER_MSS, TcpControlBlock, TS_OVERHEAD } from "./tcb.ts";
 
 const { FIN, SYN, RST, PSH, ACK, URG } = TcpFlag;
 const MAX_RCV_WINDOW_UNSCALED = 0xffff;
@@ -36,7 +36,9 @@ export abstract class TcpOutput extends TcpControlBlock {
     // recovering from loss, where segments are the unit that gets lost and resent. The link cuts
     // at its own MTU, so not either when a smaller peer MSS or path MTU is what limits us.
     const fixed = this._tsOk ? TS_OVERHEAD : 0;
-    const gso = this._sndMss + fixed >= this.options.mss ? this.options.gsoMax : 0;
+    const fullMss = this._sndMss + fixed >= this.options.mss &&
+      this._halfWindowMss() === this._sndMss;
+    const gso = fullMss ? this.options.gsoMax : 0;
     const seg = gso > mss && !this._inRecovery ? Math.floor(gso / mss) * mss : mss;
     const sackRecovery = this._inRecovery && this._sackOk;
     if (sackRecovery) {
@@ -75,8 +77,12 @@ export abstract class TcpOutput extends TcpControlBlock {
       // Sender SWS avoidance and Nagle (RFC 9293 §3.8.6.2.1).
       if (len < mss && !fin && !force) {
         const allQueued = len === unsent;
-        // Linux's tcp_nagle_test: no Nagle in urgent mode.
-        const nagleOk = this.options.nodelay || flight === 0 || this._urgSend.up !== undefined;
+        // Minshall's Nagle, as Linux's tcp_nagle_check: a small segment waits only while an
+        // earlier small one is unacknowledged (RFC 1122 §4.2.3.4 allows it); tcp_nagle_test:
+        // no Nagle in urgent mode.
+        const smallInFlight = seqGt(this._sndSml, this._sndUna) &&
+          seqLe(this._sndSml, this._sndNxt);
+        const nagleOk = this.options.nodelay || !smallInFlight || this._urgSend.up !== undefined;
         const bigEnough = this._maxSndWnd > 0 && len >= this._maxSndWnd / 2;
         if (!(allQueued && nagleOk) && !bigEnough) {
           if (flight === 0 && this._persistAt === undefined) this._armPersist(now);
@@ -113,6 +119,10 @@ export abstract class TcpOutput extends TcpControlBlock {
     const isNew = seqGe(seq, this._sndMax);
     if (isNew) this._stats.bytesSent += len;
     if (isNew && len > 0) this._quickAck.dataSent(now, this.options.delayedAckMs);
+    // tcp_minshall_update: remember where the last segment shorter than the MSS ended (a
+    // super-segment's tail piece counts too).
+    if (isNew && len % this._currentMss() !== 0) this._sndSml = end;
+    if (this._inRecovery) this._prrOut += len;
     if (isNew && this._rttSeq === undefined && !this._tsOk) {
       this._rttSeq = end;
       this._rttTime = now;
@@ -169,10 +179,25 @@ export abstract class TcpOutput extends TcpControlBlock {
    * full segment with SACK blocks exceeds the path MTU and dies under DF.
    */
   protected _currentMss(): number {
-    if (!this._sackOk || !(this._rcvBuf.hasHoles || this._dsack)) return this._sndMss;
+    const mss = this._halfWindowMss();
+    if (!this._sackOk || !(this._rcvBuf.hasHoles || this._dsack)) return mss;
     const fixed = this._tsOk ? TS_OVERHEAD : 0;
     const extra = tcpOptionsLength(this.#segmentOptions(0, true)) - fixed;
-    return Math.max(1, this._sndMss - extra);
+    return Math.max(1, mss - extra);
+  }
+
+  /**
+   * The send MSS bounded to half the largest window the peer offered (the whole of it when
+   * that is at most 536 bytes), as Linux's tcp_bound_to_half_wnd: a window of under two MSS
+   * still carries two segments, so the ACK clock keeps going (RFC 9293 §3.8.6.2.1 leaves the
+   * segment size to the sender). Never below 68 bytes of segment less the TCP header.
+   */
+  protected _halfWindowMss(): number {
+    const max = this._maxSndWnd;
+    const cutoff = max > DEFAULT_PEER_MSS ? Math.floor(max / 2) : max;
+    if (cutoff === 0 || this._sndMss <= cutoff) return this._sndMss;
+    const header = 20 + (this._tsOk ? TS_OVERHEAD : 0);
+    return Math.max(cutoff, 68 - header);
   }
 
   protected _emitSeg(seq: number, flags: number, payload: Uint8Array, o: TcpOptions): void {

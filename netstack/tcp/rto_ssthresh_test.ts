@@ -13,6 +13,7 @@ const P = PEER_ISS + 1; // the peer's first data byte
 /** ESTABLISHED with `congestion`, 10 full segments in flight (the initial window). */
 function inFlight(congestion: "newreno" | "cubic"): Harness {
   const h = established({ nodelay: true, congestion });
+  h.input(seg({ seq: P, ack: D })); // moves SND.WL1 past the SYN: later ones are duplicates
   assert.equal(h.conn.send(pattern(0, 20 * 1460)), 20 * 1460);
   assert.equal(h.flush().length, 10);
   return h;

@@ -4,6 +4,9 @@
  * part: never feed a sample taken from a retransmitted segment unless timestamps disambiguate it.
  */
 
+/** RTO after a handshake that gave no RTT sample (RFC 6298 §5.7, Linux's TCP_TIMEOUT_FALLBACK). */
+export const RTO_FALLBACK = 3000;
+
 /** Tuning for {@link RttEstimator}; all values in milliseconds. */
 export interface RttOptions {
   /** RTO before the first sample (RFC 6298 §2.1). Default 1000. */
@@ -22,7 +25,7 @@ export class RttEstimator {
   #rttvar = 0;
   #hasSample = false;
   #backoff = 0;
-  readonly #initialRto: number;
+  #initialRto: number;
   readonly #minRto: number;
   readonly #maxRto: number;
   readonly #g: number;
@@ -79,6 +82,15 @@ export class RttEstimator {
       this.#srtt = 0.875 * this.#srtt + 0.125 * r;
     }
     this.#backoff = 0;
+  }
+
+  /**
+   * The handshake ended without an RTT sample (its SYN or SYN-ACK was retransmitted, Karn):
+   * until the first sample the RTO is 3 s (RFC 6298 §5.7; Linux's tcp_init_metrics,
+   * TCP_TIMEOUT_FALLBACK), or the initial RTO if that is larger.
+   */
+  noHandshakeSample(): void {
+    if (!this.#hasSample) this.#initialRto = Math.max(this.#initialRto, RTO_FALLBACK);
   }
 
   /** Double the RTO after a retransmission timeout (RFC 6298 §5.5). */

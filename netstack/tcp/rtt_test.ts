@@ -45,3 +45,19 @@ Deno.test("rtt: backoff doubles up to 60 s and a sample resets it", () => {
   e.sample(100);
   assert.equal(e.rto, 300);
 });
+
+// RFC 6298 §5.7 (Linux's TCP_TIMEOUT_FALLBACK): a handshake without an RTT sample leaves the
+// RTO at 3 s until the first sample; one with a sample is not affected.
+Deno.test("rtt: no sample from the handshake: 3 s until the first sample", () => {
+  const e = new RttEstimator();
+  e.noHandshakeSample();
+  assert.equal(e.rto, 3000);
+  e.backoff();
+  assert.equal(e.rto, 6000);
+  e.sample(100);
+  assert.equal(e.rto, 300);
+  const f = new RttEstimator();
+  f.sample(100);
+  f.noHandshakeSample();
+  assert.equal(f.rto, 300);
+});

@@ -43,6 +43,13 @@ export class SackScoreboard {
     return changed;
   }
 
+  /** SACKed bytes above `seq`. */
+  sackedAbove(seq: number): number {
+    let n = 0;
+    for (const [l, r] of this.#blocks) if (seqGt(r, seq)) n += seqSub(r, seqMax(l, seq));
+    return n;
+  }
+
   /** Whether `seq` is inside a SACKed range. */
   isSacked(seq: number): boolean {
     return this.#blocks.some(([l, r]) => seqGe(seq, l) && seqLt(seq, r));

@@ -77,6 +77,8 @@ export abstract class TcpControlBlock {
   protected _sndWl1 = 0;
   protected _sndWl2 = 0;
   protected _maxSndWnd = 0;
+  /** End of the last sub-MSS segment of new data sent (Linux's snd_sml, for Minshall's Nagle). */
+  protected _sndSml = 0;
   protected _finQueued = false;
   protected _finSeq = 0;
   protected _sndBuf: SendBuffer;
@@ -135,6 +137,11 @@ export abstract class TcpControlBlock {
   protected _recover: number;
   protected _highRxt: number;
   protected _scoreboard = new SackScoreboard();
+  /** Proportional rate reduction (RFC 6937): bytes delivered and sent since recovery began. */
+  protected _prrDelivered = 0;
+  protected _prrOut = 0;
+  /** cwnd when SACK recovery began (RFC 6937 RecoverFS, Linux's prior_cwnd). */
+  protected _priorCwnd = 0;
   /** The last ICMP error that did not end the connection (Linux's sk_err_soft). */
   protected _softError: IcmpSoftErrno | undefined;
 
@@ -160,6 +167,7 @@ export abstract class TcpControlBlock {
     this._sndUna = this.iss;
     this._sndNxt = this.iss;
     this._sndMax = this.iss;
+    this._sndSml = this.iss;
     this._recover = this.iss;
     this._highRxt = this.iss;
     this._tsOffset = init.tsOffset ?? 0;

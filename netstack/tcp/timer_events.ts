@@ -9,6 +9,8 @@ import { TcpOutput } from "./output.ts";
 import { seqAdd, seqSub } from "./seqnum.ts";
 
 const { ACK, RST } = TcpFlag;
+/** Linux's TCP_RTO_MAX: how long a peer that shrank its window to zero may stay silent. */
+const RTO_MAX_SILENCE = 120_000;
 
 /** The timer layer of a TCP connection. */
 export abstract class TcpTimerEvents extends TcpOutput {
@@ -35,7 +37,13 @@ export abstract class TcpTimerEvents extends TcpOutput {
     // resend the SYN or SYN-ACK, as Linux resends the head of its queue, the SYN itself.
     const handshake = this._sndUna === this.iss && this._state !== "CLOSED";
     const limit = handshake ? this.options.maxSynRetransmits : this.options.maxRetransmits;
-    if (this._retries >= limit) {
+    // The peer shrank its window to zero under data in flight (Linux's tcp_retransmit_timer,
+    // "receiver dastardly shrinks window"): the resent head segment is the window probe, and
+    // the connection times out only when the peer has been silent for TCP_RTO_MAX.
+    const shrunk = !handshake && this._sndWnd === 0 && this._sndMax !== this._sndUna &&
+      !this._orphan;
+    const exhausted = shrunk ? now - this._lastRecvAt > RTO_MAX_SILENCE : this._retries >= limit;
+    if (exhausted) {
       this._error = this._passive && handshake ? undefined : "ETIMEDOUT";
       this._toClosed();
       return;
@@ -60,6 +68,7 @@ export abstract class TcpTimerEvents extends TcpOutput {
       this._sndNxt = this._sndUna;
       this._highRxt = this._sndUna;
       this._wantOutput = true;
+      if (shrunk) this._retransmit(now, this._sndUna);
       this._transmit(now);
       if (this._sndNxt === this._sndUna) {
         // Nothing fit in the peer's window: the persist timer takes over (RFC 9293 §3.8.6.1).
