@@ -29,6 +29,7 @@
  *    Preferred Lifetime (4), Reserved2 (4), Prefix (16).
  *  4 Redirected Header: Reserved (6), IP header + data.
  *  5 MTU (Length 1): Reserved (2), MTU (4).
+ * 25 RDNSS, 31 DNSSL (RFC 8106): Reserved (2), Lifetime (4), addresses or names (ndp_dns.ts).
  * ```
  *
  * The byte arrays passed to parse/emit are whole ICMPv6 messages (type, code, checksum first).
@@ -39,6 +40,14 @@ import { checksum, pseudoHeaderSum6, verifies } from "./checksum.ts";
 import { WireError } from "./errors.ts";
 import type { Ipv6AddressPair } from "./ipv6.ts";
 import { put16, put32, u16, u32 } from "./_bytes.ts";
+import {
+  type DnsslOption,
+  emitNdpDnsOption,
+  ndpDnsOptionLength,
+  parseDnssl,
+  parseRdnss,
+  type RdnssOption,
+} from "./ndp_dns.ts";
 
 /** NDP ICMPv6 message types. */
 export const NdpType = {
@@ -56,6 +65,8 @@ export const NdpOptionType = {
   PREFIX_INFO: 3,
   REDIRECTED_HEADER: 4,
   MTU: 5,
+  RDNSS: 25,
+  DNSSL: 31,
 } as const;
 
 /** Router Solicitation fixed length (before options). */
@@ -125,7 +136,10 @@ export type NdpOption =
   }
   | { kind: "redirected-header"; data: Uint8Array }
   | { kind: "mtu"; mtu: number }
-  | { kind: "unknown"; type: number; data: Uint8Array };
+  | RdnssOption
+  | DnsslOption
+  /** Any other type, or an RDNSS/DNSSL option too malformed to use (`malformed` says why). */
+  | { kind: "unknown"; type: number; data: Uint8Array; malformed?: string };
 
 /** An NDP message as a plain record. */
 export type NdpRepr =
@@ -285,7 +299,9 @@ export class NdpPacket {
 
 /**
  * Parse an NDP options area. Length 0 or an option running past the end → "malformed", as does a
- * known option with an impossible length (prefix info ≠ 4, MTU ≠ 1).
+ * known option with an impossible length (prefix info ≠ 4, MTU ≠ 1). A malformed RDNSS or DNSSL
+ * option does not throw: it comes back as "unknown" with `malformed` set, to be ignored and
+ * counted (RFC 8106 §5.1, §5.2), so the rest of the message still applies.
  */
 export function parseNdpOptions(b: Uint8Array): NdpOption[] {
   const out: NdpOption[] = [];
@@ -329,6 +345,14 @@ export function parseNdpOptions(b: Uint8Array): NdpOption[] {
         if (len !== NDP_MTU_OPTION_LEN) throw new WireError("ndp", "malformed", `MTU of ${len}`);
         out.push({ kind: "mtu", mtu: u32(o, 4) });
         break;
+      case O.RDNSS:
+      case O.DNSSL: {
+        const r = type === O.RDNSS ? parseRdnss(o) : parseDnssl(o);
+        out.push(
+          typeof r === "string" ? { kind: "unknown", type, data: o.subarray(2), malformed: r } : r,
+        );
+        break;
+      }
       default:
         out.push({ kind: "unknown", type, data: o.subarray(2) });
     }
@@ -399,6 +423,9 @@ export function ndpOptionLength(o: NdpOption): number {
       return (8 + o.data.length + 7) & ~7;
     case "mtu":
       return NDP_MTU_OPTION_LEN;
+    case "rdnss":
+    case "dnssl":
+      return ndpDnsOptionLength(o);
     case "unknown":
       return (2 + o.data.length + 7) & ~7;
     default: {
@@ -443,6 +470,11 @@ export function emitNdpOptions(options: readonly NdpOption[], b: Uint8Array): nu
       case "mtu":
         b[i] = O.MTU;
         put32(b, i + 4, o.mtu);
+        break;
+      case "rdnss":
+      case "dnssl":
+        b[i] = o.kind === "rdnss" ? O.RDNSS : O.DNSSL;
+        emitNdpDnsOption(o, b.subarray(i, i + len));
         break;
       case "unknown":
         b[i] = o.type;

@@ -154,7 +154,7 @@ Deno.test("ndp: parse→emit round trips into 0xa5-filled buffers", () => {
 Deno.test("ndp: emitted options are padded to 8 bytes and unknown options kept", () => {
   const ip = { src: parseIPv6("fe80::1")!, dst: parseIPv6("ff02::2")! };
   const opts: NdpOption[] = [
-    { kind: "unknown", type: 25, data: hex("0000 00000e10 20010db8000000000000000000000053") },
+    { kind: "unknown", type: 253, data: hex("0000 00000e10 20010db8000000000000000000000053") },
     { kind: "source-lladdr", addr: hex("0200000000010203") }, // 8-byte link-layer address
     { kind: "redirected-header", data: hex("aabbcc") },
   ];
@@ -163,12 +163,12 @@ Deno.test("ndp: emitted options are padded to 8 bytes and unknown options kept",
   assert.equal(emitNdpOptions(opts, buf), 56);
   assert.equal(
     toHex(buf.subarray(0, 57)),
-    "1903000000000e1020010db8000000000000000000000053" + "01020200000000010203000000000000" +
+    "fd03000000000e1020010db8000000000000000000000053" + "01020200000000010203000000000000" +
       "0402000000000000aabbcc0000000000" + "a5",
   );
   const back = parseNdpOptions(buf.subarray(0, 56));
   assert.equal(back[0].kind, "unknown");
-  assert.equal(back[0].kind === "unknown" && back[0].type, 25);
+  assert.equal(back[0].kind === "unknown" && back[0].type, 253);
   assert.equal(back[1].kind === "source-lladdr" && back[1].addr.length, 14);
   const rs: NdpRepr = { kind: "router-solicit", options: opts };
   const enc = encodeNdp(rs, ip);
