@@ -66,7 +66,7 @@ export class NetworkTask implements Stack, TcpHost, SocketHost, NetCtlHost {
   /** What each process is charged for the sockets, rings and calls it holds here. */
   readonly memory = new MemoryLedger();
   /** Resolver configuration and hosts table (resolv.conf and /etc/hosts, for libc). */
-  readonly resolver = new ResolverConfStore();
+  readonly resolver = new ResolverConfStore(() => this.clock.now());
   readonly interfaces: NetInterface[] = [];
   readonly ipv4: Ipv4Stack;
   readonly ipv6: Ipv6Stack;
@@ -212,6 +212,12 @@ export class NetworkTask implements Stack, TcpHost, SocketHost, NetCtlHost {
     // A bug, not bad input: count it loudly rather than crash the packet loop.
     iface.dropRx("bug: exception");
     this.count(`bug: ${err instanceof Error ? err.message : String(err)}`.slice(0, 120));
+  }
+
+  /** RDNSS/DNSSL entries from an RA go to the resolver configuration, after configured ones. */
+  learnDnsFromRa(kind: "servers" | "search", values: readonly string[], lifetime: number): void {
+    const skipped = this.resolver.learnFromRa(kind, values, lifetime);
+    for (let i = 0; i < skipped; i++) this.count(`ndp: ra-dns-${kind}-invalid`);
   }
 
   /** Count an event under `key`. */

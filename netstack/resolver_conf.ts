@@ -6,6 +6,13 @@
  * (net_admin), each field given replacing the current one. Boot fills `hosts` with the topology's
  * host names (kernel/net_setup.ts); the DHCP client (tools/dhcpc.ts) sets `nameservers` (option 6)
  * and `search` (option 15) there, and puts back what they were when its lease ends.
+ *
+ * IPv6 Router Advertisements add servers and search domains of their own (RDNSS and DNSSL,
+ * RFC 8106), handed here by the NetworkTask through {@link ResolverConfStore.learnFromRa}. They
+ * are kept apart from the configured ones, each with its lifetime counted against the clock the
+ * store was given (checked whenever the configuration is read; no timers), at most
+ * {@link MAX_RA_SERVERS} of them; a read lists the configured servers first and the RA-learned
+ * ones after them, within glibc's three.
  */
 import type { HostEntry, ResolverConf } from "../kernel/bus/messages.ts";
 import { ErrnoError } from "../kernel/errno.ts";
@@ -17,6 +24,18 @@ export const MAX_NAMESERVERS = 3;
 export const MAX_SEARCH = 6;
 /** More host lines than a lab needs, fewer than would let one process fill the netstack. */
 export const MAX_HOSTS = 1024;
+/** RA-learned servers kept at once (RFC 8106 §5.3.1 suggests three, as rdnssd keeps). */
+export const MAX_RA_SERVERS = 3;
+/** RA-learned search domains kept at once. */
+export const MAX_RA_SEARCH = MAX_SEARCH;
+/** An RDNSS/DNSSL lifetime that never ends (RFC 8106 §5.1). */
+export const RA_INFINITE = 0xffffffff;
+
+/** One RA-learned server or search domain with the time (ms) it expires. */
+interface RaLearned {
+  value: string;
+  expires: number;
+}
 
 /** resolv.conf's defaults (resolv.conf(5)): timeout 5 s, 2 attempts, ndots 1. */
 export function defaultResolverConf(): ResolverConf {
@@ -71,10 +90,77 @@ function hostEntries(v: unknown): HostEntry[] {
 /** One host's resolver configuration, changed only through checked updates. */
 export class ResolverConfStore {
   #conf: ResolverConf = defaultResolverConf();
+  #raServers: RaLearned[] = [];
+  #raSearch: RaLearned[] = [];
+  readonly #now: () => number;
 
-  /** A copy of the configuration. */
+  /** A store whose RA-learned entries expire by `now` (ms); without one they never expire. */
+  constructor(now: () => number = () => 0) {
+    this.#now = now;
+  }
+
+  /**
+   * A copy of the configuration: configured servers and search domains first, then RA-learned
+   * ones not yet expired (within {@link MAX_NAMESERVERS} and {@link MAX_SEARCH}).
+   */
   get(): ResolverConf {
-    return structuredClone(this.#conf);
+    this.#expire();
+    const conf = structuredClone(this.#conf);
+    const merge = (mine: string[], learned: RaLearned[], max: number) => {
+      for (const l of learned) if (mine.length < max && !mine.includes(l.value)) mine.push(l.value);
+    };
+    merge(conf.nameservers, this.#raServers, MAX_NAMESERVERS);
+    merge(conf.search, this.#raSearch, MAX_SEARCH);
+    return conf;
+  }
+
+  /**
+   * Take in one RDNSS (`servers`, address literals) or DNSSL (`search`) option's entries valid
+   * for `lifetime` seconds (RFC 8106 §5.3.1): a known entry gets the new lifetime, lifetime 0
+   * removes it, a new one is added — when the list is full, in place of the entry that expires
+   * soonest, if that is sooner than the new one's. Entries that are not a valid address or
+   * domain are skipped. Returns how many were skipped.
+   */
+  learnFromRa(kind: "servers" | "search", values: readonly string[], lifetime: number): number {
+    this.#expire();
+    const now = this.#now();
+    const expires = lifetime >= RA_INFINITE ? Infinity : now + lifetime * 1000;
+    const list = kind === "servers" ? this.#raServers : this.#raSearch;
+    const max = kind === "servers" ? MAX_RA_SERVERS : MAX_RA_SEARCH;
+    let skipped = 0;
+    for (const raw of values) {
+      const value = kind === "servers"
+        ? canonicalAddr(raw)
+        : validDomain(raw)
+        ? raw.toLowerCase().replace(/\.$/, "")
+        : undefined;
+      if (value === undefined) {
+        skipped++;
+        continue;
+      }
+      const at = list.findIndex((l) => l.value === value);
+      if (lifetime === 0) {
+        if (at >= 0) list.splice(at, 1);
+      } else if (at >= 0) {
+        list[at].expires = expires;
+      } else if (list.length < max) {
+        list.push({ value, expires });
+      } else {
+        let soonest = 0;
+        for (let i = 1; i < list.length; i++) {
+          if (list[i].expires < list[soonest].expires) soonest = i;
+        }
+        if (list[soonest].expires < expires) list[soonest] = { value, expires };
+      }
+    }
+    return skipped;
+  }
+
+  /** Drop RA-learned entries whose lifetime has run out. */
+  #expire(): void {
+    const now = this.#now();
+    this.#raServers = this.#raServers.filter((l) => l.expires > now);
+    this.#raSearch = this.#raSearch.filter((l) => l.expires > now);
   }
 
   /** Apply `update` (every field checked before any changes; EINVAL names the bad one). */

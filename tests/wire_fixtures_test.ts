@@ -221,6 +221,10 @@ function optionType(o: NdpOption): number {
       return 4;
     case "mtu":
       return 5;
+    case "rdnss":
+      return 25;
+    case "dnssl":
+      return 31;
     case "unknown":
       return o.type;
     default: {

@@ -22,6 +22,8 @@ export class TestHost implements IpHost {
   readonly sent: SentFrame[] = [];
   readonly counters = new Map<string, number>();
   rearms = 0;
+  /** What RA processing handed to {@link learnDnsFromRa}, in order. */
+  readonly raDns: { kind: "servers" | "search"; values: string[]; lifetime: number }[] = [];
 
   constructor(opts: { mtu?: number } = {}) {
     const port = { send() {}, onFrame() {}, close() {} };
@@ -62,6 +64,10 @@ export class TestHost implements IpHost {
 
   count(key: string): void {
     this.counters.set(key, (this.counters.get(key) ?? 0) + 1);
+  }
+
+  learnDnsFromRa(kind: "servers" | "search", values: readonly string[], lifetime: number): void {
+    this.raDns.push({ kind, values: [...values], lifetime });
   }
 
   rearm(): void {

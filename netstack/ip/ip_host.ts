@@ -23,4 +23,10 @@ export interface IpHost {
   count(key: string): void;
   /** Re-arm the single timer at the earliest deadline any layer needs. */
   rearm(): void;
+  /**
+   * DNS servers (address literals) or search domains an RA's RDNSS or DNSSL option (RFC 8106)
+   * carries, valid for `lifetime` seconds (0 removes them, 0xffffffff never expires), for the
+   * host's resolver configuration.
+   */
+  learnDnsFromRa(kind: "servers" | "search", values: readonly string[], lifetime: number): void;
 }

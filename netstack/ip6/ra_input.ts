@@ -2,13 +2,16 @@
  * A host taking in a Router Advertisement (RFC 4861 §6.3.4, RFC 4862 §5.5.3): the Cur Hop Limit,
  * a default route through the router for its Router Lifetime, the link MTU from an MTU option,
  * on-link prefixes as routes with their valid lifetimes, and SLAAC addresses for autonomous /64
- * prefixes — with the two-hour rule that keeps a forged short lifetime from killing an address.
+ * prefixes — with the two-hour rule that keeps a forged short lifetime from killing an address —
+ * and DNS servers and search domains from RDNSS and DNSSL options (RFC 8106), handed to the
+ * host's resolver configuration, which keeps them for their lifetimes.
  * Whether the interface listens to RAs at all (not as a router, from a link-local source) is
  * `nd.ts`'s concern.
  */
 import type { NetInterface } from "../link/interface.ts";
 import type { IpHost } from "../ip/ip_host.ts";
-import type { NdpRepr } from "../wire/ndp.ts";
+import type { NdpOption, NdpRepr } from "../wire/ndp.ts";
+import { formatIPv6 } from "../wire/addr.ts";
 import {
   equal6,
   eui64Address,
@@ -61,6 +64,10 @@ export function applyRouterAdvert(
     });
   }
   for (const o of m.options) {
+    if (o.kind === "rdnss" || o.kind === "dnssl" || o.kind === "unknown") {
+      dnsOption(ip, o);
+      continue;
+    }
     if (o.kind === "mtu") {
       if (o.mtu >= 1280 && o.mtu <= iface.mtu) ip.linkMtu.set(iface.index, o.mtu);
       continue;
@@ -92,6 +99,29 @@ export function applyRouterAdvert(
     if (o.autonomous && o.prefixLength === 64) slaac(ip, iface, o.prefix, valid, preferred, now);
   }
   ip.host.count("ndp: ra-processed");
+}
+
+/**
+ * RFC 8106 §5.3.1: pass an RDNSS/DNSSL option's entries on for their lifetime; a malformed one
+ * is ignored and counted. A link-local server is skipped (counted): the resolver configuration
+ * holds address literals without a zone, so it could not be reached through the right link.
+ */
+function dnsOption(ip: RaHost, o: NdpOption) {
+  if (o.kind === "unknown") {
+    if (o.malformed) ip.host.count(`ndp: ra-${o.type === 25 ? "rdnss" : "dnssl"}-malformed`);
+    return;
+  }
+  if (o.kind === "dnssl") {
+    ip.host.learnDnsFromRa("search", o.domains, o.lifetime);
+    return;
+  }
+  if (o.kind !== "rdnss") return;
+  const servers: string[] = [];
+  for (const s of o.servers) {
+    if (isLinkLocal6(s)) ip.host.count("ndp: ra-rdnss-link-local-skipped");
+    else servers.push(formatIPv6(s));
+  }
+  if (servers.length > 0) ip.host.learnDnsFromRa("servers", servers, o.lifetime);
 }
 
 function learnRoute(ip: RaHost, r: Route6) {

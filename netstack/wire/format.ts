@@ -436,8 +436,12 @@ function formatNdpOption(o: NdpOption): string {
       return `redirected header len=${o.data.length}`;
     case "mtu":
       return `mtu ${o.mtu}`;
+    case "rdnss":
+      return `rdnss ${o.servers.map(formatIPv6).join(" ")} lifetime ${o.lifetime}s`;
+    case "dnssl":
+      return `dnssl ${o.domains.join(" ")} lifetime ${o.lifetime}s`;
     case "unknown":
-      return `opt-${o.type} len=${o.data.length + 2}`;
+      return `opt-${o.type} len=${o.data.length + 2}${o.malformed ? " (malformed)" : ""}`;
     default: {
       const never: never = o;
       return `option ${JSON.stringify(never)}`;
