@@ -31,3 +31,21 @@ Deno.test("resolver conf: resolv.conf's defaults, checked updates, nothing half-
   assert.equal(s.get().nameservers.length, 2);
   assert.ok(validDomain("a-b.c_d") && !validDomain("-a") && !validDomain("x".repeat(64)));
 });
+
+Deno.test("resolver conf: RA-learned servers expire by the clock given, bounded, after configured ones", () => {
+  let now = 1000;
+  const s = new ResolverConfStore(() => now);
+  s.set({ nameservers: ["10.0.0.1"] });
+  assert.equal(s.learnFromRa("servers", ["fd00::1", "FD00:0::2", "not-an-address"], 10), 1);
+  assert.deepEqual(s.get().nameservers, ["10.0.0.1", "fd00::1", "fd00::2"]);
+  assert.equal(s.learnFromRa("search", ["Ra.Example.", "bad..name"], 0xffffffff), 1);
+  // Full: a longer-lived newcomer displaces the entry that expires soonest; a shorter one does not.
+  s.learnFromRa("servers", ["fd00::3"], 20);
+  s.learnFromRa("servers", ["fd00::4"], 5);
+  s.learnFromRa("servers", ["fd00::1"], 0);
+  now += 10_000;
+  assert.deepEqual(s.get().nameservers, ["10.0.0.1", "fd00::3"]);
+  now += 10_000;
+  assert.deepEqual(s.get().nameservers, ["10.0.0.1"]);
+  assert.deepEqual(s.get().search, ["ra.example"]);
+});
