@@ -36,6 +36,8 @@ export const BATCH_BYTES = 256 << 10;
 export const READ_AHEAD = 256 << 10;
 /** Bytes a stream socket moves by message before libc asks for shared rings. */
 export const SHARE_AFTER = 256 << 10;
+/** After a refused share, how many more bytes go by message before libc asks again. */
+const SHARE_RETRY = 32 << 10;
 /**
  * Most sockets of one process with shared rings at once (each takes 4 MiB of its memory);
  * more bulk sockets than that go by message.
@@ -100,7 +102,12 @@ export class DirectSocket {
     this.#moved += moved;
     if (this.#moved < SHARE_AFTER || !this.raw || this.passed) return false;
     this.#sharing ??= this.#askShare();
-    return await this.#sharing;
+    if (await this.#sharing) return true;
+    // Refused: often only for now (the send buffer held more than a ring, bytes were in flight
+    // on a loaded machine). Ask again after another SHARE_RETRY bytes, never on every call.
+    this.#sharing = undefined;
+    this.#moved = SHARE_AFTER - SHARE_RETRY;
+    return false;
   }
 
   async #askShare(): Promise<boolean> {
