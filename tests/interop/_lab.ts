@@ -344,6 +344,7 @@ export class Capture implements AsyncDisposable {
       "-Z",
       "root",
       "-U",
+      "--immediate-mode",
       "-n",
       "-s",
       "0",
@@ -373,10 +374,22 @@ export class Capture implements AsyncDisposable {
     return cap;
   }
 
-  /** Stop tcpdump (SIGINT, so it flushes) and wait for it. */
+  /**
+   * Stop tcpdump (SIGINT, so it flushes) and wait for it. On a loaded machine tcpdump lags behind
+   * the link, and on SIGINT it drops what it has not read yet: first wait (at most 3 s) until the
+   * file has stopped growing for 300 ms.
+   */
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
+    const size = () => Deno.stat(this.path).then((s) => s.size, () => -1);
+    let last = await size(), still = 0;
+    for (let waited = 0; waited < 3000 && still < 300; waited += 100) {
+      await delay(100);
+      const now = await size();
+      still = now === last ? still + 100 : 0;
+      last = now;
+    }
     try {
       this.#child.kill("SIGINT");
     } catch {
