@@ -29,7 +29,10 @@ async function until(page: Page, what: string, fn: string, ms = 45_000): Promise
   try {
     await page.waitForFunction(fn, { timeout: ms, polling: 100 });
   } catch {
-    throw new Error(`Timed out waiting for ${what}`);
+    const graph = await page.evaluate(() =>
+      document.querySelector(".graph")?.outerHTML.slice(0, 300) ?? "no .graph"
+    ).catch(() => "?");
+    throw new Error(`Timed out waiting for ${what} (the graph element: ${graph})`);
   }
 }
 
@@ -50,6 +53,8 @@ Deno.test({
     });
     try {
       const page = await browser.newPage();
+      // The page's own errors go to the test's output: a timeout alone says nothing.
+      page.on("pageerror", (e) => console.error(`ui_test: page error: ${e}`));
       await page.setViewport({ width: 1280, height: 1000 });
       const shot = (name: string) => page.screenshot({ path: `${shots}/${name}.png` });
 
@@ -61,7 +66,15 @@ Deno.test({
           `document.querySelector("[data-host=alpha]") && document.querySelector("[data-host=beta]") &&
            document.querySelector("[data-link=lan]")`,
         );
-        await until(page, "the graph", `!!document.querySelector(".graph canvas")`);
+        // Known flake (issue #17): about one load in ten draws no graph, with no page error.
+        // Reload once, loudly, and note it; a second miss fails.
+        try {
+          await until(page, "the graph", `!!document.querySelector(".graph canvas")`, 15_000);
+        } catch (e) {
+          console.error(`ui_test: ${(e as Error).message}; reloading the page once`);
+          await page.reload();
+          await until(page, "the graph", `!!document.querySelector(".graph canvas")`);
+        }
         await shot("topology");
         await page.click("[data-host=alpha]");
         await until(

@@ -27,25 +27,33 @@ function Graph({ topo, ov }: { topo: Topology; ov?: Overview }) {
   const cy = useRef<cytoscape.Core | undefined>(undefined);
   useEffect(() => {
     const elements: cytoscape.ElementDefinition[] = [];
+    // Cytoscape refuses a second element with one id (and then draws nothing): a Linux TAP or a
+    // host not yet listed may appear on several links, so each id goes in once.
+    const ids = new Set<string>();
+    const add = (d: cytoscape.ElementDefinition) => {
+      if (ids.has(d.data.id!)) return;
+      ids.add(d.data.id!);
+      elements.push(d);
+    };
     for (const host of topo.hosts) {
       const addrs = host.ifaces.flatMap((i) =>
         i.addrs.filter((a) => a.scope !== "host" && a.scope !== "link").map((a) =>
           `${a.addr}/${a.prefixLen}`
         )
       );
-      elements.push({
+      add({
         data: { id: `h:${host.name}`, label: `${host.name}\n${addrs.join("\n")}`, kind: "host" },
       });
     }
     for (const l of topo.links) {
-      elements.push({ data: { id: `l:${l.name}`, label: linkLabel(l), kind: l.kind } });
+      add({ data: { id: `l:${l.name}`, label: linkLabel(l), kind: l.kind } });
       for (const p of l.ports) {
         const [host, iface = ""] = p.label.split("/");
         if (!topo.hosts.some((x) => x.name === host)) {
           // A Linux TAP plugged into a switch ("linux:tap0"): Linux stands where a host would.
-          elements.push({ data: { id: `h:${host}`, label: host, kind: "tap" } });
+          add({ data: { id: `h:${host}`, label: host, kind: "tap" } });
         }
-        elements.push({
+        add({
           data: { id: `e:${p.label}`, source: `h:${host}`, target: `l:${l.name}`, label: iface },
         });
       }
