@@ -29,8 +29,8 @@ async function until(page: Page, what: string, fn: string, ms = 45_000): Promise
   try {
     await page.waitForFunction(fn, { timeout: ms, polling: 100 });
   } catch {
-    const graph = await page.evaluate(() =>
-      document.querySelector(".graph")?.outerHTML.slice(0, 300) ?? "no .graph"
+    const graph = await page.evaluate(
+      `document.querySelector(".graph")?.outerHTML.slice(0, 300) ?? "no .graph"`,
     ).catch(() => "?");
     throw new Error(`Timed out waiting for ${what} (the graph element: ${graph})`);
   }
