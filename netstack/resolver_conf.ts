@@ -106,6 +106,7 @@ export class ResolverConfStore {
   get(): ResolverConf {
     this.#expire();
     const conf = structuredClone(this.#conf);
+    conf.configured = { nameservers: [...conf.nameservers], search: [...conf.search] };
     const merge = (mine: string[], learned: RaLearned[], max: number) => {
       for (const l of learned) if (mine.length < max && !mine.includes(l.value)) mine.push(l.value);
     };

@@ -4,7 +4,9 @@ import { defaultResolverConf, ResolverConfStore, validDomain } from "./resolver_
 
 Deno.test("resolver conf: resolv.conf's defaults, checked updates, nothing half-applied", () => {
   const s = new ResolverConfStore();
-  assert.deepEqual(s.get(), defaultResolverConf());
+  const { configured, ...conf } = s.get();
+  assert.deepEqual(conf, defaultResolverConf());
+  assert.deepEqual(configured, { nameservers: [], search: [] });
   assert.deepEqual([s.get().timeout, s.get().attempts, s.get().ndots], [5, 2, 1]);
   s.set({ nameservers: ["10.0.0.1", "FD00::0001"], search: ["Lab."], timeout: 1 });
   assert.deepEqual(s.get().nameservers, ["10.0.0.1", "fd00::1"]);
@@ -38,6 +40,8 @@ Deno.test("resolver conf: RA-learned servers expire by the clock given, bounded,
   s.set({ nameservers: ["10.0.0.1"] });
   assert.equal(s.learnFromRa("servers", ["fd00::1", "FD00:0::2", "not-an-address"], 10), 1);
   assert.deepEqual(s.get().nameservers, ["10.0.0.1", "fd00::1", "fd00::2"]);
+  // What resolverset set, alone: a DHCP client restores this, never the RA-learned servers.
+  assert.deepEqual(s.get().configured, { nameservers: ["10.0.0.1"], search: [] });
   assert.equal(s.learnFromRa("search", ["Ra.Example.", "bad..name"], 0xffffffff), 1);
   // Full: a longer-lived newcomer displaces the entry that expires soonest; a shorter one does not.
   s.learnFromRa("servers", ["fd00::3"], 20);

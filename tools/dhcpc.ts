@@ -153,9 +153,16 @@ async function dhcpc(args: string[]): Promise<number> {
       }
       if (l.dnsServers.length || l.domainName) {
         // As dhclient-script writes resolv.conf; what was there comes back when the lease goes.
-        const before = await netctl({ op: "resolver" }).catch(() => undefined) as
-          | { nameservers: string[]; search: string[] }
+        // Only the configured part: RA-learned servers (RFC 8106) expire on their own and must
+        // not come back as configured ones when the lease goes.
+        const conf = await netctl({ op: "resolver" }).catch(() => undefined) as
+          | {
+            nameservers: string[];
+            search: string[];
+            configured?: { nameservers: string[]; search: string[] };
+          }
           | undefined;
+        const before = conf?.configured ?? conf;
         const set = await tryNetctl(say, {
           op: "resolverset",
           nameservers: l.dnsServers.slice(0, 3).map(formatIPv4),

@@ -169,6 +169,11 @@ export interface ResolverConf {
   ndots: number;
   /** The hosts table: each name (lower case) with its addresses, in order. */
   hosts: HostEntry[];
+  /**
+   * In a read: only what `resolverset` set (and replaces), without the servers and domains
+   * learned from router advertisements, which expire on their own.
+   */
+  configured?: { nameservers: string[]; search: string[] };
 }
 
 /** One line of the hosts table: an address and the names it answers to. */
