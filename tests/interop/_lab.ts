@@ -344,7 +344,6 @@ export class Capture implements AsyncDisposable {
       "-Z",
       "root",
       "-U",
-      "--immediate-mode",
       "-n",
       "-s",
       "0",
@@ -375,13 +374,13 @@ export class Capture implements AsyncDisposable {
   }
 
   /**
-   * Stop tcpdump (SIGINT, so it flushes) and wait for it. On a loaded machine tcpdump lags behind
-   * the link, and on SIGINT it drops what it has not read yet: first wait (at most 3 s) until the
-   * file has stopped growing for 300 ms.
+   * Wait (at most 3 s) until the file has stopped growing for 300 ms: on a loaded machine tcpdump
+   * lags behind the link, and on SIGINT it drops what it has not read yet. For a test whose last
+   * packets matter; stop() alone keeps the capture's end as it always was (with this wait, CI
+   * also caught a RST from Linux after "Serin connects to Linux", not yet explained: issue #15).
    */
-  async stop(): Promise<void> {
-    if (this.#stopped) return;
-    this.#stopped = true;
+  async drain(): Promise<void> {
+    await delay(1000); // libpcap hands packets over in blocks, at the latest after 1 s
     const size = () => Deno.stat(this.path).then((s) => s.size, () => -1);
     let last = await size(), still = 0;
     for (let waited = 0; waited < 3000 && still < 300; waited += 100) {
@@ -390,6 +389,12 @@ export class Capture implements AsyncDisposable {
       still = now === last ? still + 100 : 0;
       last = now;
     }
+  }
+
+  /** Stop tcpdump (SIGINT, so it flushes) and wait for it. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
     try {
       this.#child.kill("SIGINT");
     } catch {

@@ -155,6 +155,7 @@ interopTest("interop: Serin resolves through dnsmasq as glibc does, and ignores 
       assert.match(nodata.out, /gw: No address associated with hostname/);
       const refused = await run("ping", ["-c", "1", "example.com"]);
       assert.match(refused.out, /example\.com: Temporary failure in name resolution/);
+      await cap.drain();
       await cap.stop();
       const problems = await tsharkProblems(pcap);
       assert.deepEqual(problems, [], "tshark's complaints about the DNS exchange");
