@@ -4,6 +4,7 @@
 const TOKEN = (globalThis as unknown as { SERIN_TOKEN: string }).SERIN_TOKEN;
 
 /** The URL of an API path with the token. */
+import type { ConnSample } from "../sampler.ts";
 export function api(path: string, params: Record<string, string | number> = {}): string {
   const q = new URLSearchParams({ ...params as Record<string, string>, t: TOKEN });
   return `${path}?${q}`;
@@ -60,19 +61,8 @@ export interface ConnSummary {
   last?: Sample;
 }
 
-/** One TCP_INFO sample. */
-export interface Sample {
-  t: number;
-  cwnd: number;
-  ssthresh: number | null;
-  inflight: number;
-  srtt: number;
-  rttvar: number;
-  rto: number;
-  sndWnd: number;
-  rcvWnd: number;
-  retrans: number;
-}
+/** One TCP_INFO sample, as the server's sampler keeps it (a type only: nothing of it is bundled). */
+export type Sample = ConnSample;
 
 /** What the server pushes every 250 ms. */
 export interface Overview {
